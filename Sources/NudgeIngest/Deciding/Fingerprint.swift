@@ -1,0 +1,125 @@
+/// A 128-bit hash of a byte string: how identity state and the `messageId` set
+/// remember strings without storing them.
+///
+/// Two independent 64-bit multiply-mix lanes; at 10⁸ keys the chance that two
+/// different strings share a fingerprint is about 10⁻²³. Never all zero, so zero can
+/// mark an empty slot.
+public struct Fingerprint: Hashable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// The fingerprint of `bytes` in the given key space (`domain`).
+    @inline(__always)
+    public init(_ bytes: UnsafeRawBufferPointer, domain: UInt64 = 0) {
+        var a: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ domain
+        var b: UInt64 = 0xC2B2_AE3D_27D4_EB4F &+ UInt64(bytes.count)
+        var i = 0
+        let count = bytes.count
+        if let base = bytes.baseAddress {
+            while i + 8 <= count {
+                let word = (base + i).loadUnaligned(as: UInt64.self)
+                a = Self.mix(a ^ word, 0xA076_1D64_78BD_642F)
+                b = Self.mix(b ^ word, 0xE703_7ED1_A0B4_28DB)
+                i += 8
+            }
+            if i < count {
+                var tail: UInt64 = 0
+                var shift: UInt64 = 0
+                while i < count {
+                    tail |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift
+                    shift += 8
+                    i += 1
+                }
+                a = Self.mix(a ^ tail, 0x8EBC_6AF0_9C88_C6E3)
+                b = Self.mix(b ^ tail, 0x5899_65CC_7537_4CC3)
+            }
+        }
+        high = Self.mix(a ^ (b >> 29), 0x1D8E_4E27_C47D_124F)
+        low = Self.mix(b ^ (a >> 31), 0xA076_1D64_78BD_642F) | 1
+    }
+
+    /// 64×64→128 multiply, folded: the core of wyhash-style mixing.
+    @inline(__always)
+    static func mix(_ x: UInt64, _ k: UInt64) -> UInt64 {
+        let product = x.multipliedFullWidth(by: k)
+        return product.high ^ product.low
+    }
+}
+
+/// An open-addressing hash table from fingerprints to 32-bit values, with linear
+/// probing; it grows at half full. 20 bytes a slot: for N keys, 40–80 N bytes.
+public struct FingerprintTable: Sendable {
+    private var keys: [Fingerprint]
+    private var values: [UInt32]
+    public private(set) var count = 0
+
+    public init(minimumCapacity: Int = 1024) {
+        var capacity = 16
+        while capacity < minimumCapacity * 2 { capacity <<= 1 }
+        keys = Array(repeating: Fingerprint(high: 0, low: 0), count: capacity)
+        values = Array(repeating: 0, count: capacity)
+    }
+
+    @inline(__always)
+    private func slot(for key: Fingerprint) -> (index: Int, found: Bool) {
+        let mask = keys.count - 1
+        var index = Int(truncatingIfNeeded: key.low >> 1) & mask
+        return keys.withUnsafeBufferPointer { keys in
+            while true {
+                let here = keys[index]
+                if here.low == 0 { return (index, false) }
+                if here == key { return (index, true) }
+                index = (index + 1) & mask
+            }
+        }
+    }
+
+    public func value(for key: Fingerprint) -> UInt32? {
+        let (index, found) = slot(for: key)
+        return found ? values[index] : nil
+    }
+
+    public func contains(_ key: Fingerprint) -> Bool { slot(for: key).found }
+
+    /// Stores `value` for `key`; returns the value it replaced.
+    @discardableResult
+    public mutating func set(_ key: Fingerprint, to value: UInt32) -> UInt32? {
+        let (index, found) = slot(for: key)
+        if found {
+            let old = values[index]
+            values[index] = value
+            return old
+        }
+        keys[index] = key
+        values[index] = value
+        count += 1
+        if count * 2 > keys.count { grow() }
+        return nil
+    }
+
+    /// Adds `key` if absent; returns whether it was already present.
+    public mutating func insert(_ key: Fingerprint) -> Bool {
+        let (index, found) = slot(for: key)
+        if found { return true }
+        keys[index] = key
+        count += 1
+        if count * 2 > keys.count { grow() }
+        return false
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys
+        let oldValues = values
+        keys = Array(repeating: Fingerprint(high: 0, low: 0), count: oldKeys.count * 2)
+        values = Array(repeating: 0, count: oldKeys.count * 2)
+        count = 0
+        for (key, value) in zip(oldKeys, oldValues) where key.low != 0 {
+            set(key, to: value)
+        }
+    }
+}

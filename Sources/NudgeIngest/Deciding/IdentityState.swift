@@ -1,0 +1,65 @@
+/// What the rules remember between records: every `messageId` seen, the users known
+/// by `ext_id` (and whether an identify of theirs was accepted), and the identity links.
+///
+/// Strings are kept as 128-bit fingerprints; only each user's `ext_id` bytes are
+/// stored, once, because an anonymous track resolved through a link needs them.
+public struct IdentityState: Sendable {
+    private var messageIDs = FingerprintTable(minimumCapacity: 1 << 16)
+    private var usersByExtID = FingerprintTable(minimumCapacity: 1 << 12)
+    /// Link key → user index << 2 | origin.
+    private var links = FingerprintTable(minimumCapacity: 1 << 12)
+    private var extIDBytes: [UInt8] = []
+    private var extIDEnds: [Int] = []
+    private var identified: [Bool] = []
+
+    public init() {}
+
+    public var userCount: Int { identified.count }
+    public var messageIDCount: Int { messageIDs.count }
+    public var linkCount: Int { links.count }
+
+    /// Remembers a `messageId`; returns whether it had been seen before.
+    public mutating func rememberMessageID(_ decoded: UnsafeRawBufferPointer) -> Bool {
+        messageIDs.insert(Fingerprint(decoded, domain: 3))
+    }
+
+    /// The user known by this `ext_id`, if any.
+    public func user(extID: UnsafeRawBufferPointer) -> UInt32? {
+        usersByExtID.value(for: Fingerprint(extID, domain: 2))
+    }
+
+    /// The user known by this `ext_id`, created if new.
+    public mutating func addUser(extID: UnsafeRawBufferPointer) -> UInt32 {
+        let key = Fingerprint(extID, domain: 2)
+        if let user = usersByExtID.value(for: key) { return user }
+        let user = UInt32(identified.count)
+        extIDBytes.append(contentsOf: extID)
+        extIDEnds.append(extIDBytes.count)
+        identified.append(false)
+        usersByExtID.set(key, to: user)
+        return user
+    }
+
+    public func isIdentified(_ user: UInt32) -> Bool { identified[Int(user)] }
+
+    public mutating func markIdentified(_ user: UInt32) { identified[Int(user)] = true }
+
+    /// Appends the `ext_id` of `user` to `out`.
+    public func appendExtID(of user: UInt32, to out: inout [UInt8]) {
+        let end = extIDEnds[Int(user)]
+        let start = user == 0 ? 0 : extIDEnds[Int(user) - 1]
+        out.append(contentsOf: extIDBytes[start..<end])
+    }
+
+    /// Links `key` (an anonymousId, a lowercased email or a previousId) to `user`;
+    /// a later link for the same key replaces the earlier one.
+    public mutating func link(_ key: UnsafeRawBufferPointer, to user: UInt32, origin: LinkOrigin) {
+        links.set(Fingerprint(key, domain: 1), to: user << 2 | UInt32(origin.rawValue))
+    }
+
+    /// The user `key` is linked to, and how.
+    public func linkedUser(_ key: UnsafeRawBufferPointer) -> (user: UInt32, origin: LinkOrigin)? {
+        guard let packed = links.value(for: Fingerprint(key, domain: 1)) else { return nil }
+        return (packed >> 2, LinkOrigin(rawValue: UInt8(packed & 3))!)
+    }
+}

@@ -1,0 +1,55 @@
+/// Why a record went to the dropped spool: the contract's reason codes, in rule order.
+public enum ReasonCode: String, CaseIterable, Sendable, Codable {
+    case lineTooLong = "line_too_long"
+    case malformedJSON = "malformed_json"
+    case notAnObject = "not_an_object"
+    case duplicateMessageID = "duplicate_message_id"
+    case missingType = "missing_type"
+    case unsupportedType = "unsupported_type"
+    case missingUserID = "missing_user_id"
+    case anonymousOnly = "anonymous_only"
+    case invalidUserID = "invalid_user_id"
+    case missingEvent = "missing_event"
+    case invalidTimestamp = "invalid_timestamp"
+    case notIdentified = "not_identified"
+    /// Not a record: an input that could not be read, or whose gzip stream is corrupt,
+    /// truncated or followed by garbage.
+    case corruptInput = "corrupt_input"
+
+    /// One line for `--help` and the README.
+    public var summary: String {
+        switch self {
+        case .lineTooLong: return "line longer than --max-line-bytes"
+        case .malformedJSON: return "not strict JSON (RFC 8259) or not UTF-8"
+        case .notAnObject: return "valid JSON, but not an object"
+        case .duplicateMessageID: return "messageId already seen (this run or an earlier one)"
+        case .missingType: return "type absent or not a string"
+        case .unsupportedType: return "type other than identify or track (an alias still links)"
+        case .missingUserID: return "no usable userId and no anonymousId"
+        case .anonymousOnly: return "only an anonymousId, linked to no identified user"
+        case .invalidUserID: return "userId is a float, boolean, object or array"
+        case .missingEvent: return "track without a non-blank event name"
+        case .invalidTimestamp: return "track timestamp absent or not RFC 3339"
+        case .notIdentified: return "track of a user never identified before it"
+        case .corruptInput: return "unreadable input or corrupt gzip (not a record)"
+        }
+    }
+}
+
+/// The kind of identity link that resolved a track without a usable `userId`.
+public enum LinkOrigin: UInt8, Sendable {
+    /// An identify's `anonymousId`.
+    case anonymousID = 1
+    /// An identify's `traits.email`, lowercased.
+    case email = 2
+    /// An alias's `previousId`.
+    case alias = 3
+
+    public var code: String {
+        switch self {
+        case .anonymousID: return "anonymous_id"
+        case .email: return "email"
+        case .alias: return "alias"
+        }
+    }
+}

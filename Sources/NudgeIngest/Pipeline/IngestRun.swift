@@ -1,0 +1,125 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Settings of one `nudge-ingest run`.
+public struct RunOptions: Sendable {
+    /// The spool directory (`--spool`).
+    public var spool: String = "spool"
+    /// Longer lines are dropped as `line_too_long` (`--max-line-bytes`, default 1 MiB).
+    public var maxLineBytes: Int = 1 << 20
+    /// How many file bytes are read at a time.
+    public var readChunkBytes: Int = 1 << 20
+
+    public init() {}
+}
+
+/// Where a long run stands, for a progress line.
+public struct RunProgress: Sendable {
+    public var inputIndex: Int
+    public var inputCount: Int
+    public var path: String
+    public var inputBytesRead: Int
+    public var inputBytesTotal: Int?
+    public var records: Int
+    public var elapsedSeconds: Double
+}
+
+/// Runs the whole pipeline over the inputs: read → frame → scan → decide → write.
+public struct IngestRun {
+    public var options: RunOptions
+
+    public init(options: RunOptions) {
+        self.options = options
+    }
+
+    /// Processes `inputs` into the spool and returns the summary. Throws only for spool
+    /// errors (the run then leaves no records behind); input faults are in the summary.
+    public func run(
+        _ inputs: [InputFile], progress: ((RunProgress) -> Void)? = nil
+    ) throws(SpoolError) -> RunSummary {
+        let started = Clock.now
+        let spool = try SpoolWriter(directory: options.spool)
+        var processor = RecordProcessor(maxLineBytes: options.maxLineBytes)
+        let reader = InputReader(chunkBytes: options.readChunkBytes, maxLineBytes: options.maxLineBytes)
+        var summary = RunSummary(spool: options.spool)
+        var lastProgress = started
+
+        for (index, input) in inputs.enumerated() {
+            let source = SourceFile(path: input.path)
+            let before = processor.counts
+            let total = input.isStandardInput ? nil : Self.fileSize(input.path)
+            let report: ReadReport
+            do {
+                report = try reader.read(input, onChunk: { bytesRead in
+                    guard let progress else { return }
+                    let now = Clock.now
+                    guard now - lastProgress >= 0.2 else { return }
+                    lastProgress = now
+                    progress(RunProgress(
+                        inputIndex: index, inputCount: inputs.count, path: input.path,
+                        inputBytesRead: bytesRead, inputBytesTotal: total,
+                        records: processor.counts.records, elapsedSeconds: now - started))
+                }) { line in
+                    processor.process(line, from: source, accepted: &spool.accepted, dropped: &spool.dropped)
+                    try spool.flushIfNeeded()
+                }
+            } catch let error as SpoolError {
+                throw error
+            } catch {
+                preconditionFailure("only spool errors escape the reader: \(error)")
+            }
+            var inputSummary = InputSummary(
+                path: input.path, format: report.format, bytes: report.bytes,
+                uncompressedBytes: report.uncompressedBytes, counts: OutcomeCounts(), status: .ok, fault: nil)
+            switch report.end {
+            case .complete:
+                break
+            case .unreadable(let why):
+                inputSummary.status = .unreadable
+                inputSummary.fault = (report.faultOffset, report.faultLine, "cannot read: \(why)")
+            case .corrupt(let fault):
+                inputSummary.status = .corrupt
+                inputSummary.fault = (report.faultOffset, report.faultLine, fault.message)
+            }
+            if let fault = inputSummary.fault {
+                processor.recordFault(
+                    report, detail: "\(fault.message) (at compressed byte \(fault.offset), line \(fault.line)); "
+                        + "the complete lines before it were processed",
+                    source: source, dropped: &spool.dropped)
+            }
+            inputSummary.counts = Self.difference(processor.counts, before)
+            summary.inputs.append(inputSummary)
+        }
+        try spool.commit()
+        summary.counts = processor.counts
+        summary.elapsedSeconds = Clock.now - started
+        return summary
+    }
+
+    static func difference(_ after: OutcomeCounts, _ before: OutcomeCounts) -> OutcomeCounts {
+        var delta = after
+        delta.records -= before.records
+        delta.acceptedIdentify -= before.acceptedIdentify
+        delta.acceptedTrack -= before.acceptedTrack
+        for i in delta.reasons.indices { delta.reasons[i] -= before.reasons[i] }
+        return delta
+    }
+
+    static func fileSize(_ path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+}
+
+/// Monotonic seconds.
+enum Clock {
+    static var now: Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,113 @@
+/// Tallies of what happened to records.
+public struct OutcomeCounts: Sendable, Equatable {
+    public var records = 0
+    public var acceptedIdentify = 0
+    public var acceptedTrack = 0
+    /// Indexed by `ReasonCode.allCases` position.
+    public var reasons = [Int](repeating: 0, count: ReasonCode.allCases.count)
+
+    public var accepted: Int { acceptedIdentify + acceptedTrack }
+    /// Records dropped (faults are not records, so `corrupt_input` is not counted).
+    public var dropped: Int { records - accepted }
+
+    public subscript(reason: ReasonCode) -> Int {
+        get { reasons[reason.index] }
+        set { reasons[reason.index] = newValue }
+    }
+
+    static func + (lhs: OutcomeCounts, rhs: OutcomeCounts) -> OutcomeCounts {
+        var sum = lhs
+        sum.records += rhs.records
+        sum.acceptedIdentify += rhs.acceptedIdentify
+        sum.acceptedTrack += rhs.acceptedTrack
+        for i in sum.reasons.indices { sum.reasons[i] += rhs.reasons[i] }
+        return sum
+    }
+}
+
+extension ReasonCode {
+    /// Position in rule order.
+    var index: Int {
+        switch self {
+        case .lineTooLong: 0
+        case .malformedJSON: 1
+        case .notAnObject: 2
+        case .duplicateMessageID: 3
+        case .missingType: 4
+        case .unsupportedType: 5
+        case .missingUserID: 6
+        case .anonymousOnly: 7
+        case .invalidUserID: 8
+        case .missingEvent: 9
+        case .invalidTimestamp: 10
+        case .notIdentified: 11
+        case .corruptInput: 12
+        }
+    }
+}
+
+/// The decide-and-write stage: takes framed lines, applies rules 1–13, and appends
+/// each record to the accepted or dropped buffer of the spool.
+public struct RecordProcessor {
+    public let maxLineBytes: Int
+    public private(set) var decider: Decider
+    public private(set) var counts = OutcomeCounts()
+    private let scanner = JSONScanner()
+    private var scanned = ScannedEvent()
+    private var encoder = RecordEncoder()
+
+    public init(maxLineBytes: Int, state: IdentityState = IdentityState()) {
+        self.maxLineBytes = maxLineBytes
+        self.decider = Decider(state: state, maxLineBytes: maxLineBytes)
+    }
+
+    /// Decides one record and appends it to `accepted` or `dropped`.
+    public mutating func process(
+        _ line: FramedLine, from source: SourceFile, accepted: inout [UInt8], dropped: inout [UInt8]
+    ) {
+        counts.records += 1
+        // Rule 1.
+        guard line.length <= maxLineBytes else {
+            drop(.lineTooLong, "the line is \(line.length) bytes, over the limit of \(maxLineBytes) (--max-line-bytes)",
+                 line, nil, source, &dropped)
+            return
+        }
+        // Rules 2 and 3.
+        switch scanner.scan(line.bytes, into: &scanned) {
+        case .malformed(let error):
+            drop(.malformedJSON, error.detail, line, nil, source, &dropped)
+        case .notAnObject(let kind):
+            drop(.notAnObject, "the line is \(kind.article), not a JSON object", line, nil, source, &dropped)
+        case .object:
+            // Rules 4–13.
+            let decision = decider.decide(line.bytes, scanned)
+            switch decision {
+            case .drop(let reason, let detail):
+                drop(reason, detail, line, scanned, source, &dropped)
+            case .identify:
+                counts.acceptedIdentify += 1
+                encoder.appendAccepted(decision, line: line.bytes, lineNumber: line.number, scanned: scanned,
+                                       derived: decider.derived, source: source, to: &accepted)
+            case .track:
+                counts.acceptedTrack += 1
+                encoder.appendAccepted(decision, line: line.bytes, lineNumber: line.number, scanned: scanned,
+                                       derived: decider.derived, source: source, to: &accepted)
+            }
+        }
+    }
+
+    private mutating func drop(
+        _ reason: ReasonCode, _ detail: String, _ line: FramedLine, _ scanned: ScannedEvent?,
+        _ source: SourceFile, _ dropped: inout [UInt8]
+    ) {
+        counts[reason] += 1
+        encoder.appendDropped(reason, detail: detail, line: line, scanned: scanned, source: source, to: &dropped)
+    }
+
+    /// Records a fault as a `corrupt_input` entry (not a record).
+    mutating func recordFault(_ report: ReadReport, detail: String, source: SourceFile, dropped: inout [UInt8]) {
+        counts[.corruptInput] += 1
+        encoder.appendFault(detail: detail, source: source, line: report.faultLine, offset: report.faultOffset,
+                            fragment: report.fragment, fragmentLength: report.fragmentLength, to: &dropped)
+    }
+}

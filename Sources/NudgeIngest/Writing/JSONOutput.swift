@@ -1,0 +1,110 @@
+/// Appending JSON text to a byte buffer: strings escaped so any strict parser accepts
+/// them (`"`, `\` and control characters), other Unicode kept as it came.
+enum JSONOutput {
+    @inline(__always)
+    static func append(_ literal: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        if value < 0 { out.append(0x2D) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(0x30 + magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            out.append(contentsOf: buffer[(20 - count)...])
+        }
+    }
+
+    /// A quoted string of valid UTF-8 `bytes`.
+    static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        out.append(0x22)
+        var runStart = 0
+        for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            out.append(contentsOf: bytes[runStart..<index])
+            appendEscape(byte, to: &out)
+            runStart = index + 1
+        }
+        out.append(contentsOf: bytes[runStart...])
+        out.append(0x22)
+    }
+
+    /// A quoted string of arbitrary bytes: each maximal ill-formed UTF-8 subpart becomes
+    /// one U+FFFD (Unicode's recommended practice, as Python and WHATWG decoders do).
+    static func appendStringRepairingUTF8(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        out.append(0x22)
+        let count = bytes.count
+        var index = 0
+        while index < count {
+            let byte = bytes[index]
+            if byte < 0x80 {
+                if byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                    appendEscape(byte, to: &out)
+                } else {
+                    out.append(byte)
+                }
+                index += 1
+                continue
+            }
+            let valid = validSequenceLength(bytes, at: index)
+            if valid.isComplete {
+                out.append(contentsOf: bytes[index..<(index + valid.length)])
+            } else {
+                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+            }
+            index += valid.length
+        }
+        out.append(0x22)
+    }
+
+    /// The UTF-8 sequence at `index`: its length if complete, else the length of its
+    /// maximal ill-formed subpart (at least 1).
+    static func validSequenceLength(_ bytes: UnsafeRawBufferPointer, at index: Int) -> (length: Int, isComplete: Bool) {
+        let lead = bytes[index]
+        let length: Int
+        var low: UInt8 = 0x80, high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: return (1, false)
+        }
+        var k = 1
+        while k < length {
+            guard index + k < bytes.count else { return (k, false) }
+            let byte = bytes[index + k]
+            let (lo, hi) = k == 1 ? (low, high) : (0x80, 0xBF)
+            guard byte >= lo && byte <= hi else { return (k, false) }
+            k += 1
+        }
+        return (length, true)
+    }
+
+    private static func appendEscape(_ byte: UInt8, to out: inout [UInt8]) {
+        switch byte {
+        case 0x22: append("\\\"", to: &out)
+        case 0x5C: append("\\\\", to: &out)
+        case 0x0A: append("\\n", to: &out)
+        case 0x0D: append("\\r", to: &out)
+        case 0x09: append("\\t", to: &out)
+        case 0x08: append("\\b", to: &out)
+        case 0x0C: append("\\f", to: &out)
+        default:
+            let hex: [UInt8] = Array("0123456789abcdef".utf8)
+            append("\\u00", to: &out)
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0xF)])
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import NudgeIngest
+
+@main
+struct NudgeIngestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nudge-ingest",
+        abstract: "Move Segment archive exports into Nudge: process them, and audit what was dropped.",
+        discussion: """
+            Segment's S3 destination writes gzipped NDJSON, one event a line, under
+            segment-logs/<source-id>/<received-day>/<file>.gz. `nudge-ingest run` reads
+            those files, checks every event against what Nudge accepts (identify needs a
+            userId; a track needs an identified user, an event name and an RFC 3339
+            timestamp), resolves anonymous tracks through identity links, and writes
+            each record to exactly one of two spools:
+
+              SPOOL/accepted/NNNNNNNN.ndjson   the exact bodies Nudge's API takes
+              SPOOL/dropped/NNNNNNNN.ndjson    what was dropped, why, and the original line
+
+            Start with:
+              nudge-ingest run --spool spool segment-logs/
+            """,
+        subcommands: [RunCommand.self]
+    )
+}

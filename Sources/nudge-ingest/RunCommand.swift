@@ -1,0 +1,135 @@
+import ArgumentParser
+import NudgeIngest
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Process Segment archive exports into the accepted and dropped spools.",
+        discussion: """
+            INPUTs are files, directories (read recursively, files in bytewise path order,
+            so Segment's received-day folders read chronologically) or - for standard
+            input. Gzip is detected by its magic bytes; every member of a multi-member file
+            is read. Anything else is read as plain NDJSON.
+
+            Every line is one record. Each record ends in exactly one spool, so
+            records = accepted + dropped, for the run and for every input. Rules apply in
+            this order; the first that matches names the drop reason:
+
+            \(RunCommand.reasonTable)
+
+            A corrupt, truncated or unreadable input is a fault (corrupt_input), not a
+            record: the lines before it are kept, the fault is written to the dropped
+            spool with its byte offset, and the run goes on with the next input.
+
+            SPOOL layout (see schemas/ in the project for every field):
+              accepted/NNNNNNNN.ndjson  {"kind","body","message_id","source","resolved_via"}
+              dropped/NNNNNNNN.ndjson   {"reason","detail","source","type","event",
+                                         "message_id","raw","raw_truncated"}
+            A run writes hidden .partial files and renames them when it completes; the
+            spool's folders are created 0700 and files 0600 (they hold personal data).
+
+            Exit status: 0 every input read whole (drops are not failures);
+            1 usage or configuration error; 2 some input unreadable or corrupt.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Spool directory to write.", valueName: "DIR"))
+    var spool: String = "spool"
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Lines longer than this many bytes are dropped as line_too_long.", valueName: "N"))
+    var maxLineBytes: Int = 1 << 20
+
+    @Flag(name: .long, help: "Print the run summary as JSON on standard output.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("Files, directories or - (standard input).", valueName: "INPUT"))
+    var inputs: [String] = []
+
+    static var reasonTable: String {
+        ReasonCode.allCases.filter { $0 != .corruptInput }.enumerated().map { index, reason in
+            "  \(String(index + 1).leftPad(2)). \(reason.rawValue.rightPad(21)) \(reason.summary)"
+        }.joined(separator: "\n")
+    }
+
+    func validate() throws {
+        guard !inputs.isEmpty else {
+            throw ValidationError("Name at least one INPUT: a file, a directory or - for standard input.")
+        }
+        guard maxLineBytes > 0 && maxLineBytes <= 1 << 30 else {
+            throw ValidationError("--max-line-bytes must be between 1 and 1073741824.")
+        }
+        guard inputs.filter({ $0 == "-" }).count <= 1 else {
+            throw ValidationError("Standard input (-) can be named only once.")
+        }
+    }
+
+    func run() throws {
+        let files = InputDiscovery.inputs(for: inputs)
+        var options = RunOptions()
+        options.spool = spool
+        options.maxLineBytes = maxLineBytes
+        let progress = isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
+        let summary: RunSummary
+        do {
+            summary = try IngestRun(options: options).run(files, progress: progress.map { line in { line.show($0) } })
+        } catch {
+            progress?.clear()
+            FileStream.standardError.write("nudge-ingest: \(error)\n")
+            throw ExitCode(1)
+        }
+        progress?.clear()
+        FileStream.standardError.write(summary.report + "\n")
+        if json {
+            print(summary.json)
+        }
+        if summary.exitStatus != 0 {
+            throw ExitCode(summary.exitStatus)
+        }
+    }
+}
+
+/// A progress line redrawn in place on a terminal.
+final class ProgressLine {
+    func show(_ progress: RunProgress) {
+        var text = "[\(progress.inputIndex + 1)/\(progress.inputCount)] \(progress.path)"
+        if let total = progress.inputBytesTotal, total > 0 {
+            text += " \(progress.inputBytesRead * 100 / total)%"
+        }
+        let rate = progress.elapsedSeconds > 0 ? Int(Double(progress.records) / progress.elapsedSeconds) : 0
+        text += " · \(progress.records) records · \(rate) records/s"
+        FileStream.standardError.write("\r\u{1B}[2K" + String(text.suffix(160)))
+    }
+
+    func clear() {
+        FileStream.standardError.write("\r\u{1B}[2K")
+    }
+}
+
+/// Unbuffered writes to a file descriptor.
+struct FileStream {
+    let descriptor: Int32
+    static let standardError = FileStream(descriptor: STDERR_FILENO)
+
+    func write(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    func rightPad(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}
