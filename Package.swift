@@ -31,9 +31,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Unit tests of each stage, and end-to-end tests that run the built binary.
         .testTarget(
             name: "NudgeIngestTests",
-            dependencies: ["NudgeIngest"]
+            dependencies: ["NudgeIngest", "nudge-ingest"],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -39,11 +39,15 @@ public struct ReadReport: Sendable {
 /// member, frames lines, and hands each line to a closure. Memory is bounded by the
 /// chunk size, zlib's window and the framer's line limit, whatever the input's size.
 public struct InputReader {
+    /// File bytes read at a time.
     public var chunkBytes: Int
+    /// Inflated bytes handed to the framer at a time.
+    public var inflateChunkBytes: Int
     public var maxLineBytes: Int
 
-    public init(chunkBytes: Int = 1 << 20, maxLineBytes: Int) {
+    public init(chunkBytes: Int = 1 << 20, inflateChunkBytes: Int = 256 << 10, maxLineBytes: Int) {
         self.chunkBytes = chunkBytes
+        self.inflateChunkBytes = inflateChunkBytes
         self.maxLineBytes = maxLineBytes
     }
 
@@ -119,7 +123,7 @@ public struct InputReader {
                 pending = 0
                 if available >= 2 && buffer[0] == 0x1F && buffer[1] == 0x8B {
                     report.format = .gzip
-                    inflater = GzipInflater()
+                    inflater = GzipInflater(outputCapacity: inflateChunkBytes)
                 }
             }
             if available == 0 { break }

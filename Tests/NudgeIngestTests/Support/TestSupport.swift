@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+@testable import NudgeIngest
+
+/// The repository's root, found from this file's path.
+let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
+let fixtures = repositoryRoot.appendingPathComponent("Tests/NudgeIngestTests/Fixtures")
+let sharedCorpus = repositoryRoot.appendingPathComponent("../shared/corpus").standardized
+
+/// A fresh temporary directory, removed when the test's closure returns.
+func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("nudge-ingest-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: url) }
+    return try body(url)
+}
+
+struct ProcessResult {
+    var status: Int32
+    var stdout: Data
+    var stderr: String
+    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+}
+
+/// Runs a program to completion, feeding `stdin`; output goes through temporary files
+/// so neither pipe can fill up and stall the child.
+@discardableResult
+func runProgram(_ executable: String, _ arguments: [String], stdin: Data? = nil,
+                currentDirectory: URL? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+    if let environment { process.environment = environment }
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("proc-\(UUID().uuidString)")
+    let outURL = scratch.appendingPathExtension("out"), errURL = scratch.appendingPathExtension("err")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: outURL)
+        try? FileManager.default.removeItem(at: errURL)
+    }
+    let outHandle = try FileHandle(forWritingTo: outURL), errHandle = try FileHandle(forWritingTo: errURL)
+    process.standardOutput = outHandle
+    process.standardError = errHandle
+    let inPipe = Pipe()
+    process.standardInput = stdin == nil ? FileHandle.nullDevice : inPipe
+    try process.run()
+    if let stdin {
+        let writer = inPipe.fileHandleForWriting
+        let thread = Thread {
+            writer.write(stdin)
+            try? writer.close()
+        }
+        thread.start()
+    }
+    process.waitUntilExit()
+    try outHandle.close()
+    try errHandle.close()
+    return ProcessResult(status: process.terminationStatus, stdout: try Data(contentsOf: outURL),
+                         stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+}
+
+/// The built `nudge-ingest` binary, beside the test bundle.
+var toolPath: String {
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var dir = exe.deletingLastPathComponent()
+    while dir.path != "/" {
+        let candidate = dir.appendingPathComponent("nudge-ingest").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    return repositoryRoot.appendingPathComponent(".build/debug/nudge-ingest").path
+}
+
+/// Compresses with the system's gzip: real gzip members made by an independent tool.
+func gzip(_ bytes: [UInt8], level: Int = 6) throws -> [UInt8] {
+    let result = try runProgram("/usr/bin/env", ["gzip", "-c", "-\(level)", "-n"], stdin: Data(bytes))
+    precondition(result.status == 0, "gzip failed: \(result.stderr)")
+    return [UInt8](result.stdout)
+}
+
+/// Parses one JSON document with Foundation (tests only: the oracle, not the product).
+func parseJSON(_ bytes: some Collection<UInt8>) throws -> Any {
+    try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+}
+
+/// The outcome of one record, as the spools show it.
+struct Outcome: Equatable, CustomStringConvertible {
+    var line: Int
+    var code: String  // "accepted:identify", "accepted:track" or "dropped:<reason>"
+    var record: [String: Any]
+
+    static func == (a: Outcome, b: Outcome) -> Bool { a.line == b.line && a.code == b.code }
+    var description: String { "\(line): \(code)" }
+}
+
+/// Runs the decide-and-write stage over `text` framed as one input, in memory.
+struct InMemoryRun {
+    var accepted: [[String: Any]] = []
+    var dropped: [[String: Any]] = []
+    var counts: OutcomeCounts
+    var acceptedBytes: [UInt8]
+    var droppedBytes: [UInt8]
+
+    init(_ text: String, maxLineBytes: Int = 1 << 20, path: String = "input.ndjson") throws {
+        try self.init(bytes: Array(text.utf8), maxLineBytes: maxLineBytes, path: path)
+    }
+
+    init(bytes: [UInt8], maxLineBytes: Int = 1 << 20, path: String = "input.ndjson") throws {
+        var processor = RecordProcessor(maxLineBytes: maxLineBytes)
+        var framer = LineFramer(maxLineBytes: maxLineBytes)
+        let source = SourceFile(path: path)
+        var acceptedOut: [UInt8] = []
+        var droppedOut: [UInt8] = []
+        bytes.withUnsafeBytes { raw in
+            framer.consume(raw) { processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut) }
+        }
+        framer.finish { processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut) }
+        counts = processor.counts
+        acceptedBytes = acceptedOut
+        droppedBytes = droppedOut
+        accepted = try Self.records(acceptedOut)
+        dropped = try Self.records(droppedOut)
+    }
+
+    static func records(_ ndjson: [UInt8]) throws -> [[String: Any]] {
+        try ndjson.split(separator: 0x0A).map { try parseJSON($0) as! [String: Any] }
+    }
+
+    /// Every record's outcome, in line order.
+    var outcomes: [Outcome] {
+        let a = accepted.map { Outcome(line: ($0["source"] as! [String: Any])["line"] as! Int,
+                                       code: "accepted:\($0["kind"] as! String)", record: $0) }
+        let d = dropped.map { Outcome(line: ($0["source"] as! [String: Any])["line"] as! Int,
+                                      code: "dropped:\($0["reason"] as! String)", record: $0) }
+        return (a + d).sorted { $0.line < $1.line }
+    }
+
+    var codes: [String] { outcomes.map(\.code) }
+
+    /// The body of the only accepted record.
+    var onlyBody: [String: Any]? {
+        accepted.count == 1 ? accepted[0]["body"] as? [String: Any] : nil
+    }
+}
+
+/// JSON text equality after parsing (key order ignored).
+func sameJSON(_ a: Any, _ b: Any) -> Bool {
+    (a as? NSObject)?.isEqual(b) ?? false
+}
