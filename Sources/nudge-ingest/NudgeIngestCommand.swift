@@ -22,4 +22,19 @@ struct NudgeIngestCommand: ParsableCommand {
             """,
         subcommands: [RunCommand.self]
     )
+
+    /// Parses and runs, mapping usage errors to exit status 1 as the contract says
+    /// (ArgumentParser's default is 64, `EX_USAGE`).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileStream.standardError.write(fullMessage(for: error) + "\n")
+                exit(withError: ExitCode(1))
+            }
+            exit(withError: error)
+        }
+    }
 }
