@@ -47,9 +47,9 @@ public struct Decider {
                 ? "type is \(scanned.type.kind.article), not a string" : "the event has no type")
         }
         let type = arena.decoded(scanned.type, in: line)
-        let isIdentify = type.elementsEqual("identify".utf8)
-        guard isIdentify || type.elementsEqual("track".utf8) else {
-            if type.elementsEqual("alias".utf8) { applyAlias(line, scanned) }
+        let isIdentify = type.equals("identify")
+        guard isIdentify || type.equals("track") else {
+            if type.equals("alias") { applyAlias(line, scanned) }
             return .drop(.unsupportedType, detail: "type \(Quote.bytes(type)) is not identify or track")
         }
 
@@ -149,7 +149,7 @@ public struct Decider {
             if UnicodeText.isBlank(text) { return .absentOrBlank }
             UnicodeText.appendSanitized(text, to: &derived)
         case .number where span.isInteger:
-            derived.append(contentsOf: span.text(in: line))
+            derived.appendBytes(span.text(in: line))
         default:
             return .invalid(span)
         }

@@ -4,7 +4,7 @@
 /// Strings are kept as 128-bit fingerprints; only each user's `ext_id` bytes are
 /// stored, once, because an anonymous track resolved through a link needs them.
 public struct IdentityState: Sendable {
-    private var messageIDs = FingerprintTable(minimumCapacity: 1 << 16)
+    private var messageIDs = FingerprintTable(minimumCapacity: 1 << 16, storesValues: false)
     private var usersByExtID = FingerprintTable(minimumCapacity: 1 << 12)
     /// Link key → user index << 2 | origin.
     private var links = FingerprintTable(minimumCapacity: 1 << 12)
@@ -33,7 +33,7 @@ public struct IdentityState: Sendable {
         let key = Fingerprint(extID, domain: 2)
         if let user = usersByExtID.value(for: key) { return user }
         let user = UInt32(identified.count)
-        extIDBytes.append(contentsOf: extID)
+        extIDBytes.appendBytes(extID)
         extIDEnds.append(extIDBytes.count)
         identified.append(false)
         usersByExtID.set(key, to: user)

@@ -94,7 +94,7 @@ public struct LineFramer {
         guard bytes.count > 0 else { return }
         let room = carryLimit - carry.count
         if room > 0 {
-            carry.append(contentsOf: bytes.prefix(room))
+            carry.appendBytes(UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
         }
         carriedLength += bytes.count
         for byte in bytes where byte != 0x20 && byte != 0x09 { carriedNonBlank += 1 }

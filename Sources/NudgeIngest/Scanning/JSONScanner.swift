@@ -254,19 +254,19 @@ private struct Cursor {
 
     static func classifyTop(_ key: UnsafeRawBufferPointer) -> TopField {
         switch key.count {
-        case 4: return key.elementsEqual("type".utf8) ? .type : .other
-        case 5: return key.elementsEqual("event".utf8) ? .event : .other
+        case 4: return key.equals("type") ? .type : .other
+        case 5: return key.equals("event") ? .event : .other
         case 6:
-            if key.elementsEqual("userId".utf8) { return .userId }
-            return key.elementsEqual("traits".utf8) ? .traits : .other
-        case 7: return key.elementsEqual("context".utf8) ? .context : .other
+            if key.equals("userId") { return .userId }
+            return key.equals("traits") ? .traits : .other
+        case 7: return key.equals("context") ? .context : .other
         case 9:
-            if key.elementsEqual("messageId".utf8) { return .messageId }
-            return key.elementsEqual("timestamp".utf8) ? .timestamp : .other
+            if key.equals("messageId") { return .messageId }
+            return key.equals("timestamp") ? .timestamp : .other
         case 10:
-            if key.elementsEqual("properties".utf8) { return .properties }
-            return key.elementsEqual("previousId".utf8) ? .previousId : .other
-        case 11: return key.elementsEqual("anonymousId".utf8) ? .anonymousId : .other
+            if key.equals("properties") { return .properties }
+            return key.equals("previousId") ? .previousId : .other
+        case 11: return key.equals("anonymousId") ? .anonymousId : .other
         default: return .other
         }
     }
@@ -274,14 +274,14 @@ private struct Cursor {
     static func classifyNested(_ key: UnsafeRawBufferPointer, inTraits: Bool) -> NestedField {
         if inTraits {
             switch key.count {
-            case 4: return key.elementsEqual("name".utf8) ? .traitsName : .other
+            case 4: return key.equals("name") ? .traitsName : .other
             case 5:
-                if key.elementsEqual("email".utf8) { return .traitsEmail }
-                return key.elementsEqual("phone".utf8) ? .traitsPhone : .other
+                if key.equals("email") { return .traitsEmail }
+                return key.equals("phone") ? .traitsPhone : .other
             default: return .other
             }
         }
-        return key.count == 8 && key.elementsEqual("timezone".utf8) ? .contextTimezone : .other
+        return key.count == 8 && key.equals("timezone") ? .contextTimezone : .other
     }
 
     /// Keys spelled with escapes (`"\u0074ype"`) are rare: decode, then classify.
@@ -353,7 +353,7 @@ private struct Cursor {
             // The common bytes: printable ASCII other than `"` and `\`.
             while index &+ 8 <= count {
                 let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-                if Self.hasSpecialByte(word) { break }
+                if JSONBytes.hasSpecialByte(word) { break }
                 index &+= 8
             }
             while index < count {
@@ -375,19 +375,6 @@ private struct Cursor {
                 try scanUTF8Sequence()
             }
         }
-    }
-
-    /// Whether any of the 8 bytes is `"`, `\`, below 0x20 or above 0x7F (SWAR).
-    @inline(__always)
-    static func hasSpecialByte(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        let hasQuote = (quote &- ones) & ~quote
-        let hasBackslash = (backslash &- ones) & ~backslash
-        let hasControl = word &- (ones &* 0x20)
-        return ((hasQuote | hasBackslash | hasControl) & highs) | (word & highs) != 0
     }
 
     @inline(__always)

@@ -3,7 +3,7 @@
 enum JSONOutput {
     @inline(__always)
     static func append(_ literal: StaticString, to out: inout [UInt8]) {
-        out.append(contentsOf: UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        out.appendBytes(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
@@ -19,47 +19,49 @@ enum JSONOutput {
                 magnitude /= 10
                 count += 1
             } while magnitude > 0
-            out.append(contentsOf: buffer[(20 - count)...])
+            out.appendBytes(UnsafeRawBufferPointer(rebasing: buffer[(20 - count)...]))
         }
     }
 
     /// A quoted string of valid UTF-8 `bytes`.
     static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        out.append(0x22)
-        var runStart = 0
-        for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
-            out.append(contentsOf: bytes[runStart..<index])
-            appendEscape(byte, to: &out)
-            runStart = index + 1
-        }
-        out.append(contentsOf: bytes[runStart...])
-        out.append(0x22)
+        appendQuoted(bytes, repairingUTF8: false, to: &out)
     }
 
     /// A quoted string of arbitrary bytes: each maximal ill-formed UTF-8 subpart becomes
     /// one U+FFFD (Unicode's recommended practice, as Python and WHATWG decoders do).
     static func appendStringRepairingUTF8(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        appendQuoted(bytes, repairingUTF8: true, to: &out)
+    }
+
+    /// Copies runs of plain bytes whole; examines only the bytes between them.
+    private static func appendQuoted(_ bytes: UnsafeRawBufferPointer, repairingUTF8: Bool, to out: inout [UInt8]) {
         out.append(0x22)
         let count = bytes.count
         var index = 0
         while index < count {
+            let run = JSONBytes.plainRun(bytes, from: index)
+            if run > 0 {
+                out.appendBytes(UnsafeRawBufferPointer(rebasing: bytes[index..<(index + run)]))
+                index += run
+                if index == count { break }
+            }
             let byte = bytes[index]
             if byte < 0x80 {
-                if byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                    appendEscape(byte, to: &out)
-                } else {
-                    out.append(byte)
-                }
+                appendEscape(byte, to: &out)
                 index += 1
-                continue
-            }
-            let valid = validSequenceLength(bytes, at: index)
-            if valid.isComplete {
-                out.append(contentsOf: bytes[index..<(index + valid.length)])
+            } else if !repairingUTF8 {
+                out.append(byte)
+                index += 1
             } else {
-                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                let valid = validSequenceLength(bytes, at: index)
+                if valid.isComplete {
+                    out.appendBytes(UnsafeRawBufferPointer(rebasing: bytes[index..<(index + valid.length)]))
+                } else {
+                    out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                }
+                index += valid.length
             }
-            index += valid.length
         }
         out.append(0x22)
     }

@@ -60,7 +60,7 @@ struct PropsEncoder {
         default:
             let start = reader.index
             reader.skipScalar()
-            out.append(contentsOf: UnsafeRawBufferPointer(start: reader.base + start, count: reader.index - start))
+            out.appendBytes(UnsafeRawBufferPointer(start: reader.base + start, count: reader.index - start))
         }
     }
 
@@ -82,7 +82,7 @@ struct PropsEncoder {
             let memberStart = out.count
             if members.count > firstMember { out.append(0x2C) }
             let textStart = out.count
-            out.append(contentsOf: keyToken)
+            out.appendBytes(keyToken)
             out.append(0x3A)
             writeValue(&reader, to: &out)
             if droppingIdentityTraits && isIdentityTrait(key) {
@@ -169,7 +169,7 @@ struct PropsEncoder {
                 return
             }
         }
-        out.append(contentsOf: token)
+        out.appendBytes(token)
     }
 }
 

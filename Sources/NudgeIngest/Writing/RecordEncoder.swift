@@ -36,7 +36,7 @@ struct RecordEncoder {
             appendStringField(",\"phone\":", scanned.traitsPhone, line, to: &out)
             if scanned.contextTimezone.kind == .string {
                 JSONOutput.append(",\"tz\":", to: &out)
-                out.append(contentsOf: scanned.contextTimezone.text(in: line))
+                out.appendBytes(scanned.contextTimezone.text(in: line))
             }
             JSONOutput.append(",\"props\":", to: &out)
             props.append(scanned.traits, in: line, droppingIdentityTraits: true, to: &out)
@@ -143,7 +143,7 @@ struct RecordEncoder {
     /// A string value copied as it came, or `null` when absent or not a string.
     private func appendOptionalString(_ span: JSONSpan, _ line: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         if span.kind == .string {
-            out.append(contentsOf: span.text(in: line))
+            out.appendBytes(span.text(in: line))
         } else {
             JSONOutput.append("null", to: &out)
         }
@@ -156,11 +156,11 @@ struct RecordEncoder {
         switch span.kind {
         case .string:
             JSONOutput.append(key, to: &out)
-            out.append(contentsOf: span.text(in: line))
+            out.appendBytes(span.text(in: line))
         case .number:
             JSONOutput.append(key, to: &out)
             out.append(0x22)
-            out.append(contentsOf: span.text(in: line))
+            out.appendBytes(span.text(in: line))
             out.append(0x22)
         default:
             break
