@@ -37,6 +37,9 @@ public struct IngestRun {
 
     /// Processes `inputs` into the spool and returns the summary. Throws only for spool
     /// errors (the run then leaves no records behind); input faults are in the summary.
+    ///
+    /// Two threads: a ``DecompressPipeline`` reads and inflates; this one frames,
+    /// scans, decides and writes.
     public func run(
         _ inputs: [InputFile], progress: ((RunProgress) -> Void)? = nil
     ) throws(SpoolError) -> RunSummary {
@@ -46,31 +49,40 @@ public struct IngestRun {
         let reader = InputReader(chunkBytes: options.readChunkBytes, maxLineBytes: options.maxLineBytes)
         var summary = RunSummary(spool: options.spool)
         var lastProgress = started
+        let pipeline = DecompressPipeline()
+        pipeline.start(inputs, reader: reader)
+        // The reading thread holds the pipeline; on any exit, release it.
+        defer { pipeline.cancel() }
 
         for (index, input) in inputs.enumerated() {
             let source = SourceFile(path: input.path)
             let before = processor.counts
             let total = input.isStandardInput ? nil : Self.fileSize(input.path)
-            let report: ReadReport
-            do {
-                report = try reader.read(input, onChunk: { bytesRead in
-                    guard let progress else { return }
-                    let now = Clock.now
-                    guard now - lastProgress >= 0.2 else { return }
-                    lastProgress = now
-                    progress(RunProgress(
-                        inputIndex: index, inputCount: inputs.count, path: input.path,
-                        inputBytesRead: bytesRead, inputBytesTotal: total,
-                        records: processor.counts.records, elapsedSeconds: now - started))
-                }) { line in
-                    processor.process(line, from: source, accepted: &spool.accepted, dropped: &spool.dropped)
-                    try spool.flushIfNeeded()
-                }
-            } catch let error as SpoolError {
-                throw error
-            } catch {
-                preconditionFailure("only spool errors escape the reader: \(error)")
+            var framer = LineFramer(maxLineBytes: options.maxLineBytes)
+            func process(_ line: FramedLine) {
+                processor.process(line, from: source, accepted: &spool.accepted, dropped: &spool.dropped)
             }
+            var stage: DecompressReport
+            while true {
+                switch pipeline.next() {
+                case .chunk(let chunk):
+                    framer.consume(pipeline.bytes(of: chunk), process)
+                    pipeline.recycle(chunk)
+                    try spool.flushIfNeeded()
+                    if let progress, Clock.now - lastProgress >= 0.2 {
+                        lastProgress = Clock.now
+                        progress(RunProgress(
+                            inputIndex: index, inputCount: inputs.count, path: input.path,
+                            inputBytesRead: chunk.fileBytesRead, inputBytesTotal: total,
+                            records: processor.counts.records, elapsedSeconds: lastProgress - started))
+                    }
+                    continue
+                case .end(let report):
+                    stage = report
+                }
+                break
+            }
+            let report = ReadReport(stage, framer: &framer, onLine: process)
             var inputSummary = InputSummary(
                 path: input.path, format: report.format, bytes: report.bytes,
                 uncompressedBytes: report.uncompressedBytes, counts: OutcomeCounts(), status: .ok, fault: nil)

@@ -19,8 +19,8 @@ public enum ReadEnd: Sendable, Equatable {
     case corrupt(GzipFault)
 }
 
-/// What the reader saw of one input.
-public struct ReadReport: Sendable {
+/// What the decompress stage saw of one input.
+public struct DecompressReport: Sendable {
     public var format: InputFormat = .plain
     /// Bytes read from the file (compressed bytes for gzip).
     public var bytes = 0
@@ -29,19 +29,47 @@ public struct ReadReport: Sendable {
     public var end = ReadEnd.complete
     /// For a fault: the compressed byte offset where it was found.
     public var faultOffset = 0
+}
+
+/// What the reader saw of one input, framing included.
+public struct ReadReport: Sendable {
+    public var format: InputFormat = .plain
+    public var bytes = 0
+    public var uncompressedBytes = 0
+    public var end = ReadEnd.complete
+    public var faultOffset = 0
     /// For a fault: the physical line it interrupted, and the fragment before it.
     public var faultLine = 0
     public var fragment: [UInt8] = []
     public var fragmentLength = 0
+
+    /// Completes the decompress stage's report with what the framer holds: a stream
+    /// that ended whole ends its last line; one that ended at a fault leaves a fragment.
+    init(_ stage: DecompressReport, framer: inout LineFramer, onLine: (FramedLine) throws -> Void) rethrows {
+        format = stage.format
+        bytes = stage.bytes
+        uncompressedBytes = stage.uncompressedBytes
+        end = stage.end
+        faultOffset = stage.faultOffset
+        guard stage.end == .complete else {
+            if let (line, prefix, length) = framer.pendingFragment(limit: RecordEncoder.rawLimit) {
+                (faultLine, fragment, fragmentLength) = (line, prefix, length)
+            } else {
+                faultLine = framer.linesSeen + 1
+            }
+            return
+        }
+        try framer.finish(onLine)
+    }
 }
 
-/// Reads one input in bounded chunks: detects gzip by its magic bytes, inflates every
-/// member, frames lines, and hands each line to a closure. Memory is bounded by the
-/// chunk size, zlib's window and the framer's line limit, whatever the input's size.
-public struct InputReader {
+/// Reads one input in bounded chunks: detects gzip by its magic bytes and inflates
+/// every member. Memory is bounded by the chunk sizes and zlib's window, whatever the
+/// input's size.
+public struct InputReader: Sendable {
     /// File bytes read at a time.
     public var chunkBytes: Int
-    /// Inflated bytes handed to the framer at a time.
+    /// Inflated bytes handed on at a time.
     public var inflateChunkBytes: Int
     public var maxLineBytes: Int
 
@@ -51,68 +79,64 @@ public struct InputReader {
         self.maxLineBytes = maxLineBytes
     }
 
-    /// Reads `input`; `onChunk` is told how many file bytes were read so far (for progress).
-    public func read(
-        _ input: InputFile,
-        onChunk: (Int) -> Void = { _ in },
-        onLine: (FramedLine) throws -> Void
-    ) throws -> ReadReport {
-        var report = ReadReport()
+    /// Reads, inflates and frames `input` on the calling thread, handing every line to
+    /// `onLine`.
+    public func read(_ input: InputFile, onLine: (FramedLine) throws -> Void) throws -> ReadReport {
+        var framer = LineFramer(maxLineBytes: maxLineBytes)
+        let stage = try decompress(input) { chunk, _ in try framer.consume(chunk, onLine) }
+        return try ReadReport(stage, framer: &framer, onLine: onLine)
+    }
+
+    /// Reads and inflates `input`, handing out its decompressed bytes in chunks (valid
+    /// only during the call) with the count of file bytes read so far.
+    public func decompress(
+        _ input: InputFile, emit: (UnsafeRawBufferPointer, Int) throws -> Void
+    ) throws -> DecompressReport {
+        var report = DecompressReport()
         if let reason = input.unreadableReason {
             report.end = .unreadable(reason)
-            report.faultLine = 1
             return report
         }
         let fd = input.isStandardInput ? STDIN_FILENO : open(input.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             report.end = .unreadable(String(cString: strerror(errno)))
-            report.faultLine = 1
             return report
         }
         defer { if !input.isStandardInput { close(fd) } }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chunkBytes, 16), alignment: 16)
         defer { buffer.deallocate() }
 
-        var framer = LineFramer(maxLineBytes: maxLineBytes)
         var inflater: GzipInflater?
         var decidedFormat = false
         var pending = 0  // bytes held in `buffer` before the format is known
 
-        func recordFault(_ end: ReadEnd, offset: Int) {
-            report.end = end
-            report.faultOffset = offset
-            if let fragment = framer.pendingFragment(limit: RecordEncoder.rawLimit) {
-                (report.faultLine, report.fragment, report.fragmentLength) = fragment
-            } else {
-                report.faultLine = framer.linesSeen + 1
-            }
-        }
-
+        /// Returns false at a gzip fault.
         func handle(_ chunk: UnsafeRawBufferPointer) throws -> Bool {
             report.bytes += chunk.count
-            onChunk(report.bytes)
-            if let inflater {
-                do {
-                    try inflater.inflate(chunk) { inflated in
-                        report.uncompressedBytes += inflated.count
-                        try framer.consume(inflated, onLine)
-                    }
-                } catch let fault as GzipFault {
-                    recordFault(.corrupt(fault), offset: inflater.faultOffset)
-                    return false
-                }
-            } else {
+            guard let inflater else {
                 report.uncompressedBytes += chunk.count
-                try framer.consume(chunk, onLine)
+                try emit(chunk, report.bytes)
+                return true
             }
-            return true
+            do {
+                try inflater.inflate(chunk) { inflated in
+                    report.uncompressedBytes += inflated.count
+                    try emit(inflated, report.bytes)
+                }
+                return true
+            } catch let fault as GzipFault {
+                report.end = .corrupt(fault)
+                report.faultOffset = inflater.faultOffset
+                return false
+            }
         }
 
         while true {
             let n = Glibc.read(fd, buffer.baseAddress! + pending, buffer.count - pending)
             if n < 0 {
                 if errno == EINTR { continue }
-                recordFault(.unreadable(String(cString: strerror(errno))), offset: report.bytes)
+                report.end = .unreadable(String(cString: strerror(errno)))
+                report.faultOffset = report.bytes
                 return report
             }
             let available = pending + n
@@ -134,11 +158,10 @@ public struct InputReader {
             do {
                 try inflater.finish()
             } catch let fault as GzipFault {
-                recordFault(.corrupt(fault), offset: inflater.faultOffset)
-                return report
+                report.end = .corrupt(fault)
+                report.faultOffset = inflater.faultOffset
             } catch {}
         }
-        try framer.finish(onLine)
         return report
     }
 }
