@@ -126,6 +126,9 @@ struct InMemoryRun {
         droppedBytes = droppedOut
         accepted = try Self.records(acceptedOut)
         dropped = try Self.records(droppedOut)
+        // The conservation law, on every input a test feeds through here.
+        #expect(accepted.count + dropped.count == counts.records)
+        #expect(counts.records == counts.accepted + counts.dropped)
     }
 
     static func records(_ ndjson: [UInt8]) throws -> [[String: Any]] {

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+@testable import NudgeIngest
+
+/// Memory does not grow with input size: the real binary reads far more than its
+/// memory bound, with its peak resident set read back from the kernel.
+@Suite struct MemoryBoundTests {
+    @Test func peakMemoryStaysFarBelowTheInputSize() throws {
+        try withTemporaryDirectory { dir in
+            // 160 MB of realistic tracks (no messageId, one user: no state to grow),
+            // compressing to a small gzip file, plus one 3 MB line the framer must cut.
+            let line = "{\"type\":\"track\",\"event\":\"Product Viewed\",\"userId\":\"u\",\"timestamp\":\"2025-01-01T00:00:00Z\","
+                + "\"properties\":{\"sku\":\"A-1\",\"price\":9.5,\"tags\":[\"x\",\"y\"],\"note\":\""
+                + String(repeating: "ü", count: 400) + "\"}}\n"
+            var block = Array("{\"type\":\"identify\",\"userId\":\"u\"}\n".utf8)
+            for _ in 0..<1000 { block += Array(line.utf8) }
+            let blockGzip = try gzip(block, level: 9)
+            var file = Data()
+            let members = 160_000_000 / block.count
+            for _ in 0..<members { file.append(contentsOf: blockGzip) }
+            file.append(contentsOf: try gzip([UInt8](repeating: 0x41, count: 3_000_000) + [0x0A], level: 9))
+            let input = dir.appendingPathComponent("big.gz")
+            try file.write(to: input)
+
+            var before = rusage()
+            getrusage(RUSAGE_CHILDREN.rawValue, &before)
+            let result = try runProgram(toolPath, ["run", "--spool", dir.appendingPathComponent("spool").path, "--json", input.path])
+            var after = rusage()
+            getrusage(RUSAGE_CHILDREN.rawValue, &after)
+            #expect(result.status == 0, "\(result.stderr)")
+            let summary = try #require(try parseJSON(result.stdout) as? [String: Any])
+            let uncompressed = try #require(summary["uncompressed_bytes"] as? Int)
+            #expect(uncompressed > 150_000_000)
+            #expect((summary["reasons"] as? [String: Int])?["line_too_long"] == 1)
+            #expect(summary["records"] as? Int == members * 1001 + 1)
+            // ru_maxrss is in KiB: the largest child so far, which is this run.
+            let peakMiB = Int(after.ru_maxrss) / 1024
+            #expect(after.ru_maxrss >= before.ru_maxrss)
+            #expect(peakMiB < 64, "peak RSS \(peakMiB) MiB for \(uncompressed / 1_000_000) MB of input")
+        }
+    }
+}
