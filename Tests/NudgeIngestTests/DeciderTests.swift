@@ -42,6 +42,21 @@ import Testing
         #expect(run.dropped[0]["raw_truncated"] as? Bool == true)
     }
 
+    /// `raw` of a cut line holds at most 4096 bytes as written, invalid bytes counted as
+    /// their 3-byte U+FFFD, whether the line lay in one chunk or was carried across many.
+    @Test(arguments: [nil, 1, 333, 5000])
+    func rule1RawIsBoundedAsWritten(chunk: Int?) throws {
+        var line = Array("{\"type\":\"track\",\"pad\":\"".utf8)
+        for i in 0..<3000 { line += i % 3 == 0 ? [0xFF] : Array("ü".utf8) }
+        line += Array("\"}\n{}\n".utf8)
+        let run = try InMemoryRun(bytes: line, maxLineBytes: 100, chunk: chunk)
+        #expect(run.codes == ["dropped:line_too_long", "dropped:missing_type"])
+        let raw = try #require(run.dropped[0]["raw"] as? String)
+        #expect(raw.utf8.count <= 4096 && raw.utf8.count > 4090)
+        #expect(raw.hasPrefix("{\"type\":\"track\",\"pad\":\"\u{FFFD}üü\u{FFFD}"))
+        #expect(run.dropped[0]["raw_truncated"] as? Bool == true)
+    }
+
     @Test(arguments: [
         "{\"type\":\"identify\"", "{\"a\":NaN}", "{\"a\":1,}", "{\"a\":[1,]}", "{\"a\":01}", "{\"a\":-}",
         "{\"a\":1.}", "{\"a\":1e}", "{'a':1}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\\ud800\"}",

@@ -117,6 +117,7 @@ import Testing
             for line in lines { tricky += Array(line.utf8) + (line.hasPrefix("{\"type\":\"track\"") ? [0x0D, 0x0A] : [0x0A]) }
             tricky += Array("{\"type\":\"identify\",\"userId\":\"bad-utf8-".utf8) + [0xC3, 0x28, 0xFF] + Array("\"}\n".utf8)
             tricky += Array("{\"type\":\"identify\",\"userId\":\"long\",\"pad\":\"".utf8) + [UInt8](repeating: 0x61, count: 3000) + Array("\"}\n".utf8)
+            tricky += Array("{\"cut\":\"".utf8) + (0..<4000).flatMap { $0 % 5 == 0 ? [0xE2, 0x82] : Array("é\\\"".utf8) } + Array("\"}\n".utf8)
             tricky += Array("{\"type\":\"identify\",\"userId\":\"last-without-newline\"}".utf8)
 
             let plain = dir.appendingPathComponent("a-plain.ndjson")

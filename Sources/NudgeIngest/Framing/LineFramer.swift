@@ -26,8 +26,9 @@ public struct FramedLine {
 /// is a line too; lines of only spaces and tabs are skipped but keep their number;
 /// a UTF-8 byte-order mark at the very start is ignored. A line that lies whole inside
 /// one chunk is handed out without copying. A line that spans chunks is carried in a
-/// buffer that holds at most `maxLineBytes + 1` bytes: past that the line is known to
-/// be too long, so only its length is counted and a prefix kept.
+/// buffer that holds at most `maxLineBytes + 1` bytes (4100 when the limit is lower):
+/// past that the line is known to be too long, so only its length is counted and a
+/// prefix kept.
 public struct LineFramer {
     /// Lines longer than this (after removing the `\r`) are reported with `isCut`
     /// unless they lay whole in one chunk.
@@ -43,7 +44,9 @@ public struct LineFramer {
     private var carriedLastByte: UInt8 = 0
     private var atStreamStart = true
 
-    private var carryLimit: Int { maxLineBytes + 1 }
+    /// Enough to tell a too-long line (the limit plus a possible `\r`), and at least
+    /// enough for the `raw` prefix of a dropped record plus one UTF-8 sequence.
+    private var carryLimit: Int { max(maxLineBytes + 1, RecordEncoder.rawLimit + 4) }
 
     public init(maxLineBytes: Int) {
         precondition(maxLineBytes > 0)

@@ -52,7 +52,7 @@ public struct ReadReport: Sendable {
         end = stage.end
         faultOffset = stage.faultOffset
         guard stage.end == .complete else {
-            if let (line, prefix, length) = framer.pendingFragment(limit: RecordEncoder.rawLimit) {
+            if let (line, prefix, length) = framer.pendingFragment(limit: RecordEncoder.rawLimit + 4) {
                 (faultLine, fragment, fragmentLength) = (line, prefix, length)
             } else {
                 faultLine = framer.linesSeen + 1

@@ -107,13 +107,7 @@ struct RecordEncoder {
     }
 
     private func appendRaw(_ bytes: UnsafeRawBufferPointer, fullLength: Int, cut: Bool, to out: inout [UInt8]) {
-        var kept = bytes.count
-        if cut && kept > Self.rawLimit {
-            kept = Self.rawLimit
-            // Cut at a character boundary: never inside a UTF-8 sequence.
-            var back = 0
-            while back < 3 && kept > 0 && bytes[kept] & 0xC0 == 0x80 { kept -= 1; back += 1 }
-        }
+        let kept = cut ? Self.rawPrefixLength(bytes) : bytes.count
         JSONOutput.append(",\"raw\":", to: &out)
         JSONOutput.appendStringRepairingUTF8(UnsafeRawBufferPointer(rebasing: bytes[..<kept]), to: &out)
         JSONOutput.append(",\"raw_truncated\":", to: &out)
@@ -122,6 +116,23 @@ struct RecordEncoder {
         } else {
             JSONOutput.append("false}\n", to: &out)
         }
+    }
+
+    /// How many leading bytes of `bytes` make a `raw` of at most `rawLimit` bytes once
+    /// repaired (each ill-formed subpart becomes the 3-byte U+FFFD), never splitting a
+    /// character.
+    static func rawPrefixLength(_ bytes: UnsafeRawBufferPointer) -> Int {
+        var index = 0
+        var written = 0
+        while index < bytes.count {
+            let unit: (length: Int, isComplete: Bool) = bytes[index] < 0x80
+                ? (1, true) : JSONOutput.validSequenceLength(bytes, at: index)
+            let size = unit.isComplete ? unit.length : 3
+            if written + size > rawLimit { break }
+            written += size
+            index += unit.length
+        }
+        return index
     }
 
     private func appendSource(_ source: SourceFile, _ line: Int, to out: inout [UInt8]) {

@@ -111,14 +111,23 @@ struct InMemoryRun {
         try self.init(bytes: Array(text.utf8), maxLineBytes: maxLineBytes, path: path)
     }
 
-    init(bytes: [UInt8], maxLineBytes: Int = 1 << 20, path: String = "input.ndjson") throws {
+    /// - Parameter chunk: feed the framer this many bytes at a time (all at once if nil).
+    init(bytes: [UInt8], maxLineBytes: Int = 1 << 20, path: String = "input.ndjson", chunk: Int? = nil) throws {
         var processor = RecordProcessor(maxLineBytes: maxLineBytes)
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         let source = SourceFile(path: path)
         var acceptedOut: [UInt8] = []
         var droppedOut: [UInt8] = []
         bytes.withUnsafeBytes { raw in
-            framer.consume(raw) { processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut) }
+            let step = max(chunk ?? raw.count, 1)
+            var start = 0
+            while start < raw.count {
+                let end = min(start + step, raw.count)
+                framer.consume(UnsafeRawBufferPointer(rebasing: raw[start..<end])) {
+                    processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut)
+                }
+                start = end
+            }
         }
         framer.finish { processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut) }
         counts = processor.counts
