@@ -39,10 +39,10 @@ import Testing
             let fromGzip = try Self.read(compressed, chunk: chunk, inflateChunk: chunk == 1 ? 1 : 97)
             #expect(fromPlain.lines == Self.expectedLines, "plain, chunk \(chunk)")
             #expect(fromGzip.lines == Self.expectedLines, "gzip, chunk \(chunk)")
-            #expect(fromGzip.report.format == .gzip && fromPlain.report.format == .plain)
-            #expect(fromGzip.report.end == .complete)
-            #expect(fromGzip.report.bytes == compressed.count)
-            #expect(fromGzip.report.uncompressedBytes == plain.count)
+            #expect(fromGzip.report.stage.format == .gzip && fromPlain.report.stage.format == .plain)
+            #expect(fromGzip.report.stage.end == .complete)
+            #expect(fromGzip.report.stage.bytes == compressed.count)
+            #expect(fromGzip.report.stage.uncompressedBytes == plain.count)
         }
     }
 
@@ -55,7 +55,7 @@ import Testing
         for chunk in [1, 5, 18, 19, 20, 4096] {
             let read = try Self.read(multi, chunk: chunk, inflateChunk: 64)
             #expect(read.lines == Self.expectedLines, "chunk \(chunk)")
-            #expect(read.report.end == .complete)
+            #expect(read.report.stage.end == .complete)
         }
     }
 
@@ -64,14 +64,14 @@ import Testing
         let compressed = try gzip(plain, level: 1)
         for length in stride(from: 2, to: compressed.count, by: max(1, compressed.count / 37)) {
             let read = try Self.read(Array(compressed.prefix(length)), chunk: 13)
-            guard case .corrupt = read.report.end else {
+            guard case .corrupt = read.report.stage.end else {
                 Issue.record("prefix of \(length) bytes was read as complete")
                 continue
             }
             // Whatever was decoded is a prefix of the true lines; the fragment is not a line.
             #expect(Array(Self.expectedLines.prefix(read.lines.count)) == read.lines, "prefix \(length)")
             #expect(read.report.faultLine == read.lines.count + 1 || read.report.faultLine > read.numbers.last ?? 0)
-            #expect(read.report.faultOffset <= length)
+            #expect(read.report.stage.faultOffset <= length)
         }
     }
 
@@ -80,10 +80,10 @@ import Testing
         for garbage: [UInt8] in [[0], [0x1F, 0x00], Array("junk".utf8), [0x1F]] {
             let read = try Self.read(compressed + garbage, chunk: 9)
             #expect(read.lines == Self.expectedLines, "garbage \(garbage)")
-            #expect(read.report.end != .complete)
+            #expect(read.report.stage.end != .complete)
             if garbage != [0x1F] {
-                #expect(read.report.end == .corrupt(.trailingGarbage))
-                #expect(read.report.faultOffset == compressed.count + (garbage.first == 0x1F ? 1 : 0))
+                #expect(read.report.stage.end == .corrupt(.trailingGarbage))
+                #expect(read.report.stage.faultOffset == compressed.count + (garbage.first == 0x1F ? 1 : 0))
             }
         }
     }
@@ -93,11 +93,11 @@ import Testing
         let middle = compressed.count / 2
         for i in middle..<(middle + 16) { compressed[i] ^= 0x5A }
         let read = try Self.read(compressed, chunk: 4096)
-        guard case .corrupt(.corrupt) = read.report.end else {
-            Issue.record("expected a corrupt stream, got \(read.report.end)")
+        guard case .corrupt(.corrupt) = read.report.stage.end else {
+            Issue.record("expected a corrupt stream, got \(read.report.stage.end)")
             return
         }
-        #expect(read.report.faultOffset >= middle - 4096 && read.report.faultOffset <= compressed.count)
+        #expect(read.report.stage.faultOffset >= middle - 4096 && read.report.stage.faultOffset <= compressed.count)
         #expect(read.lines.count < 40 * 20)
     }
 
@@ -106,12 +106,12 @@ import Testing
         compressed[compressed.count - 8] ^= 0xFF  // CRC32 in the trailer
         let read = try Self.read(compressed)
         #expect(read.lines == Self.expectedLines)
-        #expect(read.report.end == .corrupt(.corrupt("incorrect data check")))
+        #expect(read.report.stage.end == .corrupt(.corrupt("incorrect data check")))
     }
 
     @Test func anUnopenableFileIsUnreadable() throws {
         let report = try InputReader(maxLineBytes: 100).read(InputFile(path: "/nonexistent/file.gz")) { _ in }
-        #expect(report.end == .unreadable("No such file or directory"))
+        #expect(report.stage.end == .unreadable("No such file or directory"))
         #expect(report.faultLine == 1)
     }
 
@@ -120,6 +120,6 @@ import Testing
         #expect(try Self.read([0x31]).lines == ["1"])
         #expect(try Self.read([0x1F]).lines == ["\u{1F}"])
         let magicOnly = try Self.read([0x1F, 0x8B])
-        #expect(magicOnly.report.end == .corrupt(.truncated))
+        #expect(magicOnly.report.stage.end == .corrupt(.truncated))
     }
 }

@@ -84,17 +84,17 @@ public struct IngestRun {
             }
             let report = ReadReport(stage, framer: &framer, onLine: process)
             var inputSummary = InputSummary(
-                path: input.path, format: report.format, bytes: report.bytes,
-                uncompressedBytes: report.uncompressedBytes, counts: OutcomeCounts(), status: .ok, fault: nil)
-            switch report.end {
+                path: input.path, format: stage.format, bytes: stage.bytes,
+                uncompressedBytes: stage.uncompressedBytes, counts: OutcomeCounts(), status: .ok, fault: nil)
+            switch stage.end {
             case .complete:
                 break
             case .unreadable(let why):
                 inputSummary.status = .unreadable
-                inputSummary.fault = (report.faultOffset, report.faultLine, "cannot read: \(why)")
+                inputSummary.fault = (stage.faultOffset, report.faultLine, "cannot read: \(why)")
             case .corrupt(let fault):
                 inputSummary.status = .corrupt
-                inputSummary.fault = (report.faultOffset, report.faultLine, fault.message)
+                inputSummary.fault = (stage.faultOffset, report.faultLine, fault.message)
             }
             if let fault = inputSummary.fault {
                 processor.recordFault(

@@ -107,7 +107,7 @@ public struct RecordProcessor {
     /// Records a fault as a `corrupt_input` entry (not a record).
     mutating func recordFault(_ report: ReadReport, detail: String, source: SourceFile, dropped: inout [UInt8]) {
         counts[.corruptInput] += 1
-        encoder.appendFault(detail: detail, source: source, line: report.faultLine, offset: report.faultOffset,
+        encoder.appendFault(detail: detail, source: source, line: report.faultLine, offset: report.stage.faultOffset,
                             fragment: report.fragment, fragmentLength: report.fragmentLength, to: &dropped)
     }
 }

@@ -33,11 +33,7 @@ public struct DecompressReport: Sendable {
 
 /// What the reader saw of one input, framing included.
 public struct ReadReport: Sendable {
-    public var format: InputFormat = .plain
-    public var bytes = 0
-    public var uncompressedBytes = 0
-    public var end = ReadEnd.complete
-    public var faultOffset = 0
+    public var stage: DecompressReport
     /// For a fault: the physical line it interrupted, and the fragment before it.
     public var faultLine = 0
     public var fragment: [UInt8] = []
@@ -46,11 +42,7 @@ public struct ReadReport: Sendable {
     /// Completes the decompress stage's report with what the framer holds: a stream
     /// that ended whole ends its last line; one that ended at a fault leaves a fragment.
     init(_ stage: DecompressReport, framer: inout LineFramer, onLine: (FramedLine) throws -> Void) rethrows {
-        format = stage.format
-        bytes = stage.bytes
-        uncompressedBytes = stage.uncompressedBytes
-        end = stage.end
-        faultOffset = stage.faultOffset
+        self.stage = stage
         guard stage.end == .complete else {
             if let (line, prefix, length) = framer.pendingFragment(limit: RecordEncoder.rawLimit + 4) {
                 (faultLine, fragment, fragmentLength) = (line, prefix, length)

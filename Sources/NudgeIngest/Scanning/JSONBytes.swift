@@ -34,4 +34,33 @@ enum JSONBytes {
         while index < count && !isSpecial(bytes[index]) { index += 1 }
         return index - start
     }
+
+    /// The UTF-8 sequence whose lead byte is at `index` (RFC 3629: no overlongs, no
+    /// surrogates, nothing above U+10FFFF): its length when complete and well-formed,
+    /// else the length of its maximal ill-formed subpart (at least 1).
+    @inline(__always)
+    static func utf8Sequence(_ bytes: UnsafeRawBufferPointer, at index: Int) -> (length: Int, isComplete: Bool) {
+        let lead = bytes[index]
+        let length: Int
+        var low: UInt8 = 0x80, high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: return (1, false)
+        }
+        var k = 1
+        while k < length {
+            guard index + k < bytes.count else { return (k, false) }
+            let byte = bytes[index + k]
+            let (lo, hi) = k == 1 ? (low, high) : (0x80, 0xBF)
+            guard byte >= lo && byte <= hi else { return (k, false) }
+            k += 1
+        }
+        return (length, true)
+    }
 }

@@ -417,31 +417,11 @@ private struct Cursor {
         return value
     }
 
-    /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlongs, no surrogates,
-    /// nothing above U+10FFFF).
+    /// Validates one multi-byte UTF-8 sequence.
     @inline(__always)
     mutating func scanUTF8Sequence() throws(JSONSyntaxError) {
-        let lead = base[index]
-        let length: Int
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: throw fail(.invalidUTF8)
-        }
-        guard index + length <= count else { throw fail(.invalidUTF8) }
-        let second = base[index + 1]
-        guard second >= low && second <= high else { throw fail(.invalidUTF8) }
-        var i = 2
-        while i < length {
-            guard base[index + i] & 0xC0 == 0x80 else { throw fail(.invalidUTF8) }
-            i += 1
-        }
-        index += length
+        let sequence = JSONBytes.utf8Sequence(UnsafeRawBufferPointer(start: base, count: count), at: index)
+        guard sequence.isComplete else { throw fail(.invalidUTF8) }
+        index += sequence.length
     }
 }

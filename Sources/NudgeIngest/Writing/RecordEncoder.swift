@@ -126,7 +126,7 @@ struct RecordEncoder {
         var written = 0
         while index < bytes.count {
             let unit: (length: Int, isComplete: Bool) = bytes[index] < 0x80
-                ? (1, true) : JSONOutput.validSequenceLength(bytes, at: index)
+                ? (1, true) : JSONBytes.utf8Sequence(bytes, at: index)
             let size = unit.isComplete ? unit.length : 3
             if written + size > rawLimit { break }
             written += size
