@@ -97,13 +97,8 @@ struct RunCommand: ParsableCommand {
 /// A progress line redrawn in place on a terminal.
 final class ProgressLine {
     func show(_ progress: RunProgress) {
-        var text = "[\(progress.inputIndex + 1)/\(progress.inputCount)] \(progress.path)"
-        if let total = progress.inputBytesTotal, total > 0 {
-            text += " \(progress.inputBytesRead * 100 / total)%"
-        }
-        let rate = progress.elapsedSeconds > 0 ? Int(Double(progress.records) / progress.elapsedSeconds) : 0
-        text += " · \(progress.records) records · \(rate) records/s"
-        FileStream.standardError.write("\r\u{1B}[2K" + String(text.suffix(160)))
+        // Keep the end of a long path: the file name and the counts matter most.
+        FileStream.standardError.write("\r\u{1B}[2K" + String(progress.line.suffix(160)))
     }
 
     func clear() {

@@ -208,6 +208,23 @@ import Testing
         }
     }
 
+    /// On a real terminal (a pseudo-terminal from util-linux's `script`) a progress line
+    /// is redrawn in place and cleared before the summary; in a pipe there is none.
+    @Test func progressLineOnATerminalOnly() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir.appendingPathComponent("in.ndjson")
+            let line = "{\"type\":\"track\",\"event\":\"e\",\"userId\":\"u\",\"timestamp\":\"2025-01-01T00:00:00Z\",\"properties\":{\"pad\":\"\(String(repeating: "x", count: 900))\"}}\n"
+            try Data(String(repeating: line, count: 60_000).utf8).write(to: input)
+            let command = "\(toolPath) run --spool \(dir.path)/tty-spool \(input.path)"
+            let onTerminal = try runProgram("/usr/bin/env", ["script", "-qec", command, "/dev/null"])
+            #expect(onTerminal.status == 0, "\(onTerminal.stderr)")
+            #expect(onTerminal.stdoutText.contains("\r\u{1B}[2K[1/1] \(input.path)"))
+            #expect(onTerminal.stdoutText.contains("60,000 records from 1 input"))
+            let piped = try runProgram(toolPath, ["run", "--spool", dir.path + "/pipe-spool", input.path])
+            #expect(!piped.stderr.contains("\u{1B}[2K"))
+        }
+    }
+
     @Test func helpTeachesTheJob() throws {
         let top = try runProgram(toolPath, ["--help"])
         #expect(top.status == 0)

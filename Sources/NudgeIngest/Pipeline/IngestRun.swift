@@ -25,6 +25,16 @@ public struct RunProgress: Sendable {
     public var inputBytesTotal: Int?
     public var records: Int
     public var elapsedSeconds: Double
+
+    /// One line for a terminal: `[2/8] path 45% · 547,499 records · 227,582 records/s`.
+    public var line: String {
+        var text = "[\(inputIndex + 1)/\(inputCount)] \(path)"
+        if let total = inputBytesTotal, total > 0 {
+            text += " \(inputBytesRead * 100 / total)%"
+        }
+        let rate = elapsedSeconds > 0 ? Int(Double(records) / elapsedSeconds) : 0
+        return text + " · \(group(records)) records · \(group(rate)) records/s"
+    }
 }
 
 /// Runs the whole pipeline over the inputs: read → frame → scan → decide → write.
