@@ -306,6 +306,17 @@ import Testing
         #expect(String(decoding: run.acceptedBytes, as: UTF8.self).contains("\"props\":{\"k\":3,\"j\":2}"))
     }
 
+    @Test func repeatedKeysAtScaleKeepFirstPositionsAndLastValues() throws {
+        // 100,000 members repeating a few keys: must finish quickly and collapse exactly.
+        var properties = (0..<100_000).map { "\"k\($0 % 3)\":\($0)" }.joined(separator: ",")
+        properties += ",\"nested\":{\"x\":1,\"y\":2,\"x\":{\"z\":3,\"z\":4}}"
+        let lines = [identify("\"u\""), track("\"u\"", "\"properties\":{\(properties)}")]
+        let run = try InMemoryRun(lines.joined(separator: "\n"), maxLineBytes: 4 << 20)
+        #expect(run.codes == ["accepted:identify", "accepted:track"])
+        #expect(String(decoding: run.acceptedBytes, as: UTF8.self)
+            .contains("\"props\":{\"k0\":99999,\"k1\":99997,\"k2\":99998,\"nested\":{\"x\":{\"z\":4},\"y\":2}}"))
+    }
+
     @Test func sanitisingFollowsJavaScriptToLowerCase() throws {
         // Expected values printed by node: `s.replace(/ /g, "_").toLowerCase()`.
         let cases: [(String, String)] = [

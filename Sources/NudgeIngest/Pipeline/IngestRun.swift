@@ -112,22 +112,13 @@ public struct IngestRun {
                         + "the complete lines before it were processed",
                     source: source, dropped: &spool.dropped)
             }
-            inputSummary.counts = Self.difference(processor.counts, before)
+            inputSummary.counts = processor.counts - before
             summary.inputs.append(inputSummary)
         }
         try spool.commit()
         summary.counts = processor.counts
         summary.elapsedSeconds = Clock.now - started
         return summary
-    }
-
-    static func difference(_ after: OutcomeCounts, _ before: OutcomeCounts) -> OutcomeCounts {
-        var delta = after
-        delta.records -= before.records
-        delta.acceptedIdentify -= before.acceptedIdentify
-        delta.acceptedTrack -= before.acceptedTrack
-        for i in delta.reasons.indices { delta.reasons[i] -= before.reasons[i] }
-        return delta
     }
 
     static func fileSize(_ path: String) -> Int? {

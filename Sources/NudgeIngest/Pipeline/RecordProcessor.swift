@@ -15,13 +15,14 @@ public struct OutcomeCounts: Sendable, Equatable {
         set { reasons[reason.index] = newValue }
     }
 
-    static func + (lhs: OutcomeCounts, rhs: OutcomeCounts) -> OutcomeCounts {
-        var sum = lhs
-        sum.records += rhs.records
-        sum.acceptedIdentify += rhs.acceptedIdentify
-        sum.acceptedTrack += rhs.acceptedTrack
-        for i in sum.reasons.indices { sum.reasons[i] += rhs.reasons[i] }
-        return sum
+    /// What was counted between two snapshots (one input's share of the run).
+    static func - (after: OutcomeCounts, before: OutcomeCounts) -> OutcomeCounts {
+        var delta = after
+        delta.records -= before.records
+        delta.acceptedIdentify -= before.acceptedIdentify
+        delta.acceptedTrack -= before.acceptedTrack
+        for i in delta.reasons.indices { delta.reasons[i] -= before.reasons[i] }
+        return delta
     }
 }
 

@@ -131,19 +131,33 @@ struct PropsEncoder {
     }
 
     /// Rewrites the object's members so each key appears once, at its first position,
-    /// with its last value.
+    /// with its last value. Sorting by key keeps this O(m log m) even for hostile
+    /// objects that repeat one key a hundred thousand times.
     private mutating func keepLastValues(from first: Int, contentStart: Int, out: inout [UInt8]) {
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: out[contentStart...])
         out.removeSubrange(contentStart...)
-        let objectMembers = members[first...]
+        let objectMembers = Array(members[first...])
+        let order = objectMembers.indices.sorted { a, b in
+            let (x, y) = (objectMembers[a].key, objectMembers[b].key)
+            return (x.high, x.low, a) < (y.high, y.low, b)
+        }
+        // For each key's first position, the position of its last value.
+        var lastValueAt = [Int](repeating: -1, count: objectMembers.count)
+        var groupStart = 0
+        while groupStart < order.count {
+            var groupEnd = groupStart + 1
+            while groupEnd < order.count && objectMembers[order[groupEnd]].key == objectMembers[order[groupStart]].key {
+                groupEnd += 1
+            }
+            lastValueAt[order[groupStart]] = order[groupEnd - 1]
+            groupStart = groupEnd
+        }
         var written = 0
-        for (position, member) in zip(objectMembers.indices, objectMembers) {
-            // Skip a key that appeared earlier: it was written there.
-            if objectMembers[..<position].contains(where: { $0.key == member.key }) { continue }
-            let last = objectMembers.last(where: { $0.key == member.key })!
+        for last in lastValueAt where last >= 0 {
+            let member = objectMembers[last]
             if written > 0 { out.append(0x2C) }
-            out.append(contentsOf: scratch[(last.start - contentStart)..<(last.end - contentStart)])
+            out.append(contentsOf: scratch[(member.start - contentStart)..<(member.end - contentStart)])
             written += 1
         }
     }
