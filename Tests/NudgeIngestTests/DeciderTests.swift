@@ -292,6 +292,24 @@ import Testing
                                       "accepted:identify"])
     }
 
+    /// Array elements beside `traits`/`context` must not be taken for their fields.
+    @Test func nestedFieldsComeOnlyFromTheirOwnObject() throws {
+        let lines = [
+            identify("\"u1\"", "\"context\":{\"timezone\":\"Europe/Paris\"},\"tags\":[\"a\",\"b\"]"),
+            identify("\"u2\"", "\"traits\":{\"email\":\"real@x.com\"},\"extra\":[\"evil@x.com\"]"),
+            identify("\"u3\"", "\"traits\":{\"name\":\"A\"},\"traits\":[\"B\"]"),
+            track(nil, "\"anonymousId\":\"evil@x.com\""),
+            track(nil, "\"anonymousId\":\"real@x.com\""),
+        ]
+        let run = try InMemoryRun(lines.joined(separator: "\n"))
+        #expect(run.codes == ["accepted:identify", "accepted:identify", "accepted:identify", "dropped:anonymous_only",
+                              "accepted:track"])
+        let bodies = run.accepted.map { $0["body"] as! [String: Any] }
+        #expect(bodies[0]["tz"] as? String == "Europe/Paris")
+        #expect(bodies[1]["email"] as? String == "real@x.com")
+        #expect(bodies[2]["name"] == nil)
+    }
+
     @Test func theLastOfARepeatedKeyWins() throws {
         let lines = [
             "{\"type\":\"page\",\"type\":\"identify\",\"userId\":5.5,\"userId\":\"u\",\"traits\":{\"email\":\"a@x\"},\"traits\":{\"name\":\"N\"}}",

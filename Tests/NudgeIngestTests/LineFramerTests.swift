@@ -74,6 +74,16 @@ import Testing
         }
     }
 
+    /// A first line with a byte-order mark, right at the limit, arrives whole.
+    @Test func aByteOrderMarkDoesNotCountAgainstTheCarriedLimit() {
+        let body = [UInt8](repeating: 0x41, count: 100)
+        let input = [0xEF, 0xBB, 0xBF] + body + [0x0D, 0x0A] + body + [0x0A]
+        for chunk in [1, 2, 50, 103, 104, 1000] {
+            #expect(Self.frame(input, chunk: chunk, maxLineBytes: 100)
+                    == [Line(number: 1, bytes: body, length: 100), Line(number: 2, bytes: body, length: 100)], "chunk \(chunk)")
+        }
+    }
+
     @Test func aLongBlankLineIsSkippedEvenPastTheLimit() {
         let blank = [UInt8](repeating: 0x20, count: 5000) + [0x0D, 0x0A] + Array("{}".utf8)
         for chunk in [1, 999, 6000] {

@@ -89,13 +89,15 @@ public struct LineFramer {
     /// The unterminated bytes held when a stream ends at a fault: its line number,
     /// a prefix of at most `limit` bytes, and its full length. `nil` when there are none.
     public func pendingFragment(limit: Int) -> (number: Int, prefix: [UInt8], length: Int)? {
-        guard carriedLength > 0 else { return nil }
-        return (linesSeen + 1, Array(carry.prefix(limit)), carriedLength)
+        let bom = atStreamStart && carry.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        guard carriedLength > bom else { return nil }
+        return (linesSeen + 1, Array(carry.dropFirst(bom).prefix(limit)), carriedLength - bom)
     }
 
     private mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
-        let room = carryLimit - carry.count
+        // The first line may carry a byte-order mark that does not count.
+        let room = carryLimit + (atStreamStart ? 3 : 0) - carry.count
         if room > 0 {
             carry.appendBytes(UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
         }

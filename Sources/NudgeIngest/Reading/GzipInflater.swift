@@ -36,8 +36,9 @@ final class GzipInflater {
     private var pendingMagic: [UInt8] = []
     private static let gzipMagic: [UInt8] = [0x1f, 0x8b]
 
-    /// Where a fault was found: compressed bytes consumed, counting a partial magic.
-    var faultOffset: Int { compressedOffset + pendingMagic.count }
+    /// Where a fault was found, in compressed bytes: where garbage after a member
+    /// begins, or the last byte zlib read before it reported bad data.
+    private(set) var faultOffset = 0
 
     /// - Parameter outputCapacity: how many inflated bytes are handed out at a time.
     init(outputCapacity: Int = 256 * 1024) {
@@ -69,7 +70,10 @@ final class GzipInflater {
             if betweenMembers {
                 // A new member must begin with 1f 8b; anything else is garbage.
                 let expected: UInt8 = pendingMagic.isEmpty ? 0x1f : 0x8b
-                guard input[cursor] == expected else { throw GzipFault.trailingGarbage }
+                guard input[cursor] == expected else {
+                    faultOffset = compressedOffset
+                    throw GzipFault.trailingGarbage
+                }
                 pendingMagic.append(expected)
                 cursor += 1
                 if pendingMagic.count == 2 {
@@ -89,7 +93,10 @@ final class GzipInflater {
 
     /// Call after the last input chunk: a stream that stopped inside a member is truncated.
     func finish() throws {
-        if !betweenMembers || !pendingMagic.isEmpty { throw GzipFault.truncated }
+        if !betweenMembers || !pendingMagic.isEmpty {
+            faultOffset = compressedOffset + pendingMagic.count
+            throw GzipFault.truncated
+        }
     }
 
     /// Runs `inflate` over `input` until it is consumed or a member ends.
@@ -133,11 +140,14 @@ final class GzipInflater {
                 // No progress possible: all input consumed, output space was free.
                 return input.count - Int(stream.pointee.avail_in)
             case Z_DATA_ERROR, Z_NEED_DICT:
+                faultOffset = max(compressedOffset - 1, 0)
                 let message = stream.pointee.msg.map { String(cString: $0) } ?? "invalid data"
                 throw GzipFault.corrupt(message)
             case Z_MEM_ERROR:
+                faultOffset = compressedOffset
                 throw GzipFault.corrupt("zlib ran out of memory")
             default:
+                faultOffset = compressedOffset
                 throw GzipFault.corrupt("zlib status \(status)")
             }
         }

@@ -239,6 +239,8 @@ private struct Cursor {
             let key = UnsafeRawBufferPointer(start: base + keyStart + 1, count: index - keyStart - 2)
             if depth == 1 {
                 topField = escaped ? Self.classifyEscapedTop(key) : Self.classifyTop(key)
+                // Values at depth 2 of an array member have no key: none is a nested field.
+                nestedField = .other
             } else if topField == .traits || topField == .context {
                 nestedField = escaped
                     ? Self.classifyEscapedNested(key, inTraits: topField == .traits)
