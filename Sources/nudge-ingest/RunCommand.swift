@@ -70,6 +70,8 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Past a file-size limit, fail the write (EFBIG) and say so, instead of dying.
+        signal(SIGXFSZ, SIG_IGN)
         let files = InputDiscovery.inputs(for: inputs)
         var options = RunOptions()
         options.spool = spool

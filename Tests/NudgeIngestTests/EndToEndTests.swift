@@ -183,6 +183,21 @@ import Testing
         }
     }
 
+    /// A write that fails (here: the shell's file-size limit) stops the run with a clear
+    /// message, exit 1, and no spool file, partial or whole, left behind.
+    @Test func aFailedWriteLeavesNothingBehind() throws {
+        try withTemporaryDirectory { dir in
+            let spool = dir.appendingPathComponent("spool").path
+            let sample = repositoryRoot.appendingPathComponent("samples/segment-logs").path
+            let result = try runProgram("/bin/bash", ["-c", "ulimit -f 40 && exec \"$0\" run --spool \"$1\" \"$2\"", toolPath, spool, sample])
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.contains("cannot write") && result.stderr.contains("File too large"))
+            for sub in ["accepted", "dropped"] {
+                #expect(try FileManager.default.contentsOfDirectory(atPath: spool + "/" + sub).isEmpty, "\(sub) not empty")
+            }
+        }
+    }
+
     @Test func usageErrorsExitWithStatusOne() throws {
         let noInput = try runProgram(toolPath, ["run"])
         #expect(noInput.status == 1, "\(noInput.status) \(noInput.stderr)")

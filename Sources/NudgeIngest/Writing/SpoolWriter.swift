@@ -74,10 +74,13 @@ public final class SpoolWriter {
     }
 
     /// Writes everything, syncs it, and makes the run's files visible under their
-    /// final names. A spool file that stayed empty is removed instead.
+    /// final names. Both files are synced before either is renamed, so a failure leaves
+    /// neither visible. A spool file that stayed empty is removed instead.
     public func commit() throws(SpoolError) {
         try acceptedFile.writeOut(&accepted)
         try droppedFile.writeOut(&dropped)
+        try acceptedFile.sync()
+        try droppedFile.sync()
         try acceptedFile.publish()
         try droppedFile.publish()
     }
@@ -104,8 +107,10 @@ private struct OpenFile {
     let directory: String
     let finalPath: String
     let partialPath: String
+    /// Open until `sync()`; -1 after.
     var descriptor: Int32
     var bytesWritten = 0
+    var isPublished = false
 
     init(directory: String, name: String) throws(SpoolError) {
         self.directory = directory
@@ -117,7 +122,6 @@ private struct OpenFile {
 
     mutating func writeOut(_ buffer: inout [UInt8]) throws(SpoolError) {
         guard !buffer.isEmpty else { return }
-        let path = partialPath
         let fd = descriptor
         let failure: Int32? = buffer.withUnsafeBytes { bytes in
             var offset = 0
@@ -131,21 +135,30 @@ private struct OpenFile {
             }
             return nil
         }
-        if let failure { throw .cannotWrite(path: path, errno: failure) }
+        if let failure { throw .cannotWrite(path: partialPath, errno: failure) }
         bytesWritten += buffer.count
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Makes the written bytes durable and closes the file.
+    mutating func sync() throws(SpoolError) {
+        if bytesWritten > 0 && fsync(descriptor) != 0 {
+            throw .cannotWrite(path: partialPath, errno: errno)
+        }
+        close(descriptor)
+        descriptor = -1
+    }
+
+    /// Renames the synced file to its final name (or removes it when empty), and syncs
+    /// the directory so the rename survives a crash.
     mutating func publish() throws(SpoolError) {
-        defer { descriptor = -1 }
         if bytesWritten == 0 {
-            close(descriptor)
             unlink(partialPath)
+            isPublished = true
             return
         }
-        guard fsync(descriptor) == 0 else { throw .cannotWrite(path: partialPath, errno: errno) }
-        close(descriptor)
         guard rename(partialPath, finalPath) == 0 else { throw .cannotWrite(path: finalPath, errno: errno) }
+        isPublished = true
         let dir = open(directory, O_RDONLY | O_DIRECTORY)
         if dir >= 0 {
             fsync(dir)
@@ -155,8 +168,7 @@ private struct OpenFile {
 
     /// Removes the partial file of a run that did not commit.
     func discard() {
-        guard descriptor >= 0 else { return }
-        close(descriptor)
-        unlink(partialPath)
+        if descriptor >= 0 { close(descriptor) }
+        if !isPublished { unlink(partialPath) }
     }
 }
