@@ -161,6 +161,26 @@ import Testing
         #expect(compared.status == 0, "\(compared.stdoutText)\(compared.stderr)")
     }
 
+    /// A file whose name is not UTF-8 is still found and read; its name shows U+FFFD.
+    @Test func fileNamesThatAreNotUTF8AreRead() throws {
+        try withTemporaryDirectory { dir in
+            let folder = dir.appendingPathComponent("d")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let line = "{\"type\":\"identify\",\"userId\":\"u\"}\n"
+            let name: [UInt8] = Array(folder.path.utf8) + Array("/a".utf8) + [0xFF] + Array(".ndjson".utf8) + [0]
+            let fd = name.withUnsafeBufferPointer { $0.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT, 0o600) } }
+            try #require(fd >= 0)
+            _ = line.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+            try Data(line.utf8).write(to: folder.appendingPathComponent("b.ndjson"))
+            let run = try Self.run([folder.path], in: dir)
+            #expect(run.result.status == 0, "\(run.result.stderr)")
+            #expect(run.summary["records"] as? Int == 2)
+            let paths = (run.summary["inputs"] as? [[String: Any]])?.compactMap { $0["path"] as? String } ?? []
+            #expect(paths == [folder.path + "/a\u{FFFD}.ndjson", folder.path + "/b.ndjson"])
+        }
+    }
+
     @Test func exitStatusesAndMessages() throws {
         try withTemporaryDirectory { dir in
             let ok = dir.appendingPathComponent("ok.ndjson")

@@ -41,21 +41,27 @@ import Testing
 }
 
 /// Runs a program with standard output to a file and returns its exit status and its
-/// own peak resident set (KiB), from `wait4` on exactly that child.
+/// own peak resident set (KiB).
+///
+/// A small Python process `fork`s and `exec`s the program and reports `wait4` on that
+/// child. Spawning it from this test process directly would not do: `posix_spawn`
+/// uses `vfork`, and until `exec` the child shares this process's memory, so the
+/// kernel would count this test runner's peak as the child's.
 func runMeasuringPeakMemory(_ path: String, _ arguments: [String], stdout: String) throws -> (Int32, Int) {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-    let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
-    var pid = pid_t()
-    let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
-    try #require(spawned == 0, "posix_spawn failed: \(spawned)")
-    var status: Int32 = 0
-    var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
-    let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-    return (exitStatus, Int(usage.ru_maxrss))
+    let script = """
+        import os, sys
+        out = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(out, 1)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.execv(sys.argv[2], sys.argv[2:])
+        _, status, usage = os.wait4(pid, 0)
+        print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+        """
+    let result = try runProgram("/usr/bin/env", ["python3", "-c", script, stdout, path] + arguments)
+    let fields = result.stdoutText.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    try #require(result.status == 0 && fields.count == 2, "measuring failed: \(result.stderr)")
+    return (Int32(fields[0]), fields[1])
 }

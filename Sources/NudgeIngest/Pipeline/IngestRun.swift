@@ -67,7 +67,7 @@ public struct IngestRun {
         for (index, input) in inputs.enumerated() {
             let source = SourceFile(path: input.path)
             let before = processor.counts
-            let total = input.isStandardInput ? nil : Self.fileSize(input.path)
+            let total = input.isStandardInput ? nil : Self.fileSize(input)
             var framer = LineFramer(maxLineBytes: options.maxLineBytes)
             func process(_ line: FramedLine) {
                 processor.process(line, from: source, accepted: &spool.accepted, dropped: &spool.dropped)
@@ -121,9 +121,9 @@ public struct IngestRun {
         return summary
     }
 
-    static func fileSize(_ path: String) -> Int? {
+    static func fileSize(_ input: InputFile) -> Int? {
         var info = stat()
-        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        guard input.withCPath({ stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         return Int(info.st_size)
     }
 }

@@ -89,7 +89,7 @@ public struct InputReader: Sendable {
             report.end = .unreadable(reason)
             return report
         }
-        let fd = input.isStandardInput ? STDIN_FILENO : open(input.path, O_RDONLY | O_CLOEXEC)
+        let fd = input.isStandardInput ? STDIN_FILENO : input.withCPath { open($0, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else {
             report.end = .unreadable(String(cString: strerror(errno)))
             return report
