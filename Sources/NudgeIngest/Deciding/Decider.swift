@@ -20,18 +20,16 @@ public struct Decider {
     public private(set) var derived: [UInt8] = []
     private let arena: DecodeArena
 
-    /// - Parameter maxLineBytes: the longest line that can reach the decider.
-    public init(state: IdentityState = IdentityState(), maxLineBytes: Int) {
+    public init(state: IdentityState = IdentityState()) {
         self.state = state
-        // A span may be decoded more than once (anonymousId up to three times): 4× is ample.
-        self.arena = DecodeArena(capacity: 4 * maxLineBytes + 64)
+        self.arena = DecodeArena()
         derived.reserveCapacity(4096)
     }
 
     /// Decides one record: `scanned` must come from scanning `line` into a JSON object.
     public mutating func decide(_ line: UnsafeRawBufferPointer, _ scanned: ScannedEvent) -> Decision {
         derived.removeAll(keepingCapacity: true)
-        arena.reset()
+        arena.reset(forLineOf: line.count)
 
         // Rule 4: every string messageId is remembered, whatever becomes of its record.
         if scanned.messageId.kind == .string {
@@ -200,23 +198,33 @@ public struct Decider {
 
 /// Scratch memory for string values decoded from the current line.
 ///
-/// The spans the rules decode are disjoint parts of one line, so their decoded bytes
-/// (never longer than their escaped form) fit in as many bytes as the longest line.
-/// Owned by one decider; never shared across threads.
+/// The spans the rules decode are disjoint parts of one line, decoded bytes are never
+/// longer than their escaped form, and a span is decoded at most three times
+/// (anonymousId), so four times the line's length always suffices. The buffer grows
+/// only between lines, never while pointers into it are in use. Owned by one decider;
+/// never shared across threads.
 final class DecodeArena {
-    private let storage: UnsafeMutableRawBufferPointer
+    private var storage: UnsafeMutableRawBufferPointer
     private var used = 0
 
-    init(capacity: Int) {
-        storage = .allocate(byteCount: max(capacity, 16), alignment: 8)
+    init() {
+        storage = .allocate(byteCount: 64 << 10, alignment: 8)
     }
 
     deinit { storage.deallocate() }
 
-    func reset() { used = 0 }
+    /// Starts a new line, making room for everything it can need.
+    func reset(forLineOf length: Int) {
+        used = 0
+        let needed = 4 * length + 64
+        if needed > storage.count {
+            storage.deallocate()
+            storage = .allocate(byteCount: max(needed, 2 * storage.count), alignment: 8)
+        }
+    }
 
     /// The decoded bytes of a string span: the line's own bytes when it has no escapes.
-    /// Valid until `reset()`.
+    /// Valid until the next `reset`.
     func decoded(_ span: JSONSpan, in line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         let content = span.content(in: line)
         guard span.hasEscapes else { return content }

@@ -59,7 +59,7 @@ public struct RecordProcessor {
 
     public init(maxLineBytes: Int, state: IdentityState = IdentityState()) {
         self.maxLineBytes = maxLineBytes
-        self.decider = Decider(state: state, maxLineBytes: maxLineBytes)
+        self.decider = Decider(state: state)
     }
 
     /// Decides one record and appends it to `accepted` or `dropped`.
