@@ -20,7 +20,7 @@ struct RunCommand: ParsableCommand {
             records = accepted + dropped, for the run and for every input. Rules apply in
             this order; the first that matches names the drop reason:
 
-            \(RunCommand.reasonTable)
+            \(ReasonCode.ruleTable)
 
             A corrupt, truncated or unreadable input is a fault (corrupt_input), not a
             record: the lines before it are kept, the fault is written to the dropped
@@ -50,12 +50,6 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: ArgumentHelp("Files, directories or - (standard input).", valueName: "INPUT"))
     var inputs: [String] = []
-
-    static var reasonTable: String {
-        ReasonCode.allCases.filter { $0 != .corruptInput }.enumerated().map { index, reason in
-            "  \(String(index + 1).leftPad(2)). \(reason.rawValue.rightPad(21)) \(reason.summary)"
-        }.joined(separator: "\n")
-    }
 
     func validate() throws {
         guard !inputs.isEmpty else {
@@ -124,9 +118,4 @@ struct FileStream {
             }
         }
     }
-}
-
-extension String {
-    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-    func rightPad(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
 }

@@ -310,6 +310,29 @@ import Testing
         #expect(bodies[2]["name"] == nil)
     }
 
+    /// Every string the rules decode written with escapes, on one line: each is decoded
+    /// once, within the decode arena's bound of one line's length.
+    @Test func everyFieldTheRulesReadMayBeEscaped() throws {
+        func escaped(_ text: String) -> String {
+            "\"" + text.unicodeScalars.map { String(format: "\\u%04x", $0.value) }.joined() + "\""
+        }
+        let lines = [
+            "{\"type\":\(escaped("identify")),\"userId\":\(escaped("U 1")),\"anonymousId\":\(escaped("a-1")),"
+                + "\"messageId\":\(escaped("m-1")),\"traits\":{\"email\":\(escaped("E@X"))}}",
+            "{\"type\":\(escaped("track")),\"anonymousId\":\(escaped("e@x")),\"event\":\(escaped("Big Event")),"
+                + "\"messageId\":\(escaped("m-2")),\"timestamp\":\(escaped("2025-01-01T01:00:00+01:00"))}",
+            "{\"type\":\(escaped("alias")),\"userId\":\(escaped("U 1")),\"previousId\":\(escaped("p-1"))}",
+            "{\"type\":\(escaped("track")),\"userId\":\(escaped(" ")),\"anonymousId\":\(escaped("P-1")),"
+                + "\"event\":\(escaped("e")),\"timestamp\":\(escaped("2025-02-30T00:00:00Z"))}",
+        ]
+        let run = try InMemoryRun(lines.joined(separator: "\n"))
+        #expect(run.codes == ["accepted:identify", "accepted:track", "dropped:unsupported_type", "dropped:invalid_timestamp"])
+        let body = try #require(run.accepted.last?["body"] as? [String: Any])
+        #expect(body["ext_id"] as? String == "u_1" && body["name"] as? String == "big_event")
+        #expect(body["occurred_at"] as? String == "2025-01-01T00:00:00.000Z")
+        #expect(run.accepted.last?["resolved_via"] as? String == "email")
+    }
+
     @Test func theLastOfARepeatedKeyWins() throws {
         let lines = [
             "{\"type\":\"page\",\"type\":\"identify\",\"userId\":5.5,\"userId\":\"u\",\"traits\":{\"email\":\"a@x\"},\"traits\":{\"name\":\"N\"}}",

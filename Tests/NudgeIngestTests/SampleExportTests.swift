@@ -10,14 +10,14 @@ import Testing
             let samples = repositoryRoot.appendingPathComponent("samples")
             let run = try EndToEndTests.run([samples.appendingPathComponent("segment-logs").path], in: dir)
             #expect(run.result.status == 2, "the sample has one truncated file")
+            // The manifest names files relative to samples/, and a fault's line as "-".
             var actual: [String: String] = [:]
-            for record in run.accepted + run.dropped {
-                let source = record["source"] as! [String: Any]
-                let file = (source["file"] as! String).components(separatedBy: "/samples/").last!
-                let reason = record["reason"] as? String
-                let key = reason == "corrupt_input" ? "\(file)\t-" : "\(file)\t\(source["line"] as! Int)"
+            for outcome in Outcome.all(accepted: run.accepted, dropped: run.dropped) {
+                let file = outcome.file.components(separatedBy: "/samples/").last!
+                let isFault = outcome.code == "dropped:corrupt_input"
+                let key = "\(file)\t\(isFault ? "-" : String(outcome.line))"
                 #expect(actual[key] == nil, "two records for \(key)")
-                actual[key] = reason.map { $0 == "corrupt_input" ? $0 : "dropped:\($0)" } ?? "accepted:\(record["kind"]!)"
+                actual[key] = isFault ? "corrupt_input" : outcome.code
             }
             let manifest = try String(contentsOf: samples.appendingPathComponent("expected-outcomes.tsv"), encoding: .utf8)
             var checked = 0

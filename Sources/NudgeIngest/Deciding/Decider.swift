@@ -52,14 +52,15 @@ public struct Decider {
         }
 
         let userID = readUserID(line, scanned)
+        let anonymousID = nonBlankString(scanned.anonymousId, line)
         if isIdentify {
             // Rules 7 and 8.
             guard case .valid(let extID) = userID else {
-                return dropForUserID(userID, line, scanned, what: "identify")
+                return dropForUserID(userID, hasAnonymousID: anonymousID != nil, line, scanned, what: "identify")
             }
             let user = derived.withUnsafeBytes { state.addUser(extID: UnsafeRawBufferPointer(rebasing: $0[extID])) }
             state.markIdentified(user)
-            if let anonymousID = nonBlankString(scanned.anonymousId, line) {
+            if let anonymousID {
                 state.link(anonymousID, to: user, origin: .anonymousID)
             }
             if let email = nonBlankString(scanned.traitsEmail, line) {
@@ -69,7 +70,7 @@ public struct Decider {
         }
 
         // Rule 9.
-        guard nonBlankString(scanned.event, line) != nil else {
+        guard let event = nonBlankString(scanned.event, line) else {
             return .drop(.missingEvent, detail: scanned.event.kind == .string
                 ? "track event name is blank"
                 : scanned.event.isPresent ? "track event is \(scanned.event.kind.article), not a string"
@@ -85,10 +86,10 @@ public struct Decider {
             extID = range
             user = derived.withUnsafeBytes { state.user(extID: UnsafeRawBufferPointer(rebasing: $0[range])) }
         case .invalid:
-            return dropForUserID(userID, line, scanned, what: "track")
+            return dropForUserID(userID, hasAnonymousID: anonymousID != nil, line, scanned, what: "track")
         case .absentOrBlank:
-            guard let anonymousID = nonBlankString(scanned.anonymousId, line) else {
-                return dropForUserID(userID, line, scanned, what: "track")
+            guard let anonymousID else {
+                return dropForUserID(userID, hasAnonymousID: false, line, scanned, what: "track")
             }
             var link = state.linkedUser(anonymousID)
             if link == nil { withLowercased(anonymousID) { link = state.linkedUser($0) } }
@@ -104,13 +105,12 @@ public struct Decider {
         }
 
         // Rule 11.
-        let timestamp: Timestamp? = scanned.timestamp.kind == .string
-            ? Timestamp.parse(arena.decoded(scanned.timestamp, in: line)) : nil
-        guard let timestamp else {
-            return .drop(.invalidTimestamp, detail: scanned.timestamp.kind == .string
-                ? "timestamp \(Quote.bytes(arena.decoded(scanned.timestamp, in: line))) is not an RFC 3339 date-time"
-                : scanned.timestamp.isPresent ? "timestamp is \(scanned.timestamp.kind.article), not a string"
-                : "track has no timestamp")
+        let timestampText = scanned.timestamp.kind == .string ? arena.decoded(scanned.timestamp, in: line) : nil
+        guard let timestamp = timestampText.flatMap(Timestamp.parse) else {
+            let detail = timestampText.map { "timestamp \(Quote.bytes($0)) is not an RFC 3339 date-time" }
+                ?? (scanned.timestamp.isPresent
+                    ? "timestamp is \(scanned.timestamp.kind.article), not a string" : "track has no timestamp")
+            return .drop(.invalidTimestamp, detail: detail)
         }
 
         // Rule 12.
@@ -121,7 +121,7 @@ public struct Decider {
 
         // Rule 13.
         let nameStart = derived.count
-        UnicodeText.appendSanitized(arena.decoded(scanned.event, in: line), to: &derived)
+        UnicodeText.appendSanitized(event, to: &derived)
         let name = nameStart..<derived.count
         let timeStart = derived.count
         timestamp.appendISOString(to: &derived)
@@ -155,14 +155,15 @@ public struct Decider {
     }
 
     private func dropForUserID(
-        _ reading: UserIDReading, _ line: UnsafeRawBufferPointer, _ scanned: ScannedEvent, what: String
+        _ reading: UserIDReading, hasAnonymousID: Bool, _ line: UnsafeRawBufferPointer, _ scanned: ScannedEvent,
+        what: String
     ) -> Decision {
         switch reading {
         case .invalid(let span):
             let text = Quote.bytes(span.text(in: line), quoted: false)
             return .drop(.invalidUserID, detail:
                 "\(what) userId \(text) is \(span.kind == .number ? "not an integer" : span.kind.article): Nudge takes a string or an integer")
-        case .absentOrBlank where nonBlankString(scanned.anonymousId, line) != nil:
+        case .absentOrBlank where hasAnonymousID:
             return .drop(.anonymousOnly, detail: "\(what) has an anonymousId but no userId")
         default:
             let userIDState = scanned.userId.kind == .string ? "a blank userId" : scanned.userId.kind == .null ? "a null userId" : "no userId"
@@ -198,11 +199,10 @@ public struct Decider {
 
 /// Scratch memory for string values decoded from the current line.
 ///
-/// The spans the rules decode are disjoint parts of one line, decoded bytes are never
-/// longer than their escaped form, and a span is decoded at most three times
-/// (anonymousId), so four times the line's length always suffices. The buffer grows
-/// only between lines, never while pointers into it are in use. Owned by one decider;
-/// never shared across threads.
+/// The rules decode each span at most once, the spans are disjoint parts of one line,
+/// and decoded bytes are never longer than their escaped form, so the line's length
+/// always suffices. The buffer grows only between lines, never while pointers into it
+/// are in use. Owned by one decider; never shared across threads.
 final class DecodeArena {
     private var storage: UnsafeMutableRawBufferPointer
     private var used = 0
@@ -216,7 +216,7 @@ final class DecodeArena {
     /// Starts a new line, making room for everything it can need.
     func reset(forLineOf length: Int) {
         used = 0
-        let needed = 4 * length + 64
+        let needed = length + 64
         if needed > storage.count {
             storage.deallocate()
             storage = .allocate(byteCount: max(needed, 2 * storage.count), alignment: 8)

@@ -91,8 +91,6 @@ public struct FingerprintTable: Sendable {
         return found ? values[index] : nil
     }
 
-    public func contains(_ key: Fingerprint) -> Bool { slot(for: key).found }
-
     /// Stores `value` for `key`; returns the value it replaced.
     @discardableResult
     public mutating func set(_ key: Fingerprint, to value: UInt32) -> UInt32? {

@@ -14,10 +14,6 @@ public struct IdentityState: Sendable {
 
     public init() {}
 
-    public var userCount: Int { identified.count }
-    public var messageIDCount: Int { messageIDs.count }
-    public var linkCount: Int { links.count }
-
     /// Remembers a `messageId`; returns whether it had been seen before.
     public mutating func rememberMessageID(_ decoded: UnsafeRawBufferPointer) -> Bool {
         messageIDs.insert(Fingerprint(decoded, domain: 3))

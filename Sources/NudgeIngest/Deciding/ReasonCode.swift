@@ -16,6 +16,13 @@ public enum ReasonCode: String, CaseIterable, Sendable, Codable {
     /// truncated or followed by garbage.
     case corruptInput = "corrupt_input"
 
+    /// The record reasons in rule order, numbered, one a line, for `--help`.
+    public static var ruleTable: String {
+        allCases.filter { $0 != .corruptInput }.enumerated().map { index, reason in
+            "  \(String(index + 1).leftPadded(to: 2, with: " ")). \(reason.rawValue.rightPadded(to: 21)) \(reason.summary)"
+        }.joined(separator: "\n")
+    }
+
     /// One line for `--help` and the README.
     public var summary: String {
         switch self {

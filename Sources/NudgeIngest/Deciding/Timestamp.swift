@@ -5,9 +5,6 @@ public struct Timestamp: Equatable, Sendable {
     /// The date-time carried a numeric offset (`+02:00`, `-0500`) rather than `Z`.
     public var hadNumericOffset: Bool
 
-    /// The length of `toISOString()` output for years 0000–9999.
-    static let isoLength = 24
-
     /// Parses an RFC 3339 date-time as the contract reads it: `YYYY-MM-DD`, `T` or `t`,
     /// `HH:MM:SS`, an optional `.` and one or more digits, then `Z`, `z`, `±HH:MM` or
     /// `±HHMM`; a real calendar date, hour ≤ 23, minute and second ≤ 59, offset ≤ 23:59;

@@ -15,9 +15,6 @@ public struct FramedLine {
     public var number: Int
     /// The line's full length in bytes (after removing the `\r`).
     public var length: Int
-
-    /// `bytes` holds less than the whole line.
-    public var isCut: Bool { length > bytes.count }
 }
 
 /// Splits a byte stream into lines exactly as the contract frames records.
@@ -30,8 +27,8 @@ public struct FramedLine {
 /// past that the line is known to be too long, so only its length is counted and a
 /// prefix kept.
 public struct LineFramer {
-    /// Lines longer than this (after removing the `\r`) are reported with `isCut`
-    /// unless they lay whole in one chunk.
+    /// A carried line longer than this (after removing the `\r`) keeps only a prefix
+    /// in `bytes`; `length` still tells its size.
     public let maxLineBytes: Int
     /// Physical lines completed so far.
     public private(set) var linesSeen = 0
@@ -81,7 +78,7 @@ public struct LineFramer {
 
     /// Ends the stream: a last line without `\n` becomes a line.
     public mutating func finish(_ emit: (FramedLine) throws -> Void) rethrows {
-        guard carriedLength > 0 || (atStreamStart && !carry.isEmpty) else { return }
+        guard carriedLength > 0 else { return }
         linesSeen += 1
         try emitCarried(emit)
     }
@@ -89,9 +86,14 @@ public struct LineFramer {
     /// The unterminated bytes held when a stream ends at a fault: its line number,
     /// a prefix of at most `limit` bytes, and its full length. `nil` when there are none.
     public func pendingFragment(limit: Int) -> (number: Int, prefix: [UInt8], length: Int)? {
-        let bom = atStreamStart && carry.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        let bom = byteOrderMarkLength
         guard carriedLength > bom else { return nil }
         return (linesSeen + 1, Array(carry.dropFirst(bom).prefix(limit)), carriedLength - bom)
+    }
+
+    /// 3 when the stream's first line, carried, starts with a UTF-8 byte-order mark.
+    private var byteOrderMarkLength: Int {
+        atStreamStart && carry.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
     }
 
     private mutating func append(_ bytes: UnsafeRawBufferPointer) {
@@ -119,15 +121,10 @@ public struct LineFramer {
             length -= 1
             nonBlank -= 1
         }
-        var skip = 0
-        if atStreamStart {
-            atStreamStart = false
-            if carry.starts(with: [0xEF, 0xBB, 0xBF]) {
-                skip = 3
-                length -= 3
-                nonBlank -= 3
-            }
-        }
+        let skip = byteOrderMarkLength
+        atStreamStart = false
+        length -= skip
+        nonBlank -= skip
         guard nonBlank > 0 else { return }
         let kept = min(carry.count - skip, length)
         try carry.withUnsafeBytes { all in

@@ -85,12 +85,8 @@ public struct RecordProcessor {
             switch decision {
             case .drop(let reason, let detail):
                 drop(reason, detail, line, scanned, source, &dropped)
-            case .identify:
-                counts.acceptedIdentify += 1
-                encoder.appendAccepted(decision, line: line.bytes, lineNumber: line.number, scanned: scanned,
-                                       derived: decider.derived, source: source, to: &accepted)
-            case .track:
-                counts.acceptedTrack += 1
+            case .identify, .track:
+                if case .identify = decision { counts.acceptedIdentify += 1 } else { counts.acceptedTrack += 1 }
                 encoder.appendAccepted(decision, line: line.bytes, lineNumber: line.number, scanned: scanned,
                                        derived: decider.derived, source: source, to: &accepted)
             }

@@ -91,7 +91,7 @@ public struct RunSummary: Sendable {
         lines.append("  accepted  \(group(c.accepted).leftPadded(to: 12, with: " "))  (\(group(c.acceptedIdentify)) identify, \(group(c.acceptedTrack)) track)")
         lines.append("  dropped   \(group(c.dropped).leftPadded(to: 12, with: " "))\(percent(c.dropped, of: c.records))")
         for reason in ReasonCode.allCases where reason != .corruptInput && c[reason] > 0 {
-            lines.append("    \(reason.rawValue.padding(20))\(group(c[reason]).leftPadded(to: 10, with: " "))  \(reason.summary)")
+            lines.append("    \(reason.rawValue.rightPadded(to: 20))\(group(c[reason]).leftPadded(to: 10, with: " "))  \(reason.summary)")
         }
         if faults > 0 {
             lines.append("  faults    \(group(faults).leftPadded(to: 12, with: " "))  corrupt_input: not records; see below and the dropped spool")
@@ -100,7 +100,7 @@ public struct RunSummary: Sendable {
         let width = min(inputs.map { $0.path.count }.max() ?? 0, 60)
         for input in inputs {
             let counts = input.counts
-            var line = "    \(input.path.padding(width))  \(group(counts.records).leftPadded(to: 9, with: " ")) = \(group(counts.accepted)) accepted + \(group(counts.dropped)) dropped"
+            var line = "    \(input.path.rightPadded(to: width))  \(group(counts.records).leftPadded(to: 9, with: " ")) = \(group(counts.accepted)) accepted + \(group(counts.dropped)) dropped"
             if input.status != .ok, let fault = input.fault {
                 line += "  [\(input.status.rawValue.uppercased()) at byte \(fault.offset): \(fault.message)]"
             }
@@ -141,10 +141,4 @@ func fixed(_ value: Double, decimals: Int) -> String {
     let whole = scaled / Int(scale)
     let fraction = String(abs(scaled) % Int(scale)).leftPadded(to: decimals)
     return "\(scaled < 0 && whole == 0 ? "-" : "")\(whole).\(fraction)"
-}
-
-extension String {
-    func padding(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
-    }
 }

@@ -16,7 +16,7 @@ public struct InputFile: Sendable, Equatable {
     /// (a directory that cannot be listed). Reported as a fault, like a failed open.
     public let unreadableReason: String?
 
-    public var isStandardInput: Bool { path == "-" && fileSystemPath == [0x2D] }
+    public var isStandardInput: Bool { fileSystemPath == [0x2D] }
 
     public init(path: String, unreadableReason: String? = nil) {
         self.init(fileSystemPath: Array(path.utf8), unreadableReason: unreadableReason)

@@ -46,9 +46,3 @@ public struct JSONSyntaxError: Error, Equatable, Sendable {
         return "byte 0x" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
     }
 }
-
-extension String {
-    func leftPadded(to width: Int, with pad: Character = "0") -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
-    }
-}

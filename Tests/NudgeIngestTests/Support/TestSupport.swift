@@ -89,14 +89,23 @@ func parseJSON(_ bytes: some Collection<UInt8>) throws -> Any {
     try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
 }
 
-/// The outcome of one record, as the spools show it.
-struct Outcome: Equatable, CustomStringConvertible {
+/// The outcome of one spool record: where it came from and what became of it.
+struct Outcome {
+    var file: String
     var line: Int
-    var code: String  // "accepted:identify", "accepted:track" or "dropped:<reason>"
+    /// "accepted:identify", "accepted:track" or "dropped:<reason>".
+    var code: String
     var record: [String: Any]
 
-    static func == (a: Outcome, b: Outcome) -> Bool { a.line == b.line && a.code == b.code }
-    var description: String { "\(line): \(code)" }
+    /// Every record of both spools, in input order within each file.
+    static func all(accepted: [[String: Any]], dropped: [[String: Any]]) -> [Outcome] {
+        let records = accepted.map { ("accepted:\($0["kind"] as! String)", $0) }
+            + dropped.map { ("dropped:\($0["reason"] as! String)", $0) }
+        return records.map { code, record in
+            let source = record["source"] as! [String: Any]
+            return Outcome(file: source["file"] as! String, line: source["line"] as! Int, code: code, record: record)
+        }.sorted { ($0.file, $0.line) < ($1.file, $1.line) }
+    }
 }
 
 /// Runs the decide-and-write stage over `text` framed as one input, in memory.
@@ -144,24 +153,11 @@ struct InMemoryRun {
         try ndjson.split(separator: 0x0A).map { try parseJSON($0) as! [String: Any] }
     }
 
-    /// Every record's outcome, in line order.
-    var outcomes: [Outcome] {
-        let a = accepted.map { Outcome(line: ($0["source"] as! [String: Any])["line"] as! Int,
-                                       code: "accepted:\($0["kind"] as! String)", record: $0) }
-        let d = dropped.map { Outcome(line: ($0["source"] as! [String: Any])["line"] as! Int,
-                                      code: "dropped:\($0["reason"] as! String)", record: $0) }
-        return (a + d).sorted { $0.line < $1.line }
-    }
-
-    var codes: [String] { outcomes.map(\.code) }
+    /// Every record's outcome code, in line order.
+    var codes: [String] { Outcome.all(accepted: accepted, dropped: dropped).map(\.code) }
 
     /// The body of the only accepted record.
     var onlyBody: [String: Any]? {
         accepted.count == 1 ? accepted[0]["body"] as? [String: Any] : nil
     }
-}
-
-/// JSON text equality after parsing (key order ignored).
-func sameJSON(_ a: Any, _ b: Any) -> Bool {
-    (a as? NSObject)?.isEqual(b) ?? false
 }
