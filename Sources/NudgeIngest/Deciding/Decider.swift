@@ -1,14 +1,15 @@
 /// What the rules decided for one record.
 ///
 /// Ranges point into ``Decider/derived``, which holds the bytes the decision made
-/// (sanitised names, the `ext_id`, the ISO timestamp) until the next record.
+/// (sanitised names, the `ext_id`, the ISO timestamp, a drop's detail) until the next
+/// record.
 public enum Decision: Equatable, Sendable {
     /// An identify Nudge accepts; the body's other fields come from the event.
     case identify(extID: Range<Int>)
     /// A track Nudge accepts.
     case track(name: Range<Int>, extID: Range<Int>, occurredAt: Range<Int>, resolvedVia: LinkOrigin?)
-    /// A record Nudge would drop, and why.
-    case drop(ReasonCode, detail: String)
+    /// A record Nudge would drop, why, and a one-line explanation (UTF-8 text).
+    case drop(ReasonCode, detail: Range<Int>)
 }
 
 /// Applies the contract's rules 4–13, in order, to scanned records (rules 1–3, length
@@ -35,20 +36,27 @@ public struct Decider {
         if scanned.messageId.kind == .string {
             let messageID = arena.decoded(scanned.messageId, in: line)
             if state.rememberMessageID(messageID) {
-                return .drop(.duplicateMessageID, detail: "messageId \(Quote.bytes(messageID)) was already seen")
+                return drop(.duplicateMessageID) {
+                    $0.append("messageId "); $0.appendQuote(of: messageID); $0.append(" was already seen")
+                }
             }
         }
 
         // Rules 5 and 6.
         guard scanned.type.kind == .string else {
-            return .drop(.missingType, detail: scanned.type.isPresent
-                ? "type is \(scanned.type.kind.article), not a string" : "the event has no type")
+            let kind = scanned.type.kind
+            return drop(.missingType) {
+                if kind == .absent { $0.append("the event has no type"); return }
+                $0.append("type is "); $0.append(kind.article); $0.append(", not a string")
+            }
         }
         let type = arena.decoded(scanned.type, in: line)
         let isIdentify = type.equals("identify")
         guard isIdentify || type.equals("track") else {
             if type.equals("alias") { applyAlias(line, scanned) }
-            return .drop(.unsupportedType, detail: "type \(Quote.bytes(type)) is not identify or track")
+            return drop(.unsupportedType) {
+                $0.append("type "); $0.appendQuote(of: type); $0.append(" is not identify or track")
+            }
         }
 
         let userID = readUserID(line, scanned)
@@ -64,17 +72,21 @@ public struct Decider {
                 state.link(anonymousID, to: user, origin: .anonymousID)
             }
             if let email = nonBlankString(scanned.traitsEmail, line) {
-                withLowercased(email) { state.link($0, to: user, origin: .email) }
+                Self.withLowercased(email) { state.link($0, to: user, origin: .email) }
             }
             return .identify(extID: extID)
         }
 
         // Rule 9.
         guard let event = nonBlankString(scanned.event, line) else {
-            return .drop(.missingEvent, detail: scanned.event.kind == .string
-                ? "track event name is blank"
-                : scanned.event.isPresent ? "track event is \(scanned.event.kind.article), not a string"
-                : "track has no event name")
+            let kind = scanned.event.kind
+            return drop(.missingEvent) {
+                switch kind {
+                case .string: $0.append("track event name is blank")
+                case .absent: $0.append("track has no event name")
+                default: $0.append("track event is "); $0.append(kind.article); $0.append(", not a string")
+                }
+            }
         }
 
         // Rule 10.
@@ -92,10 +104,13 @@ public struct Decider {
                 return dropForUserID(userID, hasAnonymousID: false, line, scanned, what: "track")
             }
             var link = state.linkedUser(anonymousID)
-            if link == nil { withLowercased(anonymousID) { link = state.linkedUser($0) } }
+            if link == nil { Self.withLowercased(anonymousID) { link = state.linkedUser($0) } }
             guard let (linked, origin) = link else {
-                return .drop(.anonymousOnly, detail:
-                    "track has no userId and its anonymousId \(Quote.bytes(anonymousID)) is linked to no user")
+                return drop(.anonymousOnly) {
+                    $0.append("track has no userId and its anonymousId ")
+                    $0.appendQuote(of: anonymousID)
+                    $0.append(" is linked to no user")
+                }
             }
             let start = derived.count
             state.appendExtID(of: linked, to: &derived)
@@ -107,16 +122,25 @@ public struct Decider {
         // Rule 11.
         let timestampText = scanned.timestamp.kind == .string ? arena.decoded(scanned.timestamp, in: line) : nil
         guard let timestamp = timestampText.flatMap(Timestamp.parse) else {
-            let detail = timestampText.map { "timestamp \(Quote.bytes($0)) is not an RFC 3339 date-time" }
-                ?? (scanned.timestamp.isPresent
-                    ? "timestamp is \(scanned.timestamp.kind.article), not a string" : "track has no timestamp")
-            return .drop(.invalidTimestamp, detail: detail)
+            let kind = scanned.timestamp.kind
+            return drop(.invalidTimestamp) {
+                if let timestampText {
+                    $0.append("timestamp "); $0.appendQuote(of: timestampText); $0.append(" is not an RFC 3339 date-time")
+                } else if kind == .absent {
+                    $0.append("track has no timestamp")
+                } else {
+                    $0.append("timestamp is "); $0.append(kind.article); $0.append(", not a string")
+                }
+            }
         }
 
         // Rule 12.
         guard let user, state.isIdentified(user) else {
-            let who = derived.withUnsafeBytes { Quote.bytes(UnsafeRawBufferPointer(rebasing: $0[extID])) }
-            return .drop(.notIdentified, detail: "no identify of user \(who) was accepted before this track")
+            return drop(.notIdentified) {
+                $0.append("no identify of user ")
+                $0.appendQuote(ofOwn: extID)
+                $0.append(" was accepted before this track")
+            }
         }
 
         // Rule 13.
@@ -154,21 +178,37 @@ public struct Decider {
         return .valid(extID: start..<derived.count)
     }
 
-    private func dropForUserID(
+    private mutating func dropForUserID(
         _ reading: UserIDReading, hasAnonymousID: Bool, _ line: UnsafeRawBufferPointer, _ scanned: ScannedEvent,
-        what: String
+        what: StaticString
     ) -> Decision {
         switch reading {
         case .invalid(let span):
-            let text = Quote.bytes(span.text(in: line), quoted: false)
-            return .drop(.invalidUserID, detail:
-                "\(what) userId \(text) is \(span.kind == .number ? "not an integer" : span.kind.article): Nudge takes a string or an integer")
+            return drop(.invalidUserID) {
+                $0.append(what); $0.append(" userId "); $0.appendQuote(of: span.text(in: line), quoted: false)
+                $0.append(" is "); $0.append(span.kind == .number ? "not an integer" : span.kind.article)
+                $0.append(": Nudge takes a string or an integer")
+            }
         case .absentOrBlank where hasAnonymousID:
-            return .drop(.anonymousOnly, detail: "\(what) has an anonymousId but no userId")
+            return drop(.anonymousOnly) { $0.append(what); $0.append(" has an anonymousId but no userId") }
         default:
-            let userIDState = scanned.userId.kind == .string ? "a blank userId" : scanned.userId.kind == .null ? "a null userId" : "no userId"
-            return .drop(.missingUserID, detail: "\(what) has \(userIDState) and no anonymousId")
+            let kind = scanned.userId.kind
+            return drop(.missingUserID) {
+                $0.append(what)
+                $0.append(kind == .string ? " has a blank userId" : kind == .null ? " has a null userId" : " has no userId")
+                $0.append(" and no anonymousId")
+            }
         }
+    }
+
+    /// A drop whose detail `write` appends to `derived`.
+    private mutating func drop(_ reason: ReasonCode, detail write: (inout DetailText) -> Void) -> Decision {
+        var text = DetailText(bytes: derived)
+        derived = []  // leaves `text` the only owner, so appending copies nothing
+        let start = text.bytes.count
+        write(&text)
+        derived = text.bytes
+        return .drop(reason, detail: start..<derived.count)
     }
 
     /// An alias with a valid user id links its non-blank string `previousId` to that user.
@@ -188,10 +228,23 @@ public struct Decider {
     }
 
     /// Calls `body` with JavaScript's `toLowerCase()` of `text`.
-    private func withLowercased<R>(_ text: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    /// (Static, so `body` may change `self` without the copy a borrowed `self` would force.)
+    private static func withLowercased<R>(_ text: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         var ascii = true
-        for byte in text where byte >= 0x80 || (byte >= 0x41 && byte <= 0x5A) { ascii = false; break }
-        if ascii { return body(text) }
+        var hasUppercase = false
+        for byte in text {
+            if byte >= 0x80 { ascii = false; break }
+            if byte >= 0x41 && byte <= 0x5A { hasUppercase = true }
+        }
+        if ascii {
+            guard hasUppercase else { return body(text) }
+            return withUnsafeTemporaryAllocation(byteCount: text.count, alignment: 1) { lowered in
+                for (index, byte) in text.enumerated() {
+                    lowered[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                }
+                return body(UnsafeRawBufferPointer(lowered))
+            }
+        }
         let lowered = Array(UnicodeText.javaScriptLowercased(String(decoding: text, as: UTF8.self)).utf8)
         return lowered.withUnsafeBytes(body)
     }
@@ -238,7 +291,7 @@ final class DecodeArena {
 
 extension JSONKind {
     /// "a number", "an object", … for details.
-    var article: String {
+    var article: StaticString {
         switch self {
         case .absent: return "absent"
         case .string: return "a string"
@@ -252,14 +305,49 @@ extension JSONKind {
     }
 }
 
-/// Short, quoted renderings of values for one-line details.
-enum Quote {
-    static let limit = 80
+/// A drop's one-line detail being written: literal text and short renderings of
+/// values, in UTF-8 bytes, without `String` work on the hot path.
+struct DetailText {
+    /// Values are cut to this many characters (Unicode scalars), then `…`.
+    static let valueLimit = 80
 
-    static func bytes(_ bytes: UnsafeRawBufferPointer, quoted: Bool = true) -> String {
-        var text = String(decoding: bytes.prefix(limit * 4), as: UTF8.self)
-        if text.count > limit { text = String(text.prefix(limit)) + "…" }
-        text = text.map { $0.isNewline ? " " : String($0) }.joined()
-        return quoted ? "\"\(text)\"" : text
+    var bytes: [UInt8]
+
+    mutating func append(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// `value` (valid UTF-8) in quotes, cut to ``valueLimit`` scalars, line breaks as spaces.
+    mutating func appendQuote(of value: UnsafeRawBufferPointer, quoted: Bool = true) {
+        if quoted { bytes.append(0x22) }
+        var index = 0
+        var scalars = 0
+        while index < value.count {
+            if scalars == Self.valueLimit {
+                append("…")
+                break
+            }
+            let lead = value[index]
+            let length = min(lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4, value.count - index)
+            let isLineBreak = (lead >= 0x0A && lead <= 0x0D)
+                || (length == 2 && lead == 0xC2 && value[index + 1] == 0x85)
+                || (length == 3 && lead == 0xE2 && value[index + 1] == 0x80 && value[index + 2] & 0xFE == 0xA8)
+            if isLineBreak {
+                bytes.append(0x20)
+            } else {
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: value[index..<(index + length)]))
+            }
+            index += length
+            scalars += 1
+        }
+        if quoted { bytes.append(0x22) }
+    }
+
+    /// Like `appendQuote(of:)`, of bytes already in this text.
+    mutating func appendQuote(ofOwn range: Range<Int>) {
+        withUnsafeTemporaryAllocation(byteCount: range.count, alignment: 1) { copy in
+            bytes.withUnsafeBytes { copy.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[range])) }
+            appendQuote(of: UnsafeRawBufferPointer(copy))
+        }
     }
 }

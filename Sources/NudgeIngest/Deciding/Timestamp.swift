@@ -70,26 +70,42 @@ public struct Timestamp: Equatable, Sendable {
         return Timestamp(millisecondsSinceEpoch: seconds * 1000 + Int64(millis), hadNumericOffset: numericOffset)
     }
 
+    /// The longest ``writeISOString(to:)`` output: `+YYYYYY-MM-DDTHH:MM:SS.mmmZ`.
+    static let maxISOLength = 27
+
     /// Writes JavaScript's `Date.prototype.toISOString()` form:
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, or `±YYYYYY-…` for years outside 0000–9999.
-    public func appendISOString(to out: inout [UInt8]) {
+    /// Returns the length (at most ``maxISOLength``).
+    func writeISOString(to out: UnsafeMutablePointer<UInt8>) -> Int {
         let (dayCount, msOfDay) = millisecondsSinceEpoch.floorDivided(by: 86_400_000)
         let (year, month, day) = Self.civilFromDays(Int(dayCount))
+        var at = out
         if year >= 0 && year <= 9999 {
-            Self.appendDigits(year, width: 4, to: &out)
+            at = Self.writeDigits(year, width: 4, at)
         } else {
-            out.append(year < 0 ? 0x2D : 0x2B)
-            Self.appendDigits(abs(year), width: 6, to: &out)
+            at.pointee = year < 0 ? 0x2D : 0x2B
+            at = Self.writeDigits(abs(year), width: 6, at + 1)
         }
-        out.append(0x2D); Self.appendDigits(month, width: 2, to: &out)
-        out.append(0x2D); Self.appendDigits(day, width: 2, to: &out)
-        out.append(0x54)
+        at.pointee = 0x2D; at = Self.writeDigits(month, width: 2, at + 1)
+        at.pointee = 0x2D; at = Self.writeDigits(day, width: 2, at + 1)
+        at.pointee = 0x54
         let ms = Int(msOfDay)
-        Self.appendDigits(ms / 3_600_000, width: 2, to: &out); out.append(0x3A)
-        Self.appendDigits(ms / 60_000 % 60, width: 2, to: &out); out.append(0x3A)
-        Self.appendDigits(ms / 1000 % 60, width: 2, to: &out); out.append(0x2E)
-        Self.appendDigits(ms % 1000, width: 3, to: &out)
-        out.append(0x5A)
+        at = Self.writeDigits(ms / 3_600_000, width: 2, at + 1)
+        at.pointee = 0x3A; at = Self.writeDigits(ms / 60_000 % 60, width: 2, at + 1)
+        at.pointee = 0x3A; at = Self.writeDigits(ms / 1000 % 60, width: 2, at + 1)
+        at.pointee = 0x2E; at = Self.writeDigits(ms % 1000, width: 3, at + 1)
+        at.pointee = 0x5A
+        return at + 1 - out
+    }
+
+    public func appendISOString(to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxISOLength) { text in
+            out.append(contentsOf: text[..<writeISOString(to: text.baseAddress!)])
+        }
+    }
+
+    func appendISOString(to out: inout ByteBuffer) {
+        out.appendUnsafe(maximum: Self.maxISOLength) { writeISOString(to: $0) }
     }
 
     /// The `toISOString()` text, for tests and messages.
@@ -99,16 +115,17 @@ public struct Timestamp: Equatable, Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Writes `value` in `width` digits, zero-padded; returns the position after them.
     @inline(__always)
-    private static func appendDigits(_ value: Int, width: Int, to out: inout [UInt8]) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
+    private static func writeDigits(_ value: Int, width: Int, _ at: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         var rest = value
-        while divisor > 0 {
-            out.append(UInt8(0x30 + rest / divisor))
-            rest %= divisor
-            divisor /= 10
+        var position = width
+        while position > 0 {
+            position -= 1
+            at[position] = UInt8(truncatingIfNeeded: 0x30 + rest % 10)
+            rest /= 10
         }
+        return at + width
     }
 
     static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }

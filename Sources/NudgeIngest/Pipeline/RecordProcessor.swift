@@ -64,27 +64,31 @@ public struct RecordProcessor {
 
     /// Decides one record and appends it to `accepted` or `dropped`.
     public mutating func process(
-        _ line: FramedLine, from source: SourceFile, accepted: inout [UInt8], dropped: inout [UInt8]
+        _ line: FramedLine, from source: SourceFile, accepted: inout ByteBuffer, dropped: inout ByteBuffer
     ) {
         counts.records += 1
         // Rule 1.
         guard line.length <= maxLineBytes else {
             drop(.lineTooLong, "the line is \(line.length) bytes, over the limit of \(maxLineBytes) (--max-line-bytes)",
-                 line, nil, source, &dropped)
+                 line, source, &dropped)
             return
         }
         // Rules 2 and 3.
         switch scanner.scan(line.bytes, into: &scanned) {
         case .malformed(let error):
-            drop(.malformedJSON, error.detail, line, nil, source, &dropped)
+            drop(.malformedJSON, error.detail, line, source, &dropped)
         case .notAnObject(let kind):
-            drop(.notAnObject, "the line is \(kind.article), not a JSON object", line, nil, source, &dropped)
+            drop(.notAnObject, "the line is \(kind.article), not a JSON object", line, source, &dropped)
         case .object:
             // Rules 4–13.
             let decision = decider.decide(line.bytes, scanned)
             switch decision {
             case .drop(let reason, let detail):
-                drop(reason, detail, line, scanned, source, &dropped)
+                counts[reason] += 1
+                decider.derived.withUnsafeBytes {
+                    encoder.appendDropped(reason, detail: UnsafeRawBufferPointer(rebasing: $0[detail]), line: line,
+                                          scanned: scanned, source: source, to: &dropped)
+                }
             case .identify, .track:
                 if case .identify = decision { counts.acceptedIdentify += 1 } else { counts.acceptedTrack += 1 }
                 encoder.appendAccepted(decision, line: line.bytes, lineNumber: line.number, scanned: scanned,
@@ -93,16 +97,21 @@ public struct RecordProcessor {
         }
     }
 
+    /// Drops a record that rules 1–3 reject (rare, so its detail may be a `String`).
     private mutating func drop(
-        _ reason: ReasonCode, _ detail: String, _ line: FramedLine, _ scanned: ScannedEvent?,
-        _ source: SourceFile, _ dropped: inout [UInt8]
+        _ reason: ReasonCode, _ detail: String, _ line: FramedLine, _ source: SourceFile,
+        _ dropped: inout ByteBuffer
     ) {
         counts[reason] += 1
-        encoder.appendDropped(reason, detail: detail, line: line, scanned: scanned, source: source, to: &dropped)
+        var detail = detail
+        detail.withUTF8 {
+            encoder.appendDropped(reason, detail: UnsafeRawBufferPointer($0), line: line, scanned: nil,
+                                  source: source, to: &dropped)
+        }
     }
 
     /// Records a fault as a `corrupt_input` entry (not a record).
-    mutating func recordFault(_ report: ReadReport, detail: String, source: SourceFile, dropped: inout [UInt8]) {
+    mutating func recordFault(_ report: ReadReport, detail: String, source: SourceFile, dropped: inout ByteBuffer) {
         counts[.corruptInput] += 1
         encoder.appendFault(detail: detail, source: source, line: report.faultLine, offset: report.stage.faultOffset,
                             fragment: report.fragment, fragmentLength: report.fragmentLength, to: &dropped)

@@ -30,11 +30,9 @@ public struct RunSummary: Sendable {
 
     /// The `--json` document (`schemas/run-summary.schema.json`).
     public var json: String {
-        var out: [UInt8] = []
-        func key(_ name: String) { out.append(contentsOf: "\"\(name)\":".utf8) }
-        func string(_ text: String) {
-            Array(text.utf8).withUnsafeBytes { JSONOutput.appendStringRepairingUTF8($0, to: &out) }
-        }
+        var out = ByteBuffer(capacity: 4096)
+        func key(_ name: String) { out.append(utf8: "\"\(name)\":") }
+        func string(_ text: String) { JSONOutput.appendString(text, to: &out) }
         func int(_ value: Int) { JSONOutput.appendDecimal(value, to: &out) }
         out.append(0x7B)
         key("spool"); string(spool)
@@ -42,7 +40,7 @@ public struct RunSummary: Sendable {
         out.append(0x2C); key("accepted"); int(counts.accepted)
         out.append(0x2C); key("dropped"); int(counts.dropped)
         out.append(0x2C); key("accepted_by_kind")
-        out.append(contentsOf: "{\"identify\":\(counts.acceptedIdentify),\"track\":\(counts.acceptedTrack)}".utf8)
+        out.append(utf8: "{\"identify\":\(counts.acceptedIdentify),\"track\":\(counts.acceptedTrack)}")
         out.append(0x2C); key("reasons"); out.append(0x7B)
         for (i, reason) in ReasonCode.allCases.enumerated() {
             if i > 0 { out.append(0x2C) }
@@ -70,17 +68,17 @@ public struct RunSummary: Sendable {
                 out.append(0x2C); key("message"); string(fault.message)
                 out.append(0x7D)
             } else {
-                out.append(contentsOf: "null".utf8)
+                out.append("null")
             }
             out.append(0x7D)
         }
         out.append(0x5D)
         out.append(0x2C); key("uncompressed_bytes"); int(uncompressedBytes)
         out.append(0x2C); key("elapsed_seconds")
-        out.append(contentsOf: String(format3(elapsedSeconds)).utf8)
+        out.append(utf8: String(format3(elapsedSeconds)))
         out.append(0x2C); key("exit_status"); int(Int(exitStatus))
         out.append(0x7D)
-        return String(decoding: out, as: UTF8.self)
+        return out.withBytes { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The human summary for standard error.

@@ -1,10 +1,11 @@
 /// Byte tests shared by the scanner and the writer.
 enum JSONBytes {
-    /// Whether any of the 8 bytes of `word` is `"`, `\\`, below 0x20 or above 0x7F:
-    /// the bytes a JSON string cannot hold as they are, or that need UTF-8 checking.
-    /// A SWAR test (no false negatives; a hit is then examined byte by byte).
+    /// The high bit of each of the 8 bytes of `word` (little-endian order) that is `"`,
+    /// `\\`, below 0x20 or above 0x7F: the bytes a JSON string cannot hold as they are,
+    /// or that need UTF-8 checking. A SWAR test: a byte may be flagged wrongly only
+    /// above a truly special one, so zero means none and the lowest flag is exact.
     @inline(__always)
-    static func hasSpecialByte(_ word: UInt64) -> Bool {
+    static func specialMask(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22)
@@ -12,7 +13,13 @@ enum JSONBytes {
         let hasQuote = (quote &- ones) & ~quote
         let hasBackslash = (backslash &- ones) & ~backslash
         let hasControl = word &- (ones &* 0x20)
-        return ((hasQuote | hasBackslash | hasControl) & highs) | (word & highs) != 0
+        return ((hasQuote | hasBackslash | hasControl) | word) & highs
+    }
+
+    /// Whether any of the 8 bytes of `word` is special (see ``specialMask(_:)``).
+    @inline(__always)
+    static func hasSpecialByte(_ word: UInt64) -> Bool {
+        specialMask(word) != 0
     }
 
     /// Whether `byte` is one of those bytes.
@@ -21,19 +28,6 @@ enum JSONBytes {
         byte == 0x22 || byte == 0x5C || (byte &- 0x20) >= 0x60
     }
 
-    /// How many bytes from `start` on are plain printable ASCII other than `"` and `\\`.
-    @inline(__always)
-    static func plainRun(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
-        guard let base = bytes.baseAddress else { return 0 }
-        let count = bytes.count
-        var index = start
-        while index &+ 8 <= count {
-            if hasSpecialByte((base + index).loadUnaligned(as: UInt64.self)) { break }
-            index &+= 8
-        }
-        while index < count && !isSpecial(bytes[index]) { index += 1 }
-        return index - start
-    }
 
     /// The UTF-8 sequence whose lead byte is at `index` (RFC 3629: no overlongs, no
     /// surrogates, nothing above U+10FFFF): its length when complete and well-formed,

@@ -27,17 +27,17 @@ struct PropsEncoder {
     /// `droppingIdentityTraits`, the object's own `name`, `email` and `phone` are left out.
     mutating func append(
         _ span: JSONSpan, in line: UnsafeRawBufferPointer, droppingIdentityTraits: Bool = false,
-        to out: inout [UInt8]
+        to out: inout ByteBuffer
     ) {
         guard span.kind == .object, let base = line.baseAddress else {
-            JSONOutput.append("{}", to: &out)
+            out.append("{}")
             return
         }
         var reader = Reader(base: base.assumingMemoryBound(to: UInt8.self), index: span.start, end: span.end)
         writeValue(&reader, droppingIdentityTraits: droppingIdentityTraits, to: &out)
     }
 
-    private mutating func writeValue(_ reader: inout Reader, droppingIdentityTraits: Bool = false, to out: inout [UInt8]) {
+    private mutating func writeValue(_ reader: inout Reader, droppingIdentityTraits: Bool = false, to out: inout ByteBuffer) {
         reader.skipWhitespace()
         switch reader.peek {
         case 0x7B: writeObject(&reader, droppingIdentityTraits: droppingIdentityTraits, to: &out)
@@ -60,11 +60,11 @@ struct PropsEncoder {
         default:
             let start = reader.index
             reader.skipScalar()
-            out.appendBytes(UnsafeRawBufferPointer(start: reader.base + start, count: reader.index - start))
+            out.append(UnsafeRawBufferPointer(start: reader.base + start, count: reader.index - start))
         }
     }
 
-    private mutating func writeObject(_ reader: inout Reader, droppingIdentityTraits: Bool, to out: inout [UInt8]) {
+    private mutating func writeObject(_ reader: inout Reader, droppingIdentityTraits: Bool, to out: inout ByteBuffer) {
         out.append(0x7B)
         reader.index += 1
         let contentStart = out.count
@@ -82,11 +82,11 @@ struct PropsEncoder {
             let memberStart = out.count
             if members.count > firstMember { out.append(0x2C) }
             let textStart = out.count
-            out.appendBytes(keyToken)
+            out.append(keyToken)
             out.append(0x3A)
             writeValue(&reader, to: &out)
             if droppingIdentityTraits && isIdentityTrait(key) {
-                out.removeSubrange(memberStart...)
+                out.truncate(to: memberStart)
             } else {
                 members.append(Member(key: key, start: textStart, end: out.count))
             }
@@ -133,10 +133,10 @@ struct PropsEncoder {
     /// Rewrites the object's members so each key appears once, at its first position,
     /// with its last value. Sorting by key keeps this O(m log m) even for hostile
     /// objects that repeat one key a hundred thousand times.
-    private mutating func keepLastValues(from first: Int, contentStart: Int, out: inout [UInt8]) {
+    private mutating func keepLastValues(from first: Int, contentStart: Int, out: inout ByteBuffer) {
         scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: out[contentStart...])
-        out.removeSubrange(contentStart...)
+        out.withBytes(in: contentStart..<out.count) { scratch.appendBytes($0) }
+        out.truncate(to: contentStart)
         let objectMembers = Array(members[first...])
         let order = objectMembers.indices.sorted { a, b in
             let (x, y) = (objectMembers[a].key, objectMembers[b].key)
@@ -157,12 +157,14 @@ struct PropsEncoder {
         for last in lastValueAt where last >= 0 {
             let member = objectMembers[last]
             if written > 0 { out.append(0x2C) }
-            out.append(contentsOf: scratch[(member.start - contentStart)..<(member.end - contentStart)])
+            scratch.withUnsafeBytes {
+                out.append(UnsafeRawBufferPointer(rebasing: $0[(member.start - contentStart)..<(member.end - contentStart)]))
+            }
             written += 1
         }
     }
 
-    private mutating func writeString(_ reader: inout Reader, to out: inout [UInt8]) {
+    private mutating func writeString(_ reader: inout Reader, to out: inout ByteBuffer) {
         let start = reader.index
         let hasEscapes = reader.skipString()
         let token = UnsafeRawBufferPointer(start: reader.base + start, count: reader.index - start)
@@ -183,7 +185,7 @@ struct PropsEncoder {
                 return
             }
         }
-        out.appendBytes(token)
+        out.append(token)
     }
 }
 

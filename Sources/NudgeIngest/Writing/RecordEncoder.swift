@@ -7,11 +7,11 @@ public struct SourceFile: Sendable {
 
     public init(path: String) {
         self.path = path
-        var prefix: [UInt8] = []
-        JSONOutput.append("{\"file\":", to: &prefix)
+        var prefix = ByteBuffer(capacity: path.utf8.count * 6 + 32)
+        prefix.append("{\"file\":")
         Array(path.utf8).withUnsafeBytes { JSONOutput.appendStringRepairingUTF8($0, to: &prefix) }
-        JSONOutput.append(",\"line\":", to: &prefix)
-        jsonPrefix = prefix
+        prefix.append(",\"line\":")
+        jsonPrefix = prefix.bytes
     }
 }
 
@@ -25,46 +25,46 @@ struct RecordEncoder {
     /// An accepted record: the exact Nudge body plus provenance.
     mutating func appendAccepted(
         _ decision: Decision, line: UnsafeRawBufferPointer, lineNumber: Int, scanned: ScannedEvent,
-        derived: [UInt8], source: SourceFile, to out: inout [UInt8]
+        derived: [UInt8], source: SourceFile, to out: inout ByteBuffer
     ) {
         switch decision {
         case .identify(let extID):
-            JSONOutput.append("{\"kind\":\"identify\",\"body\":{\"ext_id\":", to: &out)
+            out.append("{\"kind\":\"identify\",\"body\":{\"ext_id\":")
             appendDerived(derived, extID, to: &out)
             appendStringField(",\"name\":", scanned.traitsName, line, to: &out)
             appendStringField(",\"email\":", scanned.traitsEmail, line, to: &out)
             appendStringField(",\"phone\":", scanned.traitsPhone, line, to: &out)
             if scanned.contextTimezone.kind == .string {
-                JSONOutput.append(",\"tz\":", to: &out)
-                out.appendBytes(scanned.contextTimezone.text(in: line))
+                out.append(",\"tz\":")
+                out.append(scanned.contextTimezone.text(in: line))
             }
-            JSONOutput.append(",\"props\":", to: &out)
+            out.append(",\"props\":")
             props.append(scanned.traits, in: line, droppingIdentityTraits: true, to: &out)
-            JSONOutput.append("},\"message_id\":", to: &out)
+            out.append("},\"message_id\":")
             appendOptionalString(scanned.messageId, line, to: &out)
             appendSource(source, lineNumber, to: &out)
-            JSONOutput.append(",\"resolved_via\":null}\n", to: &out)
+            out.append(",\"resolved_via\":null}\n")
         case .track(let name, let extID, let occurredAt, let resolvedVia):
-            JSONOutput.append("{\"kind\":\"track\",\"body\":{\"name\":", to: &out)
+            out.append("{\"kind\":\"track\",\"body\":{\"name\":")
             appendDerived(derived, name, to: &out)
-            JSONOutput.append(",\"ext_id\":", to: &out)
+            out.append(",\"ext_id\":")
             appendDerived(derived, extID, to: &out)
-            JSONOutput.append(",\"occurred_at\":\"", to: &out)
-            out.append(contentsOf: derived[occurredAt])
-            JSONOutput.append("\",\"props\":", to: &out)
+            out.append(",\"occurred_at\":\"")
+            derived.withUnsafeBytes { out.append(UnsafeRawBufferPointer(rebasing: $0[occurredAt])) }
+            out.append("\",\"props\":")
             props.append(scanned.properties, in: line, to: &out)
-            JSONOutput.append("},\"message_id\":", to: &out)
+            out.append("},\"message_id\":")
             appendOptionalString(scanned.messageId, line, to: &out)
             appendSource(source, lineNumber, to: &out)
-            JSONOutput.append(",\"resolved_via\":", to: &out)
+            out.append(",\"resolved_via\":")
             if let resolvedVia {
                 out.append(0x22)
-                out.append(contentsOf: resolvedVia.code.utf8)
+                out.append(utf8: resolvedVia.code)
                 out.append(0x22)
             } else {
-                JSONOutput.append("null", to: &out)
+                out.append("null")
             }
-            JSONOutput.append("}\n", to: &out)
+            out.append("}\n")
         case .drop:
             preconditionFailure("a drop is not an accepted record")
         }
@@ -72,49 +72,58 @@ struct RecordEncoder {
 
     /// A dropped record. `scanned` is `nil` when the line was not a JSON object.
     func appendDropped(
-        _ reason: ReasonCode, detail: String, line: FramedLine, scanned: ScannedEvent?,
-        source: SourceFile, to out: inout [UInt8]
+        _ reason: ReasonCode, detail: UnsafeRawBufferPointer, line: FramedLine, scanned: ScannedEvent?,
+        source: SourceFile, to out: inout ByteBuffer
     ) {
-        JSONOutput.append("{\"reason\":\"", to: &out)
-        out.append(contentsOf: reason.rawValue.utf8)
-        JSONOutput.append("\",\"detail\":", to: &out)
-        appendText(detail, to: &out)
+        out.append("{\"reason\":\"")
+        out.append(utf8: reason.rawValue)
+        out.append("\",\"detail\":")
+        JSONOutput.appendStringRepairingUTF8(detail, to: &out)
         appendSource(source, line.number, to: &out)
         let bytes = line.bytes
-        JSONOutput.append(",\"type\":", to: &out)
+        out.append(",\"type\":")
         appendOptionalString(scanned?.type ?? .absent, bytes, to: &out)
-        JSONOutput.append(",\"event\":", to: &out)
+        out.append(",\"event\":")
         appendOptionalString(scanned?.event ?? .absent, bytes, to: &out)
-        JSONOutput.append(",\"message_id\":", to: &out)
+        out.append(",\"message_id\":")
         appendOptionalString(scanned?.messageId ?? .absent, bytes, to: &out)
-        appendRaw(bytes, fullLength: line.length, cut: reason == .lineTooLong, to: &out)
+        // A line the scanner passed is valid UTF-8 and needs no repair.
+        appendRaw(bytes, fullLength: line.length, cut: reason == .lineTooLong, isValidUTF8: scanned != nil, to: &out)
     }
 
     /// A `corrupt_input` entry: a fault, not a record.
     func appendFault(
         detail: String, source: SourceFile, line: Int, offset: Int, fragment: [UInt8], fragmentLength: Int,
-        to out: inout [UInt8]
+        to out: inout ByteBuffer
     ) {
-        JSONOutput.append("{\"reason\":\"corrupt_input\",\"detail\":", to: &out)
-        appendText(detail, to: &out)
-        JSONOutput.append(",\"source\":", to: &out)
-        out.append(contentsOf: source.jsonPrefix)
+        out.append("{\"reason\":\"corrupt_input\",\"detail\":")
+        JSONOutput.appendString(detail, to: &out)
+        out.append(",\"source\":")
+        out.append(source.jsonPrefix)
         JSONOutput.appendDecimal(line, to: &out)
-        JSONOutput.append(",\"offset\":", to: &out)
+        out.append(",\"offset\":")
         JSONOutput.appendDecimal(offset, to: &out)
-        JSONOutput.append("},\"type\":null,\"event\":null,\"message_id\":null", to: &out)
-        fragment.withUnsafeBytes { appendRaw($0, fullLength: fragmentLength, cut: true, to: &out) }
+        out.append("},\"type\":null,\"event\":null,\"message_id\":null")
+        fragment.withUnsafeBytes {
+            appendRaw($0, fullLength: fragmentLength, cut: true, isValidUTF8: false, to: &out)
+        }
     }
 
-    private func appendRaw(_ bytes: UnsafeRawBufferPointer, fullLength: Int, cut: Bool, to out: inout [UInt8]) {
-        let kept = cut ? Self.rawPrefixLength(bytes) : bytes.count
-        JSONOutput.append(",\"raw\":", to: &out)
-        JSONOutput.appendStringRepairingUTF8(UnsafeRawBufferPointer(rebasing: bytes[..<kept]), to: &out)
-        JSONOutput.append(",\"raw_truncated\":", to: &out)
-        if kept < fullLength {
-            JSONOutput.append("true}\n", to: &out)
+    private func appendRaw(
+        _ bytes: UnsafeRawBufferPointer, fullLength: Int, cut: Bool, isValidUTF8: Bool, to out: inout ByteBuffer
+    ) {
+        let kept = UnsafeRawBufferPointer(rebasing: bytes[..<(cut ? Self.rawPrefixLength(bytes) : bytes.count)])
+        out.append(",\"raw\":")
+        if isValidUTF8 {
+            JSONOutput.appendString(kept, to: &out)
         } else {
-            JSONOutput.append("false}\n", to: &out)
+            JSONOutput.appendStringRepairingUTF8(kept, to: &out)
+        }
+        out.append(",\"raw_truncated\":")
+        if kept.count < fullLength {
+            out.append("true}\n")
+        } else {
+            out.append("false}\n")
         }
     }
 
@@ -135,43 +144,38 @@ struct RecordEncoder {
         return index
     }
 
-    private func appendSource(_ source: SourceFile, _ line: Int, to out: inout [UInt8]) {
-        JSONOutput.append(",\"source\":", to: &out)
-        out.append(contentsOf: source.jsonPrefix)
+    private func appendSource(_ source: SourceFile, _ line: Int, to out: inout ByteBuffer) {
+        out.append(",\"source\":")
+        out.append(source.jsonPrefix)
         JSONOutput.appendDecimal(line, to: &out)
         out.append(0x7D)
     }
 
-    private func appendDerived(_ derived: [UInt8], _ range: Range<Int>, to out: inout [UInt8]) {
+    private func appendDerived(_ derived: [UInt8], _ range: Range<Int>, to out: inout ByteBuffer) {
         derived.withUnsafeBytes { JSONOutput.appendString(UnsafeRawBufferPointer(rebasing: $0[range]), to: &out) }
     }
 
-    private func appendText(_ text: String, to out: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { JSONOutput.appendString(UnsafeRawBufferPointer($0), to: &out) }
-    }
-
     /// A string value copied as it came, or `null` when absent or not a string.
-    private func appendOptionalString(_ span: JSONSpan, _ line: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    private func appendOptionalString(_ span: JSONSpan, _ line: UnsafeRawBufferPointer, to out: inout ByteBuffer) {
         if span.kind == .string {
-            out.appendBytes(span.text(in: line))
+            out.append(span.text(in: line))
         } else {
-            JSONOutput.append("null", to: &out)
+            out.append("null")
         }
     }
 
     /// `name`, `email`, `phone`: a string as it came, a number as its JSON text in quotes.
     private func appendStringField(
-        _ key: StaticString, _ span: JSONSpan, _ line: UnsafeRawBufferPointer, to out: inout [UInt8]
+        _ key: StaticString, _ span: JSONSpan, _ line: UnsafeRawBufferPointer, to out: inout ByteBuffer
     ) {
         switch span.kind {
         case .string:
-            JSONOutput.append(key, to: &out)
-            out.appendBytes(span.text(in: line))
+            out.append(key)
+            out.append(span.text(in: line))
         case .number:
-            JSONOutput.append(key, to: &out)
+            out.append(key)
             out.append(0x22)
-            out.appendBytes(span.text(in: line))
+            out.append(span.text(in: line))
             out.append(0x22)
         default:
             break

@@ -39,8 +39,8 @@ public final class SpoolWriter {
     /// Buffered bytes are written out once a buffer holds this many.
     public let flushThreshold: Int
 
-    var accepted: [UInt8] = []
-    var dropped: [UInt8] = []
+    var accepted: ByteBuffer
+    var dropped: ByteBuffer
     private var acceptedFile: OpenFile
     private var droppedFile: OpenFile
 
@@ -57,8 +57,8 @@ public final class SpoolWriter {
         fileName = String(1).leftPadded(to: 8) + ".ndjson"
         acceptedFile = try OpenFile(directory: directory + "/accepted", name: fileName)
         droppedFile = try OpenFile(directory: directory + "/dropped", name: fileName)
-        accepted.reserveCapacity(flushThreshold + 64 * 1024)
-        dropped.reserveCapacity(64 * 1024)
+        accepted = ByteBuffer(capacity: flushThreshold + 64 * 1024)
+        dropped = ByteBuffer(capacity: flushThreshold + 64 * 1024)
     }
 
     deinit {
@@ -120,10 +120,10 @@ private struct OpenFile {
         guard descriptor >= 0 else { throw .cannotCreate(path: partialPath, errno: errno) }
     }
 
-    mutating func writeOut(_ buffer: inout [UInt8]) throws(SpoolError) {
+    mutating func writeOut(_ buffer: inout ByteBuffer) throws(SpoolError) {
         guard !buffer.isEmpty else { return }
         let fd = descriptor
-        let failure: Int32? = buffer.withUnsafeBytes { bytes in
+        let failure: Int32? = buffer.withBytes { bytes in
             var offset = 0
             while offset < bytes.count {
                 let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -137,7 +137,7 @@ private struct OpenFile {
         }
         if let failure { throw .cannotWrite(path: partialPath, errno: failure) }
         bytesWritten += buffer.count
-        buffer.removeAll(keepingCapacity: true)
+        buffer.removeAll()
     }
 
     /// Makes the written bytes durable and closes the file.
