@@ -125,8 +125,8 @@ struct InMemoryRun {
         var processor = RecordProcessor(maxLineBytes: maxLineBytes)
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         let source = SourceFile(path: path)
-        var acceptedOut: [UInt8] = []
-        var droppedOut: [UInt8] = []
+        var acceptedOut = ByteBuffer(capacity: 16)
+        var droppedOut = ByteBuffer(capacity: 16)
         bytes.withUnsafeBytes { raw in
             let step = max(chunk ?? raw.count, 1)
             var start = 0
@@ -140,10 +140,10 @@ struct InMemoryRun {
         }
         framer.finish { processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut) }
         counts = processor.counts
-        acceptedBytes = acceptedOut
-        droppedBytes = droppedOut
-        accepted = try Self.records(acceptedOut)
-        dropped = try Self.records(droppedOut)
+        acceptedBytes = acceptedOut.bytes
+        droppedBytes = droppedOut.bytes
+        accepted = try Self.records(acceptedBytes)
+        dropped = try Self.records(droppedBytes)
         // The conservation law, on every input a test feeds through here.
         #expect(accepted.count + dropped.count == counts.records)
         #expect(counts.records == counts.accepted + counts.dropped)
