@@ -819,7 +819,7 @@ class Generator:
             v = variant % 4
             if v == 3:
                 o = {"type": "delete", "channel": "server", "userId": u.uid, "context": None, "integrations": None,
-                     "messageId": "delete-reg-%d::job-2-%s" % (rng.randrange(10 ** 7), self.source_id), "projectId": self.source_id,
+                     "messageId": "delete-reg-%d::job-2-%s" % (rng.getrandbits(48), self.source_id), "projectId": self.source_id,
                      "timestamp": iso(t - 5000), "receivedAt": iso(t), "sentAt": iso(t - 4000)}
             else:
                 o = self.track(u, dev, t)

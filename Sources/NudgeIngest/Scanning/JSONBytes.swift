@@ -16,12 +16,6 @@ enum JSONBytes {
         return ((hasQuote | hasBackslash | hasControl) | word) & highs
     }
 
-    /// Whether any of the 8 bytes of `word` is special (see ``specialMask(_:)``).
-    @inline(__always)
-    static func hasSpecialByte(_ word: UInt64) -> Bool {
-        specialMask(word) != 0
-    }
-
     /// Whether `byte` is one of those bytes.
     @inline(__always)
     static func isSpecial(_ byte: UInt8) -> Bool {

@@ -352,10 +352,15 @@ private struct Cursor {
         index += 1
         var escaped = false
         while true {
-            // The common bytes: printable ASCII other than `"` and `\`.
+            // The common bytes: printable ASCII other than `"` and `\`, eight at a time,
+            // stopping at the first byte that is not one.
             while index &+ 8 <= count {
                 let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-                if JSONBytes.hasSpecialByte(word) { break }
+                let special = JSONBytes.specialMask(UInt64(littleEndian: word))
+                if special != 0 {
+                    index &+= special.trailingZeroBitCount >> 3
+                    break
+                }
                 index &+= 8
             }
             while index < count {

@@ -99,6 +99,29 @@ public struct ByteBuffer: ~Copyable {
         return try body(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
     }
 
+    /// Memory a buffer hands over: whoever holds it must `deallocate()` it.
+    struct Storage {
+        var base: UnsafeMutablePointer<UInt8>
+        var count: Int
+        var capacity: Int
+
+        static func allocate(capacity: Int) -> Storage {
+            Storage(base: .allocate(capacity: capacity), count: 0, capacity: capacity)
+        }
+
+        func deallocate() { base.deallocate() }
+    }
+
+    /// Hands the contents over, memory and all, and continues empty in `replacement`
+    /// (whose own contents are discarded).
+    mutating func exchangeStorage(for replacement: Storage) -> Storage {
+        let contents = Storage(base: base, count: count, capacity: capacity)
+        base = replacement.base
+        capacity = replacement.capacity
+        count = 0
+        return contents
+    }
+
     /// A copy of the contents.
     public var bytes: [UInt8] { withBytes { Array($0) } }
 }

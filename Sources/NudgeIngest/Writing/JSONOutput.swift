@@ -66,7 +66,12 @@ enum JSONOutput {
                     to += plain
                 }
                 let byte = from[index]
-                if !JSONBytes.isSpecial(byte) || (byte >= 0x80 && !repairingUTF8) {
+                if byte == 0x22 || byte == 0x5C {  // the usual case in a JSON line: `\"` or `\\`
+                    to[0] = 0x5C
+                    to[1] = byte
+                    to += 2
+                    index &+= 1
+                } else if !JSONBytes.isSpecial(byte) || (byte >= 0x80 && !repairingUTF8) {
                     to.pointee = byte
                     to += 1
                     index &+= 1

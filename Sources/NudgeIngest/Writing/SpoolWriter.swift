@@ -28,8 +28,8 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
 
 /// Writes one run's records into `SPOOL/accepted/` and `SPOOL/dropped/`.
 ///
-/// Records are buffered (bounded by `flushThreshold`) and written to hidden
-/// `.NNNNNNNN.ndjson.partial` files; `commit()` syncs them and renames them to
+/// Records are buffered (bounded by `flushThreshold`) and written, by a
+/// ``BackgroundWriter``, to hidden `.NNNNNNNN.ndjson.partial` files; `commit()` syncs them and renames them to
 /// `NNNNNNNN.ndjson`, so readers of `*.ndjson` never see a half-written run. Directories
 /// are created `0700` and files `0600`: the spool holds personal data.
 public final class SpoolWriter {
@@ -43,6 +43,7 @@ public final class SpoolWriter {
     var dropped: ByteBuffer
     private var acceptedFile: OpenFile
     private var droppedFile: OpenFile
+    private let writer = BackgroundWriter()
 
     public init(directory: String, flushThreshold: Int = 1 << 20) throws(SpoolError) {
         self.directory = directory
@@ -62,6 +63,7 @@ public final class SpoolWriter {
     }
 
     deinit {
+        writer.stop()
         acceptedFile.discard()
         droppedFile.discard()
     }
@@ -69,16 +71,35 @@ public final class SpoolWriter {
     /// Writes out whichever buffer has reached the threshold.
     @inline(__always)
     func flushIfNeeded() throws(SpoolError) {
-        if accepted.count >= flushThreshold { try acceptedFile.writeOut(&accepted) }
-        if dropped.count >= flushThreshold { try droppedFile.writeOut(&dropped) }
+        if accepted.count >= flushThreshold { try submit(&accepted, to: &acceptedFile) }
+        if dropped.count >= flushThreshold { try submit(&dropped, to: &droppedFile) }
+    }
+
+    private func submit(_ buffer: inout ByteBuffer, to file: inout OpenFile) throws(SpoolError) {
+        file.bytesWritten += buffer.count
+        do {
+            try writer.submit(&buffer, to: file.descriptor)
+        } catch {
+            throw writeError(error)
+        }
+    }
+
+    private func writeError(_ failure: BackgroundWriter.Failure) -> SpoolError {
+        let file = failure.descriptor == acceptedFile.descriptor ? acceptedFile : droppedFile
+        return .cannotWrite(path: file.partialPath, errno: failure.code)
     }
 
     /// Writes everything, syncs it, and makes the run's files visible under their
     /// final names. Both files are synced before either is renamed, so a failure leaves
     /// neither visible. A spool file that stayed empty is removed instead.
     public func commit() throws(SpoolError) {
-        try acceptedFile.writeOut(&accepted)
-        try droppedFile.writeOut(&dropped)
+        try submit(&accepted, to: &acceptedFile)
+        try submit(&dropped, to: &droppedFile)
+        do {
+            try writer.drain()
+        } catch {
+            throw writeError(error)
+        }
         try acceptedFile.sync()
         try droppedFile.sync()
         try acceptedFile.publish()
@@ -109,6 +130,7 @@ private struct OpenFile {
     let partialPath: String
     /// Open until `sync()`; -1 after.
     var descriptor: Int32
+    /// Bytes handed to the writer.
     var bytesWritten = 0
     var isPublished = false
 
@@ -118,26 +140,6 @@ private struct OpenFile {
         partialPath = directory + "/." + name + ".partial"
         descriptor = open(partialPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw .cannotCreate(path: partialPath, errno: errno) }
-    }
-
-    mutating func writeOut(_ buffer: inout ByteBuffer) throws(SpoolError) {
-        guard !buffer.isEmpty else { return }
-        let fd = descriptor
-        let failure: Int32? = buffer.withBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += n
-            }
-            return nil
-        }
-        if let failure { throw .cannotWrite(path: partialPath, errno: failure) }
-        bytesWritten += buffer.count
-        buffer.removeAll()
     }
 
     /// Makes the written bytes durable and closes the file.
