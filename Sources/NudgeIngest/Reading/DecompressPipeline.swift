@@ -46,9 +46,9 @@ final class DecompressPipeline: @unchecked Sendable {
     /// Starts reading `inputs` in order on a new thread.
     func start(_ inputs: [InputFile], reader: InputReader) {
         let thread = Thread { [self] in
+            nameCurrentThread("ingest-inflate")
             produce(inputs, reader: reader)
         }
-        thread.name = "nudge-ingest inflate"
         thread.start()
     }
 
@@ -135,4 +135,9 @@ final class DecompressPipeline: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
     }
+}
+
+/// Names the calling thread as `top`, `ps -L` and profilers show it (Linux keeps 15 bytes).
+func nameCurrentThread(_ name: String) {
+    Thread.current.name = name
 }

@@ -50,8 +50,10 @@ final class BackgroundWriter: @unchecked Sendable {
         defer { condition.unlock() }
         if !started {
             started = true
-            let thread = Thread { [self] in run() }
-            thread.name = "nudge-ingest write"
+            let thread = Thread { [self] in
+                nameCurrentThread("ingest-write")
+                run()
+            }
             thread.start()
         }
         while queue.count >= maxPending && failure == nil { condition.wait() }

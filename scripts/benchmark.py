@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""The nudge-ingest benchmark: `run` in a release build against `pigz -dc` on the same files.
+
+    python3 scripts/benchmark.py                 # 1M events, clean and dirty, 5 runs each
+    python3 scripts/benchmark.py --events 200000 --runs 3 --mix clean
+
+For each mix it generates (once, cached under .build/benchmark-data/) a realistic Segment
+archive export with scripts/generate_export.py, then measures, in the same session:
+
+- `pigz -dc FILES | wc -l` and `gzip -dc FILES | wc -l`: the inflate floor;
+- Python's `zlib.decompressobj`, streaming, inflate only;
+- `nudge-ingest run --spool DIR FILES`, each run on a fresh spool after `sync`: median wall
+  time, events/s, MB/s of compressed and of uncompressed input, peak RSS, and the CPU time
+  of each of its threads (inflate, decide, write), read from /proc while it runs;
+- heap allocations per record: the export once under an LD_PRELOAD counter
+  (scripts/bench/count_allocations.c), minus a run on an empty input;
+- peak RSS on the same files given 5 times (5x the input, no new identity state);
+- with --profile and `perf` installed: where the deciding thread's time goes, by stage.
+
+It prints a Markdown table with the ratio to pigz and the issue's targets.
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, ".build", "benchmark-data")
+TOOL = os.path.join(ROOT, ".build", "release", "nudge-ingest")
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def export_files(args, dirty):
+    name = "events-%d-files-%d-users-%d-seed-%d-dirty-%g" % (args.events, args.files, args.users, args.seed, dirty)
+    directory = os.path.join(DATA, name)
+    if not os.path.exists(os.path.join(directory, "complete")):
+        shutil.rmtree(directory, ignore_errors=True)
+        log("generating %s (once; cached) ..." % name)
+        subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "generate_export.py"), "--out", directory,
+                        "--events", str(args.events), "--files", str(args.files), "--days", str(args.days),
+                        "--users", str(args.users), "--seed", str(args.seed), "--dirty", str(dirty)],
+                       check=True, stdout=subprocess.DEVNULL)
+        open(os.path.join(directory, "complete"), "w").close()
+    return sorted(glob.glob(os.path.join(directory, "segment-logs", "**", "*.gz"), recursive=True))
+
+
+def sizes(files):
+    """Compressed bytes, uncompressed bytes and lines."""
+    compressed = sum(os.path.getsize(f) for f in files)
+    raw = lines = 0
+    for path in files:
+        with open(path, "rb") as f:
+            d = zlib.decompressobj(31)
+            while True:
+                block = f.read(1 << 18)
+                if not block:
+                    break
+                out = d.decompress(block)
+                while d.unused_data:  # a new gzip member
+                    rest = d.unused_data
+                    d = zlib.decompressobj(31)
+                    out += d.decompress(rest)
+                raw += len(out)
+                lines += out.count(b"\n")
+    return compressed, raw, lines
+
+
+def inflate_only_seconds(files):
+    started = time.perf_counter()
+    for path in files:
+        with open(path, "rb") as f:
+            d = zlib.decompressobj(31)
+            while True:
+                block = f.read(1 << 18)
+                if not block:
+                    break
+                d.decompress(block)
+    return time.perf_counter() - started
+
+
+def timed(command, env=None, poll_threads=False):
+    """Wall seconds, peak RSS in KiB, and {thread name: cpu seconds} of one run."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    threads = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    finished = None
+    while poll_threads:
+        finished = os.wait4(process.pid, os.WNOHANG)
+        if finished[0] != 0:
+            break
+        for task in glob.glob("/proc/%d/task/*" % process.pid):
+            try:
+                stat = open(task + "/stat").read()
+                name = open(task + "/comm").read().strip()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            threads[task] = (name, (int(fields[11]) + int(fields[12])) / ticks)
+        time.sleep(0.02)
+    _, status, usage = finished if finished and finished[0] != 0 else os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    wall = time.perf_counter() - started
+    if process.returncode not in (0, 2):
+        raise SystemExit("command failed: %s" % " ".join(command[:3]))
+    cpu = {}
+    for name, seconds in threads.values():
+        cpu[name] = cpu.get(name, 0) + seconds
+    return wall, usage.ru_maxrss, cpu
+
+
+def shell_pipeline(text, files):
+    return ["bash", "-c", text + ' "$@" | wc -l >/dev/null', "_"] + files
+
+
+def measure(label, command, runs, fresh_spool=None, poll_threads=False):
+    results = []
+    for i in range(runs):
+        if fresh_spool:
+            shutil.rmtree(fresh_spool, ignore_errors=True)
+            os.sync()
+        results.append(timed(command, poll_threads=poll_threads))
+        log("  %-18s run %d: %.2f s" % (label, i + 1, results[-1][0]))
+    results.sort(key=lambda r: r[0])
+    median = results[len(results) // 2]
+    return {"wall": median[0], "walls": [r[0] for r in results], "rss_kib": max(r[1] for r in results),
+            "threads": median[2]}
+
+
+def allocations_per_record(files, records, scratch):
+    compiler = shutil.which("cc") or shutil.which("clang") or shutil.which("gcc")
+    if not compiler:
+        return None
+    shim = os.path.join(DATA, "count_allocations.so")
+    source = os.path.join(ROOT, "scripts", "bench", "count_allocations.c")
+    if not os.path.exists(shim) or os.path.getmtime(shim) < os.path.getmtime(source):
+        subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", shim, source], check=True)
+
+    def count(inputs):
+        report = os.path.join(scratch, "allocations")
+        if os.path.exists(report):
+            os.remove(report)
+        spool = os.path.join(scratch, "alloc-spool")
+        shutil.rmtree(spool, ignore_errors=True)
+        env = dict(os.environ, LD_PRELOAD=shim, COUNT_ALLOCATIONS_FILE=report)
+        subprocess.run([TOOL, "run", "--spool", spool] + inputs, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        calls, size = map(int, open(report).read().split()[1:3])
+        return calls, size
+
+    empty = os.path.join(scratch, "empty.ndjson")
+    open(empty, "w").close()
+    base_calls, _ = count([empty])
+    calls, _ = count(files)
+    return {"total": calls, "startup": base_calls, "per_record": (calls - base_calls) / records}
+
+
+STAGES = [  # (stage, pattern on the mangled symbol), first match wins
+    ("scan", r"Cursor|JSONScanner|JSONBytes"),
+    ("decide", r"Decider|IdentityState|FingerprintTable|Fingerprint|UnicodeText|Timestamp|DecodeArena|JSONString|DetailText"),
+    ("encode", r"RecordEncoder|PropsEncoder|JSONOutput|ByteBuffer|Reader"),
+    ("frame", r"LineFramer|memchr"),
+    ("hand-off", r"DecompressPipeline|BackgroundWriter|NSCondition|pthread|futex|SpoolWriter"),
+]
+
+
+def profile(files, scratch):
+    """The deciding thread's samples by stage, as shares of that thread (needs `perf`).
+
+    Only the deciding (main) thread is split: perf's kernel samples in this VM are not
+    comparable with /proc's CPU times, so thread totals come from /proc instead."""
+    if not shutil.which("perf"):
+        return None
+    data = os.path.join(scratch, "perf.data")
+    spool = os.path.join(scratch, "perf-spool")
+    shutil.rmtree(spool, ignore_errors=True)
+    os.sync()
+    recorded = subprocess.run(["perf", "record", "-q", "-F", "1999", "-o", data, TOOL, "run", "--spool", spool] + files,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.rmtree(spool, ignore_errors=True)
+    if recorded.returncode not in (0, 2):
+        return None
+    report = subprocess.run(["perf", "report", "-i", data, "--stdio", "--comm", "nudge-ingest", "--sort", "dso,sym",
+                             "--percent-limit", "0"], capture_output=True, text=True).stdout
+    split = {}
+    for line in report.splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)", line)
+        if not m:
+            continue
+        share, kind, symbol = float(m.group(1)), m.group(3), m.group(4)
+        if kind == "k":
+            stage = "kernel"
+        else:
+            stage = next((name for name, pattern in STAGES if re.search(pattern, symbol)), "other")
+        split[stage] = split.get(stage, 0) + share
+    total = sum(split.values()) or 1
+    return {stage: share / total for stage, share in sorted(split.items(), key=lambda kv: -kv[1])}
+
+
+def benchmark(args, mix, scratch):
+    files = export_files(args, 0.1 if mix == "dirty" else 0.0)
+    compressed, raw, lines = sizes(files)
+    log("%s export: %d files, %d lines, %.0f MB gzip, %.0f MB uncompressed"
+        % (mix, len(files), lines, compressed / 1e6, raw / 1e6))
+    spool = os.path.join(scratch, "spool")
+    result = {"mix": mix, "files": len(files), "lines": lines, "compressed_bytes": compressed, "raw_bytes": raw}
+    result["python_inflate"] = min(inflate_only_seconds(files) for _ in range(max(1, min(args.runs, 3))))
+    if shutil.which("pigz"):
+        result["pigz"] = measure("pigz -dc | wc -l", shell_pipeline("pigz -dc", files), args.runs)
+    else:
+        log("  pigz is not installed (apt-get install pigz): no ratio to pigz")
+    result["gzip"] = measure("gzip -dc | wc -l", shell_pipeline("gzip -dc", files), args.runs)
+    result["run"] = measure("nudge-ingest run", [TOOL, "run", "--spool", spool] + files, args.runs,
+                            fresh_spool=spool, poll_threads=True)
+    summary = subprocess.run([TOOL, "run", "--spool", spool + "-summary", "--json"] + files,
+                             capture_output=True, text=True)
+    shutil.rmtree(spool + "-summary", ignore_errors=True)
+    result["summary"] = json.loads(summary.stdout)
+    records = result["summary"]["records"]
+    result["allocations"] = allocations_per_record(files, records, scratch)
+    if args.five_x:
+        result["run_5x"] = measure("run on 5x input", [TOOL, "run", "--spool", spool] + files * 5, 1,
+                                   fresh_spool=spool)
+    if args.profile:
+        result["profile"] = profile(files, scratch)
+    shutil.rmtree(spool, ignore_errors=True)
+    return result
+
+
+def report(results):
+    out = []
+    out.append("| mix | command | median wall | events/s | MB/s gzip | MB/s raw | peak RSS | vs pigz |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        pigz = r.get("pigz", {}).get("wall")
+        rows = [("`pigz -dc \\| wc -l`", r.get("pigz")), ("`gzip -dc \\| wc -l`", r["gzip"]),
+                ("Python zlib, inflate only", {"wall": r["python_inflate"], "rss_kib": None}),
+                ("**`nudge-ingest run`**", r["run"])]
+        for name, m in rows:
+            if not m:
+                continue
+            wall = m["wall"]
+            rss = "%.0f MiB" % (m["rss_kib"] / 1024) if m.get("rss_kib") else "–"
+            ratio = "%.2f×" % (wall / pigz) if pigz else "–"
+            out.append("| %s | %s | %.2f s | %s | %.0f | %.0f | %s | %s |" % (
+                r["mix"], name, wall, "{:,}".format(int(r["lines"] / wall)), r["compressed_bytes"] / wall / 1e6,
+                r["raw_bytes"] / wall / 1e6, rss, ratio))
+    out.append("")
+    for r in results:
+        s = r["summary"]
+        out.append("**%s** (%d files, %s lines, %.0f MB gzip, %.0f MB uncompressed): %s records, %s accepted, %s dropped"
+                   % (r["mix"], r["files"], "{:,}".format(r["lines"]), r["compressed_bytes"] / 1e6,
+                      r["raw_bytes"] / 1e6, "{:,}".format(s["records"]), "{:,}".format(s["accepted"]),
+                      "{:,}".format(s["dropped"])))
+        threads = r["run"]["threads"]
+        if threads:
+            out.append("- CPU by thread (median run): " + ", ".join(
+                "%s %.2f s" % (name, seconds) for name, seconds in sorted(threads.items(), key=lambda kv: -kv[1])))
+        if r.get("allocations"):
+            a = r["allocations"]
+            out.append("- heap allocations: %.4f per record (%s in the run, %s of them at startup)"
+                       % (a["per_record"], "{:,}".format(a["total"]), "{:,}".format(a["startup"])))
+        if r.get("run_5x"):
+            out.append("- peak RSS on the same files given 5 times: %.0f MiB" % (r["run_5x"]["rss_kib"] / 1024))
+        if r.get("profile") and threads.get("nudge-ingest"):
+            decide = threads["nudge-ingest"]
+            out.append("- deciding thread by stage (perf samples × its CPU time): " + ", ".join(
+                "%s %.2f s" % (stage, share * decide) for stage, share in r["profile"].items() if share >= 0.005))
+        pigz = r.get("pigz", {}).get("wall")
+        checks = []
+        if pigz:
+            ratio = r["run"]["wall"] / pigz
+            checks.append("wall within 1.2× pigz: %s (%.2f×)" % ("yes" if ratio <= 1.2 else "NO", ratio))
+        rss = r["run"]["rss_kib"] / 1024
+        checks.append("peak RSS ≤ 100 MiB: %s (%.0f MiB)" % ("yes" if rss <= 100 else "NO", rss))
+        out.append("- targets: " + "; ".join(checks))
+        out.append("")
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--files", type=int, default=8)
+    parser.add_argument("--days", type=int, default=4)
+    parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of each command (median reported)")
+    parser.add_argument("--mix", choices=["clean", "dirty", "both"], default="both",
+                        help="clean: no bad lines; dirty: 10%% bad lines covering every drop reason")
+    parser.add_argument("--five-x", action="store_true", help="also measure peak RSS on 5x the input")
+    parser.add_argument("--profile", action="store_true", help="also profile one run with perf")
+    parser.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
+    args = parser.parse_args()
+
+    log("building the release binary ...")
+    subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT], check=True, stdout=subprocess.DEVNULL)
+    os.makedirs(DATA, exist_ok=True)
+    mixes = ["clean", "dirty"] if args.mix == "both" else [args.mix]
+    with tempfile.TemporaryDirectory(prefix="nudge-bench-", dir=os.path.join(ROOT, ".build")) as scratch:
+        results = [benchmark(args, mix, scratch) for mix in mixes]
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
