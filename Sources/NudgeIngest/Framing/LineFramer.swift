@@ -140,7 +140,7 @@ public struct LineFramer {
     ) rethrows {
         var line = raw
         if let last = line.last, last == 0x0D {
-            line = UnsafeRawBufferPointer(rebasing: line.dropLast())
+            line = UnsafeRawBufferPointer(start: line.baseAddress, count: line.count - 1)
         }
         // Most lines start with `{`: the blank test ends at the first byte.
         for byte in line where byte != 0x20 && byte != 0x09 {

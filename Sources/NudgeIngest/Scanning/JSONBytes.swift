@@ -16,6 +16,20 @@ enum JSONBytes {
         return ((hasQuote | hasBackslash | hasControl) | word) & highs
     }
 
+    /// Like ``specialMask(_:)`` without the bytes above 0x7F: the bytes JSON text must
+    /// escape, for text already known to be valid UTF-8.
+    @inline(__always)
+    static func escapeMask(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote
+        let hasBackslash = (backslash &- ones) & ~backslash
+        let hasControl = (word &- (ones &* 0x20)) & ~word
+        return (hasQuote | hasBackslash | hasControl) & highs
+    }
+
     /// Whether `byte` is one of those bytes.
     @inline(__always)
     static func isSpecial(_ byte: UInt8) -> Bool {

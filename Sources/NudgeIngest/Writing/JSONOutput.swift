@@ -55,7 +55,10 @@ enum JSONOutput {
                 if index &+ 8 <= count {
                     let word = UnsafeRawPointer(from + index).loadUnaligned(as: UInt64.self)
                     UnsafeMutableRawPointer(to).storeBytes(of: word, as: UInt64.self)
-                    let special = JSONBytes.specialMask(UInt64(littleEndian: word))
+                    // Valid UTF-8 needs only `"`, `\` and controls looked at.
+                    let special = repairingUTF8
+                        ? JSONBytes.specialMask(UInt64(littleEndian: word))
+                        : JSONBytes.escapeMask(UInt64(littleEndian: word))
                     if special == 0 {
                         index &+= 8
                         to += 8

@@ -99,6 +99,12 @@ struct PropsEncoder {
         out.append(0x7D)
     }
 
+    /// A string token's content, between its quotes.
+    @inline(__always)
+    private static func stringContent(_ token: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: token.baseAddress! + 1, count: token.count - 2)
+    }
+
     private static let identityTraitKeys: [Fingerprint] = ["name", "email", "phone"].map { key in
         Array(key.utf8).withUnsafeBytes { Fingerprint($0) }
     }
@@ -108,7 +114,7 @@ struct PropsEncoder {
     }
 
     private mutating func keyFingerprint(_ token: UnsafeRawBufferPointer, hasEscapes: Bool) -> Fingerprint {
-        let content = UnsafeRawBufferPointer(rebasing: token.dropFirst().dropLast())
+        let content = Self.stringContent(token)
         guard hasEscapes else { return Fingerprint(content) }
         decoded = JSONString.decode(content)
         return decoded.withUnsafeBytes { Fingerprint($0) }
@@ -170,7 +176,7 @@ struct PropsEncoder {
         let token = UnsafeRawBufferPointer(start: reader.base + start, count: reader.index - start)
         // A date-time is at least 24 characters, with `-` at offset 4.
         if token.count >= 26, hasEscapes || token[5] == 0x2D {
-            let content = UnsafeRawBufferPointer(rebasing: token.dropFirst().dropLast())
+            let content = Self.stringContent(token)
             let timestamp: Timestamp?
             if hasEscapes {
                 decoded = JSONString.decode(content)
