@@ -55,10 +55,8 @@ def export_files(args, dirty):
     return sorted(glob.glob(os.path.join(directory, "segment-logs", "**", "*.gz"), recursive=True))
 
 
-def sizes(files):
-    """Compressed bytes, uncompressed bytes and lines."""
-    compressed = sum(os.path.getsize(f) for f in files)
-    raw = lines = 0
+def inflate(files, sink=None):
+    """Streams every file through zlib, gzip member after member, handing `sink` each block."""
     for path in files:
         with open(path, "rb") as f:
             d = zlib.decompressobj(31)
@@ -66,26 +64,30 @@ def sizes(files):
                 block = f.read(1 << 18)
                 if not block:
                     break
-                out = d.decompress(block)
-                while d.unused_data:  # a new gzip member
-                    rest = d.unused_data
-                    d = zlib.decompressobj(31)
-                    out += d.decompress(rest)
-                raw += len(out)
-                lines += out.count(b"\n")
-    return compressed, raw, lines
+                while block:
+                    out = d.decompress(block)
+                    if sink:
+                        sink(out)
+                    block = d.unused_data if d.eof else b""
+                    if d.eof:
+                        d = zlib.decompressobj(31)
+
+
+def sizes(files):
+    """Compressed bytes, uncompressed bytes and lines."""
+    totals = {"raw": 0, "lines": 0}
+
+    def count(out):
+        totals["raw"] += len(out)
+        totals["lines"] += out.count(b"\n")
+
+    inflate(files, count)
+    return sum(os.path.getsize(f) for f in files), totals["raw"], totals["lines"]
 
 
 def inflate_only_seconds(files):
     started = time.perf_counter()
-    for path in files:
-        with open(path, "rb") as f:
-            d = zlib.decompressobj(31)
-            while True:
-                block = f.read(1 << 18)
-                if not block:
-                    break
-                d.decompress(block)
+    inflate(files)
     return time.perf_counter() - started
 
 

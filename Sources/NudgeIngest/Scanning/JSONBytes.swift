@@ -6,14 +6,7 @@ enum JSONBytes {
     /// above a truly special one, so zero means none and the lowest flag is exact.
     @inline(__always)
     static func specialMask(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let quote = word ^ (ones &* 0x22)
-        let backslash = word ^ (ones &* 0x5C)
-        let hasQuote = (quote &- ones) & ~quote
-        let hasBackslash = (backslash &- ones) & ~backslash
-        let hasControl = word &- (ones &* 0x20)
-        return ((hasQuote | hasBackslash | hasControl) | word) & highs
+        escapeMask(word) | (word & 0x8080_8080_8080_8080)
     }
 
     /// Like ``specialMask(_:)`` without the bytes above 0x7F: the bytes JSON text must
@@ -21,13 +14,12 @@ enum JSONBytes {
     @inline(__always)
     static func escapeMask(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22)
         let backslash = word ^ (ones &* 0x5C)
         let hasQuote = (quote &- ones) & ~quote
         let hasBackslash = (backslash &- ones) & ~backslash
         let hasControl = (word &- (ones &* 0x20)) & ~word
-        return (hasQuote | hasBackslash | hasControl) & highs
+        return (hasQuote | hasBackslash | hasControl) & 0x8080_8080_8080_8080
     }
 
     /// Whether `byte` is one of those bytes.
