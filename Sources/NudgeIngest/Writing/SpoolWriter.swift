@@ -71,19 +71,20 @@ public final class SpoolWriter {
     /// Writes out whichever buffer has reached the threshold.
     @inline(__always)
     func flushIfNeeded() throws(SpoolError) {
-        if accepted.count >= flushThreshold { try submit(&accepted, to: &acceptedFile) }
-        if dropped.count >= flushThreshold { try submit(&dropped, to: &droppedFile) }
-    }
-
-    private func submit(_ buffer: inout ByteBuffer, to file: inout OpenFile) throws(SpoolError) {
-        file.bytesWritten += buffer.count
         do {
-            try writer.submit(&buffer, to: file.descriptor)
+            if accepted.count >= flushThreshold { try submit(&accepted, to: &acceptedFile) }
+            if dropped.count >= flushThreshold { try submit(&dropped, to: &droppedFile) }
         } catch {
             throw writeError(error)
         }
     }
 
+    private func submit(_ buffer: inout ByteBuffer, to file: inout OpenFile) throws(BackgroundWriter.Failure) {
+        file.bytesWritten += buffer.count
+        try writer.submit(&buffer, to: file.descriptor)
+    }
+
+    /// The error for a failed write (called once no access to either file is under way).
     private func writeError(_ failure: BackgroundWriter.Failure) -> SpoolError {
         let file = failure.descriptor == acceptedFile.descriptor ? acceptedFile : droppedFile
         return .cannotWrite(path: file.partialPath, errno: failure.code)
@@ -93,9 +94,9 @@ public final class SpoolWriter {
     /// final names. Both files are synced before either is renamed, so a failure leaves
     /// neither visible. A spool file that stayed empty is removed instead.
     public func commit() throws(SpoolError) {
-        try submit(&accepted, to: &acceptedFile)
-        try submit(&dropped, to: &droppedFile)
         do {
+            try submit(&accepted, to: &acceptedFile)
+            try submit(&dropped, to: &droppedFile)
             try writer.drain()
         } catch {
             throw writeError(error)
