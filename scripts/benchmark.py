@@ -12,8 +12,8 @@ archive export with scripts/generate_export.py, then measures, in the same sessi
 - `nudge-ingest run --spool DIR FILES`, each run on a fresh spool after `sync`: median wall
   time, events/s, MB/s of compressed and of uncompressed input, peak RSS, and the CPU time
   of each of its threads (inflate, decide, write), read from /proc while it runs;
-- heap allocations per record: the export once under an LD_PRELOAD counter
-  (scripts/bench/count_allocations.c), minus a run on an empty input;
+- heap allocations per record: one more run (which also gives the summary) under an
+  LD_PRELOAD counter (scripts/bench/count_allocations.c), minus a run on an empty input;
 - peak RSS on the same files given 5 times (5x the input, no new identity state);
 - with --profile and `perf` installed: where the deciding thread's time goes, by stage.
 
@@ -140,32 +140,37 @@ def measure(label, command, runs, fresh_spool=None, poll_threads=False):
             "threads": median[2]}
 
 
-def allocations_per_record(files, records, scratch):
+def summary_and_allocations(files, scratch):
+    """One more run with `--json`: its summary, and, with a C compiler at hand, the heap
+    allocations per record, counted by an LD_PRELOAD shim and net of a run on an empty
+    input (None without a compiler)."""
     compiler = shutil.which("cc") or shutil.which("clang") or shutil.which("gcc")
-    if not compiler:
-        return None
     shim = os.path.join(DATA, "count_allocations.so")
-    source = os.path.join(ROOT, "scripts", "bench", "count_allocations.c")
-    if not os.path.exists(shim) or os.path.getmtime(shim) < os.path.getmtime(source):
-        subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", shim, source], check=True)
+    if compiler:
+        source = os.path.join(ROOT, "scripts", "bench", "count_allocations.c")
+        if not os.path.exists(shim) or os.path.getmtime(shim) < os.path.getmtime(source):
+            subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", shim, source], check=True)
 
-    def count(inputs):
+    def run(inputs):
         report = os.path.join(scratch, "allocations")
         if os.path.exists(report):
             os.remove(report)
         spool = os.path.join(scratch, "alloc-spool")
         shutil.rmtree(spool, ignore_errors=True)
-        env = dict(os.environ, LD_PRELOAD=shim, COUNT_ALLOCATIONS_FILE=report)
-        subprocess.run([TOOL, "run", "--spool", spool] + inputs, env=env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-        calls, size = map(int, open(report).read().split()[1:3])
-        return calls, size
+        env = dict(os.environ, LD_PRELOAD=shim, COUNT_ALLOCATIONS_FILE=report) if compiler else None
+        done = subprocess.run([TOOL, "run", "--spool", spool, "--json"] + inputs, env=env, capture_output=True,
+                              text=True)
+        shutil.rmtree(spool, ignore_errors=True)
+        calls = int(open(report).read().split()[1]) if compiler else None
+        return json.loads(done.stdout), calls
 
+    summary, calls = run(files)
+    if not compiler:
+        return summary, None
     empty = os.path.join(scratch, "empty.ndjson")
     open(empty, "w").close()
-    base_calls, _ = count([empty])
-    calls, _ = count(files)
-    return {"total": calls, "startup": base_calls, "per_record": (calls - base_calls) / records}
+    _, base_calls = run([empty])
+    return summary, {"total": calls, "startup": base_calls, "per_record": (calls - base_calls) / summary["records"]}
 
 
 STAGES = [  # (stage, pattern on the mangled symbol), first match wins
@@ -225,12 +230,7 @@ def benchmark(args, mix, scratch):
     result["gzip"] = measure("gzip -dc | wc -l", shell_pipeline("gzip -dc", files), args.runs)
     result["run"] = measure("nudge-ingest run", [TOOL, "run", "--spool", spool] + files, args.runs,
                             fresh_spool=spool, poll_threads=True)
-    summary = subprocess.run([TOOL, "run", "--spool", spool + "-summary", "--json"] + files,
-                             capture_output=True, text=True)
-    shutil.rmtree(spool + "-summary", ignore_errors=True)
-    result["summary"] = json.loads(summary.stdout)
-    records = result["summary"]["records"]
-    result["allocations"] = allocations_per_record(files, records, scratch)
+    result["summary"], result["allocations"] = summary_and_allocations(files, scratch)
     if args.five_x:
         result["run_5x"] = measure("run on 5x input", [TOOL, "run", "--spool", spool] + files * 5, 1,
                                    fresh_spool=spool)

@@ -25,6 +25,14 @@ import Testing
             out.append("]")
             let parsed = try JSONSerialization.jsonObject(with: Data(out.bytes)) as? [String]
             #expect(parsed == [String(decoding: bytes, as: UTF8.self)], "round \(round): \(bytes)")
+
+            // Valid UTF-8 takes the path that looks only at `"`, `\\` and controls.
+            guard String(validating: bytes, as: UTF8.self) != nil else { continue }
+            var plain = ByteBuffer(capacity: 16)
+            plain.append("[")
+            bytes.withUnsafeBytes { JSONOutput.appendString($0, to: &plain) }
+            plain.append("]")
+            #expect(plain.bytes == out.bytes, "round \(round): \(bytes)")
         }
     }
 
@@ -64,6 +72,31 @@ import Testing
         let long = String(repeating: "é", count: 100)
         #expect(quote(long) == "\"" + String(repeating: "é", count: 80) + "…\"")
         #expect(quote(String(repeating: "x", count: 80)) == "\"" + String(repeating: "x", count: 80) + "\"")
+    }
+
+    /// Blocks for two files, queued faster than one pending block allows, reach each
+    /// file complete and in the order they were submitted.
+    @Test func backgroundWritesKeepSubmissionOrder() throws {
+        try withTemporaryDirectory { dir in
+            let paths = ["a", "b"].map { dir.appendingPathComponent($0).path }
+            let descriptors = paths.map { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
+            defer { descriptors.forEach { close($0) } }
+            let writer = BackgroundWriter(maxPending: 1)
+            defer { writer.stop() }
+            var expected = [String](repeating: "", count: 2)
+            var buffer = ByteBuffer(capacity: 16)
+            for block in 0..<200 {
+                let file = block % 3 == 0 ? 1 : 0
+                let text = String(repeating: "\(block) ", count: 1 + block % 50) + "\n"
+                buffer.append(utf8: text)
+                expected[file] += text
+                try writer.submit(&buffer, to: descriptors[file])
+            }
+            try writer.drain()
+            for (path, text) in zip(paths, expected) {
+                #expect(try String(contentsOfFile: path, encoding: .utf8) == text)
+            }
+        }
     }
 
     /// A write error on the writing thread reaches the caller at the next drain.
