@@ -4,15 +4,22 @@
 /// Strings are kept as 128-bit fingerprints; only each user's `ext_id` bytes are
 /// stored, once, because an anonymous track resolved through a link needs them.
 public struct IdentityState: Sendable {
-    private var messageIDs = FingerprintTable(minimumCapacity: 1 << 16, storesValues: false)
-    private var usersByExtID = FingerprintTable(minimumCapacity: 1 << 12)
+    private var messageIDs: FingerprintTable
+    private var usersByExtID: FingerprintTable
     /// Link key → user index << 2 | origin.
-    private var links = FingerprintTable(minimumCapacity: 1 << 12)
+    private var links: FingerprintTable
     private var extIDBytes: [UInt8] = []
     private var extIDEnds: [Int] = []
     private var identified: [Bool] = []
 
-    public init() {}
+    /// An empty state. The tables start with room for `initialCapacity` message ids
+    /// (users and links 1/16 of it) and grow as needed; a run starts large so that
+    /// growth is rare, a fuzz target small so that each input costs little.
+    public init(initialCapacity: Int = 1 << 16) {
+        messageIDs = FingerprintTable(minimumCapacity: initialCapacity, storesValues: false)
+        usersByExtID = FingerprintTable(minimumCapacity: max(initialCapacity / 16, 16))
+        links = FingerprintTable(minimumCapacity: max(initialCapacity / 16, 16))
+    }
 
     /// Remembers a `messageId`; returns whether it had been seen before.
     public mutating func rememberMessageID(_ decoded: UnsafeRawBufferPointer) -> Bool {

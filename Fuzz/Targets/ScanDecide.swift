@@ -1,0 +1,131 @@
+// Fuzz target `scan-decide`: the input is a decompressed stream of lines. It is framed,
+// scanned and decided as `run` does (one identity state across its lines, so identifies
+// and tracks interact), then the spools it produced are checked record by record.
+
+import Foundation
+@testable import NudgeIngest
+
+/// Low enough that the fuzzer reaches rule 1 with inputs of a few KiB.
+private let maxLineBytes = 2048
+
+/// The spools one pass over the input wrote.
+private struct Spools {
+    var accepted: [UInt8]
+    var dropped: [UInt8]
+    var counts: OutcomeCounts
+
+    init(_ input: [UInt8], chunk: Int) {
+        // Tables that start tiny: cheap per input, and their growth gets exercised.
+        var processor = RecordProcessor(maxLineBytes: maxLineBytes, state: IdentityState(initialCapacity: 8))
+        var framer = LineFramer(maxLineBytes: maxLineBytes)
+        let source = SourceFile(path: "fuzz.ndjson")
+        var acceptedOut = ByteBuffer(capacity: 256)
+        var droppedOut = ByteBuffer(capacity: 256)
+        forEachChunk(of: input, size: chunk) { piece in
+            framer.consume(piece) { processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut) }
+        }
+        framer.finish { processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut) }
+        accepted = acceptedOut.bytes
+        dropped = droppedOut.bytes
+        counts = processor.counts
+    }
+}
+
+private let reasonCodes = Set(ReasonCode.allCases.map(\.rawValue)).subtracting(["corrupt_input"])
+private let acceptedKeys: Set<String> = ["kind", "body", "message_id", "source", "resolved_via"]
+private let droppedKeys: Set<String> = ["reason", "detail", "source", "type", "event", "message_id", "raw", "raw_truncated"]
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzScanDecide(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let input = fuzzInput(data, size)
+    let whole = Spools(input, chunk: max(input.count, 1))
+    let pieces = Spools(input, chunk: chunkSize(for: input, limit: 97))
+    require(whole.accepted == pieces.accepted && whole.dropped == pieces.dropped, "the chunk size changed the spools")
+
+    let lines = contractLines(input)
+    require(whole.counts.records == lines.count, "\(whole.counts.records) records for \(lines.count) lines")
+
+    // Every spool line is a JSON object, for the tool's own scanner and for Foundation.
+    var outcomes: [Int: [String: Any]] = [:]
+    for (spool, keys) in [(whole.accepted, acceptedKeys), (whole.dropped, droppedKeys)] {
+        var previousLine = 0
+        for text in ndjsonLines(spool) {
+            var scanned = ScannedEvent()
+            let verdict = Array(text).withUnsafeBytes { JSONScanner().scan($0, into: &scanned) }
+            require(verdict == .object, "a spool line is not a JSON object to the scanner: \(verdict)")
+            guard let record = foundationObject(text) else {
+                require(false, "Foundation cannot parse a spool line: \(String(decoding: text, as: UTF8.self))")
+                return 0
+            }
+            require(Set(record.keys) == keys, "spool record keys \(record.keys.sorted())")
+            let number = (record["source"] as? [String: Any])?["line"] as? Int ?? -1
+            require(number > previousLine, "spool lines out of input order")
+            previousLine = number
+            require(outcomes.updateValue(record, forKey: number) == nil, "line \(number) is in both spools")
+        }
+    }
+    require(outcomes.count == lines.count, "\(outcomes.count) spool records for \(lines.count) lines")
+
+    for line in lines {
+        guard let record = outcomes[line.number] else {
+            require(false, "line \(line.number) is in neither spool")
+            return 0
+        }
+        check(record, of: line.bytes)
+    }
+    return 0
+}
+
+/// One record against its input line, with Foundation as the independent reading of it.
+private func check(_ record: [String: Any], of line: [UInt8]) {
+    let fitsLimit = line.count <= maxLineBytes
+    let isUTF8 = String(validating: line, as: UTF8.self) != nil
+    let parsed = fitsLimit && isUTF8 ? foundationObject(line) : nil
+
+    guard let reason = record["reason"] as? String else {
+        require(fitsLimit && isUTF8, "an accepted line is too long or not UTF-8")
+        guard let event = parsed else { return }  // beyond Foundation (deep nesting, huge numbers)
+        let body = record["body"] as? [String: Any] ?? [:]
+        let kind = record["kind"] as? String
+        require(kind == event["type"] as? String, "accepted kind \(kind ?? "nil") for type \(event["type"] ?? "nil")")
+        require(optionalString(record["message_id"]) == event["messageId"] as? String, "accepted message_id differs")
+        if kind == "identify", let userId = event["userId"] as? String, userId.allSatisfy(\.isASCII) {
+            let expected = userId.replacingOccurrences(of: " ", with: "_").lowercased()
+            require(body["ext_id"] as? String == expected, "ext_id of \(userId)")
+        }
+        if kind == "track", let name = event["event"] as? String, name.allSatisfy(\.isASCII) {
+            let expected = name.replacingOccurrences(of: " ", with: "_").lowercased()
+            require(body["name"] as? String == expected, "name of \(name)")
+        }
+        return
+    }
+
+    require(reasonCodes.contains(reason), "unknown reason \(reason)")
+    require((reason == "line_too_long") == !fitsLimit, "\(reason) for a line of \(line.count) bytes")
+    if !isUTF8 { require(reason == "line_too_long" || reason == "malformed_json", "\(reason) for a line that is not UTF-8") }
+    let detail = record["detail"] as? String ?? ""
+    require(!detail.isEmpty && !detail.contains("\n"), "detail \(detail)")
+
+    // `raw` gives the line back, repaired where it is not UTF-8, cut only when too long.
+    let raw = record["raw"] as? String ?? ""
+    let full = String(decoding: line, as: UTF8.self)
+    if record["raw_truncated"] as? Bool == true {
+        require(reason == "line_too_long", "raw cut for \(reason)")
+        let withoutBOM = { (text: String) in text.unicodeScalars.filter { $0 != "\u{FEFF}" } }
+        require(withoutBOM(full).starts(with: withoutBOM(raw)), "cut raw is not a prefix of the line")
+        require(raw.utf8.count <= RecordEncoder.rawLimit, "cut raw of \(raw.utf8.count) bytes")
+    } else {
+        require(foundationRead(raw, as: full), "raw does not reproduce the line")
+    }
+
+    // Fields read past rule 3 agree with Foundation's reading of the same line.
+    if let event = parsed, !["line_too_long", "malformed_json", "not_an_object"].contains(reason) {
+        require(optionalString(record["type"]) == event["type"] as? String, "dropped type differs")
+        require(optionalString(record["message_id"]) == event["messageId"] as? String, "dropped message_id differs")
+        require(optionalString(record["event"]) == event["event"] as? String, "dropped event differs")
+    }
+}
+
+private func optionalString(_ value: Any?) -> String? {
+    value as? String
+}
