@@ -12,6 +12,13 @@ public struct RunOptions: Sendable {
     public var maxLineBytes: Int = 1 << 20
     /// How many file bytes are read at a time.
     public var readChunkBytes: Int = 1 << 20
+    /// How many inflated bytes zlib hands on at a time.
+    var inflateChunkBytes: Int = 256 << 10
+    /// The buffers between the reading thread and the deciding one: how many, how large.
+    var pipelineSlotCount = 16
+    var pipelineSlotBytes = 256 << 10
+    /// Spool bytes gathered before they go to the writing thread.
+    var spoolFlushBytes = 1 << 20
 
     public init() {}
 }
@@ -54,12 +61,13 @@ public struct IngestRun {
         _ inputs: [InputFile], progress: ((RunProgress) -> Void)? = nil
     ) throws(SpoolError) -> RunSummary {
         let started = Clock.now
-        let spool = try SpoolWriter(directory: options.spool)
+        let spool = try SpoolWriter(directory: options.spool, flushThreshold: options.spoolFlushBytes)
         var processor = RecordProcessor(maxLineBytes: options.maxLineBytes)
-        let reader = InputReader(chunkBytes: options.readChunkBytes, maxLineBytes: options.maxLineBytes)
+        let reader = InputReader(chunkBytes: options.readChunkBytes, inflateChunkBytes: options.inflateChunkBytes,
+                                 maxLineBytes: options.maxLineBytes)
         var summary = RunSummary(spool: options.spool)
         var lastProgress = started
-        let pipeline = DecompressPipeline()
+        let pipeline = DecompressPipeline(slotCount: options.pipelineSlotCount, slotBytes: options.pipelineSlotBytes)
         pipeline.start(inputs, reader: reader)
         // The reading thread holds the pipeline; on any exit, release it.
         defer { pipeline.cancel() }

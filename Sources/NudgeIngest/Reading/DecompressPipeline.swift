@@ -4,7 +4,7 @@ import Foundation
 /// inflating overlaps with framing, scanning, deciding and writing on the caller's.
 ///
 /// Inflated bytes travel in a fixed pool of `slotCount` buffers of `slotBytes` each
-/// (4 MiB by default): when the caller falls behind, the reading thread waits for a
+/// (16 × 256 KiB in a run, see `RunOptions`): when the caller falls behind, the reading thread waits for a
 /// free buffer, so memory stays bounded whatever the input's size.
 final class DecompressPipeline: @unchecked Sendable {
     // @unchecked Sendable: every mutable property below is read and written only while
@@ -33,7 +33,7 @@ final class DecompressPipeline: @unchecked Sendable {
     private var readyHead = 0
     private var cancelled = false
 
-    init(slotCount: Int = 16, slotBytes: Int = 256 << 10) {
+    init(slotCount: Int, slotBytes: Int) {
         slots = (0..<slotCount).map { _ in .allocate(byteCount: slotBytes, alignment: 16) }
         free = Array(0..<slotCount)
     }

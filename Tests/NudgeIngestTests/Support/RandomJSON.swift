@@ -4,16 +4,19 @@
 /// non-ASCII text and number spellings. Deterministic for a given generator state.
 struct RandomJSON {
     var generator: SeededGenerator
+    /// Exponents up to 400, beyond a Double (valid JSON, but Foundation refuses them).
+    var hugeNumbers: Bool
 
-    init(seed: UInt64) {
+    init(seed: UInt64, hugeNumbers: Bool = true) {
         generator = SeededGenerator(seed: seed)
+        self.hugeNumbers = hugeNumbers
     }
 
-    private mutating func chance(_ percent: Int) -> Bool {
+    mutating func chance(_ percent: Int) -> Bool {
         Int.random(in: 0..<100, using: &generator) < percent
     }
 
-    private mutating func pick<T>(_ options: [T]) -> T {
+    mutating func pick<T>(_ options: [T]) -> T {
         options[Int.random(in: 0..<options.count, using: &generator)]
     }
 
@@ -109,7 +112,7 @@ struct RandomJSON {
         text += chance(15) ? "0" : String(Int.random(in: 1...999_999, using: &generator))
         if chance(10) { text += "123456789012345678901234567890" }
         if chance(25) { text += "." + String(Int.random(in: 0...999, using: &generator)) }
-        if chance(15) { text += pick(["e", "E"]) + pick(["", "+", "-"]) + String(Int.random(in: 0...400, using: &generator)) }
+        if chance(15) { text += pick(["e", "E"]) + pick(["", "+", "-"]) + String(Int.random(in: 0...(hugeNumbers ? 400 : 200), using: &generator)) }
         out += Array(text.utf8)
     }
 
