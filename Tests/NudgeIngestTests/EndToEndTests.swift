@@ -201,7 +201,8 @@ import Testing
 
     /// A write that fails (here: the shell's file-size limit) stops the run with a clear
     /// message, exit 1, and no spool file, partial or whole, left behind.
-    @Test func aFailedWriteLeavesNothingBehind() throws {
+    @Test(.disabled(if: sanitizerInUse == "thread", "ThreadSanitizer's runtime cannot start under a small file-size limit"))
+    func aFailedWriteLeavesNothingBehind() throws {
         try withTemporaryDirectory { dir in
             let spool = dir.appendingPathComponent("spool").path
             let sample = repositoryRoot.appendingPathComponent("samples/segment-logs").path

@@ -36,8 +36,10 @@ public struct LineFramer {
     private var carry: [UInt8] = []
     /// The carried line's length so far, including bytes not kept.
     private var carriedLength = 0
-    /// Bytes of the carried line that are neither space nor tab.
+    /// Bytes of the carried line that are neither space nor tab, counted up to
+    /// `nonBlankEnough`.
     private var carriedNonBlank = 0
+    private static let nonBlankEnough = 5
     private var carriedLastByte: UInt8 = 0
     private var atStreamStart = true
 
@@ -104,7 +106,15 @@ public struct LineFramer {
             carry.appendBytes(UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
         }
         carriedLength += bytes.count
-        for byte in bytes where byte != 0x20 && byte != 0x09 { carriedNonBlank += 1 }
+        // Telling a blank line needs only its first few non-blank bytes: past a `\r` and
+        // a byte-order mark, which do not count, one more settles it. So a long line
+        // is not walked byte by byte.
+        if carriedNonBlank < Self.nonBlankEnough {
+            for byte in bytes where byte != 0x20 && byte != 0x09 {
+                carriedNonBlank += 1
+                if carriedNonBlank == Self.nonBlankEnough { break }
+            }
+        }
         carriedLastByte = bytes[bytes.count - 1]
     }
 

@@ -191,3 +191,63 @@ func expectManifestOutcomes(_ run: EndToEndTests.Run, manifest: URL, relativeTo 
     #expect(checked == actual.count)
     return seen
 }
+
+/// A program's run measured from outside: exit status, output, its own peak resident
+/// set and its wall time.
+struct MeasuredRun {
+    var status: Int32
+    var stdout: Data
+    var stderr: String
+    var peakKiB: Int
+    var seconds: Double
+}
+
+/// Runs a program with its output to files and measures it.
+///
+/// A small Python process `fork`s and `exec`s the program and reports `wait4` on that
+/// child. Spawning it from this test process directly would not do: `posix_spawn`
+/// uses `vfork`, and until `exec` the child shares this process's memory, so the
+/// kernel would count this test runner's peak as the child's.
+func runMeasured(_ path: String, _ arguments: [String]) throws -> MeasuredRun {
+    let script = """
+        import os, sys, time
+        out = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        err = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(out, 1)
+            os.dup2(err, 2)
+            os.execv(sys.argv[3], sys.argv[3:])
+        _, status, usage = os.wait4(pid, 0)
+        print(os.waitstatus_to_exitcode(status), usage.ru_maxrss, time.monotonic() - started)
+        """
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("measured-\(UUID().uuidString)")
+    let outURL = scratch.appendingPathExtension("out"), errURL = scratch.appendingPathExtension("err")
+    defer {
+        try? FileManager.default.removeItem(at: outURL)
+        try? FileManager.default.removeItem(at: errURL)
+    }
+    let result = try runProgram("/usr/bin/env", ["python3", "-c", script, outURL.path, errURL.path, path] + arguments)
+    let fields = result.stdoutText.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+    guard result.status == 0, fields.count == 3, let status = Int32(fields[0]), let peak = Int(fields[1]),
+          let seconds = Double(fields[2]) else {
+        throw MeasuringFailed(detail: result.stdoutText + result.stderr)
+    }
+    return MeasuredRun(status: status, stdout: try Data(contentsOf: outURL),
+                       stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self),
+                       peakKiB: peak, seconds: seconds)
+}
+
+struct MeasuringFailed: Error {
+    var detail: String
+}
+
+/// The sanitizer these tests were built with (`swift test --sanitize=…`), if any: its
+/// runtime is linked into the test binary and the tool alike.
+let sanitizerInUse: String? = {
+    for (symbol, name) in [("__asan_init", "address"), ("__tsan_init", "thread")] where dlsym(nil, symbol) != nil {
+        return name
+    }
+    return nil
+}()
