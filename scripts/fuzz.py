@@ -217,6 +217,7 @@ def run_target(name, binary, seconds, replay_only):
         result.update(status="ok", executions=len(replay_inputs), seconds=round(time.monotonic() - started, 1))
         return result
 
+    known = set(findings.iterdir())
     search = subprocess.run(
         [str(binary), *common, f"-max_total_time={seconds}", str(corpus), str(seeds)],
         capture_output=True, text=True, env=env)
@@ -234,7 +235,7 @@ def run_target(name, binary, seconds, replay_only):
     )
     if search.returncode != 0:
         result["log"] = str(log)
-        result["findings"] = [str(p) for p in findings.iterdir()]
+        result["findings"] = [str(p) for p in findings.iterdir() if p not in known]
     return result
 
 

@@ -389,4 +389,19 @@ import Testing
         #expect(run.dropped[1]["type"] is NSNull && run.dropped[1]["event"] is NSNull && run.dropped[1]["message_id"] is NSNull)
         #expect(run.dropped.allSatisfy { ($0["detail"] as? String).map { !$0.isEmpty && !$0.contains("\n") } == true })
     }
+
+    /// Found by fuzzing (`Fuzz/Regressions/`): Foundation drops a U+FEFF that opens a
+    /// key or a string value. The tool must not: inside a line it is text, so
+    /// `"\u{FEFF}type"` is another key than `type`, and `raw` and `ext_id` keep it.
+    @Test func aByteOrderMarkInsideALineIsText() throws {
+        let run = try InMemoryRun("""
+            {"type":"identify","userId":"u"}
+            {"\u{FEFF}type":"identify","userId":"u"}
+            {"type":"identify","userId":"\u{FEFF}v"}
+            """)
+        #expect(run.codes == ["accepted:identify", "dropped:missing_type", "accepted:identify"])
+        let bom = "\u{FEFF}"
+        #expect(String(decoding: run.droppedBytes, as: UTF8.self).contains("\"raw\":\"{\\\"\(bom)type\\\""))
+        #expect(String(decoding: run.acceptedBytes, as: UTF8.self).contains("\"ext_id\":\"\(bom)v\""))
+    }
 }
