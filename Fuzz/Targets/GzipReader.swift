@@ -44,9 +44,9 @@ public func fuzzGzipReader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
     let isGzip = input.starts(with: [0x1F, 0x8B])
 
-    if isGzip {
-        let whole = inflate(input, chunk: max(input.count, 1), outputCapacity: 1 << 16)
-        if whole.overLimit { return 0 }
+    let whole = isGzip ? inflate(input, chunk: max(input.count, 1), outputCapacity: 1 << 16) : nil
+    if whole?.overLimit == true { return 0 }
+    if let whole {
         let pieces = inflate(input, chunk: chunkSize(for: input, limit: 61),
                              outputCapacity: chunkSize(for: input, limit: 4096, salt: 1))
         require(pieces == whole, "chunking changed the inflated stream: \(whole.fault.map(\.message) ?? "whole") at "
@@ -79,8 +79,7 @@ public func fuzzGzipReader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         require(report.bytes == input.count, "the reader read \(report.bytes) of \(input.count) bytes")
     }
     require(report.uncompressedBytes == streamed.count, "uncompressed byte count")
-    if isGzip {
-        let whole = inflate(input, chunk: max(input.count, 1), outputCapacity: 1 << 16)
+    if let whole {
         require(report.format == .gzip && streamed == whole.bytes, "the reader inflated other bytes")
         switch report.end {
         case .complete: require(whole.fault == nil, "the reader missed a fault")

@@ -4,8 +4,8 @@ import Foundation
 /// inflating overlaps with framing, scanning, deciding and writing on the caller's.
 ///
 /// Inflated bytes travel in a fixed pool of `slotCount` buffers of `slotBytes` each
-/// (16 × 256 KiB in a run, see `RunOptions`): when the caller falls behind, the reading thread waits for a
-/// free buffer, so memory stays bounded whatever the input's size.
+/// (16 × 256 KiB in a run, see `RunOptions`): when the caller falls behind, the
+/// reading thread waits for a free buffer, so memory stays bounded whatever the input.
 final class DecompressPipeline: @unchecked Sendable {
     // @unchecked Sendable: every mutable property below is read and written only while
     // `condition` is locked, except a slot's bytes, which belong to exactly one side at a
