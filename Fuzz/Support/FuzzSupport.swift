@@ -79,3 +79,116 @@ func foundationRead(_ parsed: String, as text: String) -> Bool {
 func ndjsonLines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
     bytes.split(separator: 0x0A)
 }
+
+extension [UInt8] {
+    /// Holds the UTF-8 encoding of U+FEFF somewhere (Foundation drops it from the start
+    /// of keys and values, so its reading of such bytes is no oracle).
+    var containsBOM: Bool {
+        count >= 3 && (0..<(count - 2)).contains { self[$0] == 0xEF && self[$0 + 1] == 0xBB && self[$0 + 2] == 0xBF }
+    }
+}
+
+/// A number as its JSON text.
+struct NumberText: Equatable {
+    var text: String
+}
+
+/// Reads JSON the tool wrote, which its scanner has already validated, into objects
+/// (`[String: Any]`, the last of a repeated key), arrays, `String`, `NumberText`,
+/// `Bool` and `NSNull`: a reader of its own, simple and slow, because Foundation's
+/// refuses numbers beyond a `Double` and drops a U+FEFF that opens a string.
+struct WrittenJSONReader {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    static func object<Bytes: Collection<UInt8>>(_ json: Bytes) -> [String: Any]? {
+        var reader = WrittenJSONReader(bytes: Array(json))
+        let value = reader.value()
+        return reader.index == reader.bytes.count ? value as? [String: Any] : nil
+    }
+
+    private init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    private mutating func value() -> Any? {
+        guard index < bytes.count else { return nil }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            index += 1
+            var object: [String: Any] = [:]
+            while index < bytes.count, bytes[index] != UInt8(ascii: "}") {
+                if bytes[index] == UInt8(ascii: ",") { index += 1 }
+                guard let key = value() as? String, index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+                index += 1
+                guard let member = value() else { return nil }
+                object[key] = member
+            }
+            index += 1
+            return object
+        case UInt8(ascii: "["):
+            index += 1
+            var array: [Any] = []
+            while index < bytes.count, bytes[index] != UInt8(ascii: "]") {
+                if bytes[index] == UInt8(ascii: ",") { index += 1 }
+                guard let element = value() else { return nil }
+                array.append(element)
+            }
+            index += 1
+            return array
+        case UInt8(ascii: "\""):
+            return string()
+        case UInt8(ascii: "t"): index += 4; return true
+        case UInt8(ascii: "f"): index += 5; return false
+        case UInt8(ascii: "n"): index += 4; return NSNull()
+        default:
+            let start = index
+            while index < bytes.count, !",]}".utf8.contains(bytes[index]) { index += 1 }
+            return NumberText(text: String(decoding: bytes[start..<index], as: UTF8.self))
+        }
+    }
+
+    private mutating func string() -> String? {
+        index += 1
+        var scalars = String.UnicodeScalarView()
+        var pendingHigh: UInt32?
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") { index += 1; return pendingHigh == nil ? String(scalars) : nil }
+            if byte != UInt8(ascii: "\\") {
+                // A run of raw UTF-8 up to the next quote or backslash.
+                let start = index
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") { index += 1 }
+                guard pendingHigh == nil, let text = String(validating: bytes[start..<index], as: UTF8.self) else { return nil }
+                scalars.append(contentsOf: text.unicodeScalars)
+                continue
+            }
+            guard index + 1 < bytes.count else { return nil }
+            let escape = bytes[index + 1]
+            index += 2
+            let simple: [UInt8: UInt32] = [0x22: 0x22, 0x5C: 0x5C, 0x2F: 0x2F, 0x62: 0x08, 0x66: 0x0C, 0x6E: 0x0A,
+                                           0x72: 0x0D, 0x74: 0x09]
+            var unit: UInt32
+            if let mapped = simple[escape] {
+                unit = mapped
+            } else if escape == UInt8(ascii: "u"), index + 4 <= bytes.count,
+                      let parsed = UInt32(String(decoding: bytes[index..<(index + 4)], as: UTF8.self), radix: 16) {
+                unit = parsed
+                index += 4
+            } else {
+                return nil
+            }
+            if let high = pendingHigh {
+                guard (0xDC00...0xDFFF).contains(unit) else { return nil }
+                unit = 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00)
+                pendingHigh = nil
+            } else if (0xD800...0xDBFF).contains(unit) {
+                pendingHigh = unit
+                continue
+            }
+            guard let scalar = Unicode.Scalar(unit) else { return nil }
+            scalars.append(scalar)
+        }
+        return nil
+    }
+}

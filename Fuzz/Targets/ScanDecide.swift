@@ -45,7 +45,7 @@ public func fuzzScanDecide(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let lines = contractLines(input)
     require(whole.counts.records == lines.count, "\(whole.counts.records) records for \(lines.count) lines")
 
-    // Every spool line is a JSON object, for the tool's own scanner and for Foundation.
+    // Every spool line is a JSON object to the tool's scanner, and reads back.
     var outcomes: [Int: [String: Any]] = [:]
     for (spool, keys) in [(whole.accepted, acceptedKeys), (whole.dropped, droppedKeys)] {
         var previousLine = 0
@@ -53,12 +53,12 @@ public func fuzzScanDecide(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             var scanned = ScannedEvent()
             let verdict = Array(text).withUnsafeBytes { JSONScanner().scan($0, into: &scanned) }
             require(verdict == .object, "a spool line is not a JSON object to the scanner: \(verdict)")
-            guard let record = foundationObject(text) else {
-                require(false, "Foundation cannot parse a spool line: \(String(decoding: text, as: UTF8.self))")
+            guard let record = WrittenJSONReader.object(text) else {
+                require(false, "a spool line does not read back: \(String(decoding: text, as: UTF8.self))")
                 return 0
             }
             require(Set(record.keys) == keys, "spool record keys \(record.keys.sorted())")
-            let number = (record["source"] as? [String: Any])?["line"] as? Int ?? -1
+            let number = ((record["source"] as? [String: Any])?["line"] as? NumberText).flatMap { Int($0.text) } ?? -1
             require(number > previousLine, "spool lines out of input order")
             previousLine = number
             require(outcomes.updateValue(record, forKey: number) == nil, "line \(number) is in both spools")
@@ -113,11 +113,10 @@ private func check(_ record: [String: Any], of line: [UInt8]) {
     let full = String(decoding: line, as: UTF8.self)
     if record["raw_truncated"] as? Bool == true {
         require(reason == "line_too_long", "raw cut for \(reason)")
-        let withoutBOM = { (text: String) in text.unicodeScalars.filter { $0 != "\u{FEFF}" } }
-        require(withoutBOM(full).starts(with: withoutBOM(raw)), "cut raw is not a prefix of the line")
+        require(full.unicodeScalars.starts(with: raw.unicodeScalars), "cut raw is not a prefix of the line")
         require(raw.utf8.count <= RecordEncoder.rawLimit, "cut raw of \(raw.utf8.count) bytes")
     } else {
-        require(foundationRead(raw, as: full), "raw does not reproduce the line")
+        require(raw.unicodeScalars.elementsEqual(full.unicodeScalars), "raw does not reproduce the line")
     }
 
     // Fields read past rule 3 agree with Foundation's reading of the same line, unless
@@ -136,12 +135,5 @@ private func sameText(_ a: Any?, _ b: Any?) -> Bool {
     case (nil, nil): true
     case let (a?, b?): a.unicodeScalars.elementsEqual(b.unicodeScalars)
     default: false
-    }
-}
-
-private extension [UInt8] {
-    /// Holds the UTF-8 encoding of U+FEFF somewhere.
-    var containsBOM: Bool {
-        count >= 3 && (0..<(count - 2)).contains { self[$0] == 0xEF && self[$0 + 1] == 0xBB && self[$0 + 2] == 0xBF }
     }
 }

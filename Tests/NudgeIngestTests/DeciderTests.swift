@@ -404,4 +404,23 @@ import Testing
         #expect(String(decoding: run.droppedBytes, as: UTF8.self).contains("\"raw\":\"{\\\"\(bom)type\\\""))
         #expect(String(decoding: run.acceptedBytes, as: UTF8.self).contains("\"ext_id\":\"\(bom)v\""))
     }
+
+    /// Found by fuzzing (`Fuzz/Regressions/`): numbers beyond a `Double` are valid JSON
+    /// and are copied into `props` as written. Foundation cannot read such a spool line,
+    /// so this test reads bytes, and Python's `json` must accept them.
+    @Test func numbersBeyondADoubleAreCopiedAsWritten() throws {
+        let props = #"{"big":5e1434,"tiny":-1E-999,"long":123456789012345678901234567890}"#
+        let line = Array(#"{"type":"identify","userId":"u","traits":\#(props)}"#.utf8)
+        var processor = RecordProcessor(maxLineBytes: 1 << 20)
+        var accepted = ByteBuffer(capacity: 16), dropped = ByteBuffer(capacity: 16)
+        line.withUnsafeBytes {
+            processor.process(FramedLine(bytes: $0, number: 1, length: $0.count), from: SourceFile(path: "f"),
+                              accepted: &accepted, dropped: &dropped)
+        }
+        let written = String(decoding: accepted.bytes, as: UTF8.self)
+        #expect(dropped.isEmpty && written.contains("\"props\":\(props)"), "\(written)")
+        let python = try runProgram("/usr/bin/env", ["python3", "-c", "import json,sys; json.loads(sys.stdin.read())"],
+                                    stdin: Data(accepted.bytes))
+        #expect(python.status == 0, "\(python.stderr)")
+    }
 }
