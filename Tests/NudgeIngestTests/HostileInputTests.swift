@@ -7,10 +7,6 @@ import Testing
 /// pipeline's fixed buffers set. Time is guarded only against hangs (generous limits);
 /// `NUDGE_INGEST_BINARY` points the suite at another build (e.g. release) to time it.
 @Suite(.serialized) struct HostileInputTests {
-    /// Peak resident set of a run whose lines stay within the default limit: the
-    /// pipeline's buffers, the 1 MiB line carry and the runtime.
-    static let boundMiB = 64
-
     struct Outcome {
         var run: MeasuredRun
         var summary: [String: Any]
@@ -37,7 +33,7 @@ import Testing
               + "\(summary["uncompressed_bytes"] ?? "?") bytes inflated")
         #expect(run.seconds < 600, "\(label) took \(run.seconds) s: a hang guard, not a benchmark")
         if sanitizerInUse == nil {
-            #expect(run.peakKiB / 1024 < Self.boundMiB, "\(label): peak RSS \(run.peakKiB / 1024) MiB")
+            #expect(run.peakKiB / 1024 < memoryBoundMiB, "\(label): peak RSS \(run.peakKiB / 1024) MiB")
         }
         return outcome
     }

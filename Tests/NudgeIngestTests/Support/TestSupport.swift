@@ -192,6 +192,11 @@ func expectManifestOutcomes(_ run: EndToEndTests.Run, manifest: URL, relativeTo 
     return seen
 }
 
+/// The peak resident set the tool must stay under, whatever its input, with lines up
+/// to the default `--max-line-bytes`: the runtime, the pipeline's 4 MiB of slots, the
+/// 1 MiB line carry and the spool's buffers.
+let memoryBoundMiB = 64
+
 /// A program's run measured from outside: exit status, output, its own peak resident
 /// set and its wall time.
 struct MeasuredRun {
