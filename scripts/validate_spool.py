@@ -16,7 +16,12 @@ Checks:
     in such a record, and every accepted track's ext_id has an accepted identify;
   * with summaries: the spool holds exactly what the summaries say was written
     (line counts, counts by kind, by reason and by input file, and the faults).
-    Give every summary of every run on the spool (--summary may be repeated).
+    Give every summary of every run on the spool (--summary may be repeated);
+  * the ledger (DIR/state/ledger.ndjson) against ledger-entry.schema.json and its
+    CRC-32s; commits numbered 1, 2, … ; each commit's spool files with the sizes and
+    line counts the ledger gives; no spool file outside the ledger; no hidden
+    leftovers; and every state file (snapshot, journals) read with this script's own
+    reader of the format (trailer, CRC-32, sections that add up).
 
 Exits 0 when everything is valid, 1 otherwise (2 for bad arguments).
 """
@@ -25,6 +30,7 @@ import argparse
 import collections
 import gzip
 import json
+import struct
 import sys
 import zlib
 from pathlib import Path
@@ -287,6 +293,109 @@ def check_summary_invariants(where, s, report):
         check(s["exit_status"] != 2, "exit_status is 2 though every input was read whole")
 
 
+def count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return f.read().count(b"\n")
+
+
+def check_state_file(path: Path, kind: int, report):
+    """Reads a snapshot (kind 1) or journal (kind 2) with an independent reader; returns its commit."""
+    data = path.read_bytes()
+    if len(data) < 40 or data[-4:] != b"DONE":
+        report.error(str(path), "no end marker: truncated or not a state file")
+        return None
+    end = len(data) - 16
+    length, crc = struct.unpack_from("<QI", data, end)
+    if length != end or crc != zlib.crc32(data[:end]):
+        report.error(str(path), "length or CRC-32 in the trailer does not match")
+        return None
+    magic, version, found_kind, commit = struct.unpack_from("<8sIIQ", data, 0)
+    if magic != b"NUDGESTA" or version != 1 or found_kind != kind:
+        report.error(str(path), f"header says {magic!r} version {version} kind {found_kind}, wanted kind {kind}")
+        return None
+    at = 24
+    _first, users = struct.unpack_from("<QQ", data, at)
+    at += 16
+    lengths = struct.unpack_from(f"<{users}I", data, at)
+    at += 4 * users + sum(n & 0x7FFFFFFF for n in lengths)
+    for item in (4, 16, 20):  # marks, message ids, links
+        (count,) = struct.unpack_from("<Q", data, at)
+        at += 8 + count * item
+    if at != end:
+        report.error(str(path), f"sections end at byte {at}, the trailer starts at {end}")
+    return commit
+
+
+def validate_ledger(spool: Path, report):
+    """The ledger and the files it vouches for (see ledger-entry.schema.json)."""
+    ledger_path = spool / "state" / "ledger.ndjson"
+    if not ledger_path.exists():
+        return
+    validator = load_validator("ledger-entry.schema.json")
+    raw = ledger_path.read_bytes()
+    if raw and not raw.endswith(b"\n"):
+        report.error(str(ledger_path), "the last line is unfinished")
+    entries = []
+    for number, line in enumerate(raw.split(b"\n")[:-1] if raw else [], start=1):
+        where = f"{ledger_path}:{number}"
+        marker = line.rfind(b',"crc32":"')
+        if marker < 0 or line[marker + 10:-2].decode() != f"{zlib.crc32(line[:marker]):08x}":
+            report.error(where, "CRC-32 does not match the line")
+        try:
+            entry = strict_loads(line)
+        except StrictJSONError as e:
+            report.error(where, str(e))
+            continue
+        for message in schema_errors(validator, entry):
+            report.error(where, message)
+        if isinstance(entry, dict) and entry.get("commit") != number:
+            report.error(where, f"commit {entry.get('commit')} on line {number}")
+        entries.append(entry)
+    committed = set()
+    for entry in entries:
+        try:
+            name = f"{entry['commit']:08d}"
+            inputs = entry["inputs"]
+            want = {
+                "accepted": (entry["accepted_bytes"], sum(i["accepted"] for i in inputs)),
+                "dropped": (entry["dropped_bytes"],
+                            sum(i["dropped"] + (i["status"] != "ok") for i in inputs)),
+            }
+        except (KeyError, TypeError):
+            continue  # already reported by the schema
+        for folder, (size, lines) in want.items():
+            path = spool / folder / f"{name}.ndjson"
+            committed.add(path)
+            if size == 0 and lines == 0 and not path.exists():
+                continue
+            if not path.exists() or path.stat().st_size != size:
+                report.error(str(path), f"the ledger says commit {entry['commit']} wrote {size} bytes here")
+            elif count_lines(path) != lines:
+                report.error(str(path), f"{count_lines(path)} lines; the ledger's counts say {lines}")
+    for folder in ("accepted", "dropped"):
+        for path in sorted((spool / folder).iterdir()) if (spool / folder).exists() else []:
+            if path.name.startswith("."):
+                report.error(str(path), "a hidden leftover of an unfinished commit")
+            elif path not in committed:
+                report.error(str(path), "a spool file no ledger entry vouches for")
+    state = spool / "state"
+    snapshot_commit = 0
+    if (state / "snapshot").exists():
+        snapshot_commit = check_state_file(state / "snapshot", 1, report) or 0
+    for entry in entries:
+        commit = entry.get("commit") if isinstance(entry, dict) else None
+        if not isinstance(commit, int) or commit <= snapshot_commit:
+            continue
+        journal = state / f"{commit:08d}.journal"
+        if not journal.exists() or journal.stat().st_size != entry.get("journal_bytes"):
+            report.error(str(journal), f"missing, or not the {entry.get('journal_bytes')} bytes the ledger says")
+        elif check_state_file(journal, 2, report) != commit:
+            report.error(str(journal), f"does not hold commit {commit}")
+    for path in sorted(state.iterdir()):
+        if path.name.startswith("."):
+            report.error(str(path), "a hidden leftover of an unfinished commit or snapshot")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spool", required=True, metavar="DIR", help="the spool directory")
@@ -440,6 +549,8 @@ def main(argv=None):
                 file, offset, line = key
                 report.error(where, f"dropped spool has {have} corrupt_input record(s) for {file!r}"
                                     f" at offset {offset}, line {line}; {says_inputs} {want} such fault(s)")
+
+    validate_ledger(spool, report)
 
     if report.count:
         print(f"invalid: {report.count} error(s) in {spool}"

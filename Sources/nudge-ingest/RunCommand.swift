@@ -26,15 +26,29 @@ struct RunCommand: ParsableCommand {
             record: the lines before it are kept, the fault is written to the dropped
             spool with its byte offset, and the run goes on with the next input.
 
+            Runs continue each other. The spool keeps the identity state (identified
+            users, identity links) and every messageId seen, so a later run decides as one
+            long run over all inputs would. Each input is one commit: its records, its
+            state changes and its ledger entry become durable together, so a run killed
+            at any instant loses nothing; run the same command again to continue. Inputs
+            the ledger has committed (same path, size and content, or the same content
+            under another path) are skipped; an input whose content changed since is
+            refused, unless --reprocess-changed. One run at a time: a second run on a
+            spool in use is refused.
+
             SPOOL layout (see schemas/ in the project for every field):
-              accepted/NNNNNNNN.ndjson  {"kind","body","message_id","source","resolved_via"}
+              accepted/NNNNNNNN.ndjson  records of commit N: {"kind","body","message_id",
+                                        "source","resolved_via"}
               dropped/NNNNNNNN.ndjson   {"reason","detail","source","type","event",
                                          "message_id","raw","raw_truncated"}
-            A run writes hidden .partial files and renames them when it completes; the
-            spool's folders are created 0700 and files 0600 (they hold personal data).
+              state/ledger.ndjson       one line per commit: its inputs, sizes, checksums
+              state/snapshot, state/NNNNNNNN.journal, state/lock   identity state, lock
+            The spool's folders are created 0700 and files 0600: they hold personal data.
 
-            Exit status: 0 every input read whole (drops are not failures);
-            1 usage or configuration error; 2 some input unreadable or corrupt.
+            Exit status: 0 every input read whole, or nothing to do (drops are not
+            failures); 1 usage or configuration error, a spool in use or damaged, a
+            changed input, or a failed write (nothing half-committed: free the space and
+            run again); 2 some input unreadable or corrupt.
             """
     )
 
@@ -47,6 +61,11 @@ struct RunCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Print the run summary as JSON on standard output.")
     var json = false
+
+    @Flag(name: .long, help: ArgumentHelp(
+        "Process inputs whose content changed since the spool committed them, as new inputs.",
+        discussion: "Records whose messageId was already seen are then dropped as duplicate_message_id."))
+    var reprocessChanged = false
 
     @Argument(help: ArgumentHelp("Files, directories or - (standard input).", valueName: "INPUT"))
     var inputs: [String] = []
@@ -70,6 +89,7 @@ struct RunCommand: ParsableCommand {
         var options = RunOptions()
         options.spool = spool
         options.maxLineBytes = maxLineBytes
+        options.reprocessChanged = reprocessChanged
         let progress = isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
         let summary: RunSummary
         do {

@@ -191,10 +191,10 @@ import Testing
             let badFlag = try runProgram(toolPath, ["run", "--max-line-bytes", "0", ok.path])
             #expect(badFlag.status == 1 && badFlag.stderr.contains("--max-line-bytes"))
 
-            // A spool that already holds a run is refused, not silently continued.
+            // The same input again: nothing to do, exit 0, the spool unchanged.
             let again = try runProgram(toolPath, ["run", "--spool", clean.spool.path, ok.path])
-            #expect(again.status == 1)
-            #expect(again.stderr.contains("already holds"))
+            #expect(again.status == 0)
+            #expect(again.stderr.contains("nothing to do: 1 input was committed to this spool already"))
             #expect(try Self.spoolRecords(clean.spool.appendingPathComponent("accepted")).count == 1)
         }
     }

@@ -16,7 +16,7 @@ public enum Decision: Equatable, Sendable {
 /// and JSON validity, are the framer's and the scanner's), updating the identity
 /// state as it goes.
 public struct Decider {
-    public private(set) var state: IdentityState
+    public internal(set) var state: IdentityState
     /// Bytes derived by the last decision.
     public private(set) var derived: [UInt8] = []
     private let arena: DecodeArena

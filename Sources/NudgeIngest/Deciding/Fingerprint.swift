@@ -60,13 +60,30 @@ public struct FingerprintTable: Sendable {
     private let storesValues: Bool
     public private(set) var count = 0
 
+    /// Slots in the table (a power of two).
+    public var capacity: Int { keys.count }
+    /// Bytes the table's arrays hold.
+    public var memoryBytes: Int { keys.count * MemoryLayout<Fingerprint>.stride + values.count * 4 }
+
     /// - Parameter storesValues: `false` makes a set: `insert` only, no `set`/`value`.
     public init(minimumCapacity: Int = 1024, storesValues: Bool = true) {
-        var capacity = 16
-        while capacity * 3 < minimumCapacity * 4 { capacity <<= 1 }
+        let capacity = Self.capacity(for: minimumCapacity)
         self.storesValues = storesValues
         keys = Array(repeating: Fingerprint(high: 0, low: 0), count: capacity)
         values = storesValues ? Array(repeating: 0, count: capacity) : []
+    }
+
+    /// The smallest power of two that holds `count` keys at most three quarters full.
+    private static func capacity(for count: Int) -> Int {
+        var capacity = 16
+        while capacity * 3 < count * 4 { capacity <<= 1 }
+        return capacity
+    }
+
+    /// Grows the table, once, to hold `count` keys without growing again.
+    public mutating func reserve(_ count: Int) {
+        let needed = Self.capacity(for: count)
+        if needed > keys.count { rehash(capacity: needed) }
     }
 
     @inline(__always)
@@ -117,11 +134,22 @@ public struct FingerprintTable: Sendable {
         return false
     }
 
-    private mutating func grow() {
+    /// Calls `body` with every key (and its value, 0 in a set) in slot order. Inserting
+    /// them in this order into a table of the same capacity touches memory almost
+    /// sequentially, which is what makes loading a saved state fast.
+    public func forEach<E: Error>(_ body: (Fingerprint, UInt32) throws(E) -> Void) throws(E) {
+        for index in keys.indices where keys[index].low != 0 {
+            try body(keys[index], storesValues ? values[index] : 0)
+        }
+    }
+
+    private mutating func grow() { rehash(capacity: keys.count * 2) }
+
+    private mutating func rehash(capacity: Int) {
         let oldKeys = keys
         let oldValues = values
-        keys = Array(repeating: Fingerprint(high: 0, low: 0), count: oldKeys.count * 2)
-        values = storesValues ? Array(repeating: 0, count: oldKeys.count * 2) : []
+        keys = Array(repeating: Fingerprint(high: 0, low: 0), count: capacity)
+        values = storesValues ? Array(repeating: 0, count: capacity) : []
         count = 0
         for (index, key) in oldKeys.enumerated() where key.low != 0 {
             if storesValues { set(key, to: oldValues[index]) } else { _ = insert(key) }

@@ -3,27 +3,52 @@
 ///
 /// Strings are kept as 128-bit fingerprints; only each user's `ext_id` bytes are
 /// stored, once, because an anonymous track resolved through a link needs them.
+///
+/// The state also keeps what changed since the last ``markChangesSaved()``, so that a
+/// spool can save one input's changes as a small journal instead of the whole state
+/// (see ``StateFile``).
 public struct IdentityState: Sendable {
-    private var messageIDs: FingerprintTable
-    private var usersByExtID: FingerprintTable
+    var messageIDs: FingerprintTable
+    var usersByExtID: FingerprintTable
     /// Link key → user index << 2 | origin.
-    private var links: FingerprintTable
-    private var extIDBytes: [UInt8] = []
-    private var extIDEnds: [Int] = []
-    private var identified: [Bool] = []
+    var links: FingerprintTable
+    var extIDBytes: [UInt8] = []
+    var extIDEnds: [Int] = []
+    var identified: [Bool] = []
+
+    // What changed since the last save: users from `savedUserCount` on are new; the
+    // rest is listed in the order it happened.
+    var savedUserCount = 0
+    var newMessageIDs: [Fingerprint] = []
+    /// Users saved before who were identified since.
+    var newlyIdentified: [UInt32] = []
+    var linkChanges: [LinkChange] = []
+
+    struct LinkChange {
+        var key: Fingerprint
+        var packed: UInt32
+    }
 
     /// An empty state. The tables start with room for `initialCapacity` message ids
     /// (users and links 1/16 of it) and grow as needed; a run starts large so that
     /// growth is rare, a fuzz target small so that each input costs little.
     public init(initialCapacity: Int = 1 << 16) {
-        messageIDs = FingerprintTable(minimumCapacity: initialCapacity, storesValues: false)
-        usersByExtID = FingerprintTable(minimumCapacity: max(initialCapacity / 16, 16))
-        links = FingerprintTable(minimumCapacity: max(initialCapacity / 16, 16))
+        self.init(messageIDCapacity: initialCapacity, userCapacity: initialCapacity / 16,
+                  linkCapacity: initialCapacity / 16)
+    }
+
+    init(messageIDCapacity: Int, userCapacity: Int, linkCapacity: Int) {
+        messageIDs = FingerprintTable(minimumCapacity: messageIDCapacity, storesValues: false)
+        usersByExtID = FingerprintTable(minimumCapacity: max(userCapacity, 16))
+        links = FingerprintTable(minimumCapacity: max(linkCapacity, 16))
     }
 
     /// Remembers a `messageId`; returns whether it had been seen before.
     public mutating func rememberMessageID(_ decoded: UnsafeRawBufferPointer) -> Bool {
-        messageIDs.insert(Fingerprint(decoded, domain: 3))
+        let key = Fingerprint(decoded, domain: 3)
+        if messageIDs.insert(key) { return true }
+        newMessageIDs.append(key)
+        return false
     }
 
     /// The user known by this `ext_id`, if any.
@@ -35,29 +60,42 @@ public struct IdentityState: Sendable {
     public mutating func addUser(extID: UnsafeRawBufferPointer) -> UInt32 {
         let key = Fingerprint(extID, domain: 2)
         if let user = usersByExtID.value(for: key) { return user }
+        return appendUser(extID, key: key, identified: false)
+    }
+
+    mutating func appendUser(_ extID: UnsafeRawBufferPointer, key: Fingerprint, identified isIdentified: Bool) -> UInt32 {
         let user = UInt32(identified.count)
         extIDBytes.appendBytes(extID)
         extIDEnds.append(extIDBytes.count)
-        identified.append(false)
+        identified.append(isIdentified)
         usersByExtID.set(key, to: user)
         return user
     }
 
     public func isIdentified(_ user: UInt32) -> Bool { identified[Int(user)] }
 
-    public mutating func markIdentified(_ user: UInt32) { identified[Int(user)] = true }
+    public mutating func markIdentified(_ user: UInt32) {
+        guard !identified[Int(user)] else { return }
+        identified[Int(user)] = true
+        if Int(user) < savedUserCount { newlyIdentified.append(user) }
+    }
+
+    /// The `ext_id` bytes of `user`.
+    func extIDRange(of user: Int) -> Range<Int> {
+        (user == 0 ? 0 : extIDEnds[user - 1])..<extIDEnds[user]
+    }
 
     /// Appends the `ext_id` of `user` to `out`.
     public func appendExtID(of user: UInt32, to out: inout [UInt8]) {
-        let end = extIDEnds[Int(user)]
-        let start = user == 0 ? 0 : extIDEnds[Int(user) - 1]
-        out.append(contentsOf: extIDBytes[start..<end])
+        out.append(contentsOf: extIDBytes[extIDRange(of: Int(user))])
     }
 
     /// Links `key` (an anonymousId, a lowercased email or a previousId) to `user`;
     /// a later link for the same key replaces the earlier one.
     public mutating func link(_ key: UnsafeRawBufferPointer, to user: UInt32, origin: LinkOrigin) {
-        links.set(Fingerprint(key, domain: 1), to: user << 2 | UInt32(origin.rawValue))
+        let change = LinkChange(key: Fingerprint(key, domain: 1), packed: user << 2 | UInt32(origin.rawValue))
+        links.set(change.key, to: change.packed)
+        linkChanges.append(change)
     }
 
     /// The user `key` is linked to, and how.
@@ -65,4 +103,31 @@ public struct IdentityState: Sendable {
         guard let packed = links.value(for: Fingerprint(key, domain: 1)) else { return nil }
         return (packed >> 2, LinkOrigin(rawValue: UInt8(packed & 3))!)
     }
+
+    /// Forgets the list of changes: they are saved.
+    public mutating func markChangesSaved() {
+        savedUserCount = identified.count
+        newMessageIDs.removeAll(keepingCapacity: true)
+        newlyIdentified.removeAll(keepingCapacity: true)
+        linkChanges.removeAll(keepingCapacity: true)
+    }
+
+    /// How much the state holds, and the memory it takes.
+    public var statistics: StateStatistics {
+        StateStatistics(
+            users: identified.count, identifiedUsers: identified.lazy.filter { $0 }.count,
+            links: links.count, messageIDs: messageIDs.count,
+            memoryBytes: messageIDs.memoryBytes + usersByExtID.memoryBytes + links.memoryBytes
+                + extIDBytes.capacity + extIDEnds.capacity * 8 + identified.capacity)
+    }
+}
+
+/// Counts of what an ``IdentityState`` remembers.
+public struct StateStatistics: Sendable, Equatable {
+    public var users: Int
+    public var identifiedUsers: Int
+    public var links: Int
+    public var messageIDs: Int
+    /// Bytes of the tables and arrays (the change lists of an unsaved input excluded).
+    public var memoryBytes: Int
 }

@@ -10,6 +10,9 @@ public struct RunOptions: Sendable {
     public var spool: String = "spool"
     /// Longer lines are dropped as `line_too_long` (`--max-line-bytes`, default 1 MiB).
     public var maxLineBytes: Int = 1 << 20
+    /// Process inputs whose content changed since they were committed, as new inputs
+    /// (`--reprocess-changed`); otherwise the run refuses them.
+    public var reprocessChanged = false
     /// How many file bytes are read at a time.
     public var readChunkBytes: Int = 1 << 20
     /// How many inflated bytes zlib hands on at a time.
@@ -53,7 +56,13 @@ public struct IngestRun {
     }
 
     /// Processes `inputs` into the spool and returns the summary. Throws only for spool
-    /// errors (the run then leaves no records behind); input faults are in the summary.
+    /// errors (nothing of the input being processed is then committed); input faults
+    /// are in the summary.
+    ///
+    /// The spool is opened, locked and recovered first; inputs it has committed are
+    /// skipped (see ``Spool/plan(_:reprocessChanged:)``), and the identity state of
+    /// earlier runs is loaded. Each input is then one commit: its records, its changes
+    /// to the identity state and its ledger entry become durable together.
     ///
     /// Two threads: a ``DecompressPipeline`` reads and inflates; this one frames,
     /// scans, decides and writes.
@@ -61,24 +70,34 @@ public struct IngestRun {
         _ inputs: [InputFile], progress: ((RunProgress) -> Void)? = nil
     ) throws(SpoolError) -> RunSummary {
         let started = Clock.now
-        let spool = try SpoolWriter(directory: options.spool, flushThreshold: options.spoolFlushBytes)
-        var processor = RecordProcessor(maxLineBytes: options.maxLineBytes)
+        let spool = try Spool(directory: options.spool)
+        let plan = try spool.plan(inputs, reprocessChanged: options.reprocessChanged)
+        var summary = RunSummary(spool: options.spool)
+        summary.skipped = plan.skipped
+        guard !plan.toProcess.isEmpty else {
+            summary.notes = spool.notes
+            summary.elapsedSeconds = Clock.now - started
+            return summary
+        }
+        let state = try spool.loadState()
+        let writer = SpoolWriter(directory: options.spool, flushThreshold: options.spoolFlushBytes)
+        var processor = RecordProcessor(maxLineBytes: options.maxLineBytes, state: state)
         let reader = InputReader(chunkBytes: options.readChunkBytes, inflateChunkBytes: options.inflateChunkBytes,
                                  maxLineBytes: options.maxLineBytes)
-        var summary = RunSummary(spool: options.spool)
         var lastProgress = started
         let pipeline = DecompressPipeline(slotCount: options.pipelineSlotCount, slotBytes: options.pipelineSlotBytes)
-        pipeline.start(inputs, reader: reader)
+        pipeline.start(plan.toProcess, reader: reader)
         // The reading thread holds the pipeline; on any exit, release it.
         defer { pipeline.cancel() }
 
-        for (index, input) in inputs.enumerated() {
+        for (index, input) in plan.toProcess.enumerated() {
+            try writer.begin(commit: spool.ledger.lastCommit + 1)
             let source = SourceFile(path: input.path)
             let before = processor.counts
             let total = input.isStandardInput ? nil : Self.fileSize(input)
             var framer = LineFramer(maxLineBytes: options.maxLineBytes)
             func process(_ line: FramedLine) {
-                processor.process(line, from: source, accepted: &spool.accepted, dropped: &spool.dropped)
+                processor.process(line, from: source, accepted: &writer.accepted, dropped: &writer.dropped)
             }
             var stage: DecompressReport
             while true {
@@ -86,11 +105,11 @@ public struct IngestRun {
                 case .chunk(let chunk):
                     framer.consume(pipeline.bytes(of: chunk), process)
                     pipeline.recycle(chunk)
-                    try spool.flushIfNeeded()
+                    try writer.flushIfNeeded()
                     if let progress, Clock.now - lastProgress >= 0.2 {
                         lastProgress = Clock.now
                         progress(RunProgress(
-                            inputIndex: index, inputCount: inputs.count, path: input.path,
+                            inputIndex: index, inputCount: plan.toProcess.count, path: input.path,
                             inputBytesRead: chunk.fileBytesRead, inputBytesTotal: total,
                             records: processor.counts.records, elapsedSeconds: lastProgress - started))
                     }
@@ -118,13 +137,21 @@ public struct IngestRun {
                 processor.recordFault(
                     report, detail: "\(fault.message) (at compressed byte \(fault.offset), line \(fault.line)); "
                         + "the complete lines before it were processed",
-                    source: source, dropped: &spool.dropped)
+                    source: source, dropped: &writer.dropped)
             }
             inputSummary.counts = processor.counts - before
+            let counts = inputSummary.counts
+            let committed = LedgerInput(
+                path: input.path, absolutePath: plan.absolutePaths[index], size: stage.bytes,
+                fingerprint: stage.fingerprint, format: stage.format, records: counts.records,
+                accepted: counts.accepted, dropped: counts.dropped, status: inputSummary.status)
+            try spool.commit([committed], writer: writer, state: &processor.decider.state)
+            spool.compactIfDue(processor.decider.state)
             summary.inputs.append(inputSummary)
         }
-        try spool.commit()
         summary.counts = processor.counts
+        summary.state = processor.decider.state.statistics
+        summary.notes = spool.notes
         summary.elapsedSeconds = Clock.now - started
         return summary
     }

@@ -51,7 +51,7 @@ extension ReasonCode {
 /// each record to the accepted or dropped buffer of the spool.
 public struct RecordProcessor {
     public let maxLineBytes: Int
-    public private(set) var decider: Decider
+    public internal(set) var decider: Decider
     public private(set) var counts = OutcomeCounts()
     private let scanner = JSONScanner()
     private var scanned = ScannedEvent()

@@ -20,6 +20,12 @@ public struct RunSummary: Sendable {
     public var inputs: [InputSummary] = []
     public var counts = OutcomeCounts()
     public var elapsedSeconds: Double = 0
+    /// Inputs the spool had committed already.
+    public var skipped: [SkippedInput] = []
+    /// What opening the spool repaired after an interrupted run.
+    public var notes: [String] = []
+    /// The identity state after the run (nil when nothing was processed).
+    public var state: StateStatistics?
 
     public var uncompressedBytes: Int { inputs.reduce(0) { $0 + $1.uncompressedBytes } }
     public var compressedBytes: Int { inputs.reduce(0) { $0 + $1.bytes } }
@@ -73,6 +79,41 @@ public struct RunSummary: Sendable {
             out.append(0x7D)
         }
         out.append(0x5D)
+        out.append(0x2C); key("skipped"); out.append(0x5B)
+        for (i, skip) in skipped.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            out.append(0x7B)
+            key("path"); string(skip.path)
+            switch skip.reason {
+            case .committed(let commit, let path):
+                out.append(0x2C); key("reason"); string("already_committed")
+                out.append(0x2C); key("commit"); int(commit)
+                out.append(0x2C); key("committed_path"); string(path)
+            case .namedTwice:
+                out.append(0x2C); key("reason"); string("named_twice")
+                out.append(0x2C); key("commit"); out.append("null")
+                out.append(0x2C); key("committed_path"); out.append("null")
+            }
+            out.append(0x7D)
+        }
+        out.append(0x5D)
+        out.append(0x2C); key("recovery"); out.append(0x5B)
+        for (i, note) in notes.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            string(note)
+        }
+        out.append(0x5D)
+        out.append(0x2C); key("state")
+        if let state {
+            out.append(0x7B)
+            key("users"); int(state.users)
+            out.append(0x2C); key("identified_users"); int(state.identifiedUsers)
+            out.append(0x2C); key("links"); int(state.links)
+            out.append(0x2C); key("message_ids"); int(state.messageIDs)
+            out.append(0x7D)
+        } else {
+            out.append("null")
+        }
         out.append(0x2C); key("uncompressed_bytes"); int(uncompressedBytes)
         out.append(0x2C); key("elapsed_seconds")
         out.append(utf8: String(format3(elapsedSeconds)))
@@ -84,6 +125,14 @@ public struct RunSummary: Sendable {
     /// The human summary for standard error.
     public var report: String {
         var lines: [String] = []
+        for note in notes { lines.append("nudge-ingest run: recovered spool \(spool): \(note)") }
+        let committed = skipped.filter { $0.reason != .namedTwice }.count
+        let skippedLine = committed == 0 ? nil
+            : "\(committed) input\(committed == 1 ? " was" : "s were") committed to this spool already, skipped"
+        if inputs.isEmpty {
+            lines.append("nudge-ingest run: nothing to do" + (skippedLine.map { ": " + $0 } ?? "") + " (spool \(spool))")
+            return lines.joined(separator: "\n")
+        }
         let c = counts
         lines.append("nudge-ingest run: \(group(c.records)) records from \(inputs.count) input\(inputs.count == 1 ? "" : "s") → spool \(spool)")
         lines.append("  accepted  \(group(c.accepted).leftPadded(to: 12, with: " "))  (\(group(c.acceptedIdentify)) identify, \(group(c.acceptedTrack)) track)")
@@ -94,6 +143,7 @@ public struct RunSummary: Sendable {
         if faults > 0 {
             lines.append("  faults    \(group(faults).leftPadded(to: 12, with: " "))  corrupt_input: not records; see below and the dropped spool")
         }
+        if let skippedLine { lines.append("  \(skippedLine)") }
         lines.append("  inputs:")
         let width = min(inputs.map { $0.path.count }.max() ?? 0, 60)
         for input in inputs {
@@ -107,6 +157,10 @@ public struct RunSummary: Sendable {
         let seconds = max(elapsedSeconds, 1e-9)
         let mb = Double(uncompressedBytes) / 1_000_000
         lines.append("  \(group(Int(Double(c.records) / seconds))) records/s, \(format1(mb / seconds)) MB/s uncompressed (\(format1(mb)) MB in \(format3(elapsedSeconds)) s)")
+        if let state {
+            lines.append("  spool state: \(group(state.users)) users (\(group(state.identifiedUsers)) identified), "
+                         + "\(group(state.links)) links, \(group(state.messageIDs)) message ids")
+        }
         if exitStatus != 0 {
             lines.append("  exit status \(exitStatus): \(faults) input\(faults == 1 ? " was" : "s were") unreadable or corrupt; the records before each fault were kept")
         }

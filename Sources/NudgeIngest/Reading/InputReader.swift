@@ -29,6 +29,8 @@ public struct DecompressReport: Sendable {
     public var end = ReadEnd.complete
     /// For a fault: the compressed byte offset where it was found.
     public var faultOffset = 0
+    /// ``ContentHasher`` digest of the bytes read: what the ledger records.
+    public var fingerprint = ""
 }
 
 /// What the reader saw of one input, framing included.
@@ -84,6 +86,15 @@ public struct InputReader: Sendable {
     public func decompress(
         _ input: InputFile, emit: (UnsafeRawBufferPointer, Int) throws -> Void
     ) throws -> DecompressReport {
+        var hasher = ContentHasher()
+        var report = try decompress(input, hashingInto: &hasher, emit: emit)
+        report.fingerprint = hasher.hexDigest
+        return report
+    }
+
+    private func decompress(
+        _ input: InputFile, hashingInto hasher: inout ContentHasher, emit: (UnsafeRawBufferPointer, Int) throws -> Void
+    ) throws -> DecompressReport {
         var report = DecompressReport()
         if let reason = input.unreadableReason {
             report.end = .unreadable(reason)
@@ -105,6 +116,7 @@ public struct InputReader: Sendable {
         /// Returns false at a gzip fault.
         func handle(_ chunk: UnsafeRawBufferPointer) throws -> Bool {
             report.bytes += chunk.count
+            hasher.update(chunk)
             guard let inflater else {
                 report.uncompressedBytes += chunk.count
                 try emit(chunk, report.bytes)

@@ -1,0 +1,70 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The few file-system calls the spool makes, with their errors typed.
+enum Files {
+    /// Creates `path` as a private directory (`0700`) unless it exists.
+    static func makeDirectory(_ path: String) throws(SpoolError) {
+        if mkdir(path, 0o700) != 0 && errno != EEXIST { throw .cannotCreate(path: path, errno: errno) }
+    }
+
+    /// Makes the names in a directory (renames, removals) durable.
+    static func syncDirectory(_ path: String) throws(SpoolError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotWrite(path: path, errno: errno) }
+        defer { close(fd) }
+        if fsync(fd) != 0 && errno != EINVAL { throw .cannotWrite(path: path, errno: errno) }
+    }
+
+    /// Creates (or truncates) a private file (`0600`) for writing.
+    static func create(_ path: String) throws(SpoolError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .cannotCreate(path: path, errno: errno) }
+        return fd
+    }
+
+    /// Writes all of `bytes`, retrying short writes.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SpoolError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .cannotWrite(path: path, errno: errno)
+            }
+            offset += n
+        }
+    }
+
+    static func sync(_ fd: Int32, path: String) throws(SpoolError) {
+        if fsync(fd) != 0 { throw .cannotWrite(path: path, errno: errno) }
+    }
+
+    static func rename(_ from: String, _ to: String) throws(SpoolError) {
+        if Glibc.rename(from, to) != 0 { throw .cannotWrite(path: to, errno: errno) }
+    }
+
+    /// The names in a folder, sorted bytewise ("." and ".." left out).
+    static func names(in folder: String) -> [String] {
+        guard let dir = opendir(folder) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// The size of a regular file, or nil when there is none.
+    static func size(of path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+}

@@ -1,0 +1,198 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A spool directory opened for a run: locked, recovered from any interrupted run,
+/// with its ledger read. It loads the identity state and commits inputs.
+///
+/// ```
+/// SPOOL/accepted/NNNNNNNN.ndjson   records of commit N (no file when none)
+/// SPOOL/dropped/NNNNNNNN.ndjson
+/// SPOOL/state/ledger.ndjson        one line per commit: the commit point
+/// SPOOL/state/snapshot             the identity state as of some commit S
+/// SPOOL/state/NNNNNNNN.journal     what commit N (> S) changed in it
+/// SPOOL/state/lock                 held (flock) by the run using the spool
+/// ```
+///
+/// A commit writes and syncs its spool files and journal under hidden names, renames
+/// them into place, syncs the folders, and appends its ledger line last. Whatever the
+/// instant a run is killed, the next open finds a ledger whose lines are whole
+/// commits, removes the files of the one commit that did not finish, and continues
+/// from the state of the last commit.
+public final class Spool {
+    public let directory: String
+    public private(set) var ledger: Ledger
+    /// What opening the spool repaired, for the run's report.
+    public private(set) var notes: [String] = []
+    private let lock: SpoolLock
+    /// The commit the snapshot holds (0: no snapshot), its size, and the journals since.
+    private var snapshotCommit = 0
+    private var snapshotBytes = 0
+    private var journalsSinceSnapshot = 0
+    private var journalBytesSinceSnapshot = 0
+
+    var acceptedFolder: String { directory + "/accepted" }
+    var droppedFolder: String { directory + "/dropped" }
+    var stateFolder: String { directory + "/state" }
+    var snapshotPath: String { stateFolder + "/snapshot" }
+    func journalPath(_ commit: Int) -> String { stateFolder + "/" + LedgerEntry.journalFileName(commit) }
+
+    /// Opens (creating it if needed) and locks the spool at `directory`, and recovers it.
+    public init(directory: String) throws(SpoolError) {
+        self.directory = directory
+        for folder in [directory, directory + "/accepted", directory + "/dropped", directory + "/state"] {
+            try Files.makeDirectory(folder)
+        }
+        lock = try SpoolLock(path: directory + "/state/lock", spool: directory)
+        let ledgerPath = directory + "/state/ledger.ndjson"
+        if Files.size(of: ledgerPath) != nil {
+            ledger = try Ledger.load(ledgerPath, notes: &notes)
+        } else {
+            let foreign = [directory + "/accepted", directory + "/dropped"].flatMap { Files.names(in: $0) }
+                .filter { $0.hasSuffix(".ndjson") || $0.hasSuffix(".ndjson.gz") }
+            guard foreign.isEmpty && Files.size(of: directory + "/state/snapshot") == nil else {
+                throw .damaged(path: ledgerPath, problem: "the spool holds records but no ledger: it was written by "
+                               + "an earlier version of nudge-ingest, or its ledger was deleted")
+            }
+            ledger = try Ledger.create(ledgerPath)
+            try Files.syncDirectory(stateFolder)
+        }
+        try recover()
+    }
+
+    /// Removes what an interrupted commit or compaction left, and checks that every
+    /// committed file is there with the size the ledger gave it.
+    private func recover() throws(SpoolError) {
+        let last = ledger.lastCommit
+        var removed: [String] = []
+        func removeUnfinished(_ path: String) {
+            if unlink(path) == 0 { removed.append(path) }
+        }
+        if let header = try StateFile.peekCommit(snapshotPath) {
+            guard header <= last else {
+                throw .damaged(path: snapshotPath, problem: "it holds commit \(header), but the ledger ends at commit \(last)")
+            }
+            snapshotCommit = header
+            snapshotBytes = Files.size(of: snapshotPath) ?? 0
+        }
+        for folder in [acceptedFolder, droppedFolder, stateFolder] {
+            for name in Files.names(in: folder) {
+                let path = folder + "/" + name
+                if name.hasPrefix(".") && name.hasSuffix(".partial") {
+                    removeUnfinished(path)
+                    continue
+                }
+                guard let commit = Self.commitNumber(of: name) else { continue }
+                if commit == last + 1 {
+                    removeUnfinished(path)
+                } else if commit > last + 1 {
+                    throw .damaged(path: ledger.path, problem: "it ends at commit \(last), but \(path) belongs to "
+                                   + "commit \(commit): the ledger lost commits")
+                } else if folder == stateFolder && commit <= snapshotCommit {
+                    unlink(path)  // a journal the snapshot already holds
+                }
+            }
+        }
+        for entry in ledger.entries {
+            let name = LedgerEntry.spoolFileName(entry.commit)
+            var expected = [(acceptedFolder + "/" + name, entry.acceptedBytes), (droppedFolder + "/" + name, entry.droppedBytes)]
+            if entry.commit > snapshotCommit {
+                expected.append((journalPath(entry.commit), entry.journalBytes))
+                journalsSinceSnapshot += 1
+                journalBytesSinceSnapshot += entry.journalBytes
+            }
+            for (path, bytes) in expected {
+                let size = Files.size(of: path)
+                guard size == (bytes == 0 && !path.hasSuffix(".journal") ? nil : bytes) else {
+                    let found = size.map { "\($0) bytes" } ?? "no file"
+                    throw .damaged(path: path, problem: "the ledger says commit \(entry.commit) wrote \(bytes) bytes "
+                                   + "here, but there is \(found)")
+                }
+            }
+        }
+        if !removed.isEmpty {
+            for folder in [acceptedFolder, droppedFolder, stateFolder] { try Files.syncDirectory(folder) }
+            notes.append("removed \(removed.count) file\(removed.count == 1 ? "" : "s") of an interrupted commit "
+                         + "(commit \(last + 1)); its input will be processed again")
+        }
+    }
+
+    /// `NNNNNNNN.ndjson`, `NNNNNNNN.ndjson.gz` or `NNNNNNNN.journal` → N.
+    static func commitNumber(of name: String) -> Int? {
+        let digits = name.prefix(while: { $0.isASCII && $0.isNumber })
+        guard digits.count == 8, [".ndjson", ".ndjson.gz", ".journal"].contains(String(name.dropFirst(8))) else { return nil }
+        return Int(digits)
+    }
+
+    /// The identity state as of the last commit: the snapshot, then every journal since.
+    public func loadState() throws(SpoolError) -> IdentityState {
+        var state = IdentityState()
+        if snapshotCommit > 0 {
+            try StateFile.apply(snapshotPath, kind: .snapshot, commit: snapshotCommit, to: &state)
+        }
+        for commit in stride(from: snapshotCommit + 1, through: ledger.lastCommit, by: 1) {
+            try StateFile.apply(journalPath(commit), kind: .journal, commit: commit, to: &state)
+        }
+        state.markChangesSaved()
+        return state
+    }
+
+    /// Commits what `writer` holds and what `state` changed as commit N, for `inputs`:
+    /// spool files and journal synced under hidden names, renamed into place, folders
+    /// synced, then the ledger line appended and synced. Throws with nothing committed.
+    func commit(_ inputs: [LedgerInput], writer: SpoolWriter, state: inout IdentityState) throws(SpoolError) {
+        let commit = ledger.lastCommit + 1
+        let journalTemporary = stateFolder + "/." + LedgerEntry.journalFileName(commit) + ".partial"
+        do {
+            let sizes = try writer.sync()
+            let journalBytes = try StateFile.write(state, kind: .journal, commit: commit, to: journalTemporary)
+            CrashPoint.reach(.synced, commit: commit)
+            try writer.publish()
+            try Files.rename(journalTemporary, journalPath(commit))
+            for folder in [acceptedFolder, droppedFolder, stateFolder] { try Files.syncDirectory(folder) }
+            CrashPoint.reach(.renamed, commit: commit)
+            let now = Timestamp(millisecondsSinceEpoch: Int64(time(nil)) * 1000, hadNumericOffset: false)
+            try ledger.append(LedgerEntry(
+                commit: commit, committedAt: now.isoString, inputs: inputs,
+                acceptedBytes: sizes.accepted, droppedBytes: sizes.dropped, journalBytes: journalBytes))
+            CrashPoint.reach(.committed, commit: commit)
+            journalsSinceSnapshot += 1
+            journalBytesSinceSnapshot += journalBytes
+        } catch {
+            // Leave nothing of the commit visible; what a crash would leave, the next open removes.
+            writer.discard()
+            let name = LedgerEntry.spoolFileName(commit)
+            for path in [journalTemporary, journalPath(commit), acceptedFolder + "/" + name, droppedFolder + "/" + name] {
+                unlink(path)
+            }
+            throw error
+        }
+        state.markChangesSaved()
+    }
+
+    /// Replaces the snapshot and its journals by one new snapshot when the journals
+    /// have grown to half the snapshot (or number 32): loading stays close to one read
+    /// of the state, and a commit stays one small journal. A failure leaves the
+    /// journals, so nothing is lost; it is reported in `notes`.
+    func compactIfDue(_ state: IdentityState) {
+        guard journalsSinceSnapshot >= 32 || journalBytesSinceSnapshot >= max(snapshotBytes / 2, 64 << 20) else { return }
+        let commit = ledger.lastCommit
+        let temporary = stateFolder + "/.snapshot.partial"
+        do throws(SpoolError) {
+            let bytes = try StateFile.write(state, kind: .snapshot, commit: commit, to: temporary)
+            CrashPoint.reach(.snapshotSynced, commit: commit)
+            try Files.rename(temporary, snapshotPath)
+            try Files.syncDirectory(stateFolder)
+            CrashPoint.reach(.snapshotRenamed, commit: commit)
+            for old in stride(from: snapshotCommit + 1, through: commit, by: 1) { unlink(journalPath(old)) }
+            (snapshotCommit, snapshotBytes) = (commit, bytes)
+            (journalsSinceSnapshot, journalBytesSinceSnapshot) = (0, 0)
+        } catch {
+            unlink(temporary)
+            notes.append("the identity state could not be compacted into one snapshot (\(error)); "
+                         + "its journals were kept, nothing is lost")
+        }
+    }
+}
