@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+@testable import NudgeIngest
+
+/// The identity state's files, in process: saving and loading give back the same
+/// answers, by snapshot or by journals, and the content hash does not depend on how
+/// the bytes are cut.
+@Suite struct StateFileTests {
+    /// A state built by random identifies, tracks and links, with what it should answer.
+    struct Scenario {
+        var state = IdentityState(initialCapacity: 64)
+        var extIDs: [String] = []
+        var identified: Set<String> = []
+        var links: [String: (String, LinkOrigin)] = [:]
+        var messageIDs: [String] = []
+        var generator: SeededGenerator
+
+        init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+
+        mutating func step() {
+            let extID = "user-\(Int.random(in: 0..<400, using: &generator))é"
+            let user = extID.withBytes { state.addUser(extID: $0) }
+            if !extIDs.contains(extID) { extIDs.append(extID) }
+            if Bool.random(using: &generator) {
+                state.markIdentified(user)
+                identified.insert(extID)
+            }
+            let key = "anon-\(Int.random(in: 0..<300, using: &generator))"
+            let origin = [LinkOrigin.anonymousID, .email, .alias].randomElement(using: &generator)!
+            key.withBytes { state.link($0, to: user, origin: origin) }
+            links[key] = (extID, origin)
+            let messageID = "m-\(Int.random(in: 0..<2000, using: &generator))"
+            let seen = messageID.withBytes { state.rememberMessageID($0) }
+            #expect(seen == messageIDs.contains(messageID))
+            if !seen { messageIDs.append(messageID) }
+        }
+
+        /// Checks that `loaded` answers every question as the scenario says.
+        func expectAnswers(of loaded: IdentityState) {
+            var loaded = loaded
+            #expect(loaded.statistics.users == extIDs.count)
+            #expect(loaded.statistics.identifiedUsers == identified.count)
+            #expect(loaded.statistics.messageIDs == messageIDs.count)
+            #expect(loaded.statistics.links == links.count)
+            for extID in extIDs {
+                let user = extID.withBytes { loaded.user(extID: $0) }
+                #expect(user.map { loaded.isIdentified($0) } == identified.contains(extID), "\(extID)")
+                var bytes: [UInt8] = []
+                user.map { loaded.appendExtID(of: $0, to: &bytes) }
+                #expect(String(decoding: bytes, as: UTF8.self) == extID)
+            }
+            for (key, (extID, origin)) in links {
+                let linked = key.withBytes { loaded.linkedUser($0) }
+                var bytes: [UInt8] = []
+                linked.map { loaded.appendExtID(of: $0.user, to: &bytes) }
+                #expect(String(decoding: bytes, as: UTF8.self) == extID && linked?.origin == origin, "\(key)")
+            }
+            for messageID in messageIDs {
+                #expect(messageID.withBytes { loaded.rememberMessageID($0) }, "\(messageID)")
+            }
+        }
+    }
+
+    @Test func aSnapshotAndAChainOfJournalsLoadToTheSameState() throws {
+        try withTemporaryDirectory { dir in
+            var scenario = Scenario(seed: 42)
+            var journals: [String] = []
+            for commit in 1...12 {
+                for _ in 0..<150 { scenario.step() }
+                let path = dir.appendingPathComponent("\(commit).journal").path
+                _ = try StateFile.write(scenario.state, kind: .journal, commit: commit, to: path)
+                scenario.state.markChangesSaved()
+                journals.append(path)
+            }
+            var fromJournals = IdentityState(initialCapacity: 16)
+            for (index, path) in journals.enumerated() {
+                try StateFile.apply(path, kind: .journal, commit: index + 1, to: &fromJournals)
+            }
+            scenario.expectAnswers(of: fromJournals)
+
+            let snapshot = dir.appendingPathComponent("snapshot").path
+            _ = try StateFile.write(scenario.state, kind: .snapshot, commit: 12, to: snapshot)
+            var fromSnapshot = IdentityState(initialCapacity: 16)
+            #expect(try StateFile.apply(snapshot, kind: .snapshot, commit: 12, to: &fromSnapshot) == 12)
+            scenario.expectAnswers(of: fromSnapshot)
+
+            // A journal applied out of order, or as the wrong kind, is refused.
+            var wrong = IdentityState()
+            #expect(throws: SpoolError.self) { try StateFile.apply(journals[1], kind: .journal, commit: 2, to: &wrong) }
+            #expect(throws: SpoolError.self) { try StateFile.apply(snapshot, kind: .journal, commit: 12, to: &wrong) }
+        }
+    }
+
+    /// Every single-byte change and every truncation of a journal is caught before the
+    /// state is touched.
+    @Test func everyDamagedByteIsCaught() throws {
+        try withTemporaryDirectory { dir in
+            var scenario = Scenario(seed: 7)
+            for _ in 0..<20 { scenario.step() }
+            let path = dir.appendingPathComponent("1.journal").path
+            let size = try StateFile.write(scenario.state, kind: .journal, commit: 1, to: path)
+            let pristine = try Data(contentsOf: URL(fileURLWithPath: path))
+            #expect(pristine.count == size)
+            for offset in 0..<pristine.count {
+                var damaged = pristine
+                damaged[offset] ^= 0x01
+                try damaged.write(to: URL(fileURLWithPath: path))
+                var state = IdentityState()
+                #expect(throws: SpoolError.self, "byte \(offset)") { try StateFile.apply(path, kind: .journal, commit: 1, to: &state) }
+                #expect(state.statistics.users == 0, "byte \(offset) reached the state")
+            }
+            for length in stride(from: 0, to: pristine.count, by: 7) {
+                try pristine.prefix(length).write(to: URL(fileURLWithPath: path))
+                var state = IdentityState()
+                #expect(throws: SpoolError.self, "cut at \(length)") { try StateFile.apply(path, kind: .journal, commit: 1, to: &state) }
+            }
+        }
+    }
+
+    @Test func theContentHashDoesNotDependOnHowTheBytesAreCut() {
+        var generator = SeededGenerator(seed: 99)
+        for length in [0, 1, 7, 8, 9, 63, 64, 65, 1000] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            var whole = ContentHasher()
+            bytes.withUnsafeBytes { whole.update($0) }
+            for _ in 0..<20 {
+                var pieces = ContentHasher()
+                var start = 0
+                while start < length {
+                    let end = min(length, start + Int.random(in: 1...17, using: &generator))
+                    bytes[start..<end].withUnsafeBytes { pieces.update($0) }
+                    start = end
+                }
+                #expect(pieces.hexDigest == whole.hexDigest, "length \(length)")
+            }
+            if length > 0 {
+                var changed = bytes
+                changed[length / 2] ^= 0x80
+                var other = ContentHasher()
+                changed.withUnsafeBytes { other.update($0) }
+                #expect(other.hexDigest != whole.hexDigest)
+            }
+            // A trailing zero byte is content too.
+            var longer = ContentHasher()
+            (bytes + [0]).withUnsafeBytes { longer.update($0) }
+            #expect(longer.hexDigest != whole.hexDigest)
+            #expect(whole.hexDigest.count == 32)
+        }
+    }
+}
+
+extension String {
+    /// Calls `body` with the string's UTF-8 bytes.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var copy = self
+        return copy.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+}
