@@ -31,6 +31,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Measures the identity state's size and save/load times at scale (docs/spool.md).
+        .executableTarget(
+            name: "state-benchmark",
+            dependencies: ["NudgeIngest"],
+            path: "Benchmarks/StateBenchmark"
+        ),
         // Unit tests of each stage, and end-to-end tests that run the built binary.
         .testTarget(
             name: "NudgeIngestTests",

@@ -117,8 +117,9 @@ public struct IdentityState: Sendable {
         StateStatistics(
             users: identified.count, identifiedUsers: identified.lazy.filter { $0 }.count,
             links: links.count, messageIDs: messageIDs.count,
-            memoryBytes: messageIDs.memoryBytes + usersByExtID.memoryBytes + links.memoryBytes
-                + extIDBytes.capacity + extIDEnds.capacity * 8 + identified.capacity)
+            messageIDBytes: messageIDs.memoryBytes,
+            userBytes: usersByExtID.memoryBytes + extIDBytes.capacity + extIDEnds.capacity * 8 + identified.capacity,
+            linkBytes: links.memoryBytes)
     }
 }
 
@@ -128,6 +129,10 @@ public struct StateStatistics: Sendable, Equatable {
     public var identifiedUsers: Int
     public var links: Int
     public var messageIDs: Int
-    /// Bytes of the tables and arrays (the change lists of an unsaved input excluded).
-    public var memoryBytes: Int
+    /// Memory of the tables and arrays (the change lists of an unsaved input excluded):
+    /// the `messageId` set, the users (table, `ext_id` bytes, offsets, flags), the links.
+    public var messageIDBytes: Int
+    public var userBytes: Int
+    public var linkBytes: Int
+    public var memoryBytes: Int { messageIDBytes + userBytes + linkBytes }
 }

@@ -172,12 +172,17 @@ public final class Spool {
         state.markChangesSaved()
     }
 
-    /// Replaces the snapshot and its journals by one new snapshot when the journals
-    /// have grown to half the snapshot (or number 32): loading stays close to one read
-    /// of the state, and a commit stays one small journal. A failure leaves the
-    /// journals, so nothing is lost; it is reported in `notes`.
+    /// Replaces the snapshot and its journals by one new snapshot when the journals are
+    /// worth it: 32 of them holding at least an eighth of the snapshot's bytes, or as
+    /// many bytes as the snapshot (at least 64 MB), or 1,024 of them. Loading then stays
+    /// close to one read of the state, a commit stays one small journal, and a large
+    /// state is not rewritten for a few small inputs. A failure leaves the journals, so
+    /// nothing is lost; it is reported in `notes`.
     func compactIfDue(_ state: IdentityState) {
-        guard journalsSinceSnapshot >= 32 || journalBytesSinceSnapshot >= max(snapshotBytes / 2, 64 << 20) else { return }
+        let due = (journalsSinceSnapshot >= 32 && journalBytesSinceSnapshot >= snapshotBytes / 8)
+            || journalBytesSinceSnapshot >= max(snapshotBytes, 64 << 20)
+            || journalsSinceSnapshot >= 1024
+        guard due else { return }
         let commit = ledger.lastCommit
         let temporary = stateFolder + "/.snapshot.partial"
         do throws(SpoolError) {

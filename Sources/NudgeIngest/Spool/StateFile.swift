@@ -37,7 +37,7 @@ public enum StateFile {
 
     /// Writes what `state` changed since its last save (a journal), or all of it (a
     /// snapshot), to a new file at `path`, synced. The caller renames it into place.
-    static func write(
+    public static func write(
         _ state: IdentityState, kind: Kind, commit: Int, to path: String
     ) throws(SpoolError) -> Int {
         var out = try Writer(path: path)
@@ -96,7 +96,7 @@ public enum StateFile {
     /// Applies the file at `path` to `state`. `commit` is the commit the file must
     /// belong to (nil for a snapshot, whose commit is returned).
     @discardableResult
-    static func apply(_ path: String, kind: Kind, commit: Int?, to state: inout IdentityState) throws(SpoolError) -> Int {
+    public static func apply(_ path: String, kind: Kind, commit: Int?, to state: inout IdentityState) throws(SpoolError) -> Int {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { throw .damaged(path: path, problem: "the file is missing") }
