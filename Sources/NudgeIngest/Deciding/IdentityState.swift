@@ -33,14 +33,9 @@ public struct IdentityState: Sendable {
     /// (users and links 1/16 of it) and grow as needed; a run starts large so that
     /// growth is rare, a fuzz target small so that each input costs little.
     public init(initialCapacity: Int = 1 << 16) {
-        self.init(messageIDCapacity: initialCapacity, userCapacity: initialCapacity / 16,
-                  linkCapacity: initialCapacity / 16)
-    }
-
-    init(messageIDCapacity: Int, userCapacity: Int, linkCapacity: Int) {
-        messageIDs = FingerprintTable(minimumCapacity: messageIDCapacity, storesValues: false)
-        usersByExtID = FingerprintTable(minimumCapacity: max(userCapacity, 16))
-        links = FingerprintTable(minimumCapacity: max(linkCapacity, 16))
+        messageIDs = FingerprintTable(minimumCapacity: initialCapacity, storesValues: false)
+        usersByExtID = FingerprintTable(minimumCapacity: max(initialCapacity / 16, 16))
+        links = FingerprintTable(minimumCapacity: max(initialCapacity / 16, 16))
     }
 
     /// Remembers a `messageId`; returns whether it had been seen before.

@@ -8,8 +8,7 @@ import Darwin
 /// The binary files that keep an ``IdentityState`` between runs: a snapshot of the
 /// whole state, and one journal per commit with what that commit changed.
 ///
-/// Both have the same layout (little-endian; `schemas/README.md` describes it for
-/// users):
+/// Both have the same layout (little-endian; `docs/spool.md` describes it for users):
 ///
 /// ```
 /// header   "NUDGESTA" · u32 version (1) · u32 kind (1 snapshot, 2 journal) · u64 commit
