@@ -89,8 +89,8 @@ public struct IdentityState: Sendable {
     /// a later link for the same key replaces the earlier one.
     public mutating func link(_ key: UnsafeRawBufferPointer, to user: UInt32, origin: LinkOrigin) {
         let change = LinkChange(key: Fingerprint(key, domain: 1), packed: user << 2 | UInt32(origin.rawValue))
-        links.set(change.key, to: change.packed)
-        linkChanges.append(change)
+        // A user's repeated identifies set the same links again: only changes are kept.
+        if links.set(change.key, to: change.packed) != change.packed { linkChanges.append(change) }
     }
 
     /// The user `key` is linked to, and how.
