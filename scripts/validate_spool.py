@@ -229,6 +229,18 @@ def read_lines(path: Path, report: Report):
         yield number, line
 
 
+def checked_record(where, line, validator, report):
+    """One NDJSON line parsed strictly and checked against its schema; None when it is not JSON."""
+    try:
+        record = strict_loads(line)
+    except StrictJSONError as e:
+        report.error(where, str(e))
+        return None
+    for message in schema_errors(validator, record):
+        report.error(where, message)
+    return record
+
+
 def validate_spool_kind(directory, validator, report, on_record):
     files, others = spool_files(directory)
     for p in others:
@@ -238,13 +250,7 @@ def validate_spool_kind(directory, validator, report, on_record):
         for number, line in read_lines(path, report):
             lines += 1
             where = f"{path}:{number}"
-            try:
-                record = strict_loads(line)
-            except StrictJSONError as e:
-                report.error(where, str(e))
-                continue
-            for message in schema_errors(validator, record):
-                report.error(where, message)
+            record = checked_record(where, line, validator, report)
             if isinstance(record, dict):
                 # Tallied even when invalid, so that one bad record does not
                 # also show up as a count mismatch.
@@ -341,13 +347,9 @@ def validate_ledger(spool: Path, report):
         marker = line.rfind(b',"crc32":"')
         if marker < 0 or line[marker + 10:-2].decode() != f"{zlib.crc32(line[:marker]):08x}":
             report.error(where, "CRC-32 does not match the line")
-        try:
-            entry = strict_loads(line)
-        except StrictJSONError as e:
-            report.error(where, str(e))
+        entry = checked_record(where, line, validator, report)
+        if entry is None:
             continue
-        for message in schema_errors(validator, entry):
-            report.error(where, message)
         if isinstance(entry, dict) and entry.get("commit") != number:
             report.error(where, f"commit {entry.get('commit')} on line {number}")
         entries.append(entry)
