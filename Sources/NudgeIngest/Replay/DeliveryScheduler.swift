@@ -1,0 +1,248 @@
+/// One accepted record as replay sees it: where it is in the spool and what the
+/// ordering rules need.
+public struct ReplayRecord: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case identify, track
+    }
+
+    /// Position in the spool: records numbered from 0 in commit order, line order within.
+    public var sequence: Int
+    public var kind: Kind
+    /// The body's `ext_id`.
+    public var extID: String
+    /// Bytes of the body, for the batch limit.
+    public var bodyBytes: Int
+
+    public init(sequence: Int, kind: Kind, extID: String, bodyBytes: Int) {
+        self.sequence = sequence
+        self.kind = kind
+        self.extID = extID
+        self.bodyBytes = bodyBytes
+    }
+}
+
+/// A request the scheduler hands out: one identify, or a batch of tracks.
+public struct DeliveryRequest: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case identify, trackBatch
+    }
+
+    public var id: Int
+    public var kind: Kind
+    /// The records it carries, in spool order.
+    public var sequences: [Int]
+}
+
+/// Limits on what one request carries and how many are in flight.
+public struct DeliveryLimits: Sendable {
+    /// Tracks per batch (`--batch-size`, default 100).
+    public var batchCount = 100
+    /// Body bytes per batch (`--batch-bytes`, default 512 KiB); a single larger track is
+    /// still sent, alone.
+    public var batchBytes = 512 << 10
+    /// Requests in flight at once (`--concurrency`).
+    public var concurrency = 4
+    /// Records read ahead of the oldest one not yet done.
+    public var window = 20_000
+
+    public init() {}
+}
+
+/// The ordering rules of `replay`, as a state machine with no I/O, so they can be
+/// tested without sockets:
+///
+/// - **A user's records arrive in spool order**: a record is sent only once every
+///   earlier record of its `ext_id` has been answered, so at most one request per
+///   user is in flight (a batch may carry several of its tracks, in order).
+/// - **Identify before track on the wire**: an accepted track always follows an
+///   accepted identify of its user in the spool (rule 12), so with the first rule its
+///   identify has been acknowledged before it is sent.
+/// - **A user whose identify was rejected** has its later tracks rejected too, without
+///   a request ("identify_rejected").
+/// - **Progress** is a watermark (every record before it is done: acknowledged or
+///   rejected) plus the done records after it, bounded by the window; that is what a
+///   checkpoint saves, so a resumed replay repeats only what was in flight.
+public struct DeliveryScheduler: Sendable {
+    public let limits: DeliveryLimits
+    /// Records read and not yet done, in spool order.
+    private var window: [Entry] = []
+    /// Users with a request in flight.
+    private var busyUsers: Set<String> = []
+    /// Users whose identify Nudge rejected.
+    public private(set) var rejectedUsers: Set<String>
+    /// Requests sent and not answered, with the users they carry.
+    private var inFlight: [Int: (request: DeliveryRequest, users: Set<String>)] = [:]
+    private var nextRequestID = 1
+    /// Every record before this sequence is done.
+    public private(set) var watermark: Int
+    /// Done records at or after the watermark.
+    public private(set) var doneAfterWatermark: Set<Int>
+
+    private struct Entry {
+        var record: ReplayRecord
+        var state: State
+        enum State { case waiting, sent, done }
+    }
+
+    /// - Parameters:
+    ///   - watermark, done: the progress a checkpoint saved; records they cover are
+    ///     skipped when enqueued.
+    ///   - rejectedUsers: users whose identify an earlier replay saw rejected.
+    public init(limits: DeliveryLimits, watermark: Int = 0, done: Set<Int> = [], rejectedUsers: Set<String> = []) {
+        self.limits = limits
+        self.watermark = watermark
+        self.doneAfterWatermark = done
+        self.rejectedUsers = rejectedUsers
+    }
+
+    public var inFlightCount: Int { inFlight.count }
+    /// Records read and not yet done.
+    public var pendingCount: Int { window.count }
+    /// The caller may read more records.
+    public var wantsRecords: Bool { window.count < limits.window }
+    /// Nothing read is left to do.
+    public var isIdle: Bool { window.isEmpty }
+
+    /// Adds the next record in spool order. Returns false when a checkpoint says it is
+    /// done already (it is then dropped).
+    @discardableResult
+    public mutating func enqueue(_ record: ReplayRecord) -> Bool {
+        precondition(window.last.map { $0.record.sequence < record.sequence } ?? true, "records must come in spool order")
+        if record.sequence < watermark || doneAfterWatermark.contains(record.sequence) {
+            // Done before; with nothing earlier waiting, the watermark moves past it.
+            if window.isEmpty { advanceWatermark(past: record.sequence) }
+            return false
+        }
+        window.append(Entry(record: record, state: .waiting))
+        return true
+    }
+
+    /// What the caller must do next: send a request, reject tracks of rejected users,
+    /// or nothing for now (wait for an answer, or read more records).
+    public enum Step: Sendable, Equatable {
+        case send(DeliveryRequest)
+        /// Tracks of a user whose identify was rejected: write them to the rejected
+        /// spool, then call ``markRejectedWithoutRequest(_:)``.
+        case rejectWithoutRequest([Int])
+        case wait
+    }
+
+    /// The next step, following the rules above.
+    public mutating func next() -> Step {
+        var blocked: Set<String> = []
+        var batch: [Int] = []
+        var batchBytes = 0
+        var batchUsers: Set<String> = []
+        var orphans: [Int] = []
+        for index in window.indices where window[index].state == .waiting {
+            let record = window[index].record
+            let user = record.extID
+            if blocked.contains(user) || busyUsers.contains(user) {
+                blocked.insert(user)
+                continue
+            }
+            switch record.kind {
+            case .identify:
+                guard batch.isEmpty && orphans.isEmpty && inFlight.count < limits.concurrency else {
+                    blocked.insert(user)  // the user's later records wait behind it
+                    continue
+                }
+                return .send(start(.identify, [index]))
+            case .track:
+                if rejectedUsers.contains(user) {
+                    guard batch.isEmpty else { blocked.insert(user); continue }
+                    orphans.append(index)
+                    continue
+                }
+                guard orphans.isEmpty, inFlight.count < limits.concurrency else { blocked.insert(user); continue }
+                let fits = batch.count < limits.batchCount
+                    && (batch.isEmpty || batchBytes + record.bodyBytes <= limits.batchBytes)
+                guard fits else { blocked.insert(user); continue }
+                batch.append(index)
+                batchBytes += record.bodyBytes
+                batchUsers.insert(user)
+            }
+        }
+        if !orphans.isEmpty {
+            return .rejectWithoutRequest(orphans.map { window[$0].record.sequence })
+        }
+        if !batch.isEmpty { return .send(start(.trackBatch, batch)) }
+        return .wait
+    }
+
+    private mutating func start(_ kind: DeliveryRequest.Kind, _ indices: [Int]) -> DeliveryRequest {
+        let request = DeliveryRequest(id: nextRequestID, kind: kind, sequences: indices.map { window[$0].record.sequence })
+        nextRequestID += 1
+        var users: Set<String> = []
+        for index in indices {
+            window[index].state = .sent
+            users.insert(window[index].record.extID)
+        }
+        busyUsers.formUnion(users)
+        inFlight[request.id] = (request, users)
+        return request
+    }
+
+    /// The request was answered 2xx: its records are done. An acknowledged identify
+    /// also lifts an earlier rejection of its user.
+    public mutating func acknowledged(_ requestID: Int) {
+        if let (request, users) = inFlight[requestID], request.kind == .identify {
+            rejectedUsers.subtract(users)
+        }
+        finish(requestID)
+    }
+
+    /// The request was answered with a permanent error: its records are done (the
+    /// caller has written them to the rejected spool). A rejected identify makes its
+    /// user's later tracks rejected too.
+    public mutating func rejected(_ requestID: Int) {
+        if let (request, users) = inFlight[requestID], request.kind == .identify {
+            rejectedUsers.formUnion(users)
+        }
+        finish(requestID)
+    }
+
+    /// Tracks handed out by ``Step/rejectWithoutRequest(_:)`` are written: they are done.
+    public mutating func markRejectedWithoutRequest(_ sequences: [Int]) {
+        markDone(Set(sequences))
+    }
+
+    /// The request will not be answered in this process (the replay stops): its
+    /// records go back to waiting, and will be sent by the next replay.
+    public mutating func abandon(_ requestID: Int) {
+        guard let (request, users) = inFlight.removeValue(forKey: requestID) else { return }
+        let sequences = Set(request.sequences)
+        for index in window.indices where sequences.contains(window[index].record.sequence) {
+            window[index].state = .waiting
+        }
+        busyUsers.subtract(users)
+    }
+
+    private mutating func finish(_ requestID: Int) {
+        guard let (request, users) = inFlight.removeValue(forKey: requestID) else { return }
+        busyUsers.subtract(users)
+        markDone(Set(request.sequences))
+    }
+
+    private mutating func markDone(_ sequences: Set<Int>) {
+        for index in window.indices where sequences.contains(window[index].record.sequence) {
+            window[index].state = .done
+        }
+        doneAfterWatermark.formUnion(sequences)
+        // Drop the done prefix of the window and move the watermark past it.
+        var prefix = 0
+        while prefix < window.count && window[prefix].state == .done { prefix += 1 }
+        if prefix > 0 {
+            advanceWatermark(past: window[prefix - 1].record.sequence)
+            window.removeFirst(prefix)
+        }
+    }
+
+    /// Moves the watermark past `sequence` (and past any done records that follow).
+    private mutating func advanceWatermark(past sequence: Int) {
+        guard sequence >= watermark else { return }
+        for done in watermark...sequence { doneAfterWatermark.remove(done) }
+        watermark = sequence + 1
+        while doneAfterWatermark.remove(watermark) != nil { watermark += 1 }
+    }
+}
