@@ -2,7 +2,7 @@ import ArgumentParser
 import NudgeIngest
 
 @main
-struct NudgeIngestCommand: ParsableCommand {
+struct NudgeIngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nudge-ingest",
         abstract: "Move Segment archive exports into Nudge: process them, and audit what was dropped.",
@@ -17,18 +17,26 @@ struct NudgeIngestCommand: ParsableCommand {
               SPOOL/accepted/NNNNNNNN.ndjson   the exact bodies Nudge's API takes
               SPOOL/dropped/NNNNNNNN.ndjson    what was dropped, why, and the original line
 
+            `nudge-ingest replay` then delivers the accepted spool to Nudge's API, in
+            order, resuming where it stopped.
+
             Start with:
               nudge-ingest run --spool spool segment-logs/
+              NUDGE_API_KEY=… nudge-ingest replay --spool spool
             """,
-        subcommands: [RunCommand.self]
+        subcommands: [RunCommand.self, ReplayCommand.self]
     )
 
     /// Parses and runs, mapping usage errors to exit status 1 as the contract says
     /// (ArgumentParser's default is 64, `EX_USAGE`).
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
         } catch {
             if exitCode(for: error) == .validationFailure {
                 FileStream.standardError.write(fullMessage(for: error) + "\n")

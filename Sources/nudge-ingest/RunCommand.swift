@@ -113,8 +113,12 @@ struct RunCommand: ParsableCommand {
 /// A progress line redrawn in place on a terminal.
 final class ProgressLine {
     func show(_ progress: RunProgress) {
+        show(progress.line)
+    }
+
+    func show(_ line: String) {
         // Keep the end of a long path: the file name and the counts matter most.
-        FileStream.standardError.write("\r\u{1B}[2K" + String(progress.line.suffix(160)))
+        FileStream.standardError.write("\r\u{1B}[2K" + String(line.suffix(160)))
     }
 
     func clear() {
@@ -126,6 +130,7 @@ final class ProgressLine {
 struct FileStream {
     let descriptor: Int32
     static let standardError = FileStream(descriptor: STDERR_FILENO)
+    static let standardOutput = FileStream(descriptor: STDOUT_FILENO)
 
     func write(_ text: String) {
         var text = text

@@ -125,6 +125,17 @@ public struct Ledger: Sendable {
 
     public var lastCommit: Int { entries.last?.commit ?? 0 }
 
+    /// The committed entries of the spool at `spool`, read without changing anything
+    /// (what readers such as `replay` use while a run may be appending).
+    public static func committed(inSpool spool: String) throws(SpoolError) -> Ledger {
+        let path = spool + "/state/ledger.ndjson"
+        guard Files.size(of: path) != nil else {
+            throw .damaged(path: path, problem: "there is no ledger: \(spool) is not a spool `nudge-ingest run` wrote")
+        }
+        var notes: [String] = []
+        return try load(path, notes: &notes, repair: false)
+    }
+
     /// A new, empty ledger, synced, so that a spool with files but no ledger is known
     /// to be foreign rather than new.
     static func create(_ path: String) throws(SpoolError) -> Ledger {
@@ -139,19 +150,13 @@ public struct Ledger: Sendable {
     }
 
     /// Reads the ledger. An unfinished last line (a commit interrupted while its line
-    /// was written) is cut off and reported in `notes`; any other bad line is damage.
-    static func load(_ path: String, notes: inout [String]) throws(SpoolError) -> Ledger {
-        let fd = open(path, O_RDWR | O_CLOEXEC)
+    /// was written) is cut off when `repair` (the run holding the lock does that) and
+    /// reported in `notes`, or just left out; any other bad line is damage.
+    static func load(_ path: String, notes: inout [String], repair: Bool = true) throws(SpoolError) -> Ledger {
+        let fd = open(path, repair ? O_RDWR | O_CLOEXEC : O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotRead(path: path, errno: errno) }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw .cannotRead(path: path, errno: errno) }
-            if n == 0 { break }
-            bytes += chunk[..<n]
-        }
+        guard let bytes = Files.read(path) else { throw .cannotRead(path: path, errno: errno) }
         var ledger = Ledger(path: path)
         var start = 0
         while start < bytes.count {
@@ -166,6 +171,7 @@ public struct Ledger: Sendable {
                                    + "(its checksum, JSON or commit number is wrong)")
                 }
                 // An interrupted append: the commit never completed.
+                guard repair else { break }
                 guard ftruncate(fd, off_t(start)) == 0, fsync(fd) == 0 else { throw .cannotWrite(path: path, errno: errno) }
                 notes.append("the ledger's last line was unfinished (a commit interrupted while it was written); "
                              + "it was removed, and that commit's input will be processed again")

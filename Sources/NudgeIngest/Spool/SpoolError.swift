@@ -10,8 +10,8 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
     case cannotCreate(path: String, errno: Int32)
     case cannotWrite(path: String, errno: Int32)
     case cannotRead(path: String, errno: Int32)
-    /// Another process holds the spool's lock.
-    case inUse(path: String, holder: String)
+    /// Another process holds the spool's lock for `command` (`run` or `replay`).
+    case inUse(path: String, command: String, holder: String)
     /// A state file, the ledger or a committed spool file is not what the ledger says.
     case damaged(path: String, problem: String)
     /// Inputs the ledger knows under the same path, with other content.
@@ -26,8 +26,8 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
                 + "processed was committed; free the space and run the same command again to continue."
         case .cannotRead(let path, let code):
             return "cannot read \(path): \(String(cString: strerror(code)))"
-        case .inUse(let path, let holder):
-            return "spool \(path) is in use by another nudge-ingest run (\(holder)); "
+        case .inUse(let path, let command, let holder):
+            return "spool \(path) is in use by another nudge-ingest \(command) (\(holder)); "
                 + "wait for it to finish, or use another --spool."
         case .damaged(let path, let problem):
             return """

@@ -11,14 +11,15 @@ import Darwin
 final class SpoolLock {
     private let descriptor: Int32
 
-    init(path: String, spool: String) throws(SpoolError) {
+    /// - Parameter holderName: the command that holds this lock, for the refusal message.
+    init(path: String, spool: String, holderName: String = "run") throws(SpoolError) {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .cannotCreate(path: path, errno: errno) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
             let holder = Self.holder(fd)
             close(fd)
-            if code == EWOULDBLOCK { throw .inUse(path: spool, holder: holder) }
+            if code == EWOULDBLOCK { throw .inUse(path: spool, command: holderName, holder: holder) }
             throw .cannotWrite(path: path, errno: code)
         }
         descriptor = fd

@@ -1,0 +1,268 @@
+import Foundation
+import Testing
+@testable import NudgeIngest
+
+/// `nudge-ingest replay` against a real HTTP server on loopback (`scripts/fake_nudge.py`,
+/// which behaves like Nudge and injects faults), on a spool made from the bundled sample.
+@Suite(.serialized) struct ReplayTests {
+    static let apiKey = "test-key-7f3a9c"
+
+    /// A running fake Nudge and the log of what it received.
+    final class FakeNudge {
+        let process = Process()
+        let log: URL
+        let port: Int
+
+        init(in dir: URL, faults: String = "{}") throws {
+            log = dir.appendingPathComponent("server-\(UUID().uuidString.prefix(6)).ndjson")
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", repositoryRoot.appendingPathComponent("scripts/fake_nudge.py").path,
+                                 "--log", log.path, "--api-key", ReplayTests.apiKey, "--faults", faults]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            var line = Data()
+            while !line.contains(0x0A), let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
+                line += byte
+            }
+            port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        }
+
+        deinit {
+            // SIGKILL: the test process's blocked signals are inherited, so SIGTERM may never arrive.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        var endpoint: String { "http://127.0.0.1:\(port)" }
+
+        /// Every request received, in arrival order.
+        func requests() throws -> [[String: Any]] {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            return try text.split(separator: "\n").map { try parseJSON(Data($0.utf8)) as! [String: Any] }
+        }
+    }
+
+    /// A spool made by `run` from the bundled sample export (204 accepted records).
+    static func sampleSpool(in dir: URL) throws -> URL {
+        let spool = dir.appendingPathComponent("spool")
+        let run = try runProgram(toolPath, ["run", "--spool", spool.path,
+                                            repositoryRoot.appendingPathComponent("samples/segment-logs").path])
+        #expect(run.status == 2, "the sample ends with a truncated file: \(run.stderr)")
+        return spool
+    }
+
+    static func replay(_ spool: URL, _ server: FakeNudge, _ extra: [String] = []) throws -> ProcessResult {
+        let environment = ProcessInfo.processInfo.environment.merging(["NUDGE_API_KEY": apiKey]) { $1 }
+        return try runProgram(toolPath, ["replay", "--spool", spool.path, "--endpoint", server.endpoint, "--json"] + extra,
+                              environment: environment)
+    }
+
+    /// A JSON value as text with sorted keys, to compare bodies.
+    static func canonical(_ value: Any) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])) ?? Data(),
+               as: UTF8.self)
+    }
+
+    /// The accepted records of a spool, in spool order: (ext_id, kind, body as canonical JSON).
+    static func accepted(_ spool: URL) throws -> [(extID: String, kind: String, body: String)] {
+        try EndToEndTests.spoolRecords(spool.appendingPathComponent("accepted")).map { record in
+            let body = record["body"] as! [String: Any]
+            return (body["ext_id"] as! String, record["kind"] as! String, canonical(body))
+        }
+    }
+
+    /// The bodies a server acknowledged (answered 2xx), in the order it answered.
+    static func acknowledgedBodies(_ requests: [[String: Any]]) -> [(extID: String, kind: String, body: String, answered: Double, arrived: Double)] {
+        requests.filter { ($0["status"] as? Int).map { (200..<300).contains($0) } ?? false }
+            .sorted { ($0["answered"] as! Double) < ($1["answered"] as! Double) }
+            .flatMap { request -> [(String, String, String, Double, Double)] in
+                let kind = request["method"] as! String == "PUT" ? "identify" : "track"
+                let bodies = kind == "identify" ? [request["body"] as! [String: Any]] : request["body"] as! [[String: Any]]
+                return bodies.map { ($0["ext_id"] as! String, kind, canonical($0),
+                                     request["answered"] as! Double, request["arrived"] as! Double) }
+            }
+    }
+
+    /// With 429 + Retry-After, 500s, a dropped connection, a slow answer and one user's
+    /// identifies rejected: every other accepted record is acknowledged exactly once,
+    /// in spool order per user, identify before track on the wire; the rejected user's
+    /// records are in the rejected spool; batches and headers are right; the key never
+    /// shows.
+    @Test func everyRecordIsAcknowledgedOnceInOrderThroughFaults() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try Self.sampleSpool(in: dir)
+            let rejectedUser = "jose.alvarez6@example.org"
+            let server = try FakeNudge(in: dir, faults: """
+                {"status": {"3": [429, "1"], "5": [500, null], "6": [503, null]}, "drop": [12], "slow": {"20": 3},
+                 "reject_identify": ["\(rejectedUser)"]}
+                """)
+            let result = try Self.replay(spool, server, ["--concurrency", "4", "--batch-size", "7", "--timeout", "2"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let summary = try #require(try parseJSON(result.stdout) as? [String: Any])
+            let requests = try server.requests()
+
+            let accepted = try Self.accepted(spool)
+            #expect(accepted.count == 204)
+            let expected = accepted.filter { $0.extID != rejectedUser }
+            let acknowledged = Self.acknowledgedBodies(requests)
+            // Exactly once: the multiset of acknowledged bodies is the accepted spool's, minus the rejected user.
+            #expect(acknowledged.count == expected.count)
+            #expect(Set(acknowledged.map { "\($0.kind) \($0.body)" }) == Set(expected.map { "\($0.kind) \($0.body)" }))
+            #expect(summary["acknowledged"] as? Int == expected.count)
+            #expect(summary["rejected"] as? Int == 13)
+            #expect((summary["retries"] as? Int ?? 0) >= 5, "429, 500, 503, a drop and a timeout: \(summary)")
+
+            // Per user, acknowledged in spool order; a track only after its user's identify was answered.
+            var identifyAnswered: [String: Double] = [:]
+            let spoolOrder = Dictionary(grouping: expected.enumerated(), by: { $0.element.extID })
+            for (user, records) in spoolOrder {
+                let wire = acknowledged.filter { $0.extID == user }.map { "\($0.kind) \($0.body)" }
+                #expect(wire == records.map { "\($0.element.kind) \($0.element.body)" }, "\(user) out of order")
+            }
+            for record in requests.sorted(by: { ($0["arrived"] as! Double) < ($1["arrived"] as! Double) }) {
+                if record["method"] as? String == "PUT", record["status"] as? Int == 200 {
+                    let user = (record["body"] as! [String: Any])["ext_id"] as! String
+                    identifyAnswered[user] = min(identifyAnswered[user] ?? .infinity, record["answered"] as! Double)
+                }
+            }
+            for track in acknowledged where track.kind == "track" {
+                #expect((identifyAnswered[track.extID] ?? .infinity) <= track.arrived, "track of \(track.extID) before its identify")
+            }
+
+            // Batches, headers, and Retry-After.
+            for request in requests {
+                let headers = request["headers"] as! [String: String]
+                #expect(headers["apikey"] == Self.apiKey && headers["p"] == "17" && headers["content-type"] == "application/json")
+                #expect(headers["idempotency-key"]?.count == 32)
+                if request["method"] as? String == "POST", let batch = request["body"] as? [Any] {
+                    #expect(batch.count <= 7 && !batch.isEmpty)
+                }
+            }
+            let third = try #require(requests.first { $0["n"] as? Int == 3 })
+            let retried = requests.filter {
+                ($0["headers"] as! [String: String])["idempotency-key"] == (third["headers"] as! [String: String])["idempotency-key"]
+                    && ($0["n"] as! Int) > 3
+            }
+            let retryArrived = try #require(retried.first?["arrived"] as? Double)
+            #expect(retryArrived - (third["answered"] as! Double) >= 0.95, "Retry-After: 1 was not honoured")
+
+            // The rejected spool: the user's identifies with their status, its tracks after them.
+            let rejected = try InMemoryRun.records(Array(Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson"))))
+            #expect(rejected.count == 13)
+            #expect(rejected.allSatisfy { ($0["body"] as? [String: Any])?["ext_id"] as? String == rejectedUser })
+            let identifies = rejected.filter { $0["kind"] as? String == "identify" }
+            #expect(identifies.count == 2 && identifies.allSatisfy { $0["status"] as? Int == 400 && $0["reason"] as? String == "rejected_by_nudge" })
+            #expect(identifies.first?["response"] as? String == #"{"error":"identify rejected for test"}"#)
+            #expect(rejected.filter { $0["reason"] as? String == "identify_rejected" }.count == 11)
+
+            // The key appears nowhere a person or a file could show it.
+            #expect(!result.stderr.contains(Self.apiKey) && !result.stdoutText.contains(Self.apiKey))
+            let grep = try runProgram("/usr/bin/env", ["grep", "-r", "-l", Self.apiKey, spool.path])
+            #expect(grep.status == 1, "the key is in \(grep.stdoutText)")
+
+            // Again: nothing left to send.
+            let again = try Self.replay(spool, server)
+            #expect(again.status == 0)
+            #expect((try parseJSON(again.stdout) as? [String: Any])?["requests"] as? Int == 0)
+        }
+    }
+
+    /// Killed at random instants while a slow server answers: the resumed replays lose
+    /// nothing, and what is acknowledged twice is at most what could be in flight.
+    @Test func aKilledReplayResumesWithoutLoss() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try Self.sampleSpool(in: dir)
+            let server = try FakeNudge(in: dir, faults: #"{"latency": 0.1}"#)
+            let environment = ProcessInfo.processInfo.environment.merging(["NUDGE_API_KEY": Self.apiKey]) { $1 }
+            var generator = SeededGenerator(seed: 5)
+            var kills = 0
+            for _ in 0..<4 {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: toolPath)
+                process.arguments = ["replay", "--spool", spool.path, "--endpoint", server.endpoint,
+                                     "--concurrency", "3", "--batch-size", "5"]
+                process.environment = environment
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                usleep(UInt32.random(in: 150_000...500_000, using: &generator))
+                if process.isRunning { kill(process.processIdentifier, SIGKILL); kills += 1 }
+                process.waitUntilExit()
+            }
+            let finished = try Self.replay(spool, server, ["--concurrency", "3", "--batch-size", "5"])
+            #expect(finished.status == 0, "\(finished.stderr)")
+            #expect(kills >= 3)
+
+            let expected = try Self.accepted(spool)
+            let acknowledged = Self.acknowledgedBodies(try server.requests())
+            let counts = Dictionary(acknowledged.map { ("\($0.kind) \($0.body)", 1) }, uniquingKeysWith: +)
+            #expect(Set(counts.keys) == Set(expected.map { "\($0.kind) \($0.body)" }), "records lost")
+            let repeats = counts.values.reduce(0) { $0 + $1 - 1 }
+            // At most 3 requests of at most 5 records in flight at each kill.
+            #expect(repeats <= kills * 3 * 5, "\(repeats) repeats over \(kills) kills")
+            let checkpoint = try parseJSON(Data(contentsOf: spool.appendingPathComponent("replay/checkpoint.json"))) as? [String: Any]
+            #expect(checkpoint?["watermark"] as? Int == 204)
+        }
+    }
+
+    /// When retries are spent the replay stops with exit 2 and skips nothing; the next
+    /// replay delivers everything. Records a later run adds go with the next replay.
+    @Test func spentRetriesStopWithoutSkippingAndLaterRunsAreDelivered() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try Self.sampleSpool(in: dir)
+            let down = try FakeNudge(in: dir, faults: #"{"always": 503}"#)
+            let stopped = try Self.replay(spool, down, ["--max-attempts", "2"])
+            #expect(stopped.status == 2, "\(stopped.stderr)")
+            #expect(stopped.stderr.contains("STOPPED: gave up after 2 attempts (HTTP 503)"))
+            #expect(stopped.stderr.contains("run replay again to continue"))
+
+            let up = try FakeNudge(in: dir)
+            let delivered = try Self.replay(spool, up)
+            #expect(delivered.status == 0)
+            #expect((try parseJSON(delivered.stdout) as? [String: Any])?["acknowledged"] as? Int == 204)
+
+            let later = dir.appendingPathComponent("later.ndjson")
+            try Data((#"{"type":"identify","userId":"late-user"}"# + "\n"
+                      + #"{"type":"track","userId":"late-user","event":"Late","timestamp":"2025-04-01T00:00:00Z"}"# + "\n").utf8)
+                .write(to: later)
+            #expect(try runProgram(toolPath, ["run", "--spool", spool.path, later.path]).status == 0)
+            let next = try Self.replay(spool, up)
+            let summary = try parseJSON(next.stdout) as? [String: Any]
+            #expect(summary?["acknowledged"] as? Int == 2 && summary?["total_acknowledged"] as? Int == 206)
+        }
+    }
+
+    @Test func dryRunPrintsRequestsAndSendsNothing() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try Self.sampleSpool(in: dir)
+            let server = try FakeNudge(in: dir)
+            let result = try Self.replay(spool, server, ["--dry-run", "--api-key", Self.apiKey])
+            #expect(result.status == 0)
+            #expect(try server.requests().isEmpty)
+            #expect(result.stdoutText.contains("PUT \(server.endpoint)/identify\napikey: [redacted]\np: 17\n"))
+            #expect(result.stdoutText.contains("POST \(server.endpoint)/events/batch"))
+            #expect(!result.stdoutText.contains(Self.apiKey) && !result.stderr.contains(Self.apiKey))
+            #expect(!FileManager.default.fileExists(atPath: spool.appendingPathComponent("replay/checkpoint.json").path))
+        }
+    }
+
+    @Test func retryAfterIsReadAsSecondsOrAnHTTPDate() {
+        #expect(RetryPolicy.retryAfterSeconds("120", now: 0) == 120)
+        #expect(RetryPolicy.retryAfterSeconds(" 3 ", now: 0) == 3)
+        // 1994-11-06T08:49:37Z is 784111777.
+        #expect(RetryPolicy.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_767) == 10)
+        #expect(RetryPolicy.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_800) == 0)
+        #expect(RetryPolicy.retryAfterSeconds("soon", now: 0) == nil)
+        #expect(RetryPolicy.retryAfterSeconds("-5", now: 0) == nil)
+        let policy = RetryPolicy()
+        #expect(policy.delay(afterAttempt: 1, retryAfter: nil, random: 1) == 0.5)
+        #expect(policy.delay(afterAttempt: 4, retryAfter: nil, random: 1) == 4)
+        #expect(policy.delay(afterAttempt: 30, retryAfter: nil, random: 0.5) == 15)
+        #expect(policy.delay(afterAttempt: 2, retryAfter: 7, random: 0.1) == 7)
+        #expect(RetryPolicy.verdict(status: 429) == .transient && RetryPolicy.verdict(status: 502) == .transient)
+        #expect(RetryPolicy.verdict(status: nil) == .transient && RetryPolicy.verdict(status: 400) == .permanent)
+        #expect(RetryPolicy.verdict(status: 204) == .acknowledged)
+        #expect(!policy.shouldRetry(afterAttempt: 8, elapsed: 0, delay: 0))
+        #expect(!policy.shouldRetry(afterAttempt: 1, elapsed: 599, delay: 2))
+    }
+}
