@@ -42,8 +42,9 @@ public struct DeliveryLimits: Sendable {
     public var batchBytes = 512 << 10
     /// Requests in flight at once (`--concurrency`).
     public var concurrency = 4
-    /// Records read ahead of the oldest one not yet done.
-    public var window = 20_000
+    /// Records read ahead of the oldest one not yet done: room for every request in
+    /// flight to be full, several times over, while one user's records wait.
+    public var window = 4096
 
     public init() {}
 }
@@ -132,7 +133,6 @@ public struct DeliveryScheduler: Sendable {
         var blocked: Set<String> = []
         var batch: [Int] = []
         var batchBytes = 0
-        var batchUsers: Set<String> = []
         var orphans: [Int] = []
         for index in window.indices where window[index].state == .waiting {
             let record = window[index].record
@@ -160,7 +160,7 @@ public struct DeliveryScheduler: Sendable {
                 guard fits else { blocked.insert(user); continue }
                 batch.append(index)
                 batchBytes += record.bodyBytes
-                batchUsers.insert(user)
+                if batch.count == limits.batchCount { break }
             }
         }
         if !orphans.isEmpty {
@@ -211,9 +211,8 @@ public struct DeliveryScheduler: Sendable {
     /// records go back to waiting, and will be sent by the next replay.
     public mutating func abandon(_ requestID: Int) {
         guard let (request, users) = inFlight.removeValue(forKey: requestID) else { return }
-        let sequences = Set(request.sequences)
-        for index in window.indices where sequences.contains(window[index].record.sequence) {
-            window[index].state = .waiting
+        for sequence in request.sequences {
+            if let index = index(of: sequence) { window[index].state = .waiting }
         }
         busyUsers.subtract(users)
     }
@@ -225,8 +224,8 @@ public struct DeliveryScheduler: Sendable {
     }
 
     private mutating func markDone(_ sequences: Set<Int>) {
-        for index in window.indices where sequences.contains(window[index].record.sequence) {
-            window[index].state = .done
+        for sequence in sequences {
+            if let index = index(of: sequence) { window[index].state = .done }
         }
         doneAfterWatermark.formUnion(sequences)
         // Drop the done prefix of the window and move the watermark past it.
@@ -236,6 +235,17 @@ public struct DeliveryScheduler: Sendable {
             advanceWatermark(past: window[prefix - 1].record.sequence)
             window.removeFirst(prefix)
         }
+    }
+
+    /// Where `sequence` is in the window (which is in spool order): a binary search.
+    private func index(of sequence: Int) -> Int? {
+        var low = 0
+        var high = window.count
+        while low < high {
+            let middle = (low + high) / 2
+            if window[middle].record.sequence < sequence { low = middle + 1 } else { high = middle }
+        }
+        return low < window.count && window[low].record.sequence == sequence ? low : nil
     }
 
     /// Moves the watermark past `sequence` (and past any done records that follow).
