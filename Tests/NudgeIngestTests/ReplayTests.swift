@@ -161,6 +161,13 @@ import Testing
             let grep = try runProgram("/usr/bin/env", ["grep", "-r", "-l", Self.apiKey, spool.path])
             #expect(grep.status == 1, "the key is in \(grep.stdoutText)")
 
+            // Everything a user reads matches its schema.
+            try Self.expectValid(result.stdout, schema: "replay-summary")
+            try Self.expectValid(Data(contentsOf: spool.appendingPathComponent("replay/checkpoint.json")), schema: "replay-checkpoint")
+            for line in try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson")).split(separator: 0x0A) {
+                try Self.expectValid(Data(line), schema: "rejected-record")
+            }
+
             // Again: nothing left to send.
             let again = try Self.replay(spool, server)
             #expect(again.status == 0)
@@ -232,6 +239,43 @@ import Testing
         }
     }
 
+    /// `--max-rps` spaces request starts; on a terminal a progress line is redrawn and
+    /// cleared; a second replay on the same spool is refused while the first runs.
+    @Test func rateCapProgressLineAndLock() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try Self.sampleSpool(in: dir)
+            let server = try FakeNudge(in: dir)
+            let command = "NUDGE_API_KEY=\(Self.apiKey) \(toolPath) replay --spool \(spool.path) --endpoint \(server.endpoint) --max-rps 40"
+            let terminal = Process()
+            terminal.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            terminal.arguments = ["script", "-qec", command, dir.appendingPathComponent("typescript").path]
+            terminal.standardOutput = FileHandle.nullDevice
+            try terminal.run()
+
+            // While it runs, the spool's replay lock is taken.
+            let lock = spool.appendingPathComponent("replay/lock")
+            let deadline = Date().addingTimeInterval(20)
+            while (try? String(contentsOf: lock, encoding: .utf8))?.contains("process") != true && Date() < deadline { usleep(20_000) }
+            let second = try Self.replay(spool, server)
+            #expect(second.status == 1)
+            #expect(second.stderr.contains("is in use by another nudge-ingest replay (process"))
+            terminal.waitUntilExit()
+            #expect(terminal.terminationStatus == 0)
+
+            let starts = try server.requests().map { $0["arrived"] as! Double }.sorted()
+            #expect(starts.count >= 100)
+            // No more than 40 starts in any second (a little slack for timer jitter).
+            for (index, start) in starts.enumerated() {
+                let within = starts[index...].prefix { $0 < start + 1 }.count
+                #expect(within <= 41, "\(within) requests began within one second")
+            }
+            #expect(starts.last! - starts.first! >= Double(starts.count - 1) / 40 * 0.95)
+            let screen = try String(contentsOf: dir.appendingPathComponent("typescript"), encoding: .utf8)
+            #expect(screen.contains("\r\u{1B}[2K") && screen.contains("acknowledged · 0 rejected"))
+            #expect(screen.contains("204 sent in"))
+        }
+    }
+
     @Test func dryRunPrintsRequestsAndSendsNothing() throws {
         try withTemporaryDirectory { dir in
             let spool = try Self.sampleSpool(in: dir)
@@ -244,6 +288,17 @@ import Testing
             #expect(!result.stdoutText.contains(Self.apiKey) && !result.stderr.contains(Self.apiKey))
             #expect(!FileManager.default.fileExists(atPath: spool.appendingPathComponent("replay/checkpoint.json").path))
         }
+    }
+
+    /// Checks one JSON document against `schemas/NAME.schema.json` with Python's jsonschema.
+    static func expectValid(_ document: Data, schema: String) throws {
+        let check = try runProgram("/usr/bin/env", ["python3", "-c", """
+            import json, sys, jsonschema
+            schema = json.load(open(sys.argv[1]))
+            errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(json.load(sys.stdin))]
+            print("; ".join(errors)); sys.exit(1 if errors else 0)
+            """, repositoryRoot.appendingPathComponent("schemas/\(schema).schema.json").path], stdin: document)
+        #expect(check.status == 0, "\(schema): \(check.stdoutText) \(check.stderr)")
     }
 
     @Test func retryAfterIsReadAsSecondsOrAnHTTPDate() {
