@@ -123,13 +123,9 @@ struct ReplayCommand: AsyncParsableCommand {
                 },
                 progress: progress.map { line in { line.show($0.line) } })
         } catch {
-            progress?.clear()
-            FileStream.standardError.write("nudge-ingest: \(error)\n")
-            throw ExitCode(1)
+            throw fail(error, progress: progress)
         }
-        progress?.clear()
-        FileStream.standardError.write(summary.report + "\n")
-        if json { FileStream.standardOutput.write(summary.json + "\n") }
-        if summary.exitStatus != 0 { throw ExitCode(summary.exitStatus) }
+        try finish(report: summary.report, json: json ? summary.json : nil, exitStatus: summary.exitStatus,
+                   progress: progress)
     }
 }

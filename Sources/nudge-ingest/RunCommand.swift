@@ -95,19 +95,27 @@ struct RunCommand: ParsableCommand {
         do {
             summary = try IngestRun(options: options).run(files, progress: progress.map { line in { line.show($0) } })
         } catch {
-            progress?.clear()
-            FileStream.standardError.write("nudge-ingest: \(error)\n")
-            throw ExitCode(1)
+            throw fail(error, progress: progress)
         }
-        progress?.clear()
-        FileStream.standardError.write(summary.report + "\n")
-        if json {
-            print(summary.json)
-        }
-        if summary.exitStatus != 0 {
-            throw ExitCode(summary.exitStatus)
-        }
+        try finish(report: summary.report, json: json ? summary.json : nil, exitStatus: summary.exitStatus,
+                   progress: progress)
     }
+}
+
+/// Ends a command that failed before its summary: the error on standard error, exit 1.
+func fail(_ error: Error, progress: ProgressLine?) -> ExitCode {
+    progress?.clear()
+    FileStream.standardError.write("nudge-ingest: \(error)\n")
+    return ExitCode(1)
+}
+
+/// Ends a command with its summary: the report on standard error, the JSON (when
+/// asked for) on standard output, and the summary's exit status.
+func finish(report: String, json: String?, exitStatus: Int32, progress: ProgressLine?) throws {
+    progress?.clear()
+    FileStream.standardError.write(report + "\n")
+    if let json { FileStream.standardOutput.write(json + "\n") }
+    if exitStatus != 0 { throw ExitCode(exitStatus) }
 }
 
 /// A progress line redrawn in place on a terminal.
