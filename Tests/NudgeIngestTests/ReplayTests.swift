@@ -307,6 +307,37 @@ import Testing
         #expect(check.status == 0, "\(schema): \(check.stdoutText) \(check.stderr)")
     }
 
+    /// The spool reader gives every accepted record, in order, with its exact body bytes,
+    /// whatever its chunk size; skipping to a sequence lands on that record.
+    @Test func theSpoolReaderReadsEveryRecordInOrderInAnyChunkSize() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try Self.sampleSpool(in: dir)
+            let ledger = try Ledger.committed(inSpool: spool.path)
+            func readAll(chunk: Int) throws -> [AcceptedRecord] {
+                var reader = AcceptedSpoolReader(spool: spool.path, ledger: ledger)
+                reader.chunkBytes = chunk
+                var records: [AcceptedRecord] = []
+                while let record = try reader.next() { records.append(record) }
+                return records
+            }
+            let whole = try readAll(chunk: 1 << 20)
+            let lines = try EndToEndTests.spoolRecords(spool.appendingPathComponent("accepted"))
+            #expect(whole.count == 204 && whole.map(\.record.sequence) == Array(0..<204))
+            for (record, line) in zip(whole, lines) {
+                #expect(try parseJSON(record.body) as? NSDictionary == line["body"] as? NSDictionary)
+                #expect(record.messageID == line["message_id"] as? String)
+                #expect(record.record.kind == (line["kind"] as? String == "identify" ? .identify : .track))
+            }
+            for chunk in [1, 7, 4096] {
+                #expect(try readAll(chunk: chunk).map(\.body) == whole.map(\.body), "chunk \(chunk)")
+            }
+            var reader = AcceptedSpoolReader(spool: spool.path, ledger: ledger)
+            try reader.skip(to: 150)
+            let landed = try reader.next()
+            #expect(landed?.record.sequence == 150 && landed?.body == whole[150].body)
+        }
+    }
+
     @Test func retryAfterIsReadAsSecondsOrAnHTTPDate() {
         #expect(RetryPolicy.retryAfterSeconds("120", now: 0) == 120)
         #expect(RetryPolicy.retryAfterSeconds(" 3 ", now: 0) == 3)

@@ -17,8 +17,9 @@ public struct AcceptedRecord: Sendable {
 }
 
 /// Reads the accepted spool in order, as far as the ledger has committed when it is
-/// created: the files of commits 1…N, line by line. Files and lines the ledger does
-/// not vouch for (an unfinished commit) are never read.
+/// created: the files of commits 1…N, line by line, 1 MiB at a time whatever a file's
+/// size. Files and bytes the ledger does not vouch for (an unfinished commit) are never
+/// read.
 public struct AcceptedSpoolReader {
     public enum Failure: Error, Sendable, CustomStringConvertible {
         case unreadable(path: String, errno: Int32)
@@ -37,9 +38,15 @@ public struct AcceptedSpoolReader {
     let files: [(commit: Int, bytes: Int)]
     /// Records in all files: what `sequence` counts.
     public private(set) var nextSequence = 0
-    private var fileIndex = 0
-    private var lines: [ArraySlice<UInt8>] = []
-    private var lineIndex = 0
+    private var fileIndex = -1
+    private var descriptor: Int32 = -1
+    /// Bytes of the current file read so far, and the unread part of them.
+    private var offset = 0
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+    private var lineNumber = 0
+    /// Bytes read at a time.
+    var chunkBytes = 1 << 20
 
     public init(spool: String, ledger: Ledger) {
         folder = spool + "/accepted"
@@ -48,38 +55,71 @@ public struct AcceptedSpoolReader {
 
     /// The next record in spool order, or nil at the end of what was committed.
     public mutating func next() throws(Failure) -> AcceptedRecord? {
-        while lineIndex == lines.count {
-            guard fileIndex < files.count else { return nil }
-            try load(files[fileIndex])
-            fileIndex += 1
-        }
-        let (commit, _) = files[fileIndex - 1]
-        let line = lines[lineIndex]
-        lineIndex += 1
+        guard let line = try nextLine() else { return nil }
+        let commit = files[fileIndex].commit
         defer { nextSequence += 1 }
         do {
-            return try Self.parse(line, sequence: nextSequence, commit: commit, line: lineIndex)
+            return try Self.parse(line, sequence: nextSequence, commit: commit, line: lineNumber)
         } catch {
-            throw .malformed(path: folder + "/" + LedgerEntry.spoolFileName(commit), line: lineIndex, problem: error.problem)
+            throw .malformed(path: path(of: fileIndex), line: lineNumber, problem: error.problem)
         }
     }
 
-    /// Reads one committed file whole (up to the size the ledger gives it).
-    private mutating func load(_ file: (commit: Int, bytes: Int)) throws(Failure) {
-        let path = folder + "/" + LedgerEntry.spoolFileName(file.commit)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable(path: path, errno: errno) }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: file.bytes)
-        var done = 0
-        while done < file.bytes {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, file.bytes - done, off_t(done)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw .unreadable(path: path, errno: n == 0 ? EIO : errno) }
-            done += n
+    /// Moves past the records before `sequence` without parsing them (they are done).
+    public mutating func skip(to sequence: Int) throws(Failure) {
+        while nextSequence < sequence, try nextLine() != nil { nextSequence += 1 }
+    }
+
+    private func path(of index: Int) -> String { folder + "/" + LedgerEntry.spoolFileName(files[index].commit) }
+
+    /// The next line, read in bounded chunks, up to the size the ledger gives each file.
+    private mutating func nextLine() throws(Failure) -> ArraySlice<UInt8>? {
+        while true {
+            if let newline = pending[pendingStart...].firstIndex(of: 0x0A) {
+                defer { pendingStart = newline + 1 }
+                lineNumber += 1
+                return pending[pendingStart..<newline]
+            }
+            if fileIndex >= 0 && offset < files[fileIndex].bytes {
+                try readChunk()
+                continue
+            }
+            if fileIndex >= 0 && pendingStart < pending.count {
+                throw .malformed(path: path(of: fileIndex), line: lineNumber + 1, problem: "the last line has no end")
+            }
+            guard fileIndex + 1 < files.count else {
+                if descriptor >= 0 { close(descriptor) }
+                descriptor = -1
+                return nil
+            }
+            try openNext()
         }
-        lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast().map { $0 }
-        lineIndex = 0
+    }
+
+    private mutating func openNext() throws(Failure) {
+        if descriptor >= 0 { close(descriptor) }
+        fileIndex += 1
+        descriptor = open(path(of: fileIndex), O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadable(path: path(of: fileIndex), errno: errno) }
+        (offset, lineNumber, pending, pendingStart) = (0, 0, [], 0)
+    }
+
+    private mutating func readChunk() throws(Failure) {
+        pending.removeFirst(pendingStart)
+        pendingStart = 0
+        let want = min(chunkBytes, files[fileIndex].bytes - offset)
+        let start = pending.count
+        pending += repeatElement(0, count: want)
+        let (fd, at) = (descriptor, offset)
+        var n = -1
+        repeat {
+            n = pending.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + start, want, off_t(at)) }
+        } while n < 0 && errno == EINTR
+        guard n > 0 else {
+            throw .unreadable(path: path(of: fileIndex), errno: n == 0 ? EIO : errno)
+        }
+        pending.removeLast(want - n)
+        offset += n
     }
 
     struct ParseError: Error {

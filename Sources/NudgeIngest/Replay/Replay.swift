@@ -86,6 +86,7 @@ public struct Replay {
         var scheduler = DeliveryScheduler(limits: options.limits, watermark: saved.watermark, done: saved.done,
                                           rejectedUsers: saved.rejectedUsers)
         var reader = AcceptedSpoolReader(spool: options.spool, ledger: ledger)
+        do { try reader.skip(to: saved.watermark) } catch { throw .reading(error) }
         var records: [Int: AcceptedRecord] = [:]
         var readerDone = false
         let pacer = RequestPacer(perSecond: options.maxRequestsPerSecond)
