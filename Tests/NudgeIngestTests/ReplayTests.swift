@@ -99,7 +99,7 @@ import Testing
             let spool = try Self.sampleSpool(in: dir)
             let rejectedUser = "jose.alvarez6@example.org"
             let server = try FakeNudge(in: dir, faults: """
-                {"status": {"3": [429, "1"], "5": [500, null], "6": [503, null]}, "drop": [12], "slow": {"20": 1},
+                {"status": {"3": [429, "1"], "5": [500, null], "6": [503, null]}, "drop": [12], "slow": {"20": 1, "30": 4},
                  "reject_identify": ["\(rejectedUser)"]}
                 """)
             let result = try Self.replay(spool, server, ["--concurrency", "4", "--batch-size", "7", "--timeout", "3"])
@@ -116,7 +116,18 @@ import Testing
             #expect(Set(acknowledged.map { "\($0.kind) \($0.body)" }) == Set(expected.map { "\($0.kind) \($0.body)" }))
             #expect(summary["acknowledged"] as? Int == expected.count)
             #expect(summary["rejected"] as? Int == 13)
-            #expect((summary["retries"] as? Int ?? 0) >= 4, "429, 500, 503 and a dropped connection: \(summary)")
+            #expect((summary["retries"] as? Int ?? 0) >= 5, "429, 500, 503, a dropped connection, a timeout: \(summary)")
+            // The answer that came after the timeout and the retry carry the same key.
+            // (The server logs it when it answers, after the client gave up: wait for that.)
+            var all = requests
+            let deadline = Date().addingTimeInterval(10)
+            while !all.contains(where: { $0["n"] as? Int == 30 }) && Date() < deadline {
+                usleep(100_000)
+                all = try server.requests()
+            }
+            let timedOut = try #require(all.first { $0["n"] as? Int == 30 })
+            let key = (timedOut["headers"] as! [String: String])["idempotency-key"]
+            #expect(all.filter { ($0["headers"] as! [String: String])["idempotency-key"] == key }.count >= 2)
 
             // Per user, acknowledged in spool order; a track only after its user's identify was answered.
             var identifyAnswered: [String: Double] = [:]
@@ -336,6 +347,19 @@ import Testing
             let landed = try reader.next()
             #expect(landed?.record.sequence == 150 && landed?.body == whole[150].body)
         }
+    }
+
+    /// A checkpoint reads back exactly what it saved, rejected ext_ids with escapes included.
+    @Test func aCheckpointRoundTrips() throws {
+        var checkpoint = ReplayCheckpoint()
+        checkpoint.watermark = 17
+        checkpoint.done = [19, 23]
+        checkpoint.rejectedUsers = ["plain", #"quote\"and\\backslash"#, #"caf\u00e9"#]
+        checkpoint.rejectedBytes = 512
+        checkpoint.acknowledged = 9
+        checkpoint.rejected = 2
+        #expect(ReplayCheckpoint(json: checkpoint.json) == checkpoint)
+        #expect(ReplayCheckpoint(json: Array("{}".utf8)) == nil)
     }
 
     @Test func retryAfterIsReadAsSecondsOrAnHTTPDate() {

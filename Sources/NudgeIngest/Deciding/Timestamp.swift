@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An instant read from an RFC 3339 date-time, kept as UTC milliseconds since the
 /// Unix epoch: everything JavaScript's `Date` keeps.
 public struct Timestamp: Equatable, Sendable {
@@ -107,6 +113,17 @@ public struct Timestamp: Equatable, Sendable {
     func appendISOString(to out: inout ByteBuffer) {
         out.appendUnsafe(maximum: Self.maxISOLength) { writeISOString(to: $0) }
     }
+
+    /// The current time (UTC, to the millisecond).
+    public static var now: Timestamp {
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        return Timestamp(millisecondsSinceEpoch: Int64(clock.tv_sec) * 1000 + Int64(clock.tv_nsec) / 1_000_000,
+                         hadNumericOffset: false)
+    }
+
+    /// Seconds since the Unix epoch.
+    public var secondsSinceEpoch: Double { Double(millisecondsSinceEpoch) / 1000 }
 
     /// The `toISOString()` text, for tests and messages.
     public var isoString: String {

@@ -96,7 +96,6 @@ public struct DeliveryScheduler: Sendable {
         self.rejectedUsers = rejectedUsers
     }
 
-    public var inFlightCount: Int { inFlight.count }
     /// Records read and not yet done.
     public var pendingCount: Int { window.count }
     /// The caller may read more records.

@@ -228,7 +228,7 @@ public struct Replay {
             guard verdict == .transient else {
                 return Outcome(request: request, answer: answer, verdict: verdict, attempts: attempt, latencies: latencies)
             }
-            let retryAfter = answer.retryAfter.flatMap { RetryPolicy.retryAfterSeconds($0, now: wallClock()) }
+            let retryAfter = answer.retryAfter.flatMap { RetryPolicy.retryAfterSeconds($0, now: Timestamp.now.secondsSinceEpoch) }
             let delay = policy.delay(afterAttempt: attempt, retryAfter: retryAfter,
                                      random: Double.random(in: 0...1, using: &generator))
             guard policy.shouldRetry(afterAttempt: attempt, elapsed: Clock.now - first, delay: delay),
@@ -269,13 +269,6 @@ public struct Replay {
                       ("Idempotency-Key", hasher.hexDigest)],
             body: body)
     }
-}
-
-/// Unix time in seconds, for HTTP dates.
-func wallClock() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
 /// A rejected record: `SPOOL/rejected/rejected.ndjson` (`schemas/rejected-record.schema.json`).

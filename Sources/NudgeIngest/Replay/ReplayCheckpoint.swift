@@ -26,9 +26,9 @@ public struct ReplayCheckpoint: Sendable, Equatable {
         out.append(utf8: "],\"rejected_users\":[")
         for (i, user) in rejectedUsers.sorted().enumerated() {
             if i > 0 { out.append(0x2C) }
-            out.append(0x22)
-            out.append(utf8: user)  // already JSON-escaped text, as the spool holds it
-            out.append(0x22)
+            // The ext_id's text as the spool holds it (escapes included), as a JSON
+            // string: it reads back exactly, whatever escapes it has.
+            JSONOutput.appendString(user, to: &out)
         }
         out.append(utf8: "],\"rejected_bytes\":\(rejectedBytes),\"acknowledged\":\(acknowledged),\"rejected\":\(rejected)}\n")
         return out.bytes
@@ -43,12 +43,7 @@ public struct ReplayCheckpoint: Sendable, Equatable {
         else { return nil }
         self.watermark = watermark
         self.done = Set(done)
-        // The file holds the escaped text; JSONSerialization decoded it. Escape it back.
-        self.rejectedUsers = Set(users.map { user in
-            var out = ByteBuffer(capacity: 16)
-            JSONOutput.appendString(user, to: &out)
-            return String(decoding: out.bytes.dropFirst().dropLast(), as: UTF8.self)
-        })
+        self.rejectedUsers = Set(users)
         self.rejectedBytes = rejectedBytes
         self.acknowledged = acknowledged
         self.rejected = rejected
@@ -99,14 +94,8 @@ final class ReplayStore {
 
     /// Appends rejected records and syncs them (before the checkpoint that counts them).
     func appendRejected(_ lines: [UInt8]) throws(SpoolError) {
-        let failure: SpoolError? = lines.withUnsafeBytes { bytes in
-            do throws(SpoolError) {
-                try Files.writeAll(rejectedFile, bytes, path: rejectedPath)
-                try Files.sync(rejectedFile, path: rejectedPath)
-            } catch { return error }
-            return nil
-        }
-        if let failure { throw failure }
+        try Files.writeAll(rejectedFile, lines, path: rejectedPath)
+        try Files.sync(rejectedFile, path: rejectedPath)
         checkpoint.rejectedBytes += lines.count
     }
 
@@ -120,11 +109,7 @@ final class ReplayStore {
         let temporary = folder + "/.checkpoint.json.partial"
         let fd = try Files.create(temporary)
         defer { close(fd) }
-        let failure: SpoolError? = checkpoint.json.withUnsafeBytes { bytes in
-            do throws(SpoolError) { try Files.writeAll(fd, bytes, path: temporary) } catch { return error }
-            return nil
-        }
-        if let failure { throw failure }
+        try Files.writeAll(fd, checkpoint.json, path: temporary)
         try Files.sync(fd, path: temporary)
         try Files.rename(temporary, checkpointPath)
         try Files.syncDirectory(folder)

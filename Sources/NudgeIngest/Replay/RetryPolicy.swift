@@ -68,7 +68,7 @@ public struct RetryPolicy: Sendable {
             + String(day).leftPadded(to: 2) + "T" + clock.map { String($0).leftPadded(to: 2) }.joined(separator: ":") + "Z"
         var isoText = iso
         guard let instant = isoText.withUTF8({ Timestamp.parse(UnsafeRawBufferPointer($0)) }) else { return nil }
-        return max(Double(instant.millisecondsSinceEpoch) / 1000 - now, 0)
+        return max(instant.secondsSinceEpoch - now, 0)
     }
 }
 

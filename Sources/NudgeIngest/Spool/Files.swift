@@ -39,6 +39,15 @@ enum Files {
         }
     }
 
+    /// Writes all of `bytes`: `withUnsafeBytes` does not carry a typed error, so this
+    /// is the one place that bridges it.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(SpoolError) {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(SpoolError) in try writeAll(fd, raw, path: path) }
+        }
+        try result.get()
+    }
+
     static func sync(_ fd: Int32, path: String) throws(SpoolError) {
         if fsync(fd) != 0 { throw .cannotWrite(path: path, errno: errno) }
     }

@@ -192,19 +192,11 @@ public struct Ledger: Sendable {
         defer { close(fd) }
         let line = entry.line
         do throws(SpoolError) {
-            let failure: SpoolError? = line.withUnsafeBytes { bytes in
-                do throws(SpoolError) {
-                    if CrashPoint.isArmed(.ledgerHalfWritten, commit: entry.commit) {
-                        try Files.writeAll(fd, UnsafeRawBufferPointer(rebasing: bytes[..<(bytes.count / 2)]), path: path)
-                        CrashPoint.reach(.ledgerHalfWritten, commit: entry.commit)
-                    }
-                    try Files.writeAll(fd, bytes, path: path)
-                } catch {
-                    return error
-                }
-                return nil
+            if CrashPoint.isArmed(.ledgerHalfWritten, commit: entry.commit) {
+                try Files.writeAll(fd, Array(line[..<(line.count / 2)]), path: path)
+                CrashPoint.reach(.ledgerHalfWritten, commit: entry.commit)
             }
-            if let failure { throw failure }
+            try Files.writeAll(fd, line, path: path)
             try Files.sync(fd, path: path)
         } catch {
             ftruncate(fd, off_t(length))

@@ -153,9 +153,8 @@ public final class Spool {
             try Files.rename(journalTemporary, journalPath(commit))
             for folder in [acceptedFolder, droppedFolder, stateFolder] { try Files.syncDirectory(folder) }
             CrashPoint.reach(.renamed, commit: commit)
-            let now = Timestamp(millisecondsSinceEpoch: Int64(time(nil)) * 1000, hadNumericOffset: false)
             try ledger.append(LedgerEntry(
-                commit: commit, committedAt: now.isoString, inputs: inputs,
+                commit: commit, committedAt: Timestamp.now.isoString, inputs: inputs,
                 acceptedBytes: sizes.accepted, droppedBytes: sizes.dropped, journalBytes: journalBytes))
             CrashPoint.reach(.committed, commit: commit)
             journalsSinceSnapshot += 1

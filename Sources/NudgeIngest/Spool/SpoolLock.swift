@@ -23,8 +23,7 @@ final class SpoolLock {
             throw .cannotWrite(path: path, errno: code)
         }
         descriptor = fd
-        let now = Timestamp(millisecondsSinceEpoch: Int64(time(nil)) * 1000, hadNumericOffset: false)
-        var text = "process \(getpid()), started \(now.isoString)\n"
+        var text = "process \(getpid()), started \(Timestamp.now.isoString)\n"
         ftruncate(fd, 0)
         text.withUTF8 { _ = pwrite(fd, $0.baseAddress, $0.count, 0) }
     }

@@ -57,11 +57,7 @@ public enum StateFile {
         }
         if !users.isEmpty {
             let bytes = state.extIDRange(of: users.lowerBound).lowerBound..<state.extIDBytes.count
-            let failure: SpoolError? = state.extIDBytes[bytes].withUnsafeBytes { raw in
-                do throws(SpoolError) { try out.append(large: raw) } catch { return error }
-                return nil
-            }
-            if let failure { throw failure }
+            try out.append(large: state.extIDBytes[bytes])
         }
 
         if kind == .snapshot {
@@ -165,11 +161,11 @@ public enum StateFile {
         }
 
         /// Appends many bytes, writing them out piece by piece.
-        mutating func append(large bytes: UnsafeRawBufferPointer) throws(SpoolError) {
-            var start = 0
-            while start < bytes.count {
-                let end = min(start + (1 << 20), bytes.count)
-                buffer.append(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+        mutating func append(large bytes: ArraySlice<UInt8>) throws(SpoolError) {
+            var start = bytes.startIndex
+            while start < bytes.endIndex {
+                let end = min(start + (1 << 20), bytes.endIndex)
+                buffer.append(Array(bytes[start..<end]))
                 try flushIfFull()
                 start = end
             }
