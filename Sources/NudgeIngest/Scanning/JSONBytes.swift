@@ -22,6 +22,21 @@ enum JSONBytes {
         return (hasQuote | hasBackslash | hasControl) & 0x8080_8080_8080_8080
     }
 
+    /// The index of the first `"`, `\\` or control byte of `bytes` in `from..<limit`
+    /// (`limit` when there is none), eight bytes at a time: where a string's plain run ends.
+    @inline(__always)
+    static func plainRunEnd(_ bytes: UnsafeRawBufferPointer, from: Int, limit: Int) -> Int {
+        var at = from
+        let base = bytes.baseAddress!
+        while at + 8 <= limit {
+            let mask = escapeMask(UInt64(littleEndian: (base + at).loadUnaligned(as: UInt64.self)))
+            if mask != 0 { return at + mask.trailingZeroBitCount / 8 }
+            at += 8
+        }
+        while at < limit, bytes[at] != 0x22 && bytes[at] != 0x5C && bytes[at] >= 0x20 { at += 1 }
+        return at
+    }
+
     /// Whether `byte` is one of those bytes.
     @inline(__always)
     static func isSpecial(_ byte: UInt8) -> Bool {

@@ -47,6 +47,79 @@ enum JSONString {
         }
     }
 
+    /// Decodes the contents of a JSON string that nothing validated (read back from a
+    /// spool file): nil when an escape is incomplete or unknown, a `\u` escape is not
+    /// four hex digits or leaves a surrogate unpaired.
+    /// Runs without escapes are copied whole.
+    static func decodeChecked(_ content: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard let base = content.baseAddress else { return [] }
+        let count = content.count
+        var failed = false
+        let decoded = [UInt8](unsafeUninitializedCapacity: count) { out, written in
+            var read = 0
+            written = 0
+            while read < count {
+                var run = JSONBytes.plainRunEnd(content, from: read, limit: count)
+                while run < count && content[run] != 0x5C { run = JSONBytes.plainRunEnd(content, from: run + 1, limit: count) }
+                if run > read {
+                    (out.baseAddress! + written).initialize(from: (base + read).assumingMemoryBound(to: UInt8.self),
+                                                            count: run - read)
+                    written += run - read
+                    read = run
+                    continue
+                }
+                guard read + 1 < count else { failed = true; return }
+                let code = content[read + 1]
+                read += 2
+                switch code {
+                case 0x22, 0x5C, 0x2F: out[written] = code
+                case 0x62: out[written] = 0x08
+                case 0x66: out[written] = 0x0C
+                case 0x6E: out[written] = 0x0A
+                case 0x72: out[written] = 0x0D
+                case 0x74: out[written] = 0x09
+                case 0x75:
+                    guard var scalar = checkedHex4(content, read).map(UInt32.init) else { failed = true; return }
+                    read += 4
+                    if scalar >= 0xD800 && scalar <= 0xDBFF {
+                        guard read + 1 < count, content[read] == 0x5C, content[read + 1] == 0x75,
+                              let low = checkedHex4(content, read + 2).map(UInt32.init), low >= 0xDC00 && low <= 0xDFFF
+                        else { failed = true; return }
+                        read += 6
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
+                        failed = true
+                        return
+                    }
+                    written += encodeUTF8(scalar, into: out.baseAddress! + written)
+                    continue
+                default:
+                    failed = true
+                    return
+                }
+                written += 1
+            }
+        }
+        return failed ? nil : decoded
+    }
+
+    private static func checkedHex4(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> UInt16? {
+        guard at + 4 <= bytes.count else { return nil }
+        var value: UInt16 = 0
+        for i in at..<(at + 4) {
+            let byte = bytes[i]
+            let digit: UInt8
+            switch byte {
+            case 0x30...0x39: digit = byte - 0x30
+            case 0x41...0x46: digit = byte - 0x41 + 10
+            case 0x61...0x66: digit = byte - 0x61 + 10
+            default: return nil
+            }
+            value = value << 4 | UInt16(digit)
+        }
+        return value
+    }
+
     @inline(__always)
     private static func hex4(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> UInt16 {
         var value: UInt16 = 0

@@ -20,12 +20,38 @@ public struct LedgerInput: Sendable, Equatable {
     public var status: InputSummary.Status
 }
 
-/// One commit: the inputs it made durable and the files it added to the spool.
+/// What a `redrive` commit changed: the dropped files it rewrote without the records
+/// it moved to its accepted file, and how many records each input file gave up.
+public struct RedriveChange: Sendable, Equatable {
+    /// One rewritten `dropped/KKKKKKKK.ndjson`: its commit, new size and records moved out.
+    public struct Replaced: Sendable, Equatable {
+        public var commit: Int
+        public var droppedBytes: Int
+        public var moved: Int
+    }
+
+    /// Records moved out of the records of one input path (`source.file`).
+    public struct Source: Sendable, Equatable {
+        public var path: String
+        public var moved: Int
+    }
+
+    public var replaced: [Replaced]
+    public var sources: [Source]
+    /// Records moved in all: the lines of this commit's accepted file.
+    public var moved: Int { replaced.reduce(0) { $0 + $1.moved } }
+}
+
+/// One commit: the inputs it made durable and the files it added to the spool, or
+/// (``redrive``) the dropped records it moved to the accepted spool.
 public struct LedgerEntry: Sendable, Equatable {
     public var commit: Int
     /// UTC, `toISOString()` form.
     public var committedAt: String
+    /// Empty for a redrive commit.
     public var inputs: [LedgerInput]
+    /// Present for a commit of `nudge-ingest redrive`.
+    public var redrive: RedriveChange?
     /// Sizes of `accepted/NNNNNNNN.ndjson`, `dropped/NNNNNNNN.ndjson` (0: no file) and
     /// `state/NNNNNNNN.journal`.
     public var acceptedBytes: Int
@@ -36,6 +62,11 @@ public struct LedgerEntry: Sendable, Equatable {
     public static func spoolFileName(_ commit: Int) -> String { number(commit) + ".ndjson" }
     public static func journalFileName(_ commit: Int) -> String { number(commit) + ".journal" }
     static func number(_ commit: Int) -> String { String(commit).leftPadded(to: 8) }
+    /// The hidden name under which redrive commit `by` writes the new version of the
+    /// dropped file of commit `commit`, renamed over it once `by` is committed.
+    static func replacementFileName(of commit: Int, by redrive: Int) -> String {
+        "." + spoolFileName(commit) + ".redrive-" + number(redrive) + ".partial"
+    }
 
     /// The ledger line: JSON, then the CRC-32 of the text before `,"crc32"`.
     var line: [UInt8] {
@@ -63,6 +94,22 @@ public struct LedgerEntry: Sendable, Equatable {
             out.append(0x7D)
         }
         out.append(0x5D)
+        if let redrive {
+            out.append(0x2C); key("redrive"); out.append(0x7B); key("replaced"); out.append(0x5B)
+            for (i, file) in redrive.replaced.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                out.append(0x7B); key("commit"); int(file.commit)
+                out.append(0x2C); key("dropped_bytes"); int(file.droppedBytes)
+                out.append(0x2C); key("moved"); int(file.moved); out.append(0x7D)
+            }
+            out.append(0x5D); out.append(0x2C); key("sources"); out.append(0x5B)
+            for (i, source) in redrive.sources.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                out.append(0x7B); key("path"); string(source.path)
+                out.append(0x2C); key("moved"); int(source.moved); out.append(0x7D)
+            }
+            out.append(0x5D); out.append(0x7D)
+        }
         out.append(0x2C); key("accepted_bytes"); int(acceptedBytes)
         out.append(0x2C); key("dropped_bytes"); int(droppedBytes)
         out.append(0x2C); key("journal_bytes"); int(journalBytes)
@@ -101,14 +148,33 @@ public struct LedgerEntry: Sendable, Equatable {
                                     fingerprint: fingerprint, format: format, records: records,
                                     accepted: accepted, dropped: dropped, status: status))
         }
-        self.init(commit: commit, committedAt: committedAt, inputs: read, acceptedBytes: acceptedBytes,
-                  droppedBytes: droppedBytes, journalBytes: journalBytes)
+        var redrive: RedriveChange?
+        if let change = object["redrive"] {
+            guard let change = change as? [String: Any], let replaced = change["replaced"] as? [[String: Any]],
+                  let sources = change["sources"] as? [[String: Any]]
+            else { return nil }
+            var reading = RedriveChange(replaced: [], sources: [])
+            for file in replaced {
+                guard let commit = file["commit"] as? Int, let bytes = file["dropped_bytes"] as? Int,
+                      let moved = file["moved"] as? Int else { return nil }
+                reading.replaced.append(.init(commit: commit, droppedBytes: bytes, moved: moved))
+            }
+            for source in sources {
+                guard let path = source["path"] as? String, let moved = source["moved"] as? Int else { return nil }
+                reading.sources.append(.init(path: path, moved: moved))
+            }
+            redrive = reading
+        }
+        self.init(commit: commit, committedAt: committedAt, inputs: read, redrive: redrive,
+                  acceptedBytes: acceptedBytes, droppedBytes: droppedBytes, journalBytes: journalBytes)
     }
 
-    init(commit: Int, committedAt: String, inputs: [LedgerInput], acceptedBytes: Int, droppedBytes: Int, journalBytes: Int) {
+    init(commit: Int, committedAt: String, inputs: [LedgerInput], redrive: RedriveChange? = nil,
+         acceptedBytes: Int, droppedBytes: Int, journalBytes: Int) {
         self.commit = commit
         self.committedAt = committedAt
         self.inputs = inputs
+        self.redrive = redrive
         self.acceptedBytes = acceptedBytes
         self.droppedBytes = droppedBytes
         self.journalBytes = journalBytes
@@ -124,6 +190,24 @@ public struct Ledger: Sendable {
     private var length = 0
 
     public var lastCommit: Int { entries.last?.commit ?? 0 }
+
+    /// The committed accepted files, in commit order, with the sizes the ledger gives.
+    public var acceptedFiles: [CommittedFile] {
+        entries.filter { $0.acceptedBytes > 0 }.map { CommittedFile(commit: $0.commit, bytes: $0.acceptedBytes) }
+    }
+
+    /// The committed dropped files, in commit order, at their current versions: a file
+    /// a redrive rewrote has the size that redrive gives it, and names it.
+    public var droppedFiles: [CommittedFile] {
+        var files = entries.map { CommittedFile(commit: $0.commit, bytes: $0.droppedBytes) }
+        for entry in entries {
+            for file in entry.redrive?.replaced ?? [] where file.commit >= 1 && file.commit < entry.commit {
+                files[file.commit - 1].bytes = file.droppedBytes
+                files[file.commit - 1].replacedBy = entry.commit
+            }
+        }
+        return files.filter { $0.bytes > 0 }
+    }
 
     /// The committed entries of the spool at `spool`, read without changing anything
     /// (what readers such as `replay` use while a run may be appending).
@@ -204,6 +288,20 @@ public struct Ledger: Sendable {
         }
         entries.append(entry)
         length += line.count
+    }
+}
+
+/// A spool file a commit vouches for: `accepted/` or `dropped/NNNNNNNN.ndjson` of
+/// `commit`, `bytes` long; `replacedBy` names the redrive commit that last rewrote it.
+public struct CommittedFile: Sendable, Equatable {
+    public var commit: Int
+    public var bytes: Int
+    public var replacedBy: Int?
+
+    public init(commit: Int, bytes: Int, replacedBy: Int? = nil) {
+        self.commit = commit
+        self.bytes = bytes
+        self.replacedBy = replacedBy
     }
 }
 

@@ -128,15 +128,43 @@ public final class Spool {
 
     /// The identity state as of the last commit: the snapshot, then every journal since.
     public func loadState() throws(SpoolError) -> IdentityState {
+        try Self.loadState(stateFolder: stateFolder, snapshotCommit: snapshotCommit, through: ledger.lastCommit)
+    }
+
+    private static func loadState(stateFolder: String, snapshotCommit: Int, through last: Int) throws(SpoolError) -> IdentityState {
         var state = IdentityState()
         if snapshotCommit > 0 {
-            try StateFile.apply(snapshotPath, kind: .snapshot, commit: snapshotCommit, to: &state)
+            try StateFile.apply(stateFolder + "/snapshot", kind: .snapshot, commit: snapshotCommit, to: &state)
         }
-        for commit in stride(from: snapshotCommit + 1, through: ledger.lastCommit, by: 1) {
-            try StateFile.apply(journalPath(commit), kind: .journal, commit: commit, to: &state)
+        for commit in stride(from: snapshotCommit + 1, through: last, by: 1) {
+            try StateFile.apply(stateFolder + "/" + LedgerEntry.journalFileName(commit), kind: .journal,
+                                commit: commit, to: &state)
         }
         state.markChangesSaved()
         return state
+    }
+
+    /// The identity state as of the last commit of the spool at `directory`, read
+    /// without the lock and without changing anything (what `preview` uses while a run
+    /// may be committing). A run that compacts meanwhile replaces the snapshot and
+    /// removes journals; the read then starts again from the new snapshot.
+    public static func readState(directory: String) throws(SpoolError) -> IdentityState {
+        var attempt = 0
+        while true {
+            let ledger = try Ledger.committed(inSpool: directory)
+            let snapshotPath = directory + "/state/snapshot"
+            let snapshotCommit = try StateFile.peekCommit(snapshotPath) ?? 0
+            do throws(SpoolError) {
+                guard snapshotCommit <= ledger.lastCommit else {
+                    throw .cannotRead(path: snapshotPath, errno: ESTALE)
+                }
+                return try loadState(stateFolder: directory + "/state", snapshotCommit: snapshotCommit,
+                                     through: ledger.lastCommit)
+            } catch {
+                attempt += 1
+                if attempt == 3 { throw error }
+            }
+        }
     }
 
     /// Commits what `writer` holds and what `state` changed as commit N, for `inputs`:

@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `audit --html`: the report as one self-contained page (inline CSS and SVG, no
+/// script, nothing fetched), for people who would rather look than read.
+extension AuditReport {
+    /// A colour per reason code, in rule order, readable on white.
+    private static let palette = [
+        "#8c564b", "#d62728", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+        "#1f77b4", "#ff7f0e", "#9467bd", "#2ca02c", "#aec7e8", "#393b79", "#000000",
+    ]
+
+    private static func colour(_ reason: ReasonCode) -> String { palette[reason.index % palette.count] }
+
+    /// Writes the page to `path` (0600: it quotes details of the dropped records).
+    public func writeHTML(to path: String) throws(SpoolError) {
+        let fd = try Files.create(path)
+        defer { close(fd) }
+        try Files.writeAll(fd, Array(html.utf8), path: path)
+    }
+
+    public var html: String {
+        var page = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <title>nudge-ingest audit: \(escape(spool))</title>
+            <style>
+            body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
+            h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
+            table{border-collapse:collapse;width:100%}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+            td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em}
+            .muted{color:#777}.legend span{margin-right:1.2em;white-space:nowrap}code{font-size:.92em}
+            .warn{background:#fee;border:1px solid #d62728;padding:.5em}
+            </style></head><body>
+            <h1>Dropped records in <code>\(escape(spool))</code></h1>
+            <p>\(group(records)) records = \(group(accepted)) accepted + <b>\(group(dropped)) dropped</b>\(escape(percent(dropped, of: records)))
+            \(faults > 0 ? " · \(group(faults)) input faults (corrupt_input)" : "")\(redriven > 0 ? " · \(group(redriven)) accepted by redrive" : "")
+            · \(commits) commits</p>
+
+            """
+        for problem in problems { page += "<p class=\"warn\">\(escape(problem))</p>\n" }
+        page += "<h2>Drops per reason over time</h2>\n" + dayChart()
+        page += "<h2>By reason</h2>\n<table><tr><th>reason</th><th class=n>count</th><th class=n>share</th><th>example</th></tr>\n"
+        for entry in reasons where entry.count > 0 {
+            let example = entry.example.map { "<code>\(escape($0.file)):\($0.line)</code><br>\(escape($0.detail))" } ?? ""
+            page += "<tr><td><span class=swatch style=\"background:\(Self.colour(entry.reason))\"></span>\(entry.reason.rawValue)</td>"
+                + "<td class=n>\(group(entry.count))</td><td class=n>\(entry.reason == .corruptInput ? "" : format1(share(entry.count)) + "%")</td>"
+                + "<td>\(example)</td></tr>\n"
+        }
+        page += "</table>\n<h2>Top events</h2>\n" + eventChart(top: 15)
+        page += "<h2>By input file</h2>\n<table><tr><th>file</th><th class=n>records</th><th class=n>accepted</th>"
+            + "<th class=n>dropped</th><th class=n>redriven</th><th class=n>faults</th></tr>\n"
+        for file in files {
+            page += "<tr><td><code>\(escape(file.path))</code></td><td class=n>\(group(file.records))</td>"
+                + "<td class=n>\(group(file.accepted))</td><td class=n>\(group(file.dropped))</td>"
+                + "<td class=n>\(group(file.redriven))</td><td class=n>\(group(file.faults))</td></tr>\n"
+        }
+        page += "</table>\n<h2>By day</h2>\n<table><tr><th>day (UTC)</th><th class=n>dropped</th><th class=n>placed by folder</th><th>reasons</th></tr>\n"
+        for day in days {
+            let reasons = day.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
+            page += "<tr><td>\(day.day ?? "no date")</td><td class=n>\(group(day.dropped))</td>"
+                + "<td class=n>\(group(day.byFolder))</td><td>\(reasons)</td></tr>\n"
+        }
+        page += "</table>\n<p class=muted>Made by <code>nudge-ingest audit --html</code>. Days are the event's UTC day from "
+            + "its timestamp, or its received-day folder when it has no valid timestamp.</p>\n</body></html>\n"
+        return page
+    }
+
+    /// Stacked bars: one per day, a segment per reason.
+    private func dayChart() -> String {
+        let dated = days.filter { $0.day != nil }
+        guard !dated.isEmpty else { return "<p class=muted>No dropped record has a date.</p>\n" }
+        let (width, height, left, bottom) = (1000.0, 260.0, 56.0, 24.0)
+        let highest = max(dated.map(\.dropped).max() ?? 1, 1)
+        let step = (width - left) / Double(dated.count)
+        var svg = "<svg viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" role=\"img\" "
+            + "aria-label=\"dropped records per day, by reason\">\n"
+        for tick in 0...4 {
+            let value = highest * tick / 4
+            let y = height - bottom - (height - bottom - 10) * Double(value) / Double(highest)
+            svg += "<line x1=\"\(Int(left))\" x2=\"\(Int(width))\" y1=\"\(fixed(y, decimals: 1))\" y2=\"\(fixed(y, decimals: 1))\" stroke=\"#eee\"/>"
+                + "<text x=\"\(Int(left) - 6)\" y=\"\(fixed(y + 4, decimals: 1))\" font-size=\"11\" text-anchor=\"end\">\(group(value))</text>\n"
+        }
+        for (i, day) in dated.enumerated() {
+            var y = height - bottom
+            let x = left + Double(i) * step
+            for (reason, count) in day.reasons {
+                let h = (height - bottom - 10) * Double(count) / Double(highest)
+                y -= h
+                svg += "<rect x=\"\(fixed(x, decimals: 2))\" y=\"\(fixed(y, decimals: 2))\" width=\"\(fixed(max(step * 0.85, 0.5), decimals: 2))\" "
+                    + "height=\"\(fixed(h, decimals: 2))\" fill=\"\(Self.colour(reason))\"><title>\(day.day!) \(reason.rawValue): \(group(count))</title></rect>"
+            }
+            if dated.count <= 12 || i % max(dated.count / 8, 1) == 0 {
+                svg += "<text x=\"\(fixed(x, decimals: 1))\" y=\"\(Int(height) - 6)\" font-size=\"11\">\(day.day!)</text>"
+            }
+            svg += "\n"
+        }
+        svg += "</svg>\n<p class=legend>"
+        for entry in reasons where entry.count > 0 && entry.reason != .corruptInput {
+            svg += "<span><span class=swatch style=\"background:\(Self.colour(entry.reason))\"></span>\(entry.reason.rawValue)</span>"
+        }
+        let undated = days.filter { $0.day == nil }.map(\.dropped).reduce(0, +)
+        return svg + (undated > 0 ? "<span class=muted>\(group(undated)) records without any date are not drawn</span>" : "") + "</p>\n"
+    }
+
+    /// Horizontal bars for the type/event pairs with the most drops, by reason.
+    private func eventChart(top: Int) -> String {
+        let shown = Array(events.prefix(top))
+        guard let highest = shown.first?.count, highest > 0 else { return "<p class=muted>Nothing was dropped.</p>\n" }
+        let (width, row, label) = (1000.0, 22.0, 330.0)
+        var svg = "<svg viewBox=\"0 0 \(Int(width)) \(Int(row * Double(shown.count) + 4))\" width=\"100%\" role=\"img\" "
+            + "aria-label=\"top events by dropped records\">\n"
+        for (i, entry) in shown.enumerated() {
+            let y = Double(i) * row
+            let name = (entry.type ?? "(no type)") + " / " + (entry.event ?? "(no event)")
+            svg += "<text x=\"\(Int(label) - 8)\" y=\"\(fixed(y + 15, decimals: 1))\" font-size=\"12\" text-anchor=\"end\">"
+                + "\(escape(String(name.prefix(48))))</text>"
+            var x = label
+            for (reason, count) in entry.reasons {
+                let w = (width - label - 70) * Double(count) / Double(highest)
+                svg += "<rect x=\"\(fixed(x, decimals: 2))\" y=\"\(fixed(y + 3, decimals: 1))\" width=\"\(fixed(w, decimals: 2))\" height=\"16\" "
+                    + "fill=\"\(Self.colour(reason))\"><title>\(escape(name)) · \(reason.rawValue): \(group(count))</title></rect>"
+                x += w
+            }
+            svg += "<text x=\"\(fixed(x + 6, decimals: 1))\" y=\"\(fixed(y + 15, decimals: 1))\" font-size=\"12\">\(group(entry.count))</text>\n"
+        }
+        return svg + "</svg>\n"
+    }
+}
+
+/// Text safe inside HTML elements and attribute values.
+func escape(_ text: String) -> String {
+    var out = ""
+    out.reserveCapacity(text.utf8.count)
+    for character in text {
+        switch character {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&quot;"
+        case "'": out += "&#39;"
+        default: out.append(character)
+        }
+    }
+    return out
+}

@@ -1,0 +1,144 @@
+/// One page of `nudge-ingest audit list`: the dropped records a filter selects, in
+/// spool order, with a cursor to the next page (`schemas/audit-list.schema.json`).
+///
+/// A page holds at most ``maximumLimit`` records and the cursor is a position in the
+/// spool, so a script pages through millions of records in constant memory.
+public struct AuditPage: Sendable {
+    public static let defaultLimit = 50
+    public static let maximumLimit = 1000
+
+    /// The records, each the spool line exactly (a `dropped-record`).
+    public var records: [[UInt8]] = []
+    /// Where the next page starts; nil when this is the last.
+    public var nextCursor: String?
+    public var hasMore: Bool { nextCursor != nil }
+
+    /// Reads the page of `limit` records matching `filter` that starts at `cursor`
+    /// (nil: the first page).
+    public static func make(
+        spool: String, filter: AuditFilter, limit: Int = defaultLimit, cursor: String? = nil
+    ) throws(AuditError) -> AuditPage {
+        var scan: DroppedSpoolScan
+        do { scan = try DroppedSpoolScan(spool: spool) } catch { throw .spool(error) }
+        var skipThrough: (commit: Int, line: Int)?
+        if let cursor {
+            let position = try Cursor(cursor, filter: filter)
+            skipThrough = try position.resume(&scan.lines)
+        }
+        var page = AuditPage()
+        var last: Cursor?
+        let versions = Dictionary(uniqueKeysWithValues: scan.lines.files.map { ($0.commit, $0.replacedBy ?? $0.commit) })
+        try scan.forEach { (drop) throws(AuditError) -> Bool in
+            if let skip = skipThrough {
+                if drop.commit == skip.commit && drop.record.line <= skip.line { return true }
+                skipThrough = nil
+            }
+            guard filter.matches(drop) else { return true }
+            guard page.records.count < limit else {
+                page.nextCursor = last?.text
+                return false
+            }
+            page.records.append(Array(drop.bytes))
+            last = Cursor(commit: drop.commit, version: versions[drop.commit] ?? drop.commit,
+                          offset: drop.lineOffset + drop.bytes.count + 1, sourceLine: drop.record.line,
+                          filter: filter.digest)
+            return true
+        }
+        return page
+    }
+
+    /// A position after a record: the commit of its file, the file's version (the
+    /// redrive that last rewrote it, else the commit), the byte offset after the
+    /// record, its `source.line`, and the filter it was made with. Written as
+    /// `c1.COMMIT.VERSION.OFFSET.LINE.FILTER`; treat it as opaque.
+    struct Cursor {
+        var commit: Int
+        var version: Int
+        var offset: Int
+        var sourceLine: Int
+        var filter: String
+
+        var text: String { "c1.\(commit).\(version).\(offset).\(sourceLine).\(filter)" }
+
+        init(commit: Int, version: Int, offset: Int, sourceLine: Int, filter: String) {
+            (self.commit, self.version, self.offset, self.sourceLine, self.filter) = (commit, version, offset, sourceLine, filter)
+        }
+
+        init(_ text: String, filter: AuditFilter) throws(AuditError) {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 6, parts[0] == "c1",
+                  let commit = Int(parts[1]), let version = Int(parts[2]), let offset = Int(parts[3]),
+                  let line = Int(parts[4]), commit > 0, offset >= 0
+            else { throw .badCursor("\"\(text)\" is not a cursor that audit list gave") }
+            guard parts[5] == filter.digest else {
+                throw .badCursor("this cursor was made with other filters; repeat the filters of the first page")
+            }
+            self.init(commit: commit, version: version, offset: offset, sourceLine: line, filter: String(parts[5]))
+        }
+
+        /// Moves `lines` to this position. When a redrive rewrote the file since, its
+        /// offsets moved: the file is read from its start and the records up to
+        /// `sourceLine` are skipped instead (returned for the caller to skip).
+        func resume(_ lines: inout SpoolLineReader) throws(AuditError) -> (commit: Int, line: Int)? {
+            guard let index = lines.files.firstIndex(where: { $0.commit >= commit }) else {
+                do { try lines.seek(file: lines.files.count, offset: 0, line: 1) } catch { throw .reading(error) }
+                return nil
+            }
+            let file = lines.files[index]
+            do {
+                if file.commit == commit && (file.replacedBy ?? file.commit) == version {
+                    try lines.seek(file: index, offset: offset, line: 1)
+                    return nil
+                }
+                try lines.seek(file: index, offset: 0, line: 1)
+            } catch {
+                throw .reading(error)
+            }
+            return file.commit == commit ? (commit, sourceLine) : nil
+        }
+    }
+}
+
+// MARK: - Rendering
+
+extension AuditPage {
+    /// `{"data":[…],"next_cursor":…,"has_more":…}`.
+    public var json: String {
+        var out = JSONWriter()
+        out.beginObject()
+        out.beginArray("data")
+        for record in records { record.withUnsafeBytes { out.json(nil, $0) } }
+        out.endArray()
+        out.value("next_cursor", nextCursor)
+        out.value("has_more", hasMore)
+        out.endObject()
+        return out.text
+    }
+
+    /// One line per record: `file:line  reason  type/event  detail`.
+    public var table: String {
+        records.map { line in
+            line.withUnsafeBytes { bytes in
+                guard let record = try? DroppedRecord.parse(bytes) else { return "" }
+                let text = { (range: Range<Int>?) in DroppedRecord.string(range, in: bytes) }
+                return "\(text(record.file) ?? ""):\(record.line)  \(record.reason.rawValue)  "
+                    + "\(text(record.type) ?? "-")/\(text(record.event) ?? "-")  \(text(record.detail) ?? "")"
+            }
+        }.joined(separator: "\n")
+    }
+
+    /// A header and one row per record: file, line, reason, type, event, message_id, detail.
+    public var csv: String {
+        var rows = [["file", "line", "reason", "type", "event", "message_id", "detail"].joined(separator: ",")]
+        for line in records {
+            line.withUnsafeBytes { bytes in
+                guard let record = try? DroppedRecord.parse(bytes) else { return }
+                let text = { (range: Range<Int>?) in DroppedRecord.string(range, in: bytes) ?? "" }
+                rows.append([text(record.file), String(record.line), record.reason.rawValue, text(record.type),
+                             text(record.event), text(record.messageID), text(record.detail)].map(csvField)
+                    .joined(separator: ","))
+            }
+        }
+        return rows.joined(separator: "\r\n")
+    }
+}

@@ -1,0 +1,325 @@
+/// What `nudge-ingest audit` reports about a spool: the dropped records by reason, by
+/// type and event name, by input file and by day, with one example per reason
+/// (`schemas/audit-report.schema.json`).
+public struct AuditReport: Sendable {
+    public struct ReasonCount: Sendable {
+        public var reason: ReasonCode
+        public var count: Int
+        /// The first record dropped for it, in spool order.
+        public var example: Example?
+    }
+
+    public struct Example: Sendable {
+        public var file: String
+        public var line: Int
+        public var detail: String
+    }
+
+    public struct EventCount: Sendable {
+        public var type: String?
+        public var event: String?
+        public var count: Int
+        /// Counts by reason, rule order, zeros left out.
+        public var reasons: [(ReasonCode, Int)]
+    }
+
+    public struct FileCount: Sendable {
+        public var path: String
+        public var records: Int
+        public var accepted: Int
+        public var dropped: Int
+        public var faults: Int
+        /// Records redrive moved from dropped to accepted (included in `accepted`).
+        public var redriven: Int
+    }
+
+    public struct DayCount: Sendable {
+        /// `YYYY-MM-DD` (UTC), or nil for records with no time at all.
+        public var day: String?
+        public var dropped: Int
+        /// Of those, how many had no valid `timestamp` and were placed by their folder.
+        public var byFolder: Int
+        public var reasons: [(ReasonCode, Int)]
+    }
+
+    public var spool: String
+    public var commits: Int
+    public var records = 0
+    public var accepted = 0
+    public var dropped = 0
+    /// `corrupt_input` entries: input faults, not records.
+    public var faults = 0
+    public var redriven = 0
+    public var reasons: [ReasonCount] = []
+    public var events: [EventCount] = []
+    public var files: [FileCount] = []
+    public var days: [DayCount] = []
+    /// Disagreements between the ledger's counts and the dropped spool (damage).
+    public var problems: [String] = []
+    public var elapsedSeconds = 0.0
+
+    /// Reads the committed dropped spool once and the ledger.
+    public static func make(spool: String) throws(AuditError) -> AuditReport {
+        let started = Clock.now
+        var scan: DroppedSpoolScan
+        do { scan = try DroppedSpoolScan(spool: spool) } catch { throw .spool(error) }
+        let ledger = scan.ledger
+        var report = AuditReport(spool: spool, commits: ledger.lastCommit)
+
+        var reasonCounts = [Int](repeating: 0, count: ReasonCode.allCases.count)
+        var examples = [Example?](repeating: nil, count: ReasonCode.allCases.count)
+        struct EventKey: Hashable { var type: String?; var event: String? }
+        var events: [EventKey: [Int]] = [:]
+        var droppedByFile: [String: (dropped: Int, faults: Int)] = [:]
+        var days: [Int64: (counts: [Int], byFolder: Int)] = [:]
+        let noDay = Int64.min
+        var lastFile: (range: [UInt8], path: String) = ([], "")
+
+        try scan.forEach { (drop) throws(AuditError) -> Bool in
+            let index = drop.reason.index
+            reasonCounts[index] += 1
+            // One input per commit: the file's bytes rarely change from one record to the next.
+            let fileBytes = drop.bytes[drop.record.file]
+            if !fileBytes.elementsEqual(lastFile.range) { lastFile = (Array(fileBytes), drop.file) }
+            let file = lastFile.path
+            if examples[index] == nil {
+                examples[index] = Example(file: file, line: drop.record.line, detail: drop.detail)
+            }
+            if drop.reason == .corruptInput {
+                droppedByFile[file, default: (0, 0)].faults += 1
+                return true
+            }
+            droppedByFile[file, default: (0, 0)].dropped += 1
+            events[EventKey(type: drop.type, event: drop.event), default: reasonCounts.map { _ in 0 }][index] += 1
+            let time = drop.eventTime(drop.originalEvent())
+            let day = time.map { $0.milliseconds.floorDivided(by: 86_400_000).quotient } ?? noDay
+            days[day, default: (reasonCounts.map { _ in 0 }, 0)].counts[index] += 1
+            if time?.fromFolder == true { days[day]!.byFolder += 1 }
+            return true
+        }
+
+        func nonZero(_ counts: [Int]) -> [(ReasonCode, Int)] {
+            zip(ReasonCode.allCases, counts).filter { $0.1 > 0 }
+        }
+        report.reasons = ReasonCode.allCases.map {
+            ReasonCount(reason: $0, count: reasonCounts[$0.index], example: examples[$0.index])
+        }
+        report.faults = reasonCounts[ReasonCode.corruptInput.index]
+        report.dropped = reasonCounts.reduce(0, +) - report.faults
+        report.events = events.map { key, counts in
+            EventCount(type: key.type, event: key.event, count: counts.reduce(0, +), reasons: nonZero(counts))
+        }.sorted { ($0.count, $1.type ?? "", $1.event ?? "") > ($1.count, $0.type ?? "", $0.event ?? "") }
+        report.days = days.sorted { $0.key < $1.key }.map { day, value in
+            DayCount(day: day == noDay ? nil : Self.dayText(day),
+                     dropped: value.counts.reduce(0, +), byFolder: value.byFolder, reasons: nonZero(value.counts))
+        }
+
+        // Files: records and accepted from the ledger (plus what redrive moved), dropped from the spool.
+        var order: [String] = []
+        var files: [String: FileCount] = [:]
+        func file(_ path: String) -> String {
+            if files[path] == nil {
+                order.append(path)
+                files[path] = FileCount(path: path, records: 0, accepted: 0, dropped: 0, faults: 0, redriven: 0)
+            }
+            return path
+        }
+        for entry in ledger.entries {
+            for input in entry.inputs {
+                files[file(input.path)]!.records += input.records
+                files[input.path]!.accepted += input.accepted
+            }
+            for source in entry.redrive?.sources ?? [] {
+                files[file(source.path)]!.accepted += source.moved
+                files[source.path]!.redriven += source.moved
+                report.redriven += source.moved
+            }
+        }
+        for (path, counts) in droppedByFile {
+            files[file(path)]!.dropped = counts.dropped
+            files[path]!.faults = counts.faults
+        }
+        report.files = order.map { files[$0]! }
+        for file in report.files where file.records != file.accepted + file.dropped {
+            report.problems.append("\(file.path): the ledger counts \(file.records) records and \(file.accepted) "
+                                   + "accepted, but the dropped spool holds \(file.dropped) of its records")
+        }
+        report.records = report.files.reduce(0) { $0 + $1.records }
+        report.accepted = report.files.reduce(0) { $0 + $1.accepted }
+        report.elapsedSeconds = Clock.now - started
+        return report
+    }
+
+    /// Day `day` since the epoch as `YYYY-MM-DD`.
+    static func dayText(_ day: Int64) -> String {
+        String(Timestamp(millisecondsSinceEpoch: day * 86_400_000, hadNumericOffset: false).isoString.prefix(10))
+    }
+
+    /// `part` as a percentage of the records, one decimal.
+    func share(_ part: Int) -> Double { records == 0 ? 0 : Double(part) * 100 / Double(records) }
+}
+
+// MARK: - Rendering
+
+extension AuditReport {
+    /// The report as a person reads it in a terminal.
+    public func table(top: Int = 20) -> String {
+        var lines: [String] = []
+        lines.append("Dropped records in \(spool) (\(commits) commit\(commits == 1 ? "" : "s"))")
+        lines.append("  \(group(records)) records = \(group(accepted)) accepted + \(group(dropped)) dropped"
+                     + percent(dropped, of: records)
+                     + (faults > 0 ? "; \(group(faults)) input fault\(faults == 1 ? "" : "s") (corrupt_input)" : "")
+                     + (redriven > 0 ? "; \(group(redriven)) accepted by redrive" : ""))
+        lines.append("")
+        lines.append("By reason                      count   share  example")
+        for entry in reasons where entry.count > 0 {
+            let example = entry.example.map { "\($0.file):\($0.line)  \($0.detail)" } ?? ""
+            lines.append("  " + entry.reason.rawValue.rightPadded(to: 22) + group(entry.count).leftPadded(to: 12, with: " ")
+                         + (entry.reason == .corruptInput ? "        " : (format1(share(entry.count)) + "%").leftPadded(to: 8, with: " "))
+                         + "  " + example)
+        }
+        if dropped + faults == 0 { lines.append("  (nothing was dropped)") }
+        lines.append("")
+        lines.append("By type and event (top \(min(top, events.count)) of \(events.count))")
+        for entry in events.prefix(top) {
+            let name = (entry.type ?? "(no type)") + " / " + (entry.event ?? "(no event)")
+            let reasons = entry.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
+            lines.append("  " + String(name.prefix(48)).rightPadded(to: 48) + group(entry.count).leftPadded(to: 10, with: " ")
+                         + "  " + reasons)
+        }
+        lines.append("")
+        lines.append("By input file                         records = accepted + dropped")
+        for file in files {
+            var line = "  " + file.path + "  " + group(file.records) + " = " + group(file.accepted) + " + " + group(file.dropped)
+            if file.redriven > 0 { line += "  (\(group(file.redriven)) redriven)" }
+            if file.faults > 0 { line += "  [\(file.faults) fault\(file.faults == 1 ? "" : "s")]" }
+            lines.append(line)
+        }
+        lines.append("")
+        lines.append("By day (event timestamp, else received-day folder)")
+        for day in days {
+            let reasons = day.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
+            lines.append("  " + (day.day ?? "no date").rightPadded(to: 12) + group(day.dropped).leftPadded(to: 10, with: " ")
+                         + "  " + reasons)
+        }
+        for problem in problems { lines.append("WARNING: " + problem) }
+        lines.append("")
+        lines.append("Page through them: nudge-ingest audit list --spool \(spool) --reason REASON")
+        return lines.joined(separator: "\n")
+    }
+
+    /// `schemas/audit-report.schema.json`.
+    public var json: String {
+        var out = JSONWriter()
+        out.beginObject()
+        out.value("spool", spool)
+        out.value("commits", commits)
+        out.value("records", records)
+        out.value("accepted", accepted)
+        out.value("dropped", dropped)
+        out.value("corrupt_inputs", faults)
+        out.value("redriven", redriven)
+        out.beginArray("reasons")
+        for entry in reasons {
+            out.beginObject()
+            out.value("reason", entry.reason.rawValue)
+            out.value("count", entry.count)
+            out.value("share", share(entry.reason == .corruptInput ? 0 : entry.count), decimals: 2)
+            if let example = entry.example {
+                out.beginObject("example")
+                out.value("file", example.file)
+                out.value("line", example.line)
+                out.value("detail", example.detail)
+                out.endObject()
+            } else {
+                out.value("example", nil as String?)
+            }
+            out.endObject()
+        }
+        out.endArray()
+        out.beginArray("events")
+        for entry in events {
+            out.beginObject()
+            out.value("type", entry.type)
+            out.value("event", entry.event)
+            out.value("count", entry.count)
+            reasonObject(entry.reasons, &out)
+            out.endObject()
+        }
+        out.endArray()
+        out.beginArray("files")
+        for file in files {
+            out.beginObject()
+            out.value("path", file.path)
+            out.value("records", file.records)
+            out.value("accepted", file.accepted)
+            out.value("dropped", file.dropped)
+            out.value("redriven", file.redriven)
+            out.value("corrupt_inputs", file.faults)
+            out.endObject()
+        }
+        out.endArray()
+        out.beginArray("days")
+        for day in days {
+            out.beginObject()
+            out.value("day", day.day)
+            out.value("dropped", day.dropped)
+            out.value("by_folder", day.byFolder)
+            reasonObject(day.reasons, &out)
+            out.endObject()
+        }
+        out.endArray()
+        out.beginArray("problems")
+        for problem in problems { out.value(nil, problem) }
+        out.endArray()
+        out.value("elapsed_seconds", elapsedSeconds, decimals: 3)
+        out.endObject()
+        return out.text
+    }
+
+    private func reasonObject(_ counts: [(ReasonCode, Int)], _ out: inout JSONWriter) {
+        out.beginObject("reasons")
+        for (reason, count) in counts { out.value(reason.rawValue, count) }
+        out.endObject()
+    }
+
+    /// One table in long form, for spreadsheets and SQL: a row per reason, per type and
+    /// event, per file, per day and reason, and per example.
+    public var csv: String {
+        var rows = [["section", "reason", "type", "event", "file", "day", "count", "share", "records", "accepted", "line", "detail"]]
+        func row(_ section: String, reason: String = "", type: String? = "", event: String? = "", file: String = "",
+                 day: String = "", count: Int? = nil, share: Double? = nil, records: Int? = nil, accepted: Int? = nil,
+                 line: Int? = nil, detail: String = "") {
+            rows.append([section, reason, type ?? "", event ?? "", file, day, count.map(String.init) ?? "",
+                         share.map { fixed($0, decimals: 2) } ?? "", records.map(String.init) ?? "",
+                         accepted.map(String.init) ?? "", line.map(String.init) ?? "", detail])
+        }
+        for entry in reasons {
+            row("reason", reason: entry.reason.rawValue, count: entry.count,
+                share: entry.reason == .corruptInput ? nil : share(entry.count))
+        }
+        for entry in events {
+            for (reason, count) in entry.reasons {
+                row("event", reason: reason.rawValue, type: entry.type, event: entry.event, count: count, share: share(count))
+            }
+        }
+        for file in files {
+            row("file", file: file.path, count: file.dropped, records: file.records, accepted: file.accepted)
+        }
+        for day in days {
+            for (reason, count) in day.reasons { row("day", reason: reason.rawValue, day: day.day ?? "", count: count) }
+        }
+        for entry in reasons {
+            if let example = entry.example {
+                row("example", reason: entry.reason.rawValue, file: example.file, line: example.line, detail: example.detail)
+            }
+        }
+        return rows.map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n")
+    }
+}
+
+/// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break.
+func csvField(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    return "\"" + text.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+}

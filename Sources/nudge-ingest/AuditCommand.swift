@@ -1,0 +1,196 @@
+import ArgumentParser
+import NudgeIngest
+
+struct AuditCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Report what was dropped and why: by reason, type and event, input file and day.",
+        discussion: """
+            Reads the committed dropped spool (SPOOL/dropped/, as far as the ledger has
+            committed; a run may be writing meanwhile) and the ledger. `audit` alone is
+            `audit report`.
+
+            Examples:
+              nudge-ingest audit --spool spool
+              nudge-ingest audit --spool spool --html audit.html
+              nudge-ingest audit list --spool spool --reason not_identified --limit 20
+              nudge-ingest audit list --spool spool --user user_42 --format json
+              nudge-ingest audit collisions --spool spool
+
+            Then fix what can be fixed: `nudge-ingest preview` shows what a corrected
+            event would become, and `nudge-ingest redrive` accepts the late tracks whose
+            identify arrived in a later export.
+            """,
+        subcommands: [AuditReportCommand.self, AuditListCommand.self],
+        defaultSubcommand: AuditReportCommand.self
+    )
+}
+
+/// `--format`.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, csv
+}
+
+struct AuditReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "The dropped records at a glance: by reason (count, share, an example), by type and event, by input file (records = accepted + dropped), by day.",
+        discussion: """
+            Days are the event's UTC day from its timestamp; an event without a valid
+            timestamp is placed on its received-day folder (segment-logs/<source>/<day>/,
+            the folder name being Unix milliseconds), and counted in `by_folder`.
+            corrupt_input entries are input faults, not records: they are counted apart.
+
+            Exit status: 0 the report was made; 1 the spool could not be read.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The spool to audit.", valueName: "DIR"))
+    var spool: String = "spool"
+
+    @Option(name: .long, help: ArgumentHelp("table (for people), json or csv (long form, one row per count).", valueName: "FORMAT"))
+    var format: OutputFormat = .table
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Also write the report as one self-contained HTML page with charts (no network needed).", valueName: "FILE"))
+    var html: String?
+
+    @Option(name: .long, help: ArgumentHelp("Type and event rows the table shows.", valueName: "N"))
+    var top: Int = 20
+
+    func run() throws {
+        let report: AuditReport
+        do { report = try AuditReport.make(spool: spool) } catch { throw fail(error, progress: nil) }
+        switch format {
+        case .table: FileStream.standardOutput.write(report.table(top: top) + "\n")
+        case .json: FileStream.standardOutput.write(report.json + "\n")
+        case .csv: FileStream.standardOutput.write(report.csv + "\r\n")
+        }
+        if let html {
+            do { try report.writeHTML(to: html) } catch { throw fail(error, progress: nil) }
+            FileStream.standardError.write("wrote \(html)\n")
+        }
+    }
+}
+
+/// The criteria of `audit list` and `redrive`.
+struct FilterOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Only this reason code (repeat for several).", valueName: "CODE"))
+    var reason: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only records of this type (repeat for several).", valueName: "TYPE"))
+    var type: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only records with this event name (repeat for several).", valueName: "NAME"))
+    var event: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Only events of this user: their userId, anonymousId or ext_id (repeat for several).", valueName: "ID"))
+    var user: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Only records from this input file, or from files under this folder (as source.file gives them).",
+        valueName: "PATH"))
+    var file: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Only events at or after this time: YYYY-MM-DD or an RFC 3339 date-time (UTC when it has no offset).",
+        valueName: "TIME"))
+    var from: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Only events before this time; a date alone includes that whole day.", valueName: "TIME"))
+    var to: String?
+
+    func validate() throws {
+        _ = try filter()
+    }
+
+    func filter() throws -> AuditFilter {
+        var filter = AuditFilter()
+        for code in reason {
+            guard let parsed = ReasonCode(rawValue: code) else {
+                throw ValidationError("--reason \(code) is not a reason code; the codes are "
+                                      + ReasonCode.allCases.map(\.rawValue).joined(separator: ", ") + ".")
+            }
+            filter.reasons.append(parsed)
+        }
+        (filter.types, filter.events, filter.users, filter.files) = (type, event, user, file)
+        if let from {
+            guard let time = AuditFilter.parseTime(from, isEnd: false) else {
+                throw ValidationError("--from \(from) is not YYYY-MM-DD or an RFC 3339 date-time.")
+            }
+            filter.from = time
+        }
+        if let to {
+            guard let time = AuditFilter.parseTime(to, isEnd: true) else {
+                throw ValidationError("--to \(to) is not YYYY-MM-DD or an RFC 3339 date-time.")
+            }
+            filter.to = time
+        }
+        return filter
+    }
+}
+
+struct AuditListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the dropped records a filter selects, a page at a time.",
+        discussion: """
+            Criteria of different kinds must all match; repeated values of one kind are
+            alternatives (--reason anonymous_only --reason not_identified). Records come
+            in spool order. A page holds --limit records; the next one starts at the
+            cursor the page ends with (--format json: "next_cursor", with "has_more"),
+            given back with the same filters:
+
+              nudge-ingest audit list --spool spool --reason not_identified --format json
+              nudge-ingest audit list --spool spool --reason not_identified --format json --cursor c1.…
+
+            A cursor stays valid while runs and redrives change the spool; records a
+            redrive moved out are no longer listed.
+
+            Exit status: 0 listed (even nothing); 1 usage error, bad cursor or unreadable spool.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The spool to read.", valueName: "DIR"))
+    var spool: String = "spool"
+
+    @OptionGroup var filters: FilterOptions
+
+    @Option(name: .long, help: ArgumentHelp("Records per page (1–\(AuditPage.maximumLimit)).", valueName: "N"))
+    var limit: Int = AuditPage.defaultLimit
+
+    @Option(name: .long, help: ArgumentHelp("Start where an earlier page ended (its next_cursor).", valueName: "CURSOR"))
+    var cursor: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "table (one line per record), json ({\"data\", \"next_cursor\", \"has_more\"}) or csv.", valueName: "FORMAT"))
+    var format: OutputFormat = .table
+
+    func validate() throws {
+        guard limit >= 1 && limit <= AuditPage.maximumLimit else {
+            throw ValidationError("--limit must be between 1 and \(AuditPage.maximumLimit).")
+        }
+    }
+
+    func run() throws {
+        let page: AuditPage
+        do {
+            page = try AuditPage.make(spool: spool, filter: try filters.filter(), limit: limit, cursor: cursor)
+        } catch {
+            throw fail(error, progress: nil)
+        }
+        switch format {
+        case .json:
+            FileStream.standardOutput.write(page.json + "\n")
+        case .csv:
+            FileStream.standardOutput.write(page.csv + "\r\n")
+        case .table:
+            if !page.records.isEmpty { FileStream.standardOutput.write(page.table + "\n") }
+            let count = "\(page.records.count) record\(page.records.count == 1 ? "" : "s")"
+            FileStream.standardError.write(page.nextCursor.map { "\(count); more with --cursor \($0)\n" }
+                                           ?? "\(count); no more\n")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import ArgumentParser
+import NudgeIngest
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct PreviewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preview",
+        abstract: "Show what `run` would decide for an event against the spool's current identity state, changing nothing.",
+        discussion: """
+            EVENT is one JSON event (it may be pretty-printed over several lines), or -
+            to read NDJSON events from standard input, one a line. Each is decided by the
+            same rules as `run`, against the users, identity links and messageIds the
+            spool holds now: an accepted event shows the exact body Nudge would receive,
+            a dropped one its reason code and detail. Events read together are decided
+            in order, each seeing what the ones before did (an identify, then a track of
+            that user: the track is accepted). The spool is not changed, and a run may
+            be using it meanwhile.
+
+            Examples:
+              nudge-ingest preview --spool spool '{"type":"track","userId":"u1","event":"Signed Up","timestamp":"2025-03-10T08:00:00Z"}'
+              nudge-ingest audit list --spool spool --reason not_identified --format json \\
+                | jq -c '.data[].raw | fromjson' | nudge-ingest preview --spool spool -
+
+            With --json, each outcome is one line: {"line", "accepted", "record"}, where
+            record is exactly the accepted or dropped record `run` would write
+            (schemas/preview-outcome.schema.json).
+
+            Exit status: 0 decided (accepted or dropped alike); 1 usage error, or the
+            spool could not be read.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The spool whose identity state to decide against.", valueName: "DIR"))
+    var spool: String = "spool"
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Lines longer than this many bytes are dropped as line_too_long.", valueName: "N"))
+    var maxLineBytes: Int = 1 << 20
+
+    @Flag(name: .long, help: "One JSON object per event on standard output.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("A JSON event, or - for NDJSON on standard input.", valueName: "EVENT"))
+    var event: String
+
+    func validate() throws {
+        guard maxLineBytes > 0 && maxLineBytes <= 1 << 30 else {
+            throw ValidationError("--max-line-bytes must be between 1 and 1073741824.")
+        }
+    }
+
+    func run() throws {
+        var preview: Preview
+        do {
+            preview = try Preview(spool: spool, maxLineBytes: maxLineBytes, sourceName: event == "-" ? "-" : "preview")
+        } catch {
+            throw fail(error, progress: nil)
+        }
+        let show = { (outcome: Preview.Outcome) in
+            if json {
+                let record = String(decoding: outcome.record, as: UTF8.self)
+                FileStream.standardOutput.write("{\"line\":\(outcome.line),\"accepted\":\(outcome.isAccepted),\"record\":\(record)}\n")
+            } else {
+                FileStream.standardOutput.write(outcome.text + "\n")
+            }
+        }
+        guard event == "-" else {
+            show(preview.decide(event: Array(event.utf8)))
+            return
+        }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            chunk.withUnsafeBytes { preview.consume(UnsafeRawBufferPointer(rebasing: $0[..<n]), show) }
+        }
+        preview.finish(show)
+    }
+}
