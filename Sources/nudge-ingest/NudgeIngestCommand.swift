@@ -24,7 +24,7 @@ struct NudgeIngestCommand: AsyncParsableCommand {
               nudge-ingest run --spool spool segment-logs/
               NUDGE_API_KEY=… nudge-ingest replay --spool spool
             """,
-        subcommands: [RunCommand.self, ReplayCommand.self, AuditCommand.self, PreviewCommand.self]
+        subcommands: [RunCommand.self, ReplayCommand.self, AuditCommand.self, PreviewCommand.self, RedriveCommand.self]
     )
 
     /// Parses and runs, mapping usage errors to exit status 1 as the contract says

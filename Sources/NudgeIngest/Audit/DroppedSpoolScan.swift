@@ -98,8 +98,13 @@ public struct DroppedSpoolScan {
 
     /// Reads what the ledger of `spool` has committed when this is created.
     public init(spool: String) throws(SpoolError) {
+        self.init(spool: spool, ledger: try Ledger.committed(inSpool: spool))
+    }
+
+    /// Reads the dropped files `ledger` vouches for.
+    init(spool: String, ledger: Ledger) {
         self.spool = spool
-        ledger = try Ledger.committed(inSpool: spool)
+        self.ledger = ledger
         lines = SpoolLineReader(folder: spool + "/dropped", files: ledger.droppedFiles)
     }
 
@@ -136,9 +141,12 @@ public enum AuditError: Error, Sendable, CustomStringConvertible {
     case spool(SpoolError)
     case reading(SpoolReadError)
     case badCursor(String)
+    /// A write of `redrive` failed; nothing of it was committed.
+    case writing(SpoolError)
 
     public var description: String {
         switch self {
+        case .writing(let error): "\(error)"
         case .spool(let error): "\(error)"
         case .reading(let error): "\(error)"
         case .badCursor(let why): "--cursor: \(why)"

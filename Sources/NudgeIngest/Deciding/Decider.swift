@@ -19,10 +19,14 @@ public struct Decider {
     public internal(set) var state: IdentityState
     /// Bytes derived by the last decision.
     public private(set) var derived: [UInt8] = []
+    /// Deciding again a record that was decided before (`redrive`): its `messageId` was
+    /// remembered then, by this very record, so rule 4 is not applied again.
+    public let isRedeciding: Bool
     private let arena: DecodeArena
 
-    public init(state: IdentityState = IdentityState()) {
+    public init(state: IdentityState = IdentityState(), isRedeciding: Bool = false) {
         self.state = state
+        self.isRedeciding = isRedeciding
         self.arena = DecodeArena()
         derived.reserveCapacity(4096)
     }
@@ -33,7 +37,7 @@ public struct Decider {
         arena.reset(forLineOf: line.count)
 
         // Rule 4: every string messageId is remembered, whatever becomes of its record.
-        if scanned.messageId.kind == .string {
+        if scanned.messageId.kind == .string && !isRedeciding {
             let messageID = arena.decoded(scanned.messageId, in: line)
             if state.rememberMessageID(messageID) {
                 return drop(.duplicateMessageID) {

@@ -57,9 +57,9 @@ public struct RecordProcessor {
     private var scanned = ScannedEvent()
     private var encoder = RecordEncoder()
 
-    public init(maxLineBytes: Int, state: IdentityState = IdentityState()) {
+    public init(maxLineBytes: Int, state: IdentityState = IdentityState(), isRedeciding: Bool = false) {
         self.maxLineBytes = maxLineBytes
-        self.decider = Decider(state: state)
+        self.decider = Decider(state: state, isRedeciding: isRedeciding)
     }
 
     /// Decides one record and appends it to `accepted` or `dropped`.

@@ -17,8 +17,11 @@ enum CrashPoint: String, CaseIterable {
     case renamed
     /// Half of the commit's ledger line is written.
     case ledgerHalfWritten = "ledger-half"
-    /// The commit is complete.
+    /// The commit is complete (for a redrive: its ledger line is written, the dropped
+    /// files it rewrote are still under their hidden names).
     case committed
+    /// A redrive has put the first of its rewritten dropped files in place.
+    case replacedOne = "replaced-one"
     /// A new snapshot is written and synced, not yet renamed.
     case snapshotSynced = "snapshot-synced"
     /// The new snapshot is in place; the journals it replaces are not removed yet.

@@ -11,6 +11,23 @@ enum Files {
         if mkdir(path, 0o700) != 0 && errno != EEXIST { throw .cannotCreate(path: path, errno: errno) }
     }
 
+    /// Copies the first `bytes` bytes of the file at `source` to `fd` (written at `path`).
+    static func copy(from source: String, bytes: Int, to fd: Int32, path: String) throws(SpoolError) {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw .cannotRead(path: source, errno: errno) }
+        defer { close(input) }
+        var chunk = [UInt8](repeating: 0, count: min(bytes, 1 << 20))
+        var copied = 0
+        while copied < bytes {
+            let want = min(chunk.count, bytes - copied)
+            let n = chunk.withUnsafeMutableBytes { pread(input, $0.baseAddress, want, off_t(copied)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw .cannotRead(path: source, errno: n == 0 ? EIO : errno) }
+            try writeAll(fd, Array(chunk[..<n]), path: path)
+            copied += n
+        }
+    }
+
     /// Makes the names in a directory (renames, removals) durable.
     static func syncDirectory(_ path: String) throws(SpoolError) {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

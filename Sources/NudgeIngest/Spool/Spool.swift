@@ -77,6 +77,13 @@ public final class Spool {
             snapshotCommit = header
             snapshotBytes = Files.size(of: snapshotPath) ?? 0
         }
+        if let last = ledger.entries.last, let redrive = last.redrive {
+            let applied = try putReplacementsInPlace(redrive, of: last.commit)
+            if applied > 0 {
+                notes.append("finished redrive commit \(last.commit): \(applied) rewritten dropped file"
+                             + "\(applied == 1 ? " was" : "s were") put in place")
+            }
+        }
         for folder in [acceptedFolder, droppedFolder, stateFolder] {
             for name in Files.names(in: folder) {
                 let path = folder + "/" + name
@@ -95,9 +102,11 @@ public final class Spool {
                 }
             }
         }
+        let droppedBytes = Dictionary(uniqueKeysWithValues: ledger.droppedFiles.map { ($0.commit, $0.bytes) })
         for entry in ledger.entries {
             let name = LedgerEntry.spoolFileName(entry.commit)
-            var expected = [(acceptedFolder + "/" + name, entry.acceptedBytes), (droppedFolder + "/" + name, entry.droppedBytes)]
+            var expected = [(acceptedFolder + "/" + name, entry.acceptedBytes),
+                            (droppedFolder + "/" + name, droppedBytes[entry.commit] ?? 0)]
             if entry.commit > snapshotCommit {
                 expected.append((journalPath(entry.commit), entry.journalBytes))
                 journalsSinceSnapshot += 1
@@ -117,6 +126,28 @@ public final class Spool {
             notes.append("removed \(removed.count) file\(removed.count == 1 ? "" : "s") of an interrupted commit "
                          + "(commit \(last + 1)); its input will be processed again")
         }
+    }
+
+    /// Renames the dropped files redrive commit `commit` rewrote over the old ones (an
+    /// empty one removes the old file instead) and syncs the folder: the last step of a
+    /// redrive, done after its commit point, again by recovery when a kill interrupted
+    /// it. Returns how many were still to be put in place.
+    private func putReplacementsInPlace(_ redrive: RedriveChange, of commit: Int) throws(SpoolError) -> Int {
+        var applied = 0
+        for file in redrive.replaced {
+            let partial = droppedFolder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: commit)
+            guard Files.size(of: partial) != nil else { continue }
+            if file.droppedBytes == 0 {
+                unlink(droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
+                unlink(partial)
+            } else {
+                try Files.rename(partial, droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
+            }
+            applied += 1
+            if applied == 1 { CrashPoint.reach(.replacedOne, commit: commit) }
+        }
+        if applied > 0 { try Files.syncDirectory(droppedFolder) }
+        return applied
     }
 
     /// `NNNNNNNN.ndjson`, `NNNNNNNN.ndjson.gz` or `NNNNNNNN.journal` → N.
@@ -170,7 +201,14 @@ public final class Spool {
     /// Commits what `writer` holds and what `state` changed as commit N, for `inputs`:
     /// spool files and journal synced under hidden names, renamed into place, folders
     /// synced, then the ledger line appended and synced. Throws with nothing committed.
-    func commit(_ inputs: [LedgerInput], writer: SpoolWriter, state: inout IdentityState) throws(SpoolError) {
+    ///
+    /// A redrive commit passes `redrive`: the dropped files it rewrote must be written
+    /// and synced under their hidden names (``LedgerEntry/replacementFileName(of:by:)``);
+    /// they are renamed into place after the commit point, so a kill before it leaves
+    /// the old files, and one after it is finished by the next open.
+    func commit(
+        _ inputs: [LedgerInput], writer: SpoolWriter, state: inout IdentityState, redrive: RedriveChange? = nil
+    ) throws(SpoolError) {
         let commit = ledger.lastCommit + 1
         let journalTemporary = stateFolder + "/." + LedgerEntry.journalFileName(commit) + ".partial"
         do {
@@ -182,7 +220,7 @@ public final class Spool {
             for folder in [acceptedFolder, droppedFolder, stateFolder] { try Files.syncDirectory(folder) }
             CrashPoint.reach(.renamed, commit: commit)
             try ledger.append(LedgerEntry(
-                commit: commit, committedAt: Timestamp.now.isoString, inputs: inputs,
+                commit: commit, committedAt: Timestamp.now.isoString, inputs: inputs, redrive: redrive,
                 acceptedBytes: sizes.accepted, droppedBytes: sizes.dropped, journalBytes: journalBytes))
             CrashPoint.reach(.committed, commit: commit)
             journalsSinceSnapshot += 1
@@ -197,6 +235,10 @@ public final class Spool {
             throw error
         }
         state.markChangesSaved()
+        if let redrive {
+            // Committed: a failure from here on is finished by the next open, never undone.
+            _ = try putReplacementsInPlace(redrive, of: commit)
+        }
     }
 
     /// Replaces the snapshot and its journals by one new snapshot when the journals are

@@ -1,0 +1,240 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `nudge-ingest redrive`: decides selected dropped records again against the spool's
+/// current identity state and moves those now accepted to the accepted spool.
+///
+/// Typically tracks dropped as `not_identified` whose user's identify came in a later
+/// export (Segment files events by the day it received them). Only the reasons a later
+/// state can change are decided again: `not_identified` and `anonymous_only` tracks
+/// whose whole line was kept. Every other record, and every one still dropped, stays
+/// where it is with its reason.
+///
+/// A redrive is one commit, as crash-safe as a run's: the moved records go to
+/// `accepted/NNNNNNNN.ndjson` of a new commit N, and each dropped file that loses
+/// records is rewritten without them, under a hidden name, then renamed over the old
+/// one after N's ledger line. Killed before that line, nothing happened; after it, the
+/// next open finishes the renames. Each record is in exactly one spool before and
+/// after, and `replay` delivers commit N like any other.
+public enum Redrive {
+    /// The drop reasons that a later identity state can change.
+    public static let redecidable: [ReasonCode] = [.notIdentified, .anonymousOnly]
+
+    /// Redrives the records `filter` selects; with `dryRun`, only counts what would move.
+    public static func run(spool directory: String, filter: AuditFilter, dryRun: Bool = false) throws(AuditError) -> RedriveSummary {
+        let started = Clock.now
+        let spool: Spool
+        var state: IdentityState
+        do {
+            spool = try Spool(directory: directory)
+            state = try spool.loadState()
+        } catch {
+            throw .spool(error)
+        }
+        let commit = spool.ledger.lastCommit + 1
+        var summary = RedriveSummary(spool: directory, dryRun: dryRun)
+        let writer = SpoolWriter(directory: directory)
+        let rewriting = RewrittenFiles(folder: directory + "/dropped", commit: commit)
+        do {
+            if !dryRun { try writer.begin(commit: commit) }
+            var processor = RecordProcessor(maxLineBytes: Int.max, state: state, isRedeciding: true)
+            var scratchAccepted = ByteBuffer(capacity: 1 << 16)
+            var stillDropped = ByteBuffer(capacity: 1 << 16)
+            var sources: [String: Int] = [:]
+            var sourceOrder: [String] = []
+            var source = SourceFile(path: "")
+            var scan = DroppedSpoolScan(spool: directory, ledger: spool.ledger)
+            try scan.forEach { (drop) throws(AuditError) -> Bool in
+                if drop.commit != rewriting.current?.commit {
+                    do throws(SpoolError) { try rewriting.finishFile() } catch { throw .writing(error) }
+                }
+                var moved = false
+                if drop.record.reason == .notIdentified || drop.record.reason == .anonymousOnly,
+                   !drop.record.rawTruncated, drop.type == "track", filter.matches(drop),
+                   let raw = JSONMembers.decodedString(drop.bytes, drop.record.raw) {
+                    summary.selected += 1
+                    let file = drop.file
+                    if file != source.path { source = SourceFile(path: file) }
+                    let before = processor.counts.accepted
+                    raw.withUnsafeBytes { line in
+                        let framed = FramedLine(bytes: line, number: drop.record.line, length: line.count)
+                        if dryRun {
+                            processor.process(framed, from: source, accepted: &scratchAccepted, dropped: &stillDropped)
+                        } else {
+                            processor.process(framed, from: source, accepted: &writer.accepted, dropped: &stillDropped)
+                        }
+                    }
+                    scratchAccepted.removeAll()
+                    stillDropped.removeAll()
+                    moved = processor.counts.accepted > before
+                    if moved {
+                        summary.moved[drop.reason.index] += 1
+                        if sources[file] == nil { sourceOrder.append(file) }
+                        sources[file, default: 0] += 1
+                    }
+                }
+                guard !dryRun else { return true }
+                do throws(SpoolError) {
+                    if moved {
+                        try rewriting.drop(drop)
+                    } else {
+                        try rewriting.keep(drop)
+                    }
+                    try writer.flushIfNeeded()
+                } catch {
+                    throw .writing(error)
+                }
+                return true
+            }
+            try rewriting.finishFile()
+            let change = RedriveChange(replaced: rewriting.replaced,
+                                       sources: sourceOrder.map { RedriveChange.Source(path: $0, moved: sources[$0]!) })
+            summary.filesRewritten = change.replaced.count
+            if dryRun || change.moved == 0 {
+                writer.discard()
+                rewriting.discard()
+            } else {
+                try spool.commit([], writer: writer, state: &state, redrive: change)
+                summary.commit = commit
+            }
+        } catch let error as AuditError {
+            writer.discard()
+            rewriting.discard()
+            throw error
+        } catch let error as SpoolError {
+            writer.discard()
+            rewriting.discard()
+            throw .writing(error)
+        } catch {
+            preconditionFailure("unexpected error \(error)")
+        }
+        summary.elapsedSeconds = Clock.now - started
+        return summary
+    }
+}
+
+/// The dropped files a redrive rewrites: each is copied without its moved records to
+/// `dropped/.KKKKKKKK.ndjson.redrive-NNNNNNNN.partial`, starting at its first moved
+/// record (the bytes before it are copied whole), and synced.
+private final class RewrittenFiles {
+    let folder: String
+    let commit: Int
+    /// The file being read, and its rewrite once one of its records moved.
+    private(set) var current: (commit: Int, moved: Int, fd: Int32, written: Int, path: String)?
+    private var buffer = ByteBuffer(capacity: 1 << 20)
+    private(set) var replaced: [RedriveChange.Replaced] = []
+
+    init(folder: String, commit: Int) {
+        self.folder = folder
+        self.commit = commit
+    }
+
+    /// A record that stays dropped: copied when its file is being rewritten.
+    func keep(_ drop: ScannedDrop) throws(SpoolError) {
+        if current == nil { current = (drop.commit, 0, -1, 0, "") }
+        guard current!.fd >= 0 else { return }
+        buffer.append(drop.bytes)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    /// A record that moved: left out of the rewrite, which starts here if it has not.
+    func drop(_ drop: ScannedDrop) throws(SpoolError) {
+        if current == nil || current!.fd < 0 {
+            let path = folder + "/" + LedgerEntry.replacementFileName(of: drop.commit, by: commit)
+            let fd = try Files.create(path)
+            current = (drop.commit, 0, fd, 0, path)
+            try Files.copy(from: folder + "/" + LedgerEntry.spoolFileName(drop.commit), bytes: drop.lineOffset,
+                           to: fd, path: path)
+            current!.written = drop.lineOffset
+        }
+        current!.moved += 1
+    }
+
+    private func flush() throws(SpoolError) {
+        guard let file = current, file.fd >= 0, !buffer.isEmpty else { return }
+        try buffer.withBytes { (bytes) throws(SpoolError) in try Files.writeAll(file.fd, bytes, path: file.path) }
+        current!.written += buffer.count
+        buffer.removeAll()
+    }
+
+    /// Completes the rewrite of the file being read, if any: written, synced, listed.
+    func finishFile() throws(SpoolError) {
+        defer { current = nil }
+        guard let file = current, file.fd >= 0 else { return }
+        try flush()
+        try Files.sync(file.fd, path: file.path)
+        close(file.fd)
+        current!.fd = -1
+        replaced.append(.init(commit: file.commit, droppedBytes: current!.written, moved: file.moved))
+    }
+
+    /// Removes every rewrite (nothing was committed).
+    func discard() {
+        if let file = current, file.fd >= 0 {
+            close(file.fd)
+            unlink(file.path)
+        }
+        current = nil
+        for file in replaced { unlink(folder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: commit)) }
+    }
+}
+
+/// What `nudge-ingest redrive` did (`schemas/redrive-summary.schema.json`).
+public struct RedriveSummary: Sendable {
+    public var spool: String
+    public var dryRun: Bool
+    /// The commit that holds the moved records; nil when nothing moved (or a dry run).
+    public var commit: Int?
+    /// Records decided again: `not_identified` and `anonymous_only` tracks the filter selected.
+    public var selected = 0
+    /// Moved to the accepted spool, by their old reason (rule order).
+    public var moved = [Int](repeating: 0, count: ReasonCode.allCases.count)
+    public var filesRewritten = 0
+    public var elapsedSeconds = 0.0
+
+    init(spool: String, dryRun: Bool) {
+        self.spool = spool
+        self.dryRun = dryRun
+    }
+
+    public var movedTotal: Int { moved.reduce(0, +) }
+
+    public var report: String {
+        let verb = dryRun ? "would move" : "moved"
+        var lines = ["nudge-ingest redrive\(dryRun ? " --dry-run" : ""): \(group(selected)) dropped track"
+                     + "\(selected == 1 ? "" : "s") decided again against the current identity state"]
+        lines.append("  \(verb) to accepted  \(group(movedTotal))"
+                     + (movedTotal > 0 ? "  (" + zip(ReasonCode.allCases, moved).filter { $0.1 > 0 }
+                        .map { "\(group($0.1)) \($0.0.rawValue)" }.joined(separator: ", ") + ")" : ""))
+        lines.append("  still dropped        \(group(selected - movedTotal))  (kept with their reason)")
+        if let commit {
+            lines.append("  commit \(commit): accepted/\(LedgerEntry.spoolFileName(commit)), \(filesRewritten) dropped "
+                         + "file\(filesRewritten == 1 ? "" : "s") rewritten; `nudge-ingest replay` delivers them")
+        } else if !dryRun {
+            lines.append("  nothing to redrive: the spool is unchanged")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public var json: String {
+        var out = JSONWriter()
+        out.beginObject()
+        out.value("spool", spool)
+        out.value("dry_run", dryRun)
+        out.value("commit", commit)
+        out.value("selected", selected)
+        out.value("moved", movedTotal)
+        out.beginObject("moved_by_reason")
+        for reason in Redrive.redecidable { out.value(reason.rawValue, moved[reason.index]) }
+        out.endObject()
+        out.value("still_dropped", selected - movedTotal)
+        out.value("files_rewritten", filesRewritten)
+        out.value("elapsed_seconds", elapsedSeconds, decimals: 3)
+        out.endObject()
+        return out.text
+    }
+}
