@@ -316,7 +316,7 @@ def check_state_file(path: Path, kind: int, report):
         report.error(str(path), "length or CRC-32 in the trailer does not match")
         return None
     magic, version, found_kind, commit = struct.unpack_from("<8sIIQ", data, 0)
-    if magic != b"NUDGESTA" or version != 1 or found_kind != kind:
+    if magic != b"NUDGESTA" or version not in (1, 2) or found_kind != kind:
         report.error(str(path), f"header says {magic!r} version {version} kind {found_kind}, wanted kind {kind}")
         return None
     at = 24
@@ -324,9 +324,17 @@ def check_state_file(path: Path, kind: int, report):
     at += 16
     lengths = struct.unpack_from(f"<{users}I", data, at)
     at += 4 * users + sum(n & 0x7FFFFFFF for n in lengths)
-    for item in (4, 16, 20):  # marks, message ids, links
+    for item in (4, 16, 20) + ((8,) if version >= 2 else ()):  # marks, message ids, links, record counts
         (count,) = struct.unpack_from("<Q", data, at)
         at += 8 + count * item
+    if version >= 2:  # userId forms: user, records, length, bytes
+        (count,) = struct.unpack_from("<Q", data, at)
+        at += 8
+        for _ in range(count):
+            user, records, length = struct.unpack_from("<III", data, at)
+            if user >= _first + users and kind == 1:
+                report.error(str(path), f"a userId form names user {user}, past the {users} users")
+            at += 12 + length
     if at != end:
         report.error(str(path), f"sections end at byte {at}, the trailer starts at {end}")
     return commit

@@ -310,9 +310,14 @@ import Testing
     /// Checks one JSON document against `schemas/NAME.schema.json` with Python's jsonschema.
     static func expectValid(_ document: Data, schema: String) throws {
         let check = try runProgram("/usr/bin/env", ["python3", "-c", """
-            import json, sys, jsonschema
+            import glob, json, os, sys, jsonschema, referencing
+            # Every schema of the project, so that one may refer to another by its file name.
+            registry = referencing.Registry().with_resources(
+                (json.load(open(path))["$id"], referencing.Resource.from_contents(json.load(open(path))))
+                for path in glob.glob(os.path.join(os.path.dirname(sys.argv[1]), "*.schema.json")))
             schema = json.load(open(sys.argv[1]))
-            errors = [e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(json.load(sys.stdin))]
+            validator = jsonschema.Draft202012Validator(schema, registry=registry)
+            errors = [e.message for e in validator.iter_errors(json.load(sys.stdin))]
             print("; ".join(errors)); sys.exit(1 if errors else 0)
             """, repositoryRoot.appendingPathComponent("schemas/\(schema).schema.json").path], stdin: document)
         #expect(check.status == 0, "\(schema): \(check.stdoutText) \(check.stderr)")

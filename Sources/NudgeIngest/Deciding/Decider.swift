@@ -67,10 +67,11 @@ public struct Decider {
         let anonymousID = nonBlankString(scanned.anonymousId, line)
         if isIdentify {
             // Rules 7 and 8.
-            guard case .valid(let extID) = userID else {
+            guard case .valid(let extID, let raw) = userID else {
                 return dropForUserID(userID, hasAnonymousID: anonymousID != nil, line, scanned, what: "identify")
             }
             let user = derived.withUnsafeBytes { state.addUser(extID: UnsafeRawBufferPointer(rebasing: $0[extID])) }
+            countRecord(of: user, raw, extID)
             state.markIdentified(user)
             if let anonymousID {
                 state.link(anonymousID, to: user, origin: .anonymousID)
@@ -98,9 +99,12 @@ public struct Decider {
         var user: UInt32?
         var resolvedVia: LinkOrigin?
         switch userID {
-        case .valid(let range):
+        case .valid(let range, let raw):
             extID = range
-            user = derived.withUnsafeBytes { state.user(extID: UnsafeRawBufferPointer(rebasing: $0[range])) }
+            // Known from here on even if never identified: `audit collisions` counts its userId forms.
+            let named = derived.withUnsafeBytes { state.addUser(extID: UnsafeRawBufferPointer(rebasing: $0[range])) }
+            countRecord(of: named, raw, range)
+            user = named
         case .invalid:
             return dropForUserID(userID, hasAnonymousID: anonymousID != nil, line, scanned, what: "track")
         case .absentOrBlank:
@@ -157,7 +161,8 @@ public struct Decider {
     }
 
     private enum UserIDReading {
-        case valid(extID: Range<Int>)
+        /// The sanitised `ext_id` in `derived`, and the `userId`'s own text.
+        case valid(extID: Range<Int>, raw: UnsafeRawBufferPointer)
         case absentOrBlank
         case invalid(JSONSpan)
     }
@@ -167,19 +172,21 @@ public struct Decider {
     private mutating func readUserID(_ line: UnsafeRawBufferPointer, _ scanned: ScannedEvent) -> UserIDReading {
         let span = scanned.userId
         let start = derived.count
+        let raw: UnsafeRawBufferPointer
         switch span.kind {
         case .absent, .null:
             return .absentOrBlank
         case .string:
-            let text = arena.decoded(span, in: line)
-            if UnicodeText.isBlank(text) { return .absentOrBlank }
-            UnicodeText.appendSanitized(text, to: &derived)
+            raw = arena.decoded(span, in: line)
+            if UnicodeText.isBlank(raw) { return .absentOrBlank }
+            UnicodeText.appendSanitized(raw, to: &derived)
         case .number where span.isInteger:
-            derived.appendBytes(span.text(in: line))
+            raw = span.text(in: line)
+            derived.appendBytes(raw)
         default:
             return .invalid(span)
         }
-        return .valid(extID: start..<derived.count)
+        return .valid(extID: start..<derived.count, raw: raw)
     }
 
     private mutating func dropForUserID(
@@ -217,11 +224,19 @@ public struct Decider {
 
     /// An alias with a valid user id links its non-blank string `previousId` to that user.
     private mutating func applyAlias(_ line: UnsafeRawBufferPointer, _ scanned: ScannedEvent) {
-        guard case .valid(let extID) = readUserID(line, scanned),
+        guard case .valid(let extID, let raw) = readUserID(line, scanned),
               let previousID = nonBlankString(scanned.previousId, line)
         else { return }
         let user = derived.withUnsafeBytes { state.addUser(extID: UnsafeRawBufferPointer(rebasing: $0[extID])) }
+        countRecord(of: user, raw, extID)
         state.link(previousID, to: user, origin: .alias)
+    }
+
+    /// Counts, for `audit collisions`, a record that named `user` by the `userId` `raw`
+    /// (not when deciding again: the record was counted the first time).
+    private mutating func countRecord(of user: UInt32, _ raw: UnsafeRawBufferPointer, _ extID: Range<Int>) {
+        guard !isRedeciding else { return }
+        derived.withUnsafeBytes { state.countRecord(of: user, userID: raw, extID: UnsafeRawBufferPointer(rebasing: $0[extID])) }
     }
 
     /// The decoded text of a string that is not blank.

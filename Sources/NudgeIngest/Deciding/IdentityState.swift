@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What the rules remember between records: every `messageId` seen, the users known
 /// by `ext_id` (and whether an identify of theirs was accepted), and the identity links.
 ///
@@ -15,6 +21,11 @@ public struct IdentityState: Sendable {
     var extIDBytes: [UInt8] = []
     var extIDEnds: [Int] = []
     var identified: [Bool] = []
+    /// Per user: the records that named it by a `userId` (see ``countRecord(of:userID:extID:)``).
+    var userRecords: [UInt32] = []
+    /// Raw `userId`s that sanitise to another text than themselves (`User 42` → `user_42`),
+    /// with how many records carried each: with `userRecords`, what `audit collisions` reads.
+    var userIDForms: [UserIDForm: UInt32] = [:]
 
     // What changed since the last save: users from `savedUserCount` on are new; the
     // rest is listed in the order it happened.
@@ -23,6 +34,16 @@ public struct IdentityState: Sendable {
     /// Users saved before who were identified since.
     var newlyIdentified: [UInt32] = []
     var linkChanges: [LinkChange] = []
+    /// Users and forms whose record counts changed (each listed once).
+    var countedUsers: [UInt32] = []
+    var isCounted: [Bool] = []
+    var countedForms: Set<UserIDForm> = []
+
+    /// A raw `userId` of a user (its bytes as decoded) that differs from its `ext_id`.
+    struct UserIDForm: Hashable, Sendable {
+        var user: UInt32
+        var raw: [UInt8]
+    }
 
     struct LinkChange {
         var key: Fingerprint
@@ -63,6 +84,8 @@ public struct IdentityState: Sendable {
         extIDBytes.appendBytes(extID)
         extIDEnds.append(extIDBytes.count)
         identified.append(isIdentified)
+        userRecords.append(0)
+        isCounted.append(false)
         usersByExtID.set(key, to: user)
         return user
     }
@@ -73,6 +96,21 @@ public struct IdentityState: Sendable {
         guard !identified[Int(user)] else { return }
         identified[Int(user)] = true
         if Int(user) < savedUserCount { newlyIdentified.append(user) }
+    }
+
+    /// Counts a record that named `user` by the `userId` whose text is `userID` and
+    /// whose `ext_id` is `extID`; a `userId` that sanitising changed is counted as a form.
+    mutating func countRecord(of user: UInt32, userID: UnsafeRawBufferPointer, extID: UnsafeRawBufferPointer) {
+        let index = Int(user)
+        userRecords[index] &+= 1
+        if !isCounted[index] {
+            isCounted[index] = true
+            countedUsers.append(user)
+        }
+        guard userID.count != extID.count || userID.isEmpty || memcmp(userID.baseAddress!, extID.baseAddress!, userID.count) != 0 else { return }
+        let form = UserIDForm(user: user, raw: Array(userID))
+        userIDForms[form, default: 0] &+= 1
+        countedForms.insert(form)
     }
 
     /// The `ext_id` bytes of `user`.
@@ -105,6 +143,9 @@ public struct IdentityState: Sendable {
         newMessageIDs.removeAll(keepingCapacity: true)
         newlyIdentified.removeAll(keepingCapacity: true)
         linkChanges.removeAll(keepingCapacity: true)
+        for user in countedUsers { isCounted[Int(user)] = false }
+        countedUsers.removeAll(keepingCapacity: true)
+        countedForms.removeAll(keepingCapacity: true)
     }
 
     /// How much the state holds, and the memory it takes.
@@ -113,7 +154,8 @@ public struct IdentityState: Sendable {
             users: identified.count, identifiedUsers: identified.lazy.filter { $0 }.count,
             links: links.count, messageIDs: messageIDs.count,
             messageIDBytes: messageIDs.memoryBytes,
-            userBytes: usersByExtID.memoryBytes + extIDBytes.capacity + extIDEnds.capacity * 8 + identified.capacity,
+            userBytes: usersByExtID.memoryBytes + extIDBytes.capacity + extIDEnds.capacity * 8 + identified.capacity
+                + userRecords.capacity * 4 + isCounted.capacity,
             linkBytes: links.memoryBytes)
     }
 }

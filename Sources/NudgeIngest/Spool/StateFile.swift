@@ -17,6 +17,8 @@ import Darwin
 /// marks    u64 count · count × u32 index of an earlier user identified since
 /// messages u64 count · count × 16-byte messageId fingerprint
 /// links    u64 count · count × (16-byte key fingerprint · u32 user << 2 | origin)
+/// records  u64 count · count × (u32 user · u32 records that named it by a userId)
+/// forms    u64 count · count × (u32 user · u32 records · u32 length · the raw userId bytes)
 /// trailer  u64 length of all before · u32 CRC-32 of all before · "DONE"
 /// ```
 ///
@@ -29,7 +31,8 @@ public enum StateFile {
 
     static let magic: [UInt8] = Array("NUDGESTA".utf8)
     static let trailerMagic: [UInt8] = Array("DONE".utf8)
-    static let version: UInt32 = 1
+    /// Version 2 added `records` and `forms`; version 1 files (without them) still load.
+    static let version: UInt32 = 2
     static let headerBytes = 24
     static let trailerBytes = 16
     static let identifiedBit: UInt32 = 1 << 31
@@ -84,6 +87,26 @@ public enum StateFile {
                 out.append(change.packed)
                 try out.flushIfFull()
             }
+        }
+
+        // Absolute counts, of every user and form in a snapshot, of those that changed in a journal.
+        let countedUsers = kind == .snapshot
+            ? state.userRecords.indices.filter { state.userRecords[$0] > 0 }.map(UInt32.init) : state.countedUsers
+        out.append(UInt64(countedUsers.count))
+        for user in countedUsers {
+            out.append(user)
+            out.append(state.userRecords[Int(user)])
+            try out.flushIfFull()
+        }
+        let forms = kind == .snapshot ? Array(state.userIDForms.keys) : Array(state.countedForms)
+        out.append(UInt64(forms.count))
+        // Sorted: a set's order changes from one process to the next, and files must not.
+        for form in forms.sorted(by: { $0.user != $1.user ? $0.user < $1.user : $0.raw.lexicographicallyPrecedes($1.raw) }) {
+            out.append(form.user)
+            out.append(state.userIDForms[form] ?? 0)
+            out.append(UInt32(form.raw.count))
+            out.append(form.raw)
+            try out.flushIfFull()
         }
         return try out.finish()
     }
@@ -247,7 +270,7 @@ public enum StateFile {
 
             guard try take(8).elementsEqual(StateFile.magic) else { throw damaged("it is not a nudge-ingest state file") }
             let version = try integer(UInt32.self)
-            guard version == StateFile.version else { throw damaged("unknown state format version \(version)") }
+            guard version == 1 || version == StateFile.version else { throw damaged("unknown state format version \(version)") }
             guard try integer(UInt32.self) == kind.rawValue else { throw damaged("it is not a \(kind) file") }
             let commit = Int(try integer(UInt64.self))
             if let expectedCommit, commit != expectedCommit {
@@ -295,6 +318,25 @@ public enum StateFile {
                     throw damaged("a link names an unknown user or origin")
                 }
                 state.links.set(fingerprint(links, at: i * 20), to: packed)
+            }
+
+            if version >= 2 {
+                let countCount = try count(of: 8)
+                let counts = try take(countCount * 8)
+                for i in 0..<countCount {
+                    let user = Int(UInt32(littleEndian: counts.loadUnaligned(fromByteOffset: i * 8, as: UInt32.self)))
+                    guard user < state.identified.count else { throw damaged("a record count names an unknown user") }
+                    state.userRecords[user] = UInt32(littleEndian: counts.loadUnaligned(fromByteOffset: i * 8 + 4, as: UInt32.self))
+                }
+                let formCount = try count(of: 12)
+                for _ in 0..<formCount {
+                    let head = try take(12)
+                    let user = UInt32(littleEndian: head.loadUnaligned(as: UInt32.self))
+                    let records = UInt32(littleEndian: head.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+                    let length = Int(UInt32(littleEndian: head.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+                    guard Int(user) < state.identified.count else { throw damaged("a userId form names an unknown user") }
+                    state.userIDForms[IdentityState.UserIDForm(user: user, raw: Array(try take(length)))] = records
+                }
             }
             guard position == end else { throw damaged("\(end - position) bytes follow the last section") }
             return commit

@@ -1,0 +1,88 @@
+/// `nudge-ingest audit collisions`: distinct raw `userId`s that Nudge's sanitising
+/// (spaces to `_`, then lowercase) merges into one `ext_id`: a silent merge of what may
+/// be different people (`schemas/audit-collisions.schema.json`).
+///
+/// Read from the identity state, which counts, per user, the records that named it by
+/// a `userId` (identifies, tracks past rule 9, and aliases that link) and
+/// the raw forms that sanitising changed. A form equal to its `ext_id` has the rest.
+public struct UserIDCollisions: Sendable {
+    public struct Collision: Sendable {
+        public var extID: String
+        /// Every raw form seen, most records first.
+        public var userIDs: [(userID: String, records: Int)]
+        public var records: Int { userIDs.reduce(0) { $0 + $1.records } }
+    }
+
+    public var spool: String
+    /// Most records first.
+    public var collisions: [Collision]
+
+    /// Reads the spool's identity state (without the lock; nothing is changed).
+    public static func make(spool: String) throws(SpoolError) -> UserIDCollisions {
+        let state = try Spool.readState(directory: spool)
+        var formsByUser: [UInt32: [(userID: String, records: Int)]] = [:]
+        for (form, records) in state.userIDForms where records > 0 {
+            formsByUser[form.user, default: []].append((String(decoding: form.raw, as: UTF8.self), Int(records)))
+        }
+        var collisions: [Collision] = []
+        for (user, forms) in formsByUser {
+            var extID: [UInt8] = []
+            state.appendExtID(of: user, to: &extID)
+            let text = String(decoding: extID, as: UTF8.self)
+            var userIDs = forms
+            let plain = Int(state.userRecords[Int(user)]) - forms.reduce(0) { $0 + $1.records }
+            if plain > 0 { userIDs.append((text, plain)) }
+            guard userIDs.count >= 2 else { continue }
+            userIDs.sort { ($0.records, $1.userID) > ($1.records, $0.userID) }
+            collisions.append(Collision(extID: text, userIDs: userIDs))
+        }
+        collisions.sort { ($0.records, $1.extID) > ($1.records, $0.extID) }
+        return UserIDCollisions(spool: spool, collisions: collisions)
+    }
+
+    public var table: String {
+        guard !collisions.isEmpty else {
+            return "No collisions in \(spool): every ext_id comes from one raw userId."
+        }
+        var lines = ["\(collisions.count) ext_id\(collisions.count == 1 ? "" : "s") in \(spool) merge several raw userIds "
+                     + "(Nudge sees one user for each):"]
+        for collision in collisions {
+            lines.append("  \(collision.extID)  ← \(collision.userIDs.count) userIds, \(group(collision.records)) records")
+            for form in collision.userIDs {
+                lines.append("      " + ("\"" + form.userID + "\"").rightPadded(to: 40) + group(form.records).leftPadded(to: 10, with: " "))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    public var json: String {
+        var out = JSONWriter()
+        out.beginObject()
+        out.value("spool", spool)
+        out.beginArray("collisions")
+        for collision in collisions {
+            out.beginObject()
+            out.value("ext_id", collision.extID)
+            out.value("records", collision.records)
+            out.beginArray("user_ids")
+            for form in collision.userIDs {
+                out.beginObject()
+                out.value("user_id", form.userID)
+                out.value("records", form.records)
+                out.endObject()
+            }
+            out.endArray()
+            out.endObject()
+        }
+        out.endArray()
+        out.endObject()
+        return out.text
+    }
+
+    /// `ext_id,user_id,records`, a row per raw form.
+    public var csv: String {
+        (["ext_id,user_id,records"] + collisions.flatMap { collision in
+            collision.userIDs.map { [collision.extID, $0.userID, String($0.records)].map(csvField).joined(separator: ",") }
+        }).joined(separator: "\r\n")
+    }
+}
