@@ -20,6 +20,8 @@ struct AuditCommand: ParsableCommand {
             Then fix what can be fixed: `nudge-ingest preview` shows what a corrected
             event would become, and `nudge-ingest redrive` accepts the late tracks whose
             identify arrived in a later export.
+
+            Exit status: 0 done; 1 usage error, or the spool could not be read.
             """,
         subcommands: [AuditReportCommand.self, AuditListCommand.self, AuditCollisionsCommand.self],
         defaultSubcommand: AuditReportCommand.self

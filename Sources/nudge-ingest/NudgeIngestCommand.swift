@@ -18,10 +18,14 @@ struct NudgeIngestCommand: AsyncParsableCommand {
               SPOOL/dropped/NNNNNNNN.ndjson    what was dropped, why, and the original line
 
             `nudge-ingest replay` then delivers the accepted spool to Nudge's API, in
-            order, resuming where it stopped.
+            order, resuming where it stopped. `audit` reports what was dropped and why
+            (by reason, event, file and day; `audit list` pages through the records),
+            `preview` shows what an event would become, and `redrive` accepts the tracks
+            whose user's identify arrived in a later export.
 
             Start with:
               nudge-ingest run --spool spool segment-logs/
+              nudge-ingest audit --spool spool
               NUDGE_API_KEY=… nudge-ingest replay --spool spool
             """,
         subcommands: [RunCommand.self, ReplayCommand.self, AuditCommand.self, PreviewCommand.self, RedriveCommand.self]

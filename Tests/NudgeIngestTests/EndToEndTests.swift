@@ -268,5 +268,15 @@ import Testing
         }
         #expect(run.stdoutText.contains("accepted/NNNNNNNN.ndjson"))
         #expect(run.stdoutText.contains("Exit status"))
+        // Every command teaches its job, with an example and its exit statuses.
+        for command in [["audit"], ["audit", "list"], ["audit", "collisions"], ["preview"], ["redrive"], ["replay"]] {
+            let help = try runProgram(toolPath, command + ["--help"])
+            #expect(help.status == 0, "\(command)")
+            #expect(help.stdoutText.contains("Exit status"), "\(command)")
+            #expect(help.stdoutText.contains("--spool"), "\(command)")
+        }
+        for subcommand in ["audit", "preview", "redrive"] {
+            #expect(top.stdoutText.contains(subcommand), "\(subcommand) missing from --help")
+        }
     }
 }

@@ -21,8 +21,9 @@ public struct UserIDCollisions: Sendable {
     public static func make(spool: String) throws(SpoolError) -> UserIDCollisions {
         let state = try Spool.readState(directory: spool)
         var formsByUser: [UInt32: [(userID: String, records: Int)]] = [:]
-        for (form, records) in state.userIDForms where records > 0 {
-            formsByUser[form.user, default: []].append((String(decoding: form.raw, as: UTF8.self), Int(records)))
+        for form in 0..<state.forms.count where state.forms.counts[form] > 0 {
+            formsByUser[state.forms.users[form], default: []].append(
+                (String(decoding: state.forms.raw(form), as: UTF8.self), Int(state.forms.counts[form])))
         }
         var collisions: [Collision] = []
         for (user, forms) in formsByUser {

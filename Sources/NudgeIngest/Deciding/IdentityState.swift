@@ -24,8 +24,9 @@ public struct IdentityState: Sendable {
     /// Per user: the records that named it by a `userId` (see ``countRecord(of:userID:extID:)``).
     var userRecords: [UInt32] = []
     /// Raw `userId`s that sanitise to another text than themselves (`User 42` → `user_42`),
-    /// with how many records carried each: with `userRecords`, what `audit collisions` reads.
-    var userIDForms: [UserIDForm: UInt32] = [:]
+    /// with how many records carried each: with `userRecords`, what `audit collisions`
+    /// reads. Found by a fingerprint of user and bytes, so counting allocates nothing.
+    var forms = UserIDForms()
 
     // What changed since the last save: users from `savedUserCount` on are new; the
     // rest is listed in the order it happened.
@@ -34,16 +35,9 @@ public struct IdentityState: Sendable {
     /// Users saved before who were identified since.
     var newlyIdentified: [UInt32] = []
     var linkChanges: [LinkChange] = []
-    /// Users and forms whose record counts changed (each listed once).
+    /// Users whose record counts changed (each listed once).
     var countedUsers: [UInt32] = []
     var isCounted: [Bool] = []
-    var countedForms: Set<UserIDForm> = []
-
-    /// A raw `userId` of a user (its bytes as decoded) that differs from its `ext_id`.
-    struct UserIDForm: Hashable, Sendable {
-        var user: UInt32
-        var raw: [UInt8]
-    }
 
     struct LinkChange {
         var key: Fingerprint
@@ -108,9 +102,7 @@ public struct IdentityState: Sendable {
             countedUsers.append(user)
         }
         guard userID.count != extID.count || userID.isEmpty || memcmp(userID.baseAddress!, extID.baseAddress!, userID.count) != 0 else { return }
-        let form = UserIDForm(user: user, raw: Array(userID))
-        userIDForms[form, default: 0] &+= 1
-        countedForms.insert(form)
+        forms.count(user: user, raw: userID)
     }
 
     /// The `ext_id` bytes of `user`.
@@ -145,7 +137,7 @@ public struct IdentityState: Sendable {
         linkChanges.removeAll(keepingCapacity: true)
         for user in countedUsers { isCounted[Int(user)] = false }
         countedUsers.removeAll(keepingCapacity: true)
-        countedForms.removeAll(keepingCapacity: true)
+        forms.markChangesSaved()
     }
 
     /// How much the state holds, and the memory it takes.
@@ -155,7 +147,7 @@ public struct IdentityState: Sendable {
             links: links.count, messageIDs: messageIDs.count,
             messageIDBytes: messageIDs.memoryBytes,
             userBytes: usersByExtID.memoryBytes + extIDBytes.capacity + extIDEnds.capacity * 8 + identified.capacity
-                + userRecords.capacity * 4 + isCounted.capacity,
+                + userRecords.capacity * 4 + isCounted.capacity + forms.memoryBytes,
             linkBytes: links.memoryBytes)
     }
 }
@@ -172,4 +164,61 @@ public struct StateStatistics: Sendable, Equatable {
     public var userBytes: Int
     public var linkBytes: Int
     public var memoryBytes: Int { messageIDBytes + userBytes + linkBytes }
+}
+
+/// The raw `userId` forms of an ``IdentityState``: each a user, the bytes and a record
+/// count, in the order first seen, with the forms whose counts changed since the last save.
+struct UserIDForms: Sendable {
+    private var index = FingerprintTable(minimumCapacity: 64)
+    private(set) var users: [UInt32] = []
+    private(set) var counts: [UInt32] = []
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+    private var isChanged: [Bool] = []
+    /// Forms (indices) whose counts changed since the last save.
+    private(set) var changed: [Int] = []
+
+    var count: Int { users.count }
+
+    func raw(_ form: Int) -> ArraySlice<UInt8> { bytes[(form == 0 ? 0 : ends[form - 1])..<ends[form]] }
+
+    private static func key(user: UInt32, raw: UnsafeRawBufferPointer) -> Fingerprint {
+        let bytes = Fingerprint(raw, domain: 4)
+        return Fingerprint(high: bytes.high ^ Fingerprint.mix(UInt64(user), 0x9E37_79B9_7F4A_7C15), low: bytes.low)
+    }
+
+    /// One more record of `user` under `raw`.
+    mutating func count(user: UInt32, raw: UnsafeRawBufferPointer) {
+        let key = Self.key(user: user, raw: raw)
+        let form: Int
+        if let found = index.value(for: key) {
+            form = Int(found)
+        } else {
+            form = users.count
+            index.set(key, to: UInt32(form))
+            users.append(user)
+            counts.append(0)
+            bytes.appendBytes(raw)
+            ends.append(bytes.count)
+            isChanged.append(false)
+        }
+        counts[form] &+= 1
+        if !isChanged[form] {
+            isChanged[form] = true
+            changed.append(form)
+        }
+    }
+
+    /// Sets the count of `user` under `raw` (loading a state file).
+    mutating func set(user: UInt32, raw: UnsafeRawBufferPointer, records: UInt32) {
+        count(user: user, raw: raw)
+        counts[index.value(for: Self.key(user: user, raw: raw)).map(Int.init)!] = records
+    }
+
+    mutating func markChangesSaved() {
+        for form in changed { isChanged[form] = false }
+        changed.removeAll(keepingCapacity: true)
+    }
+
+    var memoryBytes: Int { index.memoryBytes + users.capacity * 4 + counts.capacity * 4 + bytes.capacity + ends.capacity * 8 + isChanged.capacity }
 }

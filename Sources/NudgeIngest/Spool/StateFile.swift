@@ -98,14 +98,15 @@ public enum StateFile {
             out.append(state.userRecords[Int(user)])
             try out.flushIfFull()
         }
-        let forms = kind == .snapshot ? Array(state.userIDForms.keys) : Array(state.countedForms)
+        // In the order first seen, which every run and every reload keeps.
+        let forms = kind == .snapshot ? Array(0..<state.forms.count) : state.forms.changed
         out.append(UInt64(forms.count))
-        // Sorted: a set's order changes from one process to the next, and files must not.
-        for form in forms.sorted(by: { $0.user != $1.user ? $0.user < $1.user : $0.raw.lexicographicallyPrecedes($1.raw) }) {
-            out.append(form.user)
-            out.append(state.userIDForms[form] ?? 0)
-            out.append(UInt32(form.raw.count))
-            out.append(form.raw)
+        for form in forms {
+            let raw = state.forms.raw(form)
+            out.append(state.forms.users[form])
+            out.append(state.forms.counts[form])
+            out.append(UInt32(raw.count))
+            out.append(Array(raw))
             try out.flushIfFull()
         }
         return try out.finish()
@@ -335,7 +336,7 @@ public enum StateFile {
                     let records = UInt32(littleEndian: head.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
                     let length = Int(UInt32(littleEndian: head.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
                     guard Int(user) < state.identified.count else { throw damaged("a userId form names an unknown user") }
-                    state.userIDForms[IdentityState.UserIDForm(user: user, raw: Array(try take(length)))] = records
+                    state.forms.set(user: user, raw: try take(length), records: records)
                 }
             }
             guard position == end else { throw damaged("\(end - position) bytes follow the last section") }
