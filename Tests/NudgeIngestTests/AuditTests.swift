@@ -111,6 +111,14 @@ import Testing
             }
             #expect(Set(events) == ["track/Signed Up=3", "track/Viewed=4", "page/-=1", "-/-=1"])
 
+            // Read by one thread or by several over runs of files, the report is the same.
+            func withoutTime(_ parallelism: Int) throws -> String {
+                try AuditReport.make(spool: spool.path, parallelism: parallelism).json
+                    .replacing(/"elapsed_seconds":[0-9.]+/, with: "")
+            }
+            #expect(try withoutTime(1) == withoutTime(2))
+            #expect(try withoutTime(1) == withoutTime(5))
+
             // The same numbers in the table and the CSV.
             let table = try Self.tool(["audit", "report", "--spool", spool.path], in: dir)
             #expect(table.status == 0)

@@ -1,3 +1,10 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What `nudge-ingest audit` reports about a spool: the dropped records by reason, by
 /// type and event name, by input file and by day, with one example per reason
 /// (`schemas/audit-report.schema.json`).
@@ -58,45 +65,38 @@ public struct AuditReport: Sendable {
     public var problems: [String] = []
     public var elapsedSeconds = 0.0
 
-    /// Reads the committed dropped spool once and the ledger.
-    public static func make(spool: String) throws(AuditError) -> AuditReport {
+    /// Reads the committed dropped spool once, and the ledger. The dropped files are
+    /// split into `parallelism` runs of consecutive commits, of about equal bytes, read
+    /// at once (one per core by default); their tallies are added up in commit order.
+    public static func make(spool: String, parallelism: Int = defaultParallelism) throws(AuditError) -> AuditReport {
         let started = Clock.now
-        var scan: DroppedSpoolScan
-        do { scan = try DroppedSpoolScan(spool: spool) } catch { throw .spool(error) }
-        let ledger = scan.ledger
+        let ledger: Ledger
+        do { ledger = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
         var report = AuditReport(spool: spool, commits: ledger.lastCommit)
 
-        var reasonCounts = [Int](repeating: 0, count: ReasonCode.allCases.count)
-        var examples = [Example?](repeating: nil, count: ReasonCode.allCases.count)
-        struct EventKey: Hashable { var type: String?; var event: String? }
-        var events: [EventKey: [Int]] = [:]
-        var droppedByFile: [String: (dropped: Int, faults: Int)] = [:]
-        var days: [Int64: (counts: [Int], byFolder: Int)] = [:]
-        let noDay = Int64.min
-        var lastFile: (range: [UInt8], path: String) = ([], "")
-
-        try scan.forEach { (drop) throws(AuditError) -> Bool in
-            let index = drop.reason.index
-            reasonCounts[index] += 1
-            // One input per commit: the file's bytes rarely change from one record to the next.
-            let fileBytes = drop.bytes[drop.record.file]
-            if !fileBytes.elementsEqual(lastFile.range) { lastFile = (Array(fileBytes), drop.file) }
-            let file = lastFile.path
-            if examples[index] == nil {
-                examples[index] = Example(file: file, line: drop.record.line, detail: drop.detail)
-            }
-            if drop.reason == .corruptInput {
-                droppedByFile[file, default: (0, 0)].faults += 1
-                return true
-            }
-            droppedByFile[file, default: (0, 0)].dropped += 1
-            events[EventKey(type: drop.type, event: drop.event), default: reasonCounts.map { _ in 0 }][index] += 1
-            let time = drop.eventTime(drop.originalEvent())
-            let day = time.map { $0.milliseconds.floorDivided(by: 86_400_000).quotient } ?? noDay
-            days[day, default: (reasonCounts.map { _ in 0 }, 0)].counts[index] += 1
-            if time?.fromFolder == true { days[day]!.byFolder += 1 }
-            return true
+        let shards = Self.shards(of: ledger.droppedFiles, into: max(parallelism, 1))
+        let tallies = UnsafeMutableBufferPointer<Result<Tally, AuditError>>.allocate(capacity: shards.count)
+        defer { tallies.deallocate() }
+        let results = SendableBuffer(tallies)
+        DispatchQueue.concurrentPerform(iterations: shards.count) { shard in
+            var scan = DroppedSpoolScan(spool: spool, ledger: ledger, files: shards[shard])
+            var tally = Tally()
+            results.buffer.baseAddress!.advanced(by: shard).initialize(to: Result { () throws(AuditError) -> Tally in
+                try scan.forEach { (drop) throws(AuditError) -> Bool in
+                    tally.add(drop)
+                    return true
+                }
+                return tally
+            })
         }
+        var total = Tally()
+        for shard in tallies.indices {
+            total.merge(try tallies[shard].get())
+        }
+        (tallies.baseAddress!).deinitialize(count: shards.count)
+        let (reasonCounts, examples, events, droppedByFile, days) =
+            (total.reasonCounts, total.examples, total.events, total.droppedByFile, total.days)
+        let noDay = Tally.noDay
 
         func nonZero(_ counts: [Int]) -> [(ReasonCode, Int)] {
             zip(ReasonCode.allCases, counts).filter { $0.1 > 0 }
@@ -109,7 +109,8 @@ public struct AuditReport: Sendable {
         report.events = events.map { key, counts in
             EventCount(type: key.type, event: key.event, count: counts.reduce(0, +), reasons: nonZero(counts))
         }.sorted { ($0.count, $1.type ?? "", $1.event ?? "") > ($1.count, $0.type ?? "", $0.event ?? "") }
-        report.days = days.sorted { $0.key < $1.key }.map { day, value in
+        // Undated last.
+        report.days = days.sorted { ($0.key == noDay ? Int64.max : $0.key) < ($1.key == noDay ? Int64.max : $1.key) }.map { day, value in
             DayCount(day: day == noDay ? nil : Self.dayText(day),
                      dropped: value.counts.reduce(0, +), byFolder: value.byFolder, reasons: nonZero(value.counts))
         }
@@ -150,6 +151,24 @@ public struct AuditReport: Sendable {
         return report
     }
 
+    /// One reader per core: two on the project's build machine.
+    public static var defaultParallelism: Int { min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1), 8) }
+
+    /// `files` cut into at most `count` runs of consecutive files of about equal bytes.
+    static func shards(of files: [CommittedFile], into count: Int) -> [[CommittedFile]] {
+        let total = files.reduce(0) { $0 + $1.bytes }
+        var shards: [[CommittedFile]] = [[]]
+        var bytes = 0
+        for file in files {
+            if bytes >= total * shards.count / count && !shards[shards.count - 1].isEmpty && shards.count < count {
+                shards.append([])
+            }
+            shards[shards.count - 1].append(file)
+            bytes += file.bytes
+        }
+        return shards
+    }
+
     /// Day `day` since the epoch as `YYYY-MM-DD`.
     static func dayText(_ day: Int64) -> String {
         String(Timestamp(millisecondsSinceEpoch: day * 86_400_000, hadNumericOffset: false).isoString.prefix(10))
@@ -157,6 +176,66 @@ public struct AuditReport: Sendable {
 
     /// `part` as a percentage of the records, one decimal.
     func share(_ part: Int) -> Double { records == 0 ? 0 : Double(part) * 100 / Double(records) }
+}
+
+/// What one reader counts over its run of dropped files.
+private struct Tally {
+    static let noDay = Int64.min
+    struct EventKey: Hashable { var type: String?; var event: String? }
+
+    var reasonCounts = [Int](repeating: 0, count: ReasonCode.allCases.count)
+    var examples = [AuditReport.Example?](repeating: nil, count: ReasonCode.allCases.count)
+    var events: [EventKey: [Int]] = [:]
+    var droppedByFile: [String: (dropped: Int, faults: Int)] = [:]
+    var days: [Int64: (counts: [Int], byFolder: Int)] = [:]
+    private var lastFile: (bytes: [UInt8], path: String) = ([], "")
+
+    mutating func add(_ drop: ScannedDrop) {
+        let index = drop.reason.index
+        reasonCounts[index] += 1
+        // One input per commit: the file's bytes rarely change from one record to the next.
+        let fileBytes = drop.bytes[drop.record.file]
+        if !fileBytes.elementsEqual(lastFile.bytes) { lastFile = (Array(fileBytes), drop.file) }
+        let file = lastFile.path
+        if examples[index] == nil {
+            examples[index] = AuditReport.Example(file: file, line: drop.record.line, detail: drop.detail)
+        }
+        if drop.reason == .corruptInput {
+            droppedByFile[file, default: (0, 0)].faults += 1
+            return
+        }
+        droppedByFile[file, default: (0, 0)].dropped += 1
+        events[EventKey(type: drop.type, event: drop.event), default: Self.zeros][index] += 1
+        let time = drop.eventTime(drop.originalEvent())
+        let day = time.map { $0.milliseconds.floorDivided(by: 86_400_000).quotient } ?? Self.noDay
+        days[day, default: (Self.zeros, 0)].counts[index] += 1
+        if time?.fromFolder == true { days[day]!.byFolder += 1 }
+    }
+
+    /// Adds the tally of the files after this one's.
+    mutating func merge(_ later: Tally) {
+        for i in reasonCounts.indices {
+            reasonCounts[i] += later.reasonCounts[i]
+            if examples[i] == nil { examples[i] = later.examples[i] }
+        }
+        for (key, counts) in later.events { events[key] = zip(events[key] ?? Self.zeros, counts).map(+) }
+        for (file, counts) in later.droppedByFile {
+            let mine = droppedByFile[file] ?? (0, 0)
+            droppedByFile[file] = (mine.dropped + counts.dropped, mine.faults + counts.faults)
+        }
+        for (day, value) in later.days {
+            let mine = days[day] ?? (Self.zeros, 0)
+            days[day] = (zip(mine.counts, value.counts).map(+), mine.byFolder + value.byFolder)
+        }
+    }
+
+    private static let zeros = [Int](repeating: 0, count: ReasonCode.allCases.count)
+}
+
+/// A buffer that threads write at distinct indices.
+private struct SendableBuffer<Element>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<Element>
+    init(_ buffer: UnsafeMutableBufferPointer<Element>) { self.buffer = buffer }
 }
 
 // MARK: - Rendering

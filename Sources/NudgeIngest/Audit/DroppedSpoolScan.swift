@@ -102,10 +102,10 @@ public struct DroppedSpoolScan {
     }
 
     /// Reads the dropped files `ledger` vouches for.
-    init(spool: String, ledger: Ledger) {
+    init(spool: String, ledger: Ledger, files: [CommittedFile]? = nil) {
         self.spool = spool
         self.ledger = ledger
-        lines = SpoolLineReader(folder: spool + "/dropped", files: ledger.droppedFiles)
+        lines = SpoolLineReader(folder: spool + "/dropped", files: files ?? ledger.droppedFiles)
     }
 
     /// Calls `body` with each record from the reader's position on, until it returns false.
