@@ -106,7 +106,7 @@ public enum StateFile {
             out.append(state.forms.users[form])
             out.append(state.forms.counts[form])
             out.append(UInt32(raw.count))
-            out.append(Array(raw))
+            out.append(raw)
             try out.flushIfFull()
         }
         return try out.finish()
@@ -174,6 +174,8 @@ public enum StateFile {
         }
 
         mutating func append(_ bytes: [UInt8]) { buffer.append(bytes) }
+
+        mutating func append(_ bytes: ArraySlice<UInt8>) { bytes.withUnsafeBytes { buffer.append($0) } }
 
         mutating func append<T: FixedWidthInteger>(_ value: T) {
             withUnsafeBytes(of: value.littleEndian) { buffer.append($0) }
