@@ -45,6 +45,7 @@ public enum Redrive {
             var stillDropped = ByteBuffer(capacity: 1 << 16)
             var sources: [String: Int] = [:]
             var sourceOrder: [String] = []
+            var filesLosingRecords = Set<Int>()
             var source = SourceFile(path: "")
             var scan = DroppedSpoolScan(spool: directory, ledger: spool.ledger)
             try scan.forEach { (drop) throws(AuditError) -> Bool in
@@ -52,8 +53,7 @@ public enum Redrive {
                     do throws(SpoolError) { try rewriting.finishFile() } catch { throw .writing(error) }
                 }
                 var moved = false
-                if drop.record.reason == .notIdentified || drop.record.reason == .anonymousOnly,
-                   !drop.record.rawTruncated, drop.type == "track", filter.matches(drop),
+                if Redrive.redecidable.contains(drop.record.reason), !drop.record.rawTruncated, drop.type == "track", filter.matches(drop),
                    let raw = JSONMembers.decodedString(drop.bytes, drop.record.raw) {
                     summary.selected += 1
                     let file = drop.file
@@ -74,6 +74,7 @@ public enum Redrive {
                         summary.moved[drop.reason.index] += 1
                         if sources[file] == nil { sourceOrder.append(file) }
                         sources[file, default: 0] += 1
+                        filesLosingRecords.insert(drop.commit)
                     }
                 }
                 guard !dryRun else { return true }
@@ -92,7 +93,7 @@ public enum Redrive {
             try rewriting.finishFile()
             let change = RedriveChange(replaced: rewriting.replaced,
                                        sources: sourceOrder.map { RedriveChange.Source(path: $0, moved: sources[$0]!) })
-            summary.filesRewritten = change.replaced.count
+            summary.filesRewritten = filesLosingRecords.count
             if dryRun || change.moved == 0 {
                 writer.discard()
                 rewriting.discard()
