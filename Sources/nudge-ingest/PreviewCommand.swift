@@ -37,9 +37,7 @@ struct PreviewCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The spool whose identity state to decide against.", valueName: "DIR"))
     var spool: String = "spool"
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Lines longer than this many bytes are dropped as line_too_long.", valueName: "N"))
-    var maxLineBytes: Int = 1 << 20
+    @OptionGroup var lineLimit: LineLimitOption
 
     @Flag(name: .long, help: "One JSON object per event on standard output.")
     var json = false
@@ -47,16 +45,10 @@ struct PreviewCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("A JSON event, or - for NDJSON on standard input.", valueName: "EVENT"))
     var event: String
 
-    func validate() throws {
-        guard maxLineBytes > 0 && maxLineBytes <= 1 << 30 else {
-            throw ValidationError("--max-line-bytes must be between 1 and 1073741824.")
-        }
-    }
-
     func run() throws {
         var preview: Preview
         do {
-            preview = try Preview(spool: spool, maxLineBytes: maxLineBytes, sourceName: event == "-" ? "-" : "preview")
+            preview = try Preview(spool: spool, maxLineBytes: lineLimit.maxLineBytes, sourceName: event == "-" ? "-" : "preview")
         } catch {
             throw fail(error, progress: nil)
         }

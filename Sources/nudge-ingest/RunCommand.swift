@@ -55,9 +55,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Spool directory to write.", valueName: "DIR"))
     var spool: String = "spool"
 
-    @Option(name: .long, help: ArgumentHelp(
-        "Lines longer than this many bytes are dropped as line_too_long.", valueName: "N"))
-    var maxLineBytes: Int = 1 << 20
+    @OptionGroup var lineLimit: LineLimitOption
 
     @Flag(name: .long, help: "Print the run summary as JSON on standard output.")
     var json = false
@@ -74,9 +72,6 @@ struct RunCommand: ParsableCommand {
         guard !inputs.isEmpty else {
             throw ValidationError("Name at least one INPUT: a file, a directory or - for standard input.")
         }
-        guard maxLineBytes > 0 && maxLineBytes <= 1 << 30 else {
-            throw ValidationError("--max-line-bytes must be between 1 and 1073741824.")
-        }
         guard inputs.filter({ $0 == "-" }).count <= 1 else {
             throw ValidationError("Standard input (-) can be named only once.")
         }
@@ -88,7 +83,7 @@ struct RunCommand: ParsableCommand {
         let files = InputDiscovery.inputs(for: inputs)
         var options = RunOptions()
         options.spool = spool
-        options.maxLineBytes = maxLineBytes
+        options.maxLineBytes = lineLimit.maxLineBytes
         options.reprocessChanged = reprocessChanged
         let progress = isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
         let summary: RunSummary
@@ -99,6 +94,19 @@ struct RunCommand: ParsableCommand {
         }
         try finish(report: summary.report, json: json ? summary.json : nil, exitStatus: summary.exitStatus,
                    progress: progress)
+    }
+}
+
+/// `--max-line-bytes`, shared by the commands that decide records.
+struct LineLimitOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Lines longer than this many bytes are dropped as line_too_long.", valueName: "N"))
+    var maxLineBytes: Int = 1 << 20
+
+    func validate() throws {
+        guard maxLineBytes > 0 && maxLineBytes <= 1 << 30 else {
+            throw ValidationError("--max-line-bytes must be between 1 and 1073741824.")
+        }
     }
 }
 

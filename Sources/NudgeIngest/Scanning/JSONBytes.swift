@@ -37,6 +37,25 @@ enum JSONBytes {
         return at
     }
 
+    /// The value of the four hex digits at `at`, or nil when they are not four hex digits.
+    @inline(__always)
+    static func hex4(_ bytes: UnsafeRawBufferPointer, at: Int) -> UInt16? {
+        guard at >= 0, at + 4 <= bytes.count else { return nil }
+        var value: UInt16 = 0
+        for i in at..<(at + 4) {
+            let byte = bytes[i]
+            let digit: UInt8
+            switch byte {
+            case 0x30...0x39: digit = byte - 0x30
+            case 0x41...0x46: digit = byte - 0x41 + 10
+            case 0x61...0x66: digit = byte - 0x61 + 10
+            default: return nil
+            }
+            value = value << 4 | UInt16(digit)
+        }
+        return value
+    }
+
     /// Whether `byte` is one of those bytes.
     @inline(__always)
     static func isSpecial(_ byte: UInt8) -> Bool {

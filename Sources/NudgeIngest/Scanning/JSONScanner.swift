@@ -408,18 +408,8 @@ private struct Cursor {
 
     @inline(__always)
     func hex4(at offset: Int) throws(JSONSyntaxError) -> UInt16 {
-        guard offset + 4 <= count else { throw JSONSyntaxError(offset: index, problem: .invalidEscape) }
-        var value: UInt16 = 0
-        for i in offset..<(offset + 4) {
-            let byte = base[i]
-            let digit: UInt8
-            switch byte {
-            case 0x30...0x39: digit = byte - 0x30
-            case 0x41...0x46: digit = byte - 0x41 + 10
-            case 0x61...0x66: digit = byte - 0x61 + 10
-            default: throw JSONSyntaxError(offset: index, problem: .invalidEscape)
-            }
-            value = value << 4 | UInt16(digit)
+        guard let value = JSONBytes.hex4(UnsafeRawBufferPointer(start: base, count: count), at: offset) else {
+            throw JSONSyntaxError(offset: index, problem: .invalidEscape)
         }
         return value
     }

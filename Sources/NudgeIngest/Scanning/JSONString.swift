@@ -79,11 +79,11 @@ enum JSONString {
                 case 0x72: out[written] = 0x0D
                 case 0x74: out[written] = 0x09
                 case 0x75:
-                    guard var scalar = checkedHex4(content, read).map(UInt32.init) else { failed = true; return }
+                    guard var scalar = JSONBytes.hex4(content, at: read).map(UInt32.init) else { failed = true; return }
                     read += 4
                     if scalar >= 0xD800 && scalar <= 0xDBFF {
                         guard read + 1 < count, content[read] == 0x5C, content[read + 1] == 0x75,
-                              let low = checkedHex4(content, read + 2).map(UInt32.init), low >= 0xDC00 && low <= 0xDFFF
+                              let low = JSONBytes.hex4(content, at: read + 2).map(UInt32.init), low >= 0xDC00 && low <= 0xDFFF
                         else { failed = true; return }
                         read += 6
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
@@ -101,23 +101,6 @@ enum JSONString {
             }
         }
         return failed ? nil : decoded
-    }
-
-    private static func checkedHex4(_ bytes: UnsafeRawBufferPointer, _ at: Int) -> UInt16? {
-        guard at + 4 <= bytes.count else { return nil }
-        var value: UInt16 = 0
-        for i in at..<(at + 4) {
-            let byte = bytes[i]
-            let digit: UInt8
-            switch byte {
-            case 0x30...0x39: digit = byte - 0x30
-            case 0x41...0x46: digit = byte - 0x41 + 10
-            case 0x61...0x66: digit = byte - 0x61 + 10
-            default: return nil
-            }
-            value = value << 4 | UInt16(digit)
-        }
-        return value
     }
 
     @inline(__always)
