@@ -37,6 +37,7 @@ TARGETS = {
     "gzip-reader": ("GzipReader.swift", 16384),
     "timestamp": ("TimestampParser.swift", 64),
     "writer-round-trip": ("WriterRoundTrip.swift", 4096),
+    "spool-record": ("SpoolRecordReader.swift", 8192),
 }
 
 SANITIZE = "-sanitize=fuzzer,address"
@@ -155,6 +156,10 @@ def seeds_for(name):
                 if isinstance(event.get(key), dict):
                     objects.append(json.dumps(event[key], ensure_ascii=False).encode("utf-8", "surrogatepass"))
         return lines + nasty + objects
+    if name == "spool-record":
+        # Dropped-spool lines of every reason, and event lines (as a string's contents).
+        dropped = (ROOT / "Fuzz" / "Seeds" / "dropped-records.ndjson").read_bytes().split(b"\n")
+        return [line for line in dropped if line] + lines[:200] + nasty
     if name == "timestamp":
         found = set()
         for line in lines + nasty:
