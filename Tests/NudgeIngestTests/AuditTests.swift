@@ -132,6 +132,29 @@ import Testing
         }
     }
 
+    /// A dropped file that is not what its commit wrote is reported with its place,
+    /// never read as if it were sound.
+    @Test func aDamagedDroppedFileIsReportedNotTrusted() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try Self.makeSpool(in: dir)
+            let file = spool.appendingPathComponent("dropped/00000001.ndjson")
+            var bytes = try Data(contentsOf: file)
+            // Same size, second line broken: its reason is no longer a reason code.
+            let second = bytes.firstIndex(of: 0x0A)! + 1
+            bytes[second + 2] = UInt8(ascii: "X")
+            try bytes.write(to: file)
+            for command in [["audit"], ["audit", "list"], ["redrive"]] {
+                let result = try Self.tool(command + ["--spool", spool.path], in: dir)
+                #expect(result.status == 1, "\(command)")
+                #expect(result.stderr.contains("dropped/00000001.ndjson:2"), "\(command): \(result.stderr)")
+            }
+            // Cut short: the size the ledger gives it is not there.
+            try bytes.prefix(bytes.count - 10).write(to: file)
+            let cut = try Self.tool(["audit", "--spool", spool.path], in: dir)
+            #expect(cut.status == 1 && cut.stderr.contains("the ledger gives it"), "\(cut.stderr)")
+        }
+    }
+
     @Test func theHTMLReportIsOneSelfContainedPageWithCharts() throws {
         try withTemporaryDirectory { dir in
             let spool = try Self.makeSpool(in: dir)

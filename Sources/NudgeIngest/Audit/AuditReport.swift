@@ -76,7 +76,11 @@ public struct AuditReport: Sendable {
 
         let shards = Self.shards(of: ledger.droppedFiles, into: max(parallelism, 1))
         let tallies = UnsafeMutableBufferPointer<Result<Tally, AuditError>>.allocate(capacity: shards.count)
-        defer { tallies.deallocate() }
+        // Every element is initialized once `concurrentPerform` returns.
+        defer {
+            _ = tallies.baseAddress!.deinitialize(count: shards.count)
+            tallies.deallocate()
+        }
         let results = SendableBuffer(tallies)
         DispatchQueue.concurrentPerform(iterations: shards.count) { shard in
             var scan = DroppedSpoolScan(spool: spool, ledger: ledger, files: shards[shard])
@@ -93,7 +97,6 @@ public struct AuditReport: Sendable {
         for shard in tallies.indices {
             total.merge(try tallies[shard].get())
         }
-        (tallies.baseAddress!).deinitialize(count: shards.count)
         let (reasonCounts, examples, events, droppedByFile, days) =
             (total.reasonCounts, total.examples, total.events, total.droppedByFile, total.days)
         let noDay = Tally.noDay

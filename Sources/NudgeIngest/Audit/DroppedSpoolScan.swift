@@ -114,14 +114,14 @@ public struct DroppedSpoolScan {
             let next: ArraySlice<UInt8>?
             do { next = try lines.nextLine() } catch { throw .reading(error) }
             guard let line = next else { return }
-            let bytes = Array(line)
             let (commit, offset) = (lines.commit, lines.lineOffset)
-            let where_ = (path: lines.path(of: lines.fileIndex), line: lines.lineNumber)
-            let keepGoing = try bytes.withUnsafeBytes { bytes in
+            // The line is read in place, in the reader's buffer.
+            let keepGoing = try line.withUnsafeBytes { bytes in
                 Result { () throws(AuditError) -> Bool in
                     let record: DroppedRecord
                     do throws(JSONMembers.Malformed) { record = try DroppedRecord.parse(bytes) } catch {
-                        throw .reading(.malformed(path: where_.path, line: where_.line, problem: error.problem))
+                        throw .reading(.malformed(path: lines.path(of: lines.fileIndex), line: lines.lineNumber,
+                                                  problem: error.problem))
                     }
                     if folderDays.commit != commit {
                         let file = JSONMembers.decodedString(bytes, record.file).map { String(decoding: $0, as: UTF8.self) }
