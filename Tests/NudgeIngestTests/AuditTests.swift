@@ -250,6 +250,17 @@ import Testing
             try check(["--to", "2025-03-09T10:00:00Z"], { _ in false }, count: 0)
             try check(["--from", "2025-03-11T10:00:00"], { ($0["raw"] as! String).contains("2025-03-11T1") }, count: 2)
 
+            // The same selection as CSV and as a table; the table says where the next page starts.
+            let csv = try Self.tool(["audit", "list", "--spool", spool.path, "--format", "csv", "--reason", "not_identified"], in: dir)
+            let rows = csv.stdoutText.split(separator: "\r\n")
+            #expect(rows.first == "file,line,reason,type,event,message_id,detail")
+            #expect(rows.count == 4 && rows.dropFirst().allSatisfy { $0.contains(",not_identified,track,") })
+            #expect(rows[1].hasSuffix(#","no identify of user ""user_42"" was accepted before this track""#), "\(rows[1])")
+            let table = try Self.tool(["audit", "list", "--spool", spool.path, "--reason", "not_identified", "--limit", "2"], in: dir)
+            #expect(table.stdoutText.split(separator: "\n").count == 2)
+            #expect(table.stdoutText.contains(":1  not_identified  track/Signed Up  no identify of user"))
+            #expect(table.stderr.contains("2 records; more with --cursor c1."))
+
             // Bad criteria are usage errors (exit 1), named.
             for bad in [["--reason", "nope"], ["--from", "March"], ["--limit", "0"], ["--limit", "1001"]] {
                 let result = try Self.tool(["audit", "list", "--spool", spool.path] + bad, in: dir)

@@ -17,8 +17,6 @@ public struct AuditFilter: Sendable, Equatable {
 
     public init() {}
 
-    public var isEmpty: Bool { self == AuditFilter() }
-
     /// Whether matching needs the original event read from `raw`.
     var readsOriginalEvent: Bool { !users.isEmpty || from != nil || to != nil }
 

@@ -91,7 +91,6 @@ public struct RawEvent {
 
 /// Reads the committed dropped spool in order and hands each record to a callback.
 public struct DroppedSpoolScan {
-    public let spool: String
     public let ledger: Ledger
     var lines: SpoolLineReader
     private var folderDays: (commit: Int, day: Int64?) = (0, nil)
@@ -103,7 +102,6 @@ public struct DroppedSpoolScan {
 
     /// Reads the dropped files `ledger` vouches for.
     init(spool: String, ledger: Ledger, files: [CommittedFile]? = nil) {
-        self.spool = spool
         self.ledger = ledger
         lines = SpoolLineReader(folder: spool + "/dropped", files: files ?? ledger.droppedFiles)
     }

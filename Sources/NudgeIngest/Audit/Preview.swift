@@ -59,6 +59,7 @@ public struct Preview {
     /// Decides the NDJSON lines of `chunk` (framed as `run` frames them); call
     /// ``finish(_:)`` after the last chunk.
     public mutating func consume(_ chunk: UnsafeRawBufferPointer, _ emit: (Outcome) -> Void) {
+        // The framer is taken out while it calls back into `decide`, which changes `self`.
         var copy = framer
         copy.consume(chunk) { emit(decide($0)) }
         framer = copy

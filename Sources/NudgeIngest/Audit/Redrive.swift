@@ -38,8 +38,8 @@ public enum Redrive {
         var summary = RedriveSummary(spool: directory, dryRun: dryRun)
         let writer = SpoolWriter(directory: directory)
         let rewriting = RewrittenFiles(folder: directory + "/dropped", commit: commit)
-        do {
-            if !dryRun { try writer.begin(commit: commit) }
+        do throws(AuditError) {
+            if !dryRun { try writing { () throws(SpoolError) in try writer.begin(commit: commit) } }
             var processor = RecordProcessor(maxLineBytes: Int.max, state: state, isRedeciding: true)
             var scratchAccepted = ByteBuffer(capacity: 1 << 16)
             var stillDropped = ByteBuffer(capacity: 1 << 16)
@@ -50,7 +50,7 @@ public enum Redrive {
             var scan = DroppedSpoolScan(spool: directory, ledger: spool.ledger)
             try scan.forEach { (drop) throws(AuditError) -> Bool in
                 if drop.commit != rewriting.current?.commit {
-                    do throws(SpoolError) { try rewriting.finishFile() } catch { throw .writing(error) }
+                    try writing { () throws(SpoolError) in try rewriting.finishFile() }
                 }
                 var moved = false
                 if Redrive.redecidable.contains(drop.record.reason), !drop.record.rawTruncated, drop.type == "track", filter.matches(drop),
@@ -78,19 +78,17 @@ public enum Redrive {
                     }
                 }
                 guard !dryRun else { return true }
-                do throws(SpoolError) {
+                try writing { () throws(SpoolError) in
                     if moved {
                         try rewriting.drop(drop)
                     } else {
                         try rewriting.keep(drop)
                     }
                     try writer.flushIfNeeded()
-                } catch {
-                    throw .writing(error)
                 }
                 return true
             }
-            try rewriting.finishFile()
+            try writing { () throws(SpoolError) in try rewriting.finishFile() }
             let change = RedriveChange(replaced: rewriting.replaced,
                                        sources: sourceOrder.map { RedriveChange.Source(path: $0, moved: sources[$0]!) })
             summary.filesRewritten = filesLosingRecords.count
@@ -98,22 +96,22 @@ public enum Redrive {
                 writer.discard()
                 rewriting.discard()
             } else {
-                try spool.commit([], writer: writer, state: &state, redrive: change)
+                try writing { () throws(SpoolError) in try spool.commit([], writer: writer, state: &state, redrive: change) }
                 summary.commit = commit
             }
-        } catch let error as AuditError {
+        } catch {
+            // Nothing was committed: what a crash would leave, the next open removes.
             writer.discard()
             rewriting.discard()
             throw error
-        } catch let error as SpoolError {
-            writer.discard()
-            rewriting.discard()
-            throw .writing(error)
-        } catch {
-            preconditionFailure("unexpected error \(error)")
         }
         summary.elapsedSeconds = Clock.now - started
         return summary
+    }
+
+    /// Runs a write step, its failure reported as a failed write.
+    private static func writing<T>(_ step: () throws(SpoolError) -> T) throws(AuditError) -> T {
+        do { return try step() } catch { throw .writing(error) }
     }
 }
 

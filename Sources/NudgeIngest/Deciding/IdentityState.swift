@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// What the rules remember between records: every `messageId` seen, the users known
 /// by `ext_id` (and whether an identify of theirs was accepted), and the identity links.
 ///
@@ -101,8 +95,7 @@ public struct IdentityState: Sendable {
             isCounted[index] = true
             countedUsers.append(user)
         }
-        guard userID.count != extID.count || userID.isEmpty || memcmp(userID.baseAddress!, extID.baseAddress!, userID.count) != 0 else { return }
-        forms.count(user: user, raw: userID)
+        if !userID.equals(extID) { forms.count(user: user, raw: userID) }
     }
 
     /// The `ext_id` bytes of `user`.

@@ -99,13 +99,6 @@ public struct SpoolLineReader {
         lineNumber = line - 1
     }
 
-    /// Stops reading the current file: the next line comes from the next file.
-    public mutating func skipRestOfFile() {
-        guard fileIndex >= 0 else { return }
-        offset = files[fileIndex].bytes
-        (pending, pendingStart) = ([], 0)
-    }
-
     private mutating func closeFile() {
         if descriptor >= 0 { close(descriptor) }
         descriptor = -1
