@@ -8,8 +8,12 @@ let package = Package(
         .library(name: "NudgeIngest", targets: ["NudgeIngest"]),
     ],
     dependencies: [
-        // The only dependency: `--help` that teaches, subcommands and typed validation.
+        // `--help` that teaches, subcommands and typed validation.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // replay's HTTP client: a connection pool with keep-alive, HTTP/2 over TLS when the
+        // server offers it, and connection failures reported at once (README, "Replaying").
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // zlib from the system (Debian: zlib1g-dev). Only NudgeIngest imports it.
@@ -23,11 +27,24 @@ let package = Package(
             name: "NudgeIngest",
             dependencies: ["CZlib"]
         ),
+        // replay's network shell: carries out the ReplayMachine's actions over
+        // async-http-client. Kept out of NudgeIngest so the library (and its fuzz
+        // targets) builds without SwiftNIO.
+        .target(
+            name: "NudgeReplayHTTP",
+            dependencies: [
+                "NudgeIngest",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // The thin command line over the library.
         .executableTarget(
             name: "nudge-ingest",
             dependencies: [
                 "NudgeIngest",
+                "NudgeReplayHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,7 +57,7 @@ let package = Package(
         // Unit tests of each stage, and end-to-end tests that run the built binary.
         .testTarget(
             name: "NudgeIngestTests",
-            dependencies: ["NudgeIngest", "nudge-ingest"],
+            dependencies: ["NudgeIngest", "NudgeReplayHTTP", "nudge-ingest"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -28,7 +28,9 @@ struct NudgeIngestCommand: AsyncParsableCommand {
               nudge-ingest audit --spool spool
               NUDGE_API_KEY=… nudge-ingest replay --spool spool
             """,
-        subcommands: [RunCommand.self, ReplayCommand.self, AuditCommand.self, PreviewCommand.self, RedriveCommand.self]
+        version: NudgeIngestVersion.current,
+        subcommands: [RunCommand.self, ReplayCommand.self, RequeueCommand.self, AuditCommand.self, PreviewCommand.self,
+                      RedriveCommand.self]
     )
 
     /// Parses and runs, mapping usage errors to exit status 1 as the contract says

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Dispatch
 import NudgeIngest
+import NudgeReplayHTTP
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,33 +15,53 @@ struct ReplayCommand: AsyncParsableCommand {
         discussion: """
             Reads SPOOL/accepted/ in spool order, as far as the ledger has committed, and
             sends every record: each identify alone (PUT {endpoint}/identify), tracks in
-            batches (POST {endpoint}/events/batch), with the headers apikey, p: 17,
-            Content-Type: application/json and an Idempotency-Key derived from the
-            records' messageIds.
+            batches (POST {endpoint}/events/batch) of up to --batch-size records and
+            --batch-bytes bytes, with the headers apikey, p: 17, Content-Type, User-Agent
+            and an Idempotency-Key (also sent as idempotent-key) derived from the
+            records' messageIds, the same on every attempt and every replay.
+
+              NUDGE_API_KEY=… nudge-ingest replay --spool spool --dry-run
+              NUDGE_API_KEY=… nudge-ingest replay --spool spool
 
             Order: a user's records arrive in spool order, so no track is sent before
-            its user's identify has been acknowledged, even with --concurrency above 1.
+            its user's identify has been acknowledged, however many are in flight.
 
-            Failures: 429, 5xx, 408, timeouts and connection errors are retried with
-            exponential backoff and jitter, honouring Retry-After (seconds or an HTTP
-            date), up to --max-attempts per request and --max-retry-seconds. Other
-            answers are permanent: those records go to SPOOL/rejected/rejected.ndjson
-            with the status, the response body (first 2 KB) and the attempt count, and
-            the later tracks of a user whose identify was rejected go there too. When a
-            request's retries are spent the replay stops (exit 2) and nothing is skipped:
-            run it again to continue.
+            Answers:
+              2xx                           acknowledged
+              408 423 429 5xx, timeouts,    retried with backoff and jitter (Retry-After
+              broken connections            pauses every request); 429, 503 and timeouts
+                                            also lower the number in flight
+              400 409 410 422               Nudge judged the records: they go to
+                                            SPOOL/rejected/rejected.ndjson
+              413                           the batch is halved and sent again (a single
+                                            record answered 413 is rejected)
+              401 403                       the API key was refused: stop, exit 1
+              404 405                       before that route ever answered 2xx: a wrong
+                                            --endpoint, stop, exit 1 (later: retried)
+              anything else (3xx, 501, 505) stop, exit 1
+            A stop consumes nothing: the records of the refused requests stay to send.
+            When a request's retries are spent (--max-attempts, --max-retry-seconds) the
+            replay stops with exit 2; run it again to continue.
 
-            Progress: SPOOL/replay/checkpoint.json is saved after every answer, so a
-            replay killed at any instant resumes where it stopped; only requests in
-            flight at the kill can be sent twice. Records that later runs add are
-            delivered by the next replay. One replay at a time per spool.
+            Speed: up to --concurrency requests in flight (default 32); the number grows
+            while answers are clean and fast and is halved on 429, 503 and timeouts.
+
+            Progress: SPOOL/replay/checkpoint.json is group-committed (fsync'd) at least
+            every 200 ms and every 1,000 answers, and when the replay ends. A replay
+            killed at any instant resumes from it: what it sends again is at most the
+            requests answered in the last 200 ms (or 1,000 answers) before the kill plus
+            those in flight, each under its same Idempotency-Key. Ctrl-C stops starting
+            requests, waits for those in flight (at most --timeout), saves, prints the
+            summary and exits 130; a second Ctrl-C stops at once. One replay at a time
+            per spool. `nudge-ingest requeue` puts rejected records back.
 
             The API key comes from --api-key or NUDGE_API_KEY and never appears in
             output, logs or spool files.
 
             Exit status: 0 everything read was acknowledged or rejected; 1 usage or
-            configuration error, or the spool could not be read or written; 2 stopped
-            early (retries spent): run replay again to continue.
+            configuration error (key refused, wrong endpoint), or the spool could not be
+            read or written; 2 stopped early (retries spent): run replay again to
+            continue; 130 interrupted.
             """
     )
 
@@ -47,19 +69,22 @@ struct ReplayCommand: AsyncParsableCommand {
     var spool: String = "spool"
 
     @Option(name: .long, help: ArgumentHelp("Nudge's base URL.", valueName: "URL"))
-    var endpoint: String = "https://main-api.nudgenow.com/api/integration/segment"
+    var endpoint: String = ReplayConfiguration().endpoint
 
     @Option(name: .long, help: ArgumentHelp("Nudge API key (default: $NUDGE_API_KEY).", valueName: "KEY"))
     var apiKey: String?
 
-    @Option(name: .long, help: ArgumentHelp("Requests in flight at once.", valueName: "N"))
-    var concurrency: Int = 4
+    @Option(name: .long, help: ArgumentHelp("Requests in flight at most; the number adapts below it.", valueName: "N"))
+    var concurrency: Int = 32
+
+    @Flag(name: .long, help: "Keep exactly --concurrency requests in flight instead of adapting.")
+    var fixedConcurrency = false
 
     @Option(name: .long, help: ArgumentHelp("Tracks per batch request, at most.", valueName: "N"))
-    var batchSize: Int = 100
+    var batchSize: Int = DeliveryLimits().batchCount
 
     @Option(name: .long, help: ArgumentHelp("Body bytes per batch request, at most (a bigger track goes alone).", valueName: "N"))
-    var batchBytes: Int = 512 << 10
+    var batchBytes: Int = DeliveryLimits().batchBytes
 
     @Option(name: .long, help: ArgumentHelp("Request starts per second, at most (default: no limit).", valueName: "R"))
     var maxRps: Double?
@@ -70,17 +95,17 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Stop retrying a request this long after its first attempt.", valueName: "SECONDS"))
     var maxRetrySeconds: Double = 600
 
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for an answer before retrying.", valueName: "SECONDS"))
-    var timeout: Double = 30
+    @Option(name: .long, help: ArgumentHelp("Seconds a request may take before it is retried.", valueName: "SECONDS"))
+    var timeout: Double = 10
 
-    @Flag(name: .long, help: "Print the requests that would be sent (API key redacted); send nothing, save nothing.")
+    @Flag(name: .long, help: "Print the requests that would be sent (API key redacted) and how many; send and save nothing.")
     var dryRun = false
 
     @Flag(name: .long, help: "Print the replay summary as JSON on standard output.")
     var json = false
 
     func validate() throws {
-        guard concurrency >= 1 && concurrency <= 64 else { throw ValidationError("--concurrency must be between 1 and 64.") }
+        guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be between 1 and 256.") }
         guard batchSize >= 1 && batchSize <= 10_000 else { throw ValidationError("--batch-size must be between 1 and 10000.") }
         guard batchBytes >= 1024 else { throw ValidationError("--batch-bytes must be at least 1024.") }
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1.") }
@@ -99,22 +124,23 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = ReplayOptions()
-        options.spool = spool
-        options.endpoint = endpoint
-        options.apiKey = resolvedKey
-        options.limits.concurrency = concurrency
-        options.limits.batchCount = batchSize
-        options.limits.batchBytes = batchBytes
-        options.maxRequestsPerSecond = maxRps
-        options.retry.maxAttempts = maxAttempts
-        options.retry.maxTotalSeconds = maxRetrySeconds
-        options.dryRun = dryRun
+        var configuration = ReplayConfiguration()
+        configuration.endpoint = endpoint
+        configuration.apiKey = resolvedKey
+        configuration.concurrency = concurrency
+        configuration.fixedConcurrency = fixedConcurrency
+        configuration.limits.batchCount = batchSize
+        configuration.limits.batchBytes = batchBytes
+        configuration.maxRequestsPerSecond = maxRps
+        configuration.retry.maxAttempts = maxAttempts
+        configuration.retry.maxTotalSeconds = maxRetrySeconds
         let progress = isatty(STDERR_FILENO) != 0 && !dryRun ? ProgressLine() : nil
+        let transport = HTTPClientTransport(timeoutSeconds: timeout, connections: concurrency)
+        let interrupts = Interrupts(progress: progress, timeout: timeout)
         let summary: ReplaySummary
         do {
-            summary = try await Replay(options: options).run(
-                transport: URLSessionTransport(timeoutSeconds: timeout, concurrency: concurrency),
+            summary = try await Replay(spool: spool, configuration: configuration, dryRun: dryRun).run(
+                transport: transport, interrupts: interrupts.stream,
                 printRequest: { request in
                     var text = "\(request.method) \(request.url)\n"
                     for header in request.redactedHeaders { text += "\(header.name): \(header.value)\n" }
@@ -123,9 +149,45 @@ struct ReplayCommand: AsyncParsableCommand {
                 },
                 progress: progress.map { line in { line.show($0.line) } })
         } catch {
+            await transport.shutdown()
             throw fail(error, progress: progress)
         }
+        await transport.shutdown()
         try finish(report: summary.report, json: json ? summary.json : nil, exitStatus: summary.exitStatus,
                    progress: progress)
+    }
+}
+
+/// Ctrl-C while a replay runs: the first is handed to the replay (it stops starting
+/// requests and finishes those in flight); a second ends the process at once, which
+/// the checkpoint is made for.
+final class Interrupts {
+    let stream: AsyncStream<Void>
+    private let source: any DispatchSourceSignal
+
+    init(progress: ProgressLine?, timeout: Double) {
+        let (stream, continuation) = AsyncStream<Void>.makeStream()
+        self.stream = stream
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        // Only the source's serial handler touches the count.
+        nonisolated(unsafe) var count = 0
+        source.setEventHandler {
+            count += 1
+            if count == 1 {
+                progress?.clear()
+                FileStream.standardError.write("interrupted: finishing the requests in flight (at most "
+                                               + "\(Int(timeout.rounded(.up))) s) and saving; Ctrl-C again stops at once\n")
+                continuation.yield(())
+            } else {
+                FileStream.standardError.write("stopped at once; the last checkpoint holds: run the same command to continue\n")
+                _exit(130)
+            }
+        }
+        source.resume()
+    }
+
+    deinit {
+        source.cancel()
     }
 }

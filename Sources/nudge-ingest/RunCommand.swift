@@ -127,7 +127,7 @@ func finish(report: String, json: String?, exitStatus: Int32, progress: Progress
 }
 
 /// A progress line redrawn in place on a terminal.
-final class ProgressLine {
+final class ProgressLine: Sendable {
     func show(_ progress: RunProgress) {
         show(progress.line)
     }

@@ -42,7 +42,7 @@ import Testing
     /// Returns the requests in flight when it stopped.
     @discardableResult
     static func drive(
-        _ scheduler: inout DeliveryScheduler, _ records: [ReplayRecord], wire: inout Wire,
+        _ scheduler: inout DeliveryScheduler, _ records: [ReplayRecord], wire: inout Wire, concurrency: Int,
         rejectIdentifies: Set<String>, killAfter: Int? = nil, using generator: inout SeededGenerator
     ) -> [DeliveryRequest] {
         let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.sequence, $0) })
@@ -56,7 +56,8 @@ import Testing
                 scheduler.enqueue(records[nextRecord])
                 nextRecord += 1
             }
-            switch scheduler.next() {
+            // The scheduler forms requests; how many are in flight is the caller's limit.
+            switch inFlight.count < concurrency ? scheduler.next() : .wait {
             case .send(let request):
                 for sequence in request.sequences {
                     let record = byID[sequence]!
@@ -109,14 +110,14 @@ import Testing
         var generator = SeededGenerator(seed: UInt64(concurrency))
         let records = Self.spool(records: 3000, users: 150, using: &generator)
         var limits = DeliveryLimits()
-        limits.concurrency = concurrency
         limits.batchCount = 25
         limits.batchBytes = 20_000
         limits.window = 400
         var scheduler = DeliveryScheduler(limits: limits)
         var wire = Wire()
         let rejecting: Set<String> = ["user-3", "user-40"]
-        Self.drive(&scheduler, records, wire: &wire, rejectIdentifies: rejecting, using: &generator)
+        Self.drive(&scheduler, records, wire: &wire, concurrency: concurrency, rejectIdentifies: rejecting,
+                   using: &generator)
 
         // Each record exactly once: acknowledged, rejected, or rejected without a request.
         let answered = Set(wire.acknowledged.keys).union(wire.rejected).union(wire.rejectedWithoutRequest)
@@ -144,7 +145,6 @@ import Testing
         var limits = DeliveryLimits()
         limits.batchCount = 100
         limits.batchBytes = 10_000
-        limits.concurrency = 1
         var scheduler = DeliveryScheduler(limits: limits)
         scheduler.enqueue(ReplayRecord(sequence: 0, kind: .identify, extID: "u", bodyBytes: 10))
         guard case .send(let identify) = scheduler.next() else { Issue.record("no identify"); return }
@@ -167,9 +167,7 @@ import Testing
     /// A rejected identify rejects its user's later tracks without a request, until an
     /// identify of that user is acknowledged again.
     @Test func aRejectedIdentifyRejectsItsUsersTracks() {
-        var limits = DeliveryLimits()
-        limits.concurrency = 1
-        var scheduler = DeliveryScheduler(limits: limits)
+        var scheduler = DeliveryScheduler(limits: DeliveryLimits())
         let records: [ReplayRecord] = [
             .init(sequence: 0, kind: .identify, extID: "bad", bodyBytes: 10),
             .init(sequence: 1, kind: .track, extID: "bad", bodyBytes: 10),
@@ -198,7 +196,6 @@ import Testing
         for round in 0..<30 {
             let records = Self.spool(records: 600, users: 40, using: &generator)
             var limits = DeliveryLimits()
-            limits.concurrency = 4
             limits.batchCount = 10
             limits.window = 120
             var wire = Wire()
@@ -207,14 +204,14 @@ import Testing
             for _ in 0..<3 {
                 var scheduler = DeliveryScheduler(limits: limits, watermark: progress.watermark, done: progress.done,
                                                   rejectedUsers: progress.rejected)
-                let inFlight = Self.drive(&scheduler, records, wire: &wire, rejectIdentifies: ["user-5"],
+                let inFlight = Self.drive(&scheduler, records, wire: &wire, concurrency: 4, rejectIdentifies: ["user-5"],
                                           killAfter: Int.random(in: 1...200, using: &generator), using: &generator)
                 repeatable.formUnion(inFlight.flatMap(\.sequences))
                 progress = (scheduler.watermark, scheduler.doneAfterWatermark, scheduler.rejectedUsers)
             }
             var scheduler = DeliveryScheduler(limits: limits, watermark: progress.watermark, done: progress.done,
                                               rejectedUsers: progress.rejected)
-            Self.drive(&scheduler, records, wire: &wire, rejectIdentifies: ["user-5"], using: &generator)
+            Self.drive(&scheduler, records, wire: &wire, concurrency: 4, rejectIdentifies: ["user-5"], using: &generator)
             let answered = Set(wire.acknowledged.keys).union(wire.rejected).union(wire.rejectedWithoutRequest)
             #expect(answered.count == records.count, "round \(round): records lost")
             let sentTwice = Set(wire.sent.flatMap(\.sequences).reduce(into: [Int: Int]()) { $0[$1, default: 0] += 1 }

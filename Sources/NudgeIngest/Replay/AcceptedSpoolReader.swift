@@ -47,6 +47,16 @@ public struct AcceptedSpoolReader {
         }
     }
 
+    /// The next record whose sequence `wanted` accepts, moving past the others without
+    /// parsing them (they are done); nil at the end of what was committed.
+    public mutating func next(where wanted: (Int) -> Bool) throws(Failure) -> AcceptedRecord? {
+        while !wanted(nextSequence) {
+            guard try lines.nextLine() != nil else { return nil }
+            nextSequence += 1
+        }
+        return try next()
+    }
+
     /// Moves past the records before `sequence` without parsing them (they are done).
     public mutating func skip(to sequence: Int) throws(Failure) {
         while nextSequence < sequence, try lines.nextLine() != nil { nextSequence += 1 }

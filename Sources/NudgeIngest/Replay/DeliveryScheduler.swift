@@ -33,18 +33,18 @@ public struct DeliveryRequest: Sendable, Equatable {
     public var sequences: [Int]
 }
 
-/// Limits on what one request carries and how many are in flight.
-public struct DeliveryLimits: Sendable {
-    /// Tracks per batch (`--batch-size`, default 100).
-    public var batchCount = 100
-    /// Body bytes per batch (`--batch-bytes`, default 512 KiB); a single larger track is
+/// Limits on what one request carries and how far replay reads ahead. The defaults
+/// are those of Segment's own client for the Nudge destination.
+public struct DeliveryLimits: Sendable, Equatable {
+    /// Tracks per batch (`--batch-size`, default 1,000).
+    public var batchCount = 1000
+    /// Body bytes per batch (`--batch-bytes`, default 4 MB); a single larger track is
     /// still sent, alone.
-    public var batchBytes = 512 << 10
-    /// Requests in flight at once (`--concurrency`).
-    public var concurrency = 4
+    public var batchBytes = 4_000_000
     /// Records read ahead of the oldest one not yet done: room for every request in
-    /// flight to be full, several times over, while one user's records wait.
-    public var window = 4096
+    /// flight to be full while one user's records wait behind its earlier ones. Memory
+    /// is bounded by it (each record holds its body, a few hundred bytes).
+    public var window = 65_536
 
     public init() {}
 }
@@ -61,10 +61,14 @@ public struct DeliveryLimits: Sendable {
 /// - **A user whose identify was rejected** has its later tracks rejected too, without
 ///   a request ("identify_rejected").
 /// - **Progress** is a watermark (every record before it is done: acknowledged or
-///   rejected) plus the done records after it, bounded by the window; that is what a
-///   checkpoint saves, so a resumed replay repeats only what was in flight.
+///   rejected) plus the done records after it, bounded by the window, plus the records
+///   before it that `requeue` put back; that is what a checkpoint saves, so a resumed
+///   replay repeats only what was not saved as done.
+///
+/// How many requests are in flight is not its business: the ``ReplayMachine`` asks
+/// for the next request only when it has a free slot.
 public struct DeliveryScheduler: Sendable {
-    public let limits: DeliveryLimits
+    public private(set) var limits: DeliveryLimits
     /// Records read and not yet done, in spool order.
     private var window: [Entry] = []
     /// Users with a request in flight.
@@ -78,6 +82,8 @@ public struct DeliveryScheduler: Sendable {
     public private(set) var watermark: Int
     /// Done records at or after the watermark.
     public private(set) var doneAfterWatermark: Set<Int>
+    /// Records before the watermark that are to be sent again (`requeue`).
+    public private(set) var requeued: Set<Int>
 
     private struct Entry {
         var record: ReplayRecord
@@ -89,31 +95,48 @@ public struct DeliveryScheduler: Sendable {
     ///   - watermark, done: the progress a checkpoint saved; records they cover are
     ///     skipped when enqueued.
     ///   - rejectedUsers: users whose identify an earlier replay saw rejected.
-    public init(limits: DeliveryLimits, watermark: Int = 0, done: Set<Int> = [], rejectedUsers: Set<String> = []) {
+    ///   - requeued: records before the watermark to send again.
+    public init(limits: DeliveryLimits, watermark: Int = 0, done: Set<Int> = [], rejectedUsers: Set<String> = [],
+                requeued: Set<Int> = []) {
         self.limits = limits
         self.watermark = watermark
         self.doneAfterWatermark = done
         self.rejectedUsers = rejectedUsers
+        self.requeued = requeued
     }
 
     /// Records read and not yet done.
     public var pendingCount: Int { window.count }
     /// The caller may read more records.
     public var wantsRecords: Bool { window.count < limits.window }
+    /// How many more records the window holds.
+    public var room: Int { max(limits.window - window.count, 0) }
     /// Nothing read is left to do.
     public var isIdle: Bool { window.isEmpty }
+    /// Some record read waits to be sent.
+    public var hasWaiting: Bool { waitingCount > 0 }
+    private var waitingCount = 0
+    /// Where reading the spool starts: the first requeued record, or the watermark.
+    public var firstWanted: Int { min(requeued.min() ?? watermark, watermark) }
+
+    /// Whether the record at `sequence` is still to be delivered (the reader skips the
+    /// others without parsing them).
+    public func wants(_ sequence: Int) -> Bool {
+        requeued.contains(sequence) || (sequence >= watermark && !doneAfterWatermark.contains(sequence))
+    }
 
     /// Adds the next record in spool order. Returns false when a checkpoint says it is
     /// done already (it is then dropped).
     @discardableResult
     public mutating func enqueue(_ record: ReplayRecord) -> Bool {
         precondition(window.last.map { $0.record.sequence < record.sequence } ?? true, "records must come in spool order")
-        if record.sequence < watermark || doneAfterWatermark.contains(record.sequence) {
+        if !wants(record.sequence) {
             // Done before; with nothing earlier waiting, the watermark moves past it.
             if window.isEmpty { advanceWatermark(past: record.sequence) }
             return false
         }
         window.append(Entry(record: record, state: .waiting))
+        waitingCount += 1
         return true
     }
 
@@ -142,7 +165,7 @@ public struct DeliveryScheduler: Sendable {
             }
             switch record.kind {
             case .identify:
-                guard batch.isEmpty && orphans.isEmpty && inFlight.count < limits.concurrency else {
+                guard batch.isEmpty && orphans.isEmpty else {
                     blocked.insert(user)  // the user's later records wait behind it
                     continue
                 }
@@ -153,7 +176,7 @@ public struct DeliveryScheduler: Sendable {
                     orphans.append(index)
                     continue
                 }
-                guard orphans.isEmpty, inFlight.count < limits.concurrency else { blocked.insert(user); continue }
+                guard orphans.isEmpty else { blocked.insert(user); continue }
                 let fits = batch.count < limits.batchCount
                     && (batch.isEmpty || batchBytes + record.bodyBytes <= limits.batchBytes)
                 guard fits else { blocked.insert(user); continue }
@@ -173,6 +196,7 @@ public struct DeliveryScheduler: Sendable {
         let request = DeliveryRequest(id: nextRequestID, kind: kind, sequences: indices.map { window[$0].record.sequence })
         nextRequestID += 1
         var users: Set<String> = []
+        waitingCount -= indices.count
         for index in indices {
             window[index].state = .sent
             users.insert(window[index].record.extID)
@@ -206,12 +230,27 @@ public struct DeliveryScheduler: Sendable {
         markDone(Set(sequences))
     }
 
-    /// The request will not be answered in this process (the replay stops): its
-    /// records go back to waiting, and will be sent by the next replay.
+    /// Nudge answered 413 to a batch of `count` records and `bytes` body bytes: later
+    /// batches carry at most half of each (at least one record).
+    public mutating func shrinkBatches(below count: Int, bytes: Int) {
+        limits.batchCount = max(1, min(limits.batchCount, count / 2))
+        limits.batchBytes = max(1, min(limits.batchBytes, bytes / 2))
+    }
+
+    /// Users carried by the request in flight with this id.
+    public func users(of requestID: Int) -> Set<String> {
+        inFlight[requestID]?.users ?? []
+    }
+
+    /// The request will not be answered for good in this process (the replay stops, or
+    /// the request is split): its records go back to waiting, to be sent again.
     public mutating func abandon(_ requestID: Int) {
         guard let (request, users) = inFlight.removeValue(forKey: requestID) else { return }
         for sequence in request.sequences {
-            if let index = index(of: sequence) { window[index].state = .waiting }
+            if let index = index(of: sequence) {
+                window[index].state = .waiting
+                waitingCount += 1
+            }
         }
         busyUsers.subtract(users)
     }
@@ -224,9 +263,14 @@ public struct DeliveryScheduler: Sendable {
 
     private mutating func markDone(_ sequences: Set<Int>) {
         for sequence in sequences {
-            if let index = index(of: sequence) { window[index].state = .done }
+            if let index = index(of: sequence) {
+                if window[index].state == .waiting { waitingCount -= 1 }
+                window[index].state = .done
+            }
         }
-        doneAfterWatermark.formUnion(sequences)
+        for sequence in sequences {
+            if sequence < watermark { requeued.remove(sequence) } else { doneAfterWatermark.insert(sequence) }
+        }
         // Drop the done prefix of the window and move the watermark past it.
         var prefix = 0
         while prefix < window.count && window[prefix].state == .done { prefix += 1 }

@@ -1,28 +1,39 @@
-// Foundation's JSON parser reads the checkpoint once, when a replay starts.
+// Foundation's JSON parser reads the checkpoint once, when a replay or requeue starts.
 import Foundation
 
-/// What `replay` has finished, saved after every answer in `SPOOL/replay/checkpoint.json`
+/// What `replay` has finished, in `SPOOL/replay/checkpoint.json`
 /// (`schemas/replay-checkpoint.schema.json`): written to a temporary file, synced and
 /// renamed, so a kill at any instant leaves the previous or the new one whole.
 public struct ReplayCheckpoint: Sendable, Equatable {
-    /// Every accepted record before this sequence is done (acknowledged or rejected).
+    /// Every accepted record before this sequence is done (acknowledged or rejected),
+    /// except those in ``requeued``.
     public var watermark = 0
     /// Done records at or after the watermark.
     public var done: Set<Int> = []
+    /// Records before the watermark that `requeue` put back: the next replay sends them.
+    public var requeued: Set<Int> = []
     /// Users whose latest identify Nudge rejected.
     public var rejectedUsers: Set<String> = []
     /// Length of `SPOOL/rejected/rejected.ndjson` that this checkpoint vouches for.
     public var rejectedBytes = 0
+    /// A `requeue` commit: the rewritten rejected spool under its hidden name, which
+    /// the next open renames over `rejected.ndjson` if a kill came first.
+    public var rejectedRewrite: String?
     /// Totals over every replay of the spool.
     public var acknowledged = 0
     public var rejected = 0
+    /// Records put back by `requeue`, over the spool's life.
+    public var requeuedTotal = 0
 
     public init() {}
 
     var json: [UInt8] {
         var out = ByteBuffer(capacity: 256)
-        out.append(utf8: "{\"version\":1,\"watermark\":\(watermark),\"done\":[")
-        out.append(utf8: done.sorted().map(String.init).joined(separator: ","))
+        func integers(_ values: Set<Int>) { out.append(utf8: values.sorted().map(String.init).joined(separator: ",")) }
+        out.append(utf8: "{\"version\":2,\"watermark\":\(watermark),\"done\":[")
+        integers(done)
+        out.append(utf8: "],\"requeued\":[")
+        integers(requeued)
         out.append(utf8: "],\"rejected_users\":[")
         for (i, user) in rejectedUsers.sorted().enumerated() {
             if i > 0 { out.append(0x2C) }
@@ -30,13 +41,16 @@ public struct ReplayCheckpoint: Sendable, Equatable {
             // string: it reads back exactly, whatever escapes it has.
             JSONOutput.appendString(user, to: &out)
         }
-        out.append(utf8: "],\"rejected_bytes\":\(rejectedBytes),\"acknowledged\":\(acknowledged),\"rejected\":\(rejected)}\n")
+        out.append(utf8: "],\"rejected_bytes\":\(rejectedBytes),\"rejected_rewrite\":")
+        if let rejectedRewrite { JSONOutput.appendString(rejectedRewrite, to: &out) } else { out.append("null") }
+        out.append(utf8: ",\"acknowledged\":\(acknowledged),\"rejected\":\(rejected),\"requeued_total\":\(requeuedTotal)}\n")
         return out.bytes
     }
 
+    /// Reads a checkpoint of version 2, or of version 1 (before `requeue`).
     init?(json bytes: [UInt8]) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              object["version"] as? Int == 1,
+              let version = object["version"] as? Int, version == 1 || version == 2,
               let watermark = object["watermark"] as? Int, let done = object["done"] as? [Int],
               let users = object["rejected_users"] as? [String], let rejectedBytes = object["rejected_bytes"] as? Int,
               let acknowledged = object["acknowledged"] as? Int, let rejected = object["rejected"] as? Int
@@ -47,11 +61,28 @@ public struct ReplayCheckpoint: Sendable, Equatable {
         self.rejectedBytes = rejectedBytes
         self.acknowledged = acknowledged
         self.rejected = rejected
+        if version == 2 {
+            guard let requeued = object["requeued"] as? [Int], let total = object["requeued_total"] as? Int else { return nil }
+            self.requeued = Set(requeued)
+            self.requeuedTotal = total
+            self.rejectedRewrite = object["rejected_rewrite"] as? String
+        }
+    }
+
+    /// The checkpoint of `spool`, read without the lock and without changing anything
+    /// (for `audit`); a fresh one when no replay has run.
+    public static func saved(inSpool spool: String) throws(SpoolError) -> ReplayCheckpoint {
+        let path = spool + "/replay/checkpoint.json"
+        guard Files.size(of: path) != nil else { return ReplayCheckpoint() }
+        guard let bytes = Files.read(path), let saved = ReplayCheckpoint(json: bytes) else {
+            throw .damaged(path: path, problem: "it is not a replay checkpoint this tool wrote")
+        }
+        return saved
     }
 }
 
 /// `SPOOL/replay/` and `SPOOL/rejected/`: the checkpoint, the rejected spool and the
-/// lock that keeps one replay per spool.
+/// lock that keeps one replay (or requeue) per spool.
 final class ReplayStore {
     let folder: String
     let rejectedPath: String
@@ -61,20 +92,26 @@ final class ReplayStore {
 
     var checkpointPath: String { folder + "/checkpoint.json" }
 
-    init(spool: String) throws(SpoolError) {
+    init(spool: String, holderName: String = "replay") throws(SpoolError) {
         folder = spool + "/replay"
         try Files.makeDirectory(folder)
         try Files.makeDirectory(spool + "/rejected")
-        lock = try SpoolLock(path: folder + "/lock", spool: spool, holderName: "replay")
+        lock = try SpoolLock(path: folder + "/lock", spool: spool, holderName: holderName)
         unlink(folder + "/.checkpoint.json.partial")
-        checkpoint = ReplayCheckpoint()
-        if Files.size(of: folder + "/checkpoint.json") != nil {
-            guard let bytes = Files.read(folder + "/checkpoint.json"), let saved = ReplayCheckpoint(json: bytes) else {
-                throw .damaged(path: folder + "/checkpoint.json", problem: "it is not a replay checkpoint this tool wrote")
-            }
-            checkpoint = saved
-        }
+        checkpoint = try ReplayCheckpoint.saved(inSpool: spool)
         rejectedPath = spool + "/rejected/rejected.ndjson"
+        // A requeue committed (its checkpoint names the rewritten file) and was killed
+        // before the rename: finish it. A rewrite the checkpoint does not name never
+        // committed: remove it.
+        for name in Files.names(in: spool + "/rejected") where name.hasPrefix(".") {
+            let path = spool + "/rejected/" + name
+            if name == checkpoint.rejectedRewrite {
+                try Files.rename(path, rejectedPath)
+                try Files.syncDirectory(spool + "/rejected")
+            } else {
+                unlink(path)
+            }
+        }
         rejectedFile = open(rejectedPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard rejectedFile >= 0 else { throw .cannotCreate(path: rejectedPath, errno: errno) }
         // Entries written after the last checkpoint are written again by this replay.
@@ -92,26 +129,51 @@ final class ReplayStore {
         close(rejectedFile)
     }
 
-    /// Appends rejected records and syncs them (before the checkpoint that counts them).
+    /// Appends rejected records; they are synced before the checkpoint that counts them.
     func appendRejected(_ lines: [UInt8]) throws(SpoolError) {
         try Files.writeAll(rejectedFile, lines, path: rejectedPath)
-        try Files.sync(rejectedFile, path: rejectedPath)
-        checkpoint.rejectedBytes += lines.count
     }
 
-    /// Saves the scheduler's progress and the totals.
-    func save(watermark: Int, done: Set<Int>, rejectedUsers: Set<String>, acknowledged: Int, rejected: Int) throws(SpoolError) {
-        checkpoint.watermark = watermark
-        checkpoint.done = done
-        checkpoint.rejectedUsers = rejectedUsers
-        checkpoint.acknowledged += acknowledged
-        checkpoint.rejected += rejected
+    /// Saves a checkpoint: the rejected records it counts are synced first, then the
+    /// checkpoint is written aside, synced and renamed into place.
+    func save(_ next: ReplayCheckpoint) throws(SpoolError) {
+        try Files.sync(rejectedFile, path: rejectedPath)
         let temporary = folder + "/.checkpoint.json.partial"
         let fd = try Files.create(temporary)
         defer { close(fd) }
-        try Files.writeAll(fd, checkpoint.json, path: temporary)
+        try Files.writeAll(fd, next.json, path: temporary)
         try Files.sync(fd, path: temporary)
         try Files.rename(temporary, checkpointPath)
         try Files.syncDirectory(folder)
+        checkpoint = next
+    }
+
+    /// A requeue's commit: `kept` (the rejected spool without the requeued records) is
+    /// written under a hidden name and synced; the checkpoint naming it is the commit
+    /// point; the rename follows (and is finished by the next open after a kill).
+    func commitRequeue(kept: [UInt8], checkpoint next: ReplayCheckpoint) throws(SpoolError) {
+        let name = ".rejected.ndjson.requeue-\(next.requeuedTotal)"
+        let rejectedFolder = String(rejectedPath.dropLast("/rejected.ndjson".count))
+        let hiddenPath = rejectedFolder + "/" + name
+        let fd = try Files.create(hiddenPath)
+        do {
+            defer { close(fd) }
+            try Files.writeAll(fd, kept, path: hiddenPath)
+            try Files.sync(fd, path: hiddenPath)
+        }
+        CrashPoint.reach(.requeueWritten, commit: next.requeuedTotal)
+        var committed = next
+        committed.rejectedRewrite = name
+        committed.rejectedBytes = kept.count
+        try save(committed)
+        CrashPoint.reach(.requeueCommitted, commit: next.requeuedTotal)
+        try Files.rename(hiddenPath, rejectedPath)
+        try Files.syncDirectory(rejectedFolder)
+        // This process's descriptor still points at the old file.
+        close(rejectedFile)
+        rejectedFile = open(rejectedPath, O_WRONLY | O_CLOEXEC)
+        guard rejectedFile >= 0, lseek(rejectedFile, 0, SEEK_END) >= 0 else {
+            throw .cannotWrite(path: rejectedPath, errno: errno)
+        }
     }
 }

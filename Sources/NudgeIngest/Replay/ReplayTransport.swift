@@ -1,8 +1,3 @@
-import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// One HTTP request replay sends.
 public struct OutgoingRequest: Sendable {
     public var method: String
@@ -10,6 +5,16 @@ public struct OutgoingRequest: Sendable {
     /// Header names and values, the API key included (``redactedHeaders`` hides it).
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Records the body carries.
+    public var records: Int
+
+    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], records: Int) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.records = records
+    }
 
     /// The headers with the API key's value replaced, for anything a person sees.
     public var redactedHeaders: [(name: String, value: String)] {
@@ -21,61 +26,32 @@ public struct OutgoingRequest: Sendable {
 public struct HTTPAnswer: Sendable {
     public var status: Int?
     public var retryAfter: String?
+    /// The first ``bodyLimit`` bytes of the response body (for the rejected spool).
     public var body: [UInt8] = []
-    /// A timeout or a connection error, for a person (never holds the key).
+    /// No answer: a timeout or a connection error, for a person (never holds the key).
     public var failure: String?
+    /// No answer came within the request timeout (a congestion signal).
+    public var timedOut: Bool
+    /// When it arrived, in Unix seconds: what an HTTP-date `Retry-After` is counted from.
+    public var receivedAt: Double
 
-    public init(status: Int?, retryAfter: String? = nil, body: [UInt8] = [], failure: String? = nil) {
+    /// Bytes of a response body kept.
+    public static let bodyLimit = 2048
+
+    public init(status: Int?, retryAfter: String? = nil, body: [UInt8] = [], failure: String? = nil, timedOut: Bool = false,
+                receivedAt: Double = Timestamp.now.secondsSinceEpoch) {
         self.status = status
         self.retryAfter = retryAfter
         self.body = body
         self.failure = failure
+        self.timedOut = timedOut
+        self.receivedAt = receivedAt
     }
 }
 
-/// Sends one request and returns its answer, never throwing: network failures are answers too.
+/// Sends one request and returns its answer, never throwing: network failures are
+/// answers too. The real one is `HTTPClientTransport` (module `NudgeReplayHTTP`, over
+/// async-http-client); tests may answer from memory.
 public protocol ReplayTransport: Sendable {
     func send(_ request: OutgoingRequest) async -> HTTPAnswer
-}
-
-/// Foundation's `URLSession` (on Linux, FoundationNetworking over libcurl): HTTP/1.1 and
-/// HTTP/2, TLS, connection reuse, and nothing to build. See README, "Why URLSession".
-public final class URLSessionTransport: ReplayTransport {
-    private let session: URLSession
-    /// Bytes of a response body kept (for the rejected spool).
-    static let bodyLimit = 2048
-
-    public init(timeoutSeconds: Double, concurrency: Int) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeoutSeconds
-        configuration.timeoutIntervalForResource = timeoutSeconds
-        configuration.httpMaximumConnectionsPerHost = max(concurrency, 1)
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.urlCache = nil
-        configuration.httpCookieStorage = nil
-        session = URLSession(configuration: configuration)
-    }
-
-    deinit {
-        session.finishTasksAndInvalidate()
-    }
-
-    public func send(_ outgoing: OutgoingRequest) async -> HTTPAnswer {
-        guard let url = URL(string: outgoing.url) else { return HTTPAnswer(status: nil, failure: "not a URL: \(outgoing.url)") }
-        var request = URLRequest(url: url)
-        request.httpMethod = outgoing.method
-        for header in outgoing.headers { request.setValue(header.value, forHTTPHeaderField: header.name) }
-        request.httpBody = Data(outgoing.body)
-        do {
-            let (data, response) = try await session.data(for: request)
-            guard let http = response as? HTTPURLResponse else { return HTTPAnswer(status: nil, failure: "not an HTTP response") }
-            return HTTPAnswer(status: http.statusCode, retryAfter: http.value(forHTTPHeaderField: "Retry-After"),
-                              body: Array(data.prefix(Self.bodyLimit)))
-        } catch {
-            let code = (error as? URLError)?.code
-            let what = code == .timedOut ? "timed out" : code == .networkConnectionLost ? "connection lost"
-                : code == .cannotConnectToHost ? "cannot connect" : "request failed (\((error as NSError).code))"
-            return HTTPAnswer(status: nil, failure: what)
-        }
-    }
 }

@@ -1,11 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// How `replay` answers a failed attempt: which failures are retried, how long it
-/// waits, and when it gives up.
+/// How `replay` reads an answer, how long it waits before trying again, and when it
+/// gives up. The statuses follow Segment's own client for the Nudge destination: the
+/// ones it retries are retried here; an answer that judges a record rejects it; an
+/// answer that says the operator's setup is wrong stops the replay before it consumes
+/// anything.
 public struct RetryPolicy: Sendable {
     /// Attempts per request, the first included (`--max-attempts`, default 8).
     public var maxAttempts = 8
@@ -18,21 +15,40 @@ public struct RetryPolicy: Sendable {
 
     public init() {}
 
-    /// What an answer means.
+    /// What an answer means for the records a request carried.
     public enum Verdict: Sendable, Equatable {
+        /// 2xx: delivered.
         case acknowledged
-        /// 429, 5xx, a timeout or a broken connection: worth another attempt.
-        case transient
-        /// Any other status: the records are rejected.
-        case permanent
+        /// 408, 423, 429, 5xx but 501 and 505, a timeout or a broken connection: worth
+        /// another attempt. `congested` (429, 503, a timeout) also cuts the number of
+        /// requests in flight.
+        case transient(congested: Bool)
+        /// 400, 409, 410, 422: Nudge judged the records; they go to the rejected spool.
+        case rejected
+        /// 413: the body is too large; a batch is split, a single record rejected.
+        case payloadTooLarge
+        /// 401, 403: the API key was refused. Stops the replay; nothing is consumed.
+        case keyRefused
+        /// 404, 405: a wrong `--endpoint` while nothing sent to that route has been
+        /// acknowledged yet (the replay stops); a transient fault after that.
+        case routeNotFound
+        /// Anything else (a redirect, 501, 505, 407, 415, …): not a judgement of the
+        /// records, and not a fault a retry mends. Stops the replay; nothing is consumed.
+        case unexpected
     }
 
-    public static func verdict(status: Int?) -> Verdict {
-        guard let status else { return .transient }
+    /// The verdict on an answer: `status` nil means no answer arrived (`timedOut` tells
+    /// a timeout from a broken connection).
+    public static func verdict(status: Int?, timedOut: Bool = false) -> Verdict {
+        guard let status else { return .transient(congested: timedOut) }
         switch status {
         case 200..<300: return .acknowledged
-        case 408, 429, 500..<600: return .transient
-        default: return .permanent
+        case 408, 423, 429, 500, 502, 503, 504, 506..<600: return .transient(congested: status == 429 || status == 503)
+        case 400, 409, 410, 422: return .rejected
+        case 413: return .payloadTooLarge
+        case 401, 403: return .keyRefused
+        case 404, 405: return .routeNotFound
+        default: return .unexpected
         }
     }
 
@@ -75,25 +91,5 @@ public struct RetryPolicy: Sendable {
 extension String {
     var trimmingSpaces: String {
         String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
-    }
-}
-
-/// Spaces request starts so that no more than `perSecond` begin in any second
-/// (`--max-rps`); shared by every request in flight.
-actor RequestPacer {
-    private let interval: Double
-    private var nextStart = 0.0
-
-    init(perSecond: Double?) {
-        interval = perSecond.map { 1 / $0 } ?? 0
-    }
-
-    /// Waits for this request's turn.
-    func waitForTurn() async {
-        guard interval > 0 else { return }
-        let now = Clock.now
-        let start = max(now, nextStart)
-        nextStart = start + interval
-        if start > now { try? await Task.sleep(nanoseconds: UInt64((start - now) * 1e9)) }
     }
 }

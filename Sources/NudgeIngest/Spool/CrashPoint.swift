@@ -22,6 +22,12 @@ enum CrashPoint: String, CaseIterable {
     case committed
     /// A redrive has put the first of its rewritten dropped files in place.
     case replacedOne = "replaced-one"
+    /// A requeue's rewritten rejected spool is synced under its hidden name; the
+    /// checkpoint does not name it yet. (Its "commit" is the spool's requeued total
+    /// after that requeue.)
+    case requeueWritten = "requeue-written"
+    /// The checkpoint naming the rewrite is saved; the rename has not happened.
+    case requeueCommitted = "requeue-committed"
     /// A new snapshot is written and synced, not yet renamed.
     case snapshotSynced = "snapshot-synced"
     /// The new snapshot is in place; the journals it replaces are not removed yet.

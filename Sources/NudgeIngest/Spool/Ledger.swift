@@ -191,6 +191,13 @@ public struct Ledger: Sendable {
 
     public var lastCommit: Int { entries.last?.commit ?? 0 }
 
+    /// Records in the committed accepted files: what `replay` numbers its sequences over.
+    public var acceptedRecordCount: Int {
+        entries.reduce(0) { total, entry in
+            total + (entry.redrive?.moved ?? entry.inputs.reduce(0) { $0 + $1.accepted })
+        }
+    }
+
     /// The committed accepted files, in commit order, with the sizes the ledger gives.
     public var acceptedFiles: [CommittedFile] {
         entries.filter { $0.acceptedBytes > 0 }.map { CommittedFile(commit: $0.commit, bytes: $0.acceptedBytes) }

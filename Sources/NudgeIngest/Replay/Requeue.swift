@@ -1,0 +1,190 @@
+// Foundation's JSON parser reads the rejected spool: an operator's one-off step over
+// records Nudge refused, far from the hot path.
+import Foundation
+
+/// Which rejected records `requeue` puts back. Each kind of filter that is given must
+/// match; repeated values of one kind are alternatives. No filter: every record.
+public struct RequeueFilter: Sendable {
+    /// HTTP statuses (`--status`); `identify_rejected` records have none.
+    public var statuses: Set<Int> = []
+    /// `rejected_by_nudge` or `identify_rejected` (`--reason`).
+    public var reasons: Set<String> = []
+    /// ext_ids (`--user`).
+    public var users: Set<String> = []
+
+    public init() {}
+
+    func matches(_ line: RejectedLine) -> Bool {
+        (statuses.isEmpty || line.status.map { statuses.contains($0) } == true)
+            && (reasons.isEmpty || reasons.contains(line.reason))
+            && (users.isEmpty || users.contains(line.extID))
+    }
+}
+
+/// One line of the rejected spool, as much as `requeue` reads of it.
+struct RejectedLine {
+    var bytes: ArraySlice<UInt8>
+    var reason: String
+    var status: Int?
+    var kind: String
+    var extID: String
+    /// Its place in the accepted spool, as replay numbers records.
+    var sequence: Int
+}
+
+/// Why `requeue` changed nothing.
+public enum RequeueError: Error, Sendable, CustomStringConvertible {
+    case spool(SpoolError)
+    case noSpool(String)
+    case malformed(path: String, line: Int, problem: String)
+
+    public var description: String {
+        switch self {
+        case .spool(let error): "\(error)"
+        case .noSpool(let path):
+            "no spool at \(path): run `nudge-ingest run --spool \(path) INPUT…` first"
+        case .malformed(let path, let line, let problem):
+            "\(path):\(line) is not a rejected record this tool wrote (\(problem)); nothing was requeued"
+        }
+    }
+}
+
+/// The outcome of `nudge-ingest requeue` (`schemas/requeue-summary.schema.json`).
+public struct RequeueSummary: Sendable {
+    public var spool: String
+    public var dryRun: Bool
+    /// Records put back: those the filter matched, and the rejected identifies of
+    /// their users.
+    public var requeued = 0
+    /// Of them, identifies added because a matched record's user needs them first.
+    public var identifiesAdded = 0
+    /// Records left in the rejected spool.
+    public var remaining = 0
+    /// Records the next replay will send again, over every requeue not yet replayed.
+    public var pending = 0
+
+    public var json: String {
+        var out = ByteBuffer(capacity: 128)
+        out.append(utf8: "{\"spool\":")
+        JSONOutput.appendString(spool, to: &out)
+        out.append(utf8: ",\"dry_run\":\(dryRun),\"requeued\":\(requeued),\"identifies_added\":\(identifiesAdded)")
+        out.append(utf8: ",\"remaining_rejected\":\(remaining),\"pending\":\(pending)}")
+        return out.withBytes { String(decoding: $0, as: UTF8.self) }
+    }
+
+    public var report: String {
+        let verb = dryRun ? "would put back" : "put back"
+        var text = "nudge-ingest requeue\(dryRun ? " (dry run: nothing changed)" : ""): \(verb) \(group(requeued)) rejected records"
+        if identifiesAdded > 0 { text += " (\(group(identifiesAdded)) of them identifies their tracks need first)" }
+        text += "; \(group(remaining)) stay in \(spool)/rejected/rejected.ndjson."
+        if !dryRun && pending > 0 {
+            text += "\n  The next `nudge-ingest replay --spool \(spool)` sends \(group(pending)) records again, in spool order."
+        }
+        return text
+    }
+}
+
+/// `nudge-ingest requeue`: puts rejected records back so that the next `replay` sends
+/// them again, in spool order, each user's identify before its tracks.
+///
+/// The records leave `rejected/rejected.ndjson` and join the checkpoint's `requeued`
+/// set, in one crash-safe step: the rejected spool without them is written under a
+/// hidden name and synced, the checkpoint that names it is the commit point, and the
+/// rename follows (finished by the next replay or requeue if a kill came first).
+/// A matched track whose user's identify was rejected brings that identify along, and
+/// the user is no longer treated as rejected.
+public enum Requeue {
+    public static func run(spool: String, filter: RequeueFilter, dryRun: Bool) throws(RequeueError) -> RequeueSummary {
+        guard Files.size(of: spool + "/state/ledger.ndjson") != nil else { throw .noSpool(spool) }
+        let ledger: Ledger
+        let store: ReplayStore?
+        var checkpoint: ReplayCheckpoint
+        do {
+            ledger = try Ledger.committed(inSpool: spool)
+            store = dryRun ? nil : try ReplayStore(spool: spool, holderName: "requeue")
+            if let store { checkpoint = store.checkpoint } else { checkpoint = try ReplayCheckpoint.saved(inSpool: spool) }
+        } catch {
+            throw .spool(error)
+        }
+        var path = spool + "/rejected/rejected.ndjson"
+        if dryRun, let rewrite = checkpoint.rejectedRewrite, Files.size(of: spool + "/rejected/" + rewrite) != nil {
+            path = spool + "/rejected/" + rewrite
+        }
+        let bytes = Array((Files.read(path) ?? []).prefix(checkpoint.rejectedBytes))
+        let lines = try parse(bytes, path: path, ledger: ledger)
+
+        var chosen = Set(lines.indices.filter { filter.matches(lines[$0]) })
+        // A user's tracks need its identify acknowledged first: bring its rejected
+        // identifies along.
+        let users = Set(chosen.map { lines[$0].extID })
+        var identifiesAdded = 0
+        for index in lines.indices where lines[index].kind == "identify" && users.contains(lines[index].extID) {
+            if chosen.insert(index).inserted { identifiesAdded += 1 }
+        }
+        var kept: [UInt8] = []
+        kept.reserveCapacity(bytes.count)
+        for index in lines.indices where !chosen.contains(index) { kept += lines[index].bytes }
+
+        var summary = RequeueSummary(spool: spool, dryRun: dryRun)
+        summary.requeued = chosen.count
+        summary.identifiesAdded = identifiesAdded
+        summary.remaining = lines.count - chosen.count
+        let requeuedUsers = Set(chosen.filter { lines[$0].kind == "identify" }.map { lines[$0].extID })
+        checkpoint.requeued.formUnion(chosen.map { lines[$0].sequence })
+        summary.pending = checkpoint.requeued.count
+        guard !dryRun, let store, !chosen.isEmpty else { return summary }
+        // The spool holds ext_ids as JSON text; the checkpoint keeps them so.
+        checkpoint.rejectedUsers = checkpoint.rejectedUsers.filter { user in
+            !requeuedUsers.contains(decodedJSONText(user))
+        }
+        checkpoint.requeuedTotal += chosen.count
+        do { try store.commitRequeue(kept: kept, checkpoint: checkpoint) } catch { throw .spool(error) }
+        return summary
+    }
+
+    /// The lines of the rejected spool, with their sequences: from `accepted.sequence`,
+    /// or (lines written before it was recorded) from the commit and line through the
+    /// ledger's record counts.
+    static func parse(_ bytes: [UInt8], path: String, ledger: Ledger) throws(RequeueError) -> [RejectedLine] {
+        var firstSequence: [Int: Int] = [:]
+        var running = 0
+        for entry in ledger.entries {
+            firstSequence[entry.commit] = running
+            running += entry.redrive?.moved ?? entry.inputs.reduce(0) { $0 + $1.accepted }
+        }
+        var lines: [RejectedLine] = []
+        var start = 0
+        var number = 0
+        while start < bytes.count {
+            let end = bytes[start...].firstIndex(of: 0x0A).map { $0 + 1 } ?? bytes.count
+            number += 1
+            let slice = bytes[start..<end]
+            start = end
+            guard let object = try? JSONSerialization.jsonObject(with: Data(slice)) as? [String: Any],
+                  let reason = object["reason"] as? String, let kind = object["kind"] as? String,
+                  let body = object["body"] as? [String: Any], let extID = body["ext_id"] as? String,
+                  let accepted = object["accepted"] as? [String: Any]
+            else { throw .malformed(path: path, line: number, problem: "not a JSON object with reason, kind, body and accepted") }
+            let sequence: Int
+            if let recorded = accepted["sequence"] as? Int {
+                sequence = recorded
+            } else if let commit = accepted["commit"] as? Int, let line = accepted["line"] as? Int,
+                      let first = firstSequence[commit] {
+                sequence = first + line - 1
+            } else {
+                throw .malformed(path: path, line: number, problem: "its accepted position is not in the ledger")
+            }
+            lines.append(RejectedLine(bytes: slice, reason: reason, status: object["status"] as? Int, kind: kind,
+                                      extID: extID, sequence: sequence))
+        }
+        return lines
+    }
+
+    /// The text a JSON string's contents decode to (the checkpoint keeps ext_ids as
+    /// the spool writes them, escapes included).
+    static func decodedJSONText(_ text: String) -> String {
+        guard text.contains("\\") else { return text }
+        return (try? JSONSerialization.jsonObject(with: Data(("\"" + text + "\"").utf8), options: .fragmentsAllowed)) as? String
+            ?? text
+    }
+}
