@@ -310,11 +310,13 @@ public struct ReplayMachine: Sendable {
         // Group commit; a finishing replay saves whatever is unsaved.
         let ending = onWire.isEmpty && (stopping != nil || (readerAtEnd && !reading && scheduler.isIdle))
         if unsavedAnswers > 0 {
-            let age = firstUnsavedAt.map { now - $0 } ?? 0
-            if ending || unsavedAnswers >= configuration.checkpointEveryAnswers || age >= configuration.checkpointEverySeconds {
+            // One expression for "due", compared and waited for alike, so rounding can
+            // never ask for a wake that then finds nothing due.
+            let due = (firstUnsavedAt ?? now) + configuration.checkpointEverySeconds
+            if ending || unsavedAnswers >= configuration.checkpointEveryAnswers || now >= due {
                 actions.append(.saveCheckpoint(saveableCheckpoint()))
-            } else if let first = firstUnsavedAt {
-                wake(first + configuration.checkpointEverySeconds)
+            } else {
+                wake(due)
             }
         }
         if ending {
@@ -359,7 +361,8 @@ public struct ReplayMachine: Sendable {
                     actions.append(rejectWithoutRequest(sequences, now: now))
                     continue
                 case .wait:
-                    return actions + wakeForBackoff(wake)
+                    wakeForBackoff(now: now, wake)
+                    return actions
                 }
             }
             attempt.sentAt = now
@@ -370,12 +373,14 @@ public struct ReplayMachine: Sendable {
             actions.append(.send(ReplaySend(id: id, request: attempt.outgoing)))
             if interval > 0 { nextStartAt = max(now, nextStartAt) + interval }
         }
-        return actions + wakeForBackoff(wake)
+        wakeForBackoff(now: now, wake)
+        return actions
     }
 
-    private func wakeForBackoff(_ wake: (Double) -> Void) -> [Action] {
-        if let next = backingOff.map(\.due).min() { wake(next) }
-        return []
+    /// A retry still backing off needs a wake when it comes due; one already due waits
+    /// for a free slot, which only an answer brings.
+    private func wakeForBackoff(now: Double, _ wake: (Double) -> Void) {
+        if let next = backingOff.lazy.map(\.due).filter({ $0 > now }).min() { wake(next) }
     }
 
     private mutating func rejectWithoutRequest(_ sequences: [Int], now: Double) -> Action {
