@@ -9,9 +9,11 @@ struct RequeueCommand: ParsableCommand {
             When the cause of a rejection is fixed (a field Nudge now accepts, a user it
             had blocked), `requeue` moves rejected records out of
             SPOOL/rejected/rejected.ndjson; the next `replay` sends them again in spool
-            order, each user's identify before its tracks. A matched track brings along
-            its user's rejected identifies, and that user's later tracks are no longer
-            rejected without a request. Without a filter every rejected record goes back;
+            order, each user's identify before its tracks. A user's records travel
+            together: a matched record brings along its user's rejected identifies and
+            the tracks held back because of them (identify_rejected), and that user's
+            later tracks are no longer rejected without a request. Without a filter
+            every rejected record goes back;
             each kind of filter given must match, repeated values are alternatives.
 
               nudge-ingest requeue --spool spool --status 422 --dry-run

@@ -64,6 +64,37 @@ public struct AuditReport: Sendable {
     /// Disagreements between the ledger's counts and the dropped spool (damage).
     public var problems: [String] = []
     public var elapsedSeconds = 0.0
+    /// What `replay` and `requeue` have done with the accepted spool.
+    public var replay = ReplayCounts()
+
+    /// The replay side of the audit, from the replay checkpoint and the rejected spool.
+    public struct ReplayCounts: Sendable, Equatable {
+        /// Records Nudge acknowledged, over every replay.
+        public var acknowledged = 0
+        /// Records in `SPOOL/rejected/rejected.ndjson` now.
+        public var rejected = 0
+        /// Records `requeue` put back, over the spool's life, and those of them the
+        /// next replay still has to send.
+        public var requeued = 0
+        public var requeuedPending = 0
+
+        /// Reads them without the replay lock (a replay may be running: its last saved
+        /// checkpoint is what counts).
+        static func read(spool: String) throws(SpoolError) -> ReplayCounts {
+            let checkpoint = try ReplayCheckpoint.saved(inSpool: spool)
+            var counts = ReplayCounts()
+            counts.acknowledged = checkpoint.acknowledged
+            counts.requeued = checkpoint.requeuedTotal
+            counts.requeuedPending = checkpoint.requeued.count
+            var path = spool + "/rejected/rejected.ndjson"
+            if let rewrite = checkpoint.rejectedRewrite, Files.size(of: spool + "/rejected/" + rewrite) != nil {
+                path = spool + "/rejected/" + rewrite
+            }
+            let bytes = (Files.read(path) ?? []).prefix(checkpoint.rejectedBytes)
+            counts.rejected = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            return counts
+        }
+    }
 
     /// Reads the committed dropped spool once, and the ledger. The dropped files are
     /// split into `parallelism` runs of consecutive commits, of about equal bytes, read
@@ -73,6 +104,7 @@ public struct AuditReport: Sendable {
         let ledger: Ledger
         do { ledger = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
         var report = AuditReport(spool: spool, commits: ledger.lastCommit)
+        do { report.replay = try ReplayCounts.read(spool: spool) } catch { throw .spool(error) }
 
         let shards = Self.shards(of: ledger.droppedFiles, into: max(parallelism, 1))
         let tallies = UnsafeMutableBufferPointer<Result<Tally, AuditError>>.allocate(capacity: shards.count)
@@ -286,6 +318,11 @@ extension AuditReport {
         }
         for problem in problems { lines.append("WARNING: " + problem) }
         lines.append("")
+        lines.append("Replay: \(group(replay.acknowledged)) acknowledged by Nudge, \(group(replay.rejected)) rejected"
+                     + (replay.rejected > 0 ? " (\(spool)/rejected/rejected.ndjson; `nudge-ingest requeue` puts them back)" : "")
+                     + ", \(group(replay.requeued)) requeued"
+                     + (replay.requeuedPending > 0 ? " (\(group(replay.requeuedPending)) waiting for the next replay)" : ""))
+        lines.append("")
         lines.append("Page through them: nudge-ingest audit list --spool \(spool) --reason REASON")
         return lines.joined(separator: "\n")
     }
@@ -354,6 +391,12 @@ extension AuditReport {
         out.beginArray("problems")
         for problem in problems { out.value(nil, problem) }
         out.endArray()
+        out.beginObject("replay")
+        out.value("acknowledged", replay.acknowledged)
+        out.value("rejected", replay.rejected)
+        out.value("requeued", replay.requeued)
+        out.value("requeued_pending", replay.requeuedPending)
+        out.endObject()
         out.value("elapsed_seconds", elapsedSeconds, decimals: 3)
         out.endObject()
         return out.text
@@ -391,6 +434,10 @@ extension AuditReport {
         for day in days {
             for (reason, count) in day.reasons { row("day", reason: reason.rawValue, day: day.day ?? "", count: count) }
         }
+        row("replay", reason: "acknowledged", count: replay.acknowledged)
+        row("replay", reason: "rejected", count: replay.rejected)
+        row("replay", reason: "requeued", count: replay.requeued)
+        row("replay", reason: "requeued_pending", count: replay.requeuedPending)
         for entry in reasons {
             if let example = entry.example {
                 row("example", reason: entry.reason.rawValue, file: example.file, line: example.line, detail: example.detail)

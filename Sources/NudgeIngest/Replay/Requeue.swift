@@ -56,7 +56,8 @@ public struct RequeueSummary: Sendable {
     /// Records put back: those the filter matched, and the rejected identifies of
     /// their users.
     public var requeued = 0
-    /// Of them, identifies added because a matched record's user needs them first.
+    /// Of them, identifies added because a matched record's user needs them first
+    /// (the tracks held back by those identifies come along too, uncounted here).
     public var identifiesAdded = 0
     /// Records left in the rejected spool.
     public var remaining = 0
@@ -91,8 +92,9 @@ public struct RequeueSummary: Sendable {
 /// set, in one crash-safe step: the rejected spool without them is written under a
 /// hidden name and synced, the checkpoint that names it is the commit point, and the
 /// rename follows (finished by the next replay or requeue if a kill came first).
-/// A matched track whose user's identify was rejected brings that identify along, and
-/// the user is no longer treated as rejected.
+/// A user's records travel together: a matched record brings its user's rejected
+/// identifies and the tracks held back because of them (`identify_rejected`), and the
+/// user is no longer treated as rejected.
 public enum Requeue {
     public static func run(spool: String, filter: RequeueFilter, dryRun: Bool) throws(RequeueError) -> RequeueSummary {
         guard Files.size(of: spool + "/state/ledger.ndjson") != nil else { throw .noSpool(spool) }
@@ -114,12 +116,15 @@ public enum Requeue {
         let lines = try parse(bytes, path: path, ledger: ledger)
 
         var chosen = Set(lines.indices.filter { filter.matches(lines[$0]) })
-        // A user's tracks need its identify acknowledged first: bring its rejected
-        // identifies along.
+        // A user's records travel together: its tracks need its identify acknowledged
+        // first, so its rejected identifies come along, and with them the tracks that
+        // were held back only because of them.
         let users = Set(chosen.map { lines[$0].extID })
         var identifiesAdded = 0
-        for index in lines.indices where lines[index].kind == "identify" && users.contains(lines[index].extID) {
-            if chosen.insert(index).inserted { identifiesAdded += 1 }
+        for index in lines.indices where users.contains(lines[index].extID) {
+            let line = lines[index]
+            guard line.kind == "identify" || line.reason == "identify_rejected" else { continue }
+            if chosen.insert(index).inserted && line.kind == "identify" { identifiesAdded += 1 }
         }
         var kept: [UInt8] = []
         kept.reserveCapacity(bytes.count)

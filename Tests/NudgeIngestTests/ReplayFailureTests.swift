@@ -1,0 +1,256 @@
+import Foundation
+import Testing
+@testable import NudgeIngest
+
+/// `nudge-ingest replay` when things go wrong, against the fake Nudge on loopback: the
+/// operator's mistakes (a wrong key, a wrong endpoint, a key revoked half-way) stop it
+/// without consuming anything; 413s split batches; connections cut mid-request, 5xx
+/// and 429 storms cost no timeouts and lose or double nothing; Ctrl-C saves and stops.
+@Suite(.serialized) struct ReplayFailureTests {
+    typealias FakeNudge = ReplayTests.FakeNudge
+
+    static func environment(key: String = ReplayTests.apiKey) -> [String: String] {
+        ProcessInfo.processInfo.environment.merging(["NUDGE_API_KEY": key]) { $1 }
+    }
+
+    static func replay(_ spool: URL, endpoint: String, key: String = ReplayTests.apiKey, _ extra: [String] = []) throws -> ProcessResult {
+        try runProgram(toolPath, ["replay", "--spool", spool.path, "--endpoint", endpoint, "--json"] + extra,
+                       environment: environment(key: key))
+    }
+
+    static func json(_ result: ProcessResult) throws -> [String: Any] {
+        try #require(try parseJSON(result.stdout) as? [String: Any])
+    }
+
+    /// The files a replay keeps, to compare before and after.
+    static func replayState(_ spool: URL) -> [String: Data] {
+        var state: [String: Data] = [:]
+        for name in ["replay/checkpoint.json", "rejected/rejected.ndjson"] {
+            state[name] = try? Data(contentsOf: spool.appendingPathComponent(name))
+        }
+        return state
+    }
+
+    /// Acknowledged bodies over several servers' logs, each request once per key, as
+    /// "kind body" strings, counted.
+    static func acknowledgedCounts(_ servers: [FakeNudge]) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for server in servers {
+            for body in ReplayTests.acknowledgedBodies(try server.requests()) { counts["\(body.kind) \(body.body)", default: 0] += 1 }
+        }
+        return counts
+    }
+
+    static func expectEveryRecordOnce(_ spool: URL, _ counts: [String: Int], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let expected = Dictionary(try ReplayTests.accepted(spool).map { ("\($0.kind) \($0.body)", 1) }, uniquingKeysWith: +)
+        #expect(counts == expected, "lost or doubled: \(counts.filter { expected[$0.key] != $0.value }.prefix(3))",
+                sourceLocation: sourceLocation)
+    }
+
+    /// A wrong key: exit 1 at once with the fix named, the checkpoint and rejected/
+    /// unchanged; the right key then delivers everything once.
+    @Test func aWrongKeyConsumesNothing() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try ReplayTests.sampleSpool(in: dir)
+            let server = try FakeNudge(in: dir)
+            let before = Self.replayState(spool)
+            let refused = try Self.replay(spool, endpoint: server.endpoint, key: "wrong-key-123")
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("the API key was refused (401): check NUDGE_API_KEY / --api-key"))
+            #expect(!refused.stderr.contains("wrong-key-123") && !refused.stdoutText.contains("wrong-key-123"))
+            #expect(Self.replayState(spool)["replay/checkpoint.json"] == before["replay/checkpoint.json"])
+            #expect((Self.replayState(spool)["rejected/rejected.ndjson"] ?? Data()).isEmpty)
+            #expect(try server.requests().count <= 4, "it kept sending after the first 401")
+            try ReplayTests.expectValid(refused.stdout, schema: "replay-summary")
+
+            let good = try FakeNudge(in: dir)
+            let delivered = try Self.replay(spool, endpoint: good.endpoint)
+            #expect(delivered.status == 0, "\(delivered.stderr)")
+            #expect(try Self.json(delivered)["acknowledged"] as? Int == 204)
+            try Self.expectEveryRecordOnce(spool, try Self.acknowledgedCounts([good]))
+        }
+    }
+
+    /// A mistyped --endpoint (404 on every route): exit 1 naming --endpoint, nothing
+    /// consumed. A 405 on the batch route alone stops it once the identifies went
+    /// through, with the identifies acknowledged so far kept.
+    @Test func aWrongEndpointConsumesNothing() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try ReplayTests.sampleSpool(in: dir)
+            let server = try FakeNudge(in: dir)
+            let wrong = try Self.replay(spool, endpoint: server.endpoint + "/api/v2")
+            #expect(wrong.status == 1)
+            #expect(wrong.stderr.contains("PUT \(server.endpoint)/api/v2/identify answered 404: no such route; check --endpoint"))
+            #expect((Self.replayState(spool)["rejected/rejected.ndjson"] ?? Data()).isEmpty)
+            #expect(Self.replayState(spool)["replay/checkpoint.json"] == nil)
+
+            let noBatches = try FakeNudge(in: dir, faults: #"{"status_for_path": {"/events/batch": 405}}"#)
+            let stopped = try Self.replay(spool, endpoint: noBatches.endpoint, ["--batch-size", "7"])
+            #expect(stopped.status == 1)
+            #expect(stopped.stderr.contains("POST \(noBatches.endpoint)/events/batch answered 405"))
+            let summary = try Self.json(stopped)
+            #expect((summary["acknowledged"] as? Int ?? 0) > 0 && summary["rejected"] as? Int == 0)
+
+            let good = try FakeNudge(in: dir)
+            let delivered = try Self.replay(spool, endpoint: good.endpoint)
+            #expect(delivered.status == 0)
+            try Self.expectEveryRecordOnce(spool, try Self.acknowledgedCounts([noBatches, good]))
+        }
+    }
+
+    /// The key revoked after 40 requests: the replay stops with exit 1; what was
+    /// acknowledged before is saved, nothing after the first 401 is consumed, and a
+    /// replay with a valid key sends exactly the rest.
+    @Test func aKeyRevokedHalfWayStopsAndTheRestIsSentLater() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try ReplayTests.sampleSpool(in: dir)
+            let server = try FakeNudge(in: dir, faults: #"{"revoke_after": 40}"#)
+            let stopped = try Self.replay(spool, endpoint: server.endpoint, ["--batch-size", "7", "--concurrency", "4"])
+            #expect(stopped.status == 1)
+            #expect(stopped.stderr.contains("the API key was refused (401)"))
+            let acknowledgedBefore = try Self.acknowledgedCounts([server]).values.reduce(0, +)
+            let checkpoint = try #require(try parseJSON(Data(contentsOf: spool.appendingPathComponent("replay/checkpoint.json")))
+                                              as? [String: Any])
+            #expect(checkpoint["acknowledged"] as? Int == acknowledgedBefore && checkpoint["rejected"] as? Int == 0)
+            #expect(acknowledgedBefore > 0 && acknowledgedBefore < 204)
+
+            let fresh = try FakeNudge(in: dir)
+            let rest = try Self.replay(spool, endpoint: fresh.endpoint)
+            #expect(rest.status == 0)
+            #expect(try Self.json(rest)["acknowledged"] as? Int == 204 - acknowledgedBefore)
+            try Self.expectEveryRecordOnce(spool, try Self.acknowledgedCounts([server, fresh]))
+        }
+    }
+
+    /// A server that takes at most 5 tracks a batch answers 413 to larger ones: the
+    /// batches are halved until they fit; nothing is rejected or lost.
+    @Test func payloadTooLargeSplitsTheBatch() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try ReplayTests.sampleSpool(in: dir)
+            let server = try FakeNudge(in: dir, faults: #"{"max_batch": 5}"#)
+            let result = try Self.replay(spool, endpoint: server.endpoint, ["--batch-size", "40"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let summary = try Self.json(result)
+            #expect(summary["rejected"] as? Int == 0 && (summary["splits"] as? Int ?? 0) >= 1)
+            let requests = try server.requests()
+            #expect(requests.contains { $0["status"] as? Int == 413 })
+            for request in requests where request["status"] as? Int == 200 && request["method"] as? String == "POST" {
+                #expect((request["body"] as? [Any])?.count ?? 99 <= 5)
+            }
+            try Self.expectEveryRecordOnce(spool, try Self.acknowledgedCounts([server]))
+        }
+    }
+
+    /// Every 7th connection cut mid-request, 500s, 429s and a storm of 429s with
+    /// Retry-After: 1. A cut is seen at once (no wait for --timeout), the storm pauses
+    /// every request, and every record is acknowledged once per idempotency key, in
+    /// per-user spool order.
+    @Test func cutConnectionsAndStormsCostNoTimeoutsAndLoseNothing() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try ReplayTests.sampleSpool(in: dir)
+            let server = try FakeNudge(in: dir, faults: """
+                {"cut_every": 7, "status_every": {"5": [500, null], "11": [429, null]},
+                 "storm": {"from": 30, "to": 33, "retry_after": "1"}}
+                """)
+            let result = try Self.replay(spool, endpoint: server.endpoint, ["--batch-size", "7", "--timeout", "10"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let summary = try Self.json(result)
+            let requests = try server.requests()
+            #expect(requests.contains { $0["cut"] as? Bool == true })
+            // About ten cuts: had any cost the 10 s timeout, this would take far longer.
+            #expect((summary["elapsed_seconds"] as? Double ?? 99) < 9, "\(summary)")
+            #expect((summary["retries"] as? Int ?? 0) >= 10)
+            try Self.expectEveryRecordOnce(spool, try Self.acknowledgedCounts([server]))
+
+            // After the first 429 of the storm was answered, no request started for a second
+            // (those already sent may still arrive).
+            let stormStart = try #require(requests.first { ($0["n"] as? Int) == 30 }?["answered"] as? Double)
+            let during = requests.filter {
+                let arrived = $0["arrived"] as! Double
+                return arrived > stormStart + 0.05 && arrived < stormStart + 0.95
+            }
+            #expect(during.isEmpty, "\(during.count) requests started during Retry-After")
+
+            let acknowledged = ReplayTests.acknowledgedBodies(requests)
+            let accepted = try ReplayTests.accepted(spool)
+            for (user, records) in Dictionary(grouping: accepted, by: \.extID) {
+                let wire = acknowledged.filter { $0.extID == user }.map { "\($0.kind) \($0.body)" }
+                #expect(wire == records.map { "\($0.kind) \($0.body)" }, "\(user) out of order")
+            }
+        }
+    }
+
+    /// Ctrl-C: no request starts after it, those in flight are answered and saved, the
+    /// summary is printed, exit 130; the next replay sends exactly the rest. A second
+    /// Ctrl-C ends the process at once, and the checkpoint still holds.
+    @Test func ctrlCFinishesWhatIsInFlightSavesAndExits130() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try ReplayTests.sampleSpool(in: dir)
+            let slow = try FakeNudge(in: dir, faults: #"{"latency": 0.3}"#)
+            func start(_ server: FakeNudge) throws -> (Process, Pipe) {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: toolPath)
+                process.arguments = ["replay", "--spool", spool.path, "--endpoint", server.endpoint, "--batch-size", "7", "--json"]
+                process.environment = Self.environment()
+                let errors = Pipe()
+                process.standardError = errors
+                process.standardOutput = FileHandle.nullDevice
+                try process.run()
+                return (process, errors)
+            }
+            let (first, errors) = try start(slow)
+            let deadline = Date().addingTimeInterval(20)
+            while (try slow.requests().count) < 8 && Date() < deadline { usleep(50_000) }
+            let interruptedAt = Date().timeIntervalSince1970
+            kill(first.processIdentifier, SIGINT)
+            first.waitUntilExit()
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(first.terminationStatus == 130, "\(stderr)")
+            #expect(stderr.contains("interrupted: finishing the requests in flight"))
+            #expect(stderr.contains("INTERRUPTED: what was answered is saved"))
+            let requests = try slow.requests()
+            #expect(!requests.contains { ($0["arrived"] as! Double) > interruptedAt + 0.1 }, "a request started after Ctrl-C")
+            let checkpoint = try #require(try parseJSON(Data(contentsOf: spool.appendingPathComponent("replay/checkpoint.json")))
+                                              as? [String: Any])
+            #expect(checkpoint["acknowledged"] as? Int == (try Self.acknowledgedCounts([slow]).values.reduce(0, +)))
+
+            // Twice: gone at once.
+            let slower = try FakeNudge(in: dir, faults: #"{"latency": 3}"#)
+            let (second, _) = try start(slower)
+            while (try slower.requests().count) < 2 && Date() < deadline.addingTimeInterval(20) { usleep(50_000) }
+            let pressed = Date()
+            kill(second.processIdentifier, SIGINT)
+            usleep(100_000)
+            kill(second.processIdentifier, SIGINT)
+            second.waitUntilExit()
+            #expect(second.terminationStatus == 130)
+            #expect(Date().timeIntervalSince(pressed) < 2, "the second Ctrl-C did not stop it at once")
+
+            let fast = try FakeNudge(in: dir)
+            let rest = try Self.replay(spool, endpoint: fast.endpoint)
+            #expect(rest.status == 0)
+            // Requests the slow server answered after the client had gone are not counted
+            // as delivered by the client; with the rest, every record arrives once.
+            try Self.expectEveryRecordOnce(spool, try Self.acknowledgedCounts([slow, fast]))
+        }
+    }
+
+    /// `--dry-run` says what it would send, with no rates or acknowledgements.
+    @Test func aDryRunSaysWhatItWouldSend() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try ReplayTests.sampleSpool(in: dir)
+            let server = try FakeNudge(in: dir)
+            let result = try Self.replay(spool, endpoint: server.endpoint, ["--dry-run", "--batch-size", "7"])
+            #expect(result.status == 0)
+            // The requests, then the summary on the last line.
+            let last = Data(result.stdout.split(separator: 0x0A).last ?? [])
+            let summary = try #require(try parseJSON(last) as? [String: Any])
+            let requests = try #require(summary["requests"] as? Int)
+            #expect(result.stderr.contains("would send 204 records in \(requests) requests"))
+            #expect(!result.stderr.contains("records/s") && !result.stderr.contains("acknowledged"))
+            #expect(summary["requests_per_second"] is NSNull && summary["records_per_second"] is NSNull)
+            #expect(try server.requests().isEmpty)
+            try ReplayTests.expectValid(last, schema: "replay-summary")
+        }
+    }
+}
