@@ -69,14 +69,26 @@ public struct DeliveryLimits: Sendable, Equatable {
 /// for the next request only when it has a free slot.
 public struct DeliveryScheduler: Sendable {
     public private(set) var limits: DeliveryLimits
-    /// Records read and not yet done, in spool order.
+    /// Records read and not yet done, in spool order, from `head` on; the done prefix
+    /// before `head` is dropped in bulk, so that moving past it costs no copy.
     private var window: [Entry] = []
-    /// Users with a request in flight.
-    private var busyUsers: Set<String> = []
+    private var head = 0
+    /// Users of the records in the window, by a dense number: the scan of ``next()``
+    /// looks users up in arrays, hashing no string. A number is given back when its
+    /// user has no record left in the window, so the tables stay as small as it is.
+    private var userNumbers: [String: Int] = [:]
+    private var userNames: [String] = []
+    /// Per user number: records in the window, requests in flight carrying the user,
+    /// and the scan that last found the user blocked.
+    private var userRecords: [Int] = []
+    private var userBusy: [Int] = []
+    private var userBlockedInScan: [Int] = []
+    private var freeUserNumbers: [Int] = []
+    private var scanNumber = 0
     /// Users whose identify Nudge rejected.
     public private(set) var rejectedUsers: Set<String>
-    /// Requests sent and not answered, with the users they carry.
-    private var inFlight: [Int: (request: DeliveryRequest, users: Set<String>)] = [:]
+    /// Requests sent and not answered, with the user numbers they carry.
+    private var inFlight: [Int: (request: DeliveryRequest, users: [Int])] = [:]
     private var nextRequestID = 1
     /// Every record before this sequence is done.
     public private(set) var watermark: Int
@@ -87,6 +99,7 @@ public struct DeliveryScheduler: Sendable {
 
     private struct Entry {
         var record: ReplayRecord
+        var user: Int
         var state: State
         enum State { case waiting, sent, done }
     }
@@ -106,13 +119,13 @@ public struct DeliveryScheduler: Sendable {
     }
 
     /// Records read and not yet done.
-    public var pendingCount: Int { window.count }
+    public var pendingCount: Int { window.count - head }
     /// The caller may read more records.
-    public var wantsRecords: Bool { window.count < limits.window }
+    public var wantsRecords: Bool { pendingCount < limits.window }
     /// How many more records the window holds.
-    public var room: Int { max(limits.window - window.count, 0) }
+    public var room: Int { max(limits.window - pendingCount, 0) }
     /// Nothing read is left to do.
-    public var isIdle: Bool { window.isEmpty }
+    public var isIdle: Bool { head == window.count }
     /// Some record read waits to be sent.
     public var hasWaiting: Bool { waitingCount > 0 }
     private var waitingCount = 0
@@ -132,10 +145,10 @@ public struct DeliveryScheduler: Sendable {
         precondition(window.last.map { $0.record.sequence < record.sequence } ?? true, "records must come in spool order")
         if !wants(record.sequence) {
             // Done before; with nothing earlier waiting, the watermark moves past it.
-            if window.isEmpty { advanceWatermark(past: record.sequence) }
+            if isIdle { advanceWatermark(past: record.sequence) }
             return false
         }
-        window.append(Entry(record: record, state: .waiting))
+        window.append(Entry(record: record, user: number(of: record.extID), state: .waiting))
         waitingCount += 1
         return true
     }
@@ -152,37 +165,44 @@ public struct DeliveryScheduler: Sendable {
 
     /// The next step, following the rules above.
     public mutating func next() -> Step {
-        var blocked: Set<String> = []
+        scanNumber += 1
+        let scan = scanNumber
         var batch: [Int] = []
         var batchBytes = 0
         var orphans: [Int] = []
-        for index in window.indices where window[index].state == .waiting {
+        // How far one call looks past records it cannot send: bounded, so that a full
+        // window of blocked users costs each call a few thousand steps, not the window.
+        var examined = 0
+        let lookahead = max(4 * limits.batchCount, 4096)
+        scan: for index in head..<window.count where window[index].state == .waiting {
+            examined += 1
+            if examined > lookahead { break }
             let record = window[index].record
-            let user = record.extID
-            if blocked.contains(user) || busyUsers.contains(user) {
-                blocked.insert(user)
+            let user = window[index].user
+            if userBlockedInScan[user] == scan || userBusy[user] > 0 {
+                userBlockedInScan[user] = scan
                 continue
             }
             switch record.kind {
             case .identify:
                 guard batch.isEmpty && orphans.isEmpty else {
-                    blocked.insert(user)  // the user's later records wait behind it
+                    userBlockedInScan[user] = scan  // the user's later records wait behind it
                     continue
                 }
                 return .send(start(.identify, [index]))
             case .track:
-                if rejectedUsers.contains(user) {
-                    guard batch.isEmpty else { blocked.insert(user); continue }
+                if !rejectedUsers.isEmpty && rejectedUsers.contains(record.extID) {
+                    guard batch.isEmpty else { userBlockedInScan[user] = scan; continue }
                     orphans.append(index)
                     continue
                 }
-                guard orphans.isEmpty else { blocked.insert(user); continue }
+                guard orphans.isEmpty else { userBlockedInScan[user] = scan; continue }
                 let fits = batch.count < limits.batchCount
                     && (batch.isEmpty || batchBytes + record.bodyBytes <= limits.batchBytes)
-                guard fits else { blocked.insert(user); continue }
+                guard fits else { userBlockedInScan[user] = scan; continue }
                 batch.append(index)
                 batchBytes += record.bodyBytes
-                if batch.count == limits.batchCount { break }
+                if batch.count == limits.batchCount { break scan }
             }
         }
         if !orphans.isEmpty {
@@ -195,13 +215,14 @@ public struct DeliveryScheduler: Sendable {
     private mutating func start(_ kind: DeliveryRequest.Kind, _ indices: [Int]) -> DeliveryRequest {
         let request = DeliveryRequest(id: nextRequestID, kind: kind, sequences: indices.map { window[$0].record.sequence })
         nextRequestID += 1
-        var users: Set<String> = []
+        var users: [Int] = []
         waitingCount -= indices.count
         for index in indices {
             window[index].state = .sent
-            users.insert(window[index].record.extID)
+            let user = window[index].user
+            if userBusy[user] == 0 { users.append(user) }
+            userBusy[user] = 1
         }
-        busyUsers.formUnion(users)
         inFlight[request.id] = (request, users)
         return request
     }
@@ -210,7 +231,7 @@ public struct DeliveryScheduler: Sendable {
     /// also lifts an earlier rejection of its user.
     public mutating func acknowledged(_ requestID: Int) {
         if let (request, users) = inFlight[requestID], request.kind == .identify {
-            rejectedUsers.subtract(users)
+            for user in users { rejectedUsers.remove(userNames[user]) }
         }
         finish(requestID)
     }
@@ -220,7 +241,7 @@ public struct DeliveryScheduler: Sendable {
     /// user's later tracks rejected too.
     public mutating func rejected(_ requestID: Int) {
         if let (request, users) = inFlight[requestID], request.kind == .identify {
-            rejectedUsers.formUnion(users)
+            for user in users { rejectedUsers.insert(userNames[user]) }
         }
         finish(requestID)
     }
@@ -237,11 +258,6 @@ public struct DeliveryScheduler: Sendable {
         limits.batchBytes = max(1, min(limits.batchBytes, bytes / 2))
     }
 
-    /// Users carried by the request in flight with this id.
-    public func users(of requestID: Int) -> Set<String> {
-        inFlight[requestID]?.users ?? []
-    }
-
     /// The request will not be answered for good in this process (the replay stops, or
     /// the request is split): its records go back to waiting, to be sent again.
     public mutating func abandon(_ requestID: Int) {
@@ -252,12 +268,12 @@ public struct DeliveryScheduler: Sendable {
                 waitingCount += 1
             }
         }
-        busyUsers.subtract(users)
+        for user in users { userBusy[user] = 0 }
     }
 
     private mutating func finish(_ requestID: Int) {
         guard let (request, users) = inFlight.removeValue(forKey: requestID) else { return }
-        busyUsers.subtract(users)
+        for user in users { userBusy[user] = 0 }
         markDone(Set(request.sequences))
     }
 
@@ -266,23 +282,61 @@ public struct DeliveryScheduler: Sendable {
             if let index = index(of: sequence) {
                 if window[index].state == .waiting { waitingCount -= 1 }
                 window[index].state = .done
+                release(window[index].user)
             }
         }
         for sequence in sequences {
             if sequence < watermark { requeued.remove(sequence) } else { doneAfterWatermark.insert(sequence) }
         }
         // Drop the done prefix of the window and move the watermark past it.
-        var prefix = 0
+        var prefix = head
         while prefix < window.count && window[prefix].state == .done { prefix += 1 }
-        if prefix > 0 {
+        if prefix > head {
             advanceWatermark(past: window[prefix - 1].record.sequence)
-            window.removeFirst(prefix)
+            head = prefix
+            if head >= 1024 && head * 2 >= window.count {
+                window.removeFirst(head)
+                head = 0
+            }
         }
+    }
+
+    /// The dense number of a user, given on its first record in the window.
+    private mutating func number(of user: String) -> Int {
+        if let number = userNumbers[user] {
+            userRecords[number] += 1
+            return number
+        }
+        let number: Int
+        if let free = freeUserNumbers.popLast() {
+            number = free
+            userNames[number] = user
+            userRecords[number] = 1
+        } else {
+            number = userNames.count
+            userNames.append(user)
+            userRecords.append(1)
+            userBusy.append(0)
+            userBlockedInScan.append(0)
+        }
+        userNumbers[user] = number
+        return number
+    }
+
+    /// One of the user's records left the window; with none left, its number is free.
+    private mutating func release(_ user: Int) {
+        userRecords[user] -= 1
+        guard userRecords[user] == 0 else { return }
+        userNumbers[userNames[user]] = nil
+        userNames[user] = ""
+        userBusy[user] = 0
+        userBlockedInScan[user] = 0
+        freeUserNumbers.append(user)
     }
 
     /// Where `sequence` is in the window (which is in spool order): a binary search.
     private func index(of sequence: Int) -> Int? {
-        var low = 0
+        var low = head
         var high = window.count
         while low < high {
             let middle = (low + high) / 2

@@ -89,7 +89,8 @@ public struct Replay {
         var lastProgress = started
         let dryRun = self.dryRun
 
-        await withTaskGroup(of: Void.self) { group in
+        // Discarding: a finished send leaves nothing behind (its answer went to `events`).
+        await withDiscardingTaskGroup { group in
             if let interrupts {
                 group.addTask {
                     for await _ in interrupts { sink.yield(.interrupted) }
@@ -172,6 +173,14 @@ public struct Replay {
         summary.elapsedSeconds = Clock.now - started
         summary.totalAcknowledged = machine.checkpoint.acknowledged
         summary.totalRejected = machine.checkpoint.rejected
+        if dryRun {
+            // Nothing was sent: no acknowledgements, latencies or totals to report.
+            summary.tally.acknowledged = 0
+            summary.tally.rejected = 0
+            summary.tally.latencies = []
+            summary.totalAcknowledged = saved.acknowledged
+            summary.totalRejected = saved.rejected
+        }
         return summary
     }
 }
