@@ -13,6 +13,8 @@ let package = Package(
         // replay's HTTP client: a connection pool with keep-alive, HTTP/2 over TLS when the
         // server offers it, and connection failures reported at once (README, "Replaying").
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Named for its NIOCore and NIOHTTP1 products, which the transport spells out
+        // (async-http-client brings it anyway).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
@@ -27,7 +29,7 @@ let package = Package(
             name: "NudgeIngest",
             dependencies: ["CZlib"]
         ),
-        // replay's network shell: carries out the ReplayMachine's actions over
+        // replay's transport: sends the requests the ReplayMachine forms over
         // async-http-client. Kept out of NudgeIngest so the library (and its fuzz
         // targets) builds without SwiftNIO.
         .target(
