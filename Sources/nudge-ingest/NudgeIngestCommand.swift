@@ -18,7 +18,8 @@ struct NudgeIngestCommand: AsyncParsableCommand {
               SPOOL/dropped/NNNNNNNN.ndjson    what was dropped, why, and the original line
 
             `nudge-ingest replay` then delivers the accepted spool to Nudge's API, in
-            order, resuming where it stopped. `audit` reports what was dropped and why
+            order, resuming where it stopped (`requeue` puts records Nudge rejected back
+            once their cause is fixed). `audit` reports what was dropped and why
             (by reason, event, file and day; `audit list` pages through the records),
             `preview` shows what an event would become, and `redrive` accepts the tracks
             whose user's identify arrived in a later export.

@@ -269,14 +269,17 @@ import Testing
         #expect(run.stdoutText.contains("accepted/NNNNNNNN.ndjson"))
         #expect(run.stdoutText.contains("Exit status"))
         // Every command teaches its job, with an example and its exit statuses.
-        for command in [["audit"], ["audit", "list"], ["audit", "collisions"], ["preview"], ["redrive"], ["replay"]] {
+        for command in [["audit"], ["audit", "list"], ["audit", "collisions"], ["preview"], ["redrive"], ["replay"],
+                        ["requeue"]] {
             let help = try runProgram(toolPath, command + ["--help"])
             #expect(help.status == 0, "\(command)")
             #expect(help.stdoutText.contains("Exit status"), "\(command)")
             #expect(help.stdoutText.contains("--spool"), "\(command)")
         }
-        for subcommand in ["audit", "preview", "redrive"] {
+        for subcommand in ["audit", "preview", "redrive", "replay", "requeue"] {
             #expect(top.stdoutText.contains(subcommand), "\(subcommand) missing from --help")
         }
+        let version = try runProgram(toolPath, ["--version"])
+        #expect(version.status == 0 && version.stdoutText == NudgeIngestVersion.current + "\n")
     }
 }
