@@ -7,7 +7,8 @@
 
 Targets are built with `swiftc -sanitize=fuzzer,address` (the library once, then one
 binary per target) under .build/fuzz/. Each run starts from a seed corpus made here
-from the bundled sample export, ../shared/corpus/ and Fuzz/Seeds/, plus every input in
+from the bundled sample export, Segment's published examples (checked in under
+Tests/NudgeIngestTests/Fixtures/) and Fuzz/Seeds/, plus every input in
 Fuzz/Regressions/<target>/, and keeps what it learns in .build/fuzz/corpus/<target>/,
 so longer or repeated runs go on from where the last one stopped. An input that
 crashes a target or breaks one of its properties is saved under
@@ -29,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".build" / "fuzz"
-SHARED_CORPUS = ROOT.parent / "shared" / "corpus"
+SEGMENT_EXAMPLES = ROOT / "Tests" / "NudgeIngestTests" / "Fixtures"
 
 TARGETS = {
     # name: (source file, max input length)
@@ -122,7 +123,7 @@ def sample_streams():
 
 def corpus_lines():
     lines = []
-    for path in sorted(SHARED_CORPUS.glob("*.ndjson")):
+    for path in sorted(SEGMENT_EXAMPLES.glob("*.ndjson")):
         lines += [line for line in path.read_bytes().split(b"\n") if line.strip()]
     for _, stream in sample_streams():
         lines += [line for line in stream.split(b"\n") if line.strip()]

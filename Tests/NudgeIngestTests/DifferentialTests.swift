@@ -99,7 +99,7 @@ import Testing
     /// examples: the scanner's verdict, root kind and every field it extracts must be
     /// Python's.
     @Test func scannerAgreesWithPythonOnGeneratedAndMutatedLines() throws {
-        let corpus = try Data(contentsOf: sharedCorpus.appendingPathComponent("segment-spec-examples.ndjson"))
+        let corpus = try Data(contentsOf: segmentCorpus.appendingPathComponent("segment-spec-examples.ndjson"))
             .split(separator: 0x0A).map(Array.init)
         var random = RandomJSON(seed: 20_261_124)
         var lines: [[UInt8]] = []

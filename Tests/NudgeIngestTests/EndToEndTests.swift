@@ -67,7 +67,7 @@ import Testing
 
     @Test func publishedSegmentExamplesMatchTheHandReadExpectations() throws {
         try withTemporaryDirectory { dir in
-            let corpus = sharedCorpus.appendingPathComponent("segment-spec-examples.ndjson").path
+            let corpus = segmentCorpus.appendingPathComponent("segment-spec-examples.ndjson").path
             let run = try Self.run([corpus], in: dir)
             #expect(run.result.status == 0)
             let expected = try String(contentsOf: fixtures.appendingPathComponent("segment-spec-examples.expected.tsv"), encoding: .utf8)
@@ -90,7 +90,7 @@ import Testing
     /// standard input: the spools must match the reference implementation's exactly.
     @Test func uglyInputsMatchTheReferenceImplementation() throws {
         try withTemporaryDirectory { dir in
-            let corpus = try Data(contentsOf: sharedCorpus.appendingPathComponent("segment-spec-examples.ndjson"))
+            let corpus = try Data(contentsOf: segmentCorpus.appendingPathComponent("segment-spec-examples.ndjson"))
             var tricky = [UInt8]()
             let lines = [
                 "{\"type\":\"identify\",\"userId\":\"Ünïcödé User\",\"anonymousId\":\"anon-é\",\"traits\":{\"email\":\"MiXed@Case.ORG\",\"name\":\"Zoë\",\"when\":\"2020-01-01T00:00:00-05:00\",\"k\":1,\"k\":2}}",

@@ -126,7 +126,7 @@ public struct ReplayMachine: Sendable {
     private var routesThatWorked: Set<String> = []
     private var unsavedAnswers = 0
     private var firstUnsavedAt: Double?
-    private var random: SplitMix
+    private var random: SeededGenerator
 
     /// - Parameters:
     ///   - saved: the checkpoint the last replay left (or a fresh one).
@@ -138,7 +138,7 @@ public struct ReplayMachine: Sendable {
         scheduler = DeliveryScheduler(limits: configuration.limits, watermark: saved.watermark, done: saved.done,
                                       rejectedUsers: saved.rejectedUsers, requeued: saved.requeued)
         concurrency = ConcurrencyLimit(ceiling: configuration.concurrency, fixed: configuration.fixedConcurrency)
-        random = SplitMix(state: seed)
+        random = SeededGenerator(seed: seed)
     }
 
     /// Where reading the spool starts (records before it are done).
@@ -451,9 +451,12 @@ public enum NudgeIngestVersion {
     public static let current = "0.14.0"
 }
 
-/// A small seeded generator for the backoff jitter (SplitMix64).
-struct SplitMix: Sendable {
+/// A small seeded generator (SplitMix64): the backoff jitter, and the tests' random
+/// inputs, reproduce from their seed.
+struct SeededGenerator: RandomNumberGenerator, Sendable {
     var state: UInt64
+
+    init(seed: UInt64) { state = seed }
 
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -155,7 +155,7 @@ public enum Requeue {
         var running = 0
         for entry in ledger.entries {
             firstSequence[entry.commit] = running
-            running += entry.redrive?.moved ?? entry.inputs.reduce(0) { $0 + $1.accepted }
+            running += entry.acceptedRecords
         }
         var lines: [RejectedLine] = []
         var start = 0

@@ -58,6 +58,12 @@ public struct LedgerEntry: Sendable, Equatable {
     public var droppedBytes: Int
     public var journalBytes: Int
 
+    /// Lines of this commit's accepted file: its inputs' accepted records, or what a
+    /// redrive moved.
+    public var acceptedRecords: Int {
+        redrive?.moved ?? inputs.reduce(0) { $0 + $1.accepted }
+    }
+
     /// The spool file name of a commit: `NNNNNNNN.ndjson`.
     public static func spoolFileName(_ commit: Int) -> String { number(commit) + ".ndjson" }
     public static func journalFileName(_ commit: Int) -> String { number(commit) + ".journal" }
@@ -193,9 +199,7 @@ public struct Ledger: Sendable {
 
     /// Records in the committed accepted files: what `replay` numbers its sequences over.
     public var acceptedRecordCount: Int {
-        entries.reduce(0) { total, entry in
-            total + (entry.redrive?.moved ?? entry.inputs.reduce(0) { $0 + $1.accepted })
-        }
+        entries.reduce(0) { $0 + $1.acceptedRecords }
     }
 
     /// The committed accepted files, in commit order, with the sizes the ledger gives.

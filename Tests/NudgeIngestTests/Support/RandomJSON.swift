@@ -1,3 +1,5 @@
+@testable import NudgeIngest
+
 /// Random JSON text for differential and property tests: Segment-like events whose
 /// fields the rules read turn up with every kind of value, at the right depth and at
 /// the wrong one, under escaped and repeated keys, with random whitespace, escapes,
@@ -179,15 +181,3 @@ struct RandomJSON {
     }
 }
 
-/// A small deterministic generator (SplitMix64) so failures reproduce.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -8,7 +8,9 @@ let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent()
 
 let fixtures = repositoryRoot.appendingPathComponent("Tests/NudgeIngestTests/Fixtures")
-let sharedCorpus = repositoryRoot.appendingPathComponent("../shared/corpus").standardized
+/// Segment's published example events (sources in segment-spec-examples.SOURCES.md),
+/// checked in so that a clone of the repository alone passes its tests.
+let segmentCorpus = repositoryRoot.appendingPathComponent("Tests/NudgeIngestTests/Fixtures")
 
 /// A fresh temporary directory, removed when the test's closure returns.
 func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
