@@ -60,6 +60,21 @@ struct AuditReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Type and event rows the table shows.", valueName: "N"))
     var top: Int = 20
 
+    /// A subcommand written after options meant for it (`audit --spool S list`): taken
+    /// here only to say where the options go.
+    @Argument(help: .hidden)
+    var misplaced: [String] = []
+
+    func validate() throws {
+        guard let word = misplaced.first else { return }
+        let rest = CommandLine.arguments.dropFirst(2).filter { $0 != word }.joined(separator: " ")
+        if ["list", "collisions", "report"].contains(word) {
+            throw ValidationError("options go after the subcommand: nudge-ingest audit \(word) \(rest)")
+        }
+        throw ValidationError("unexpected argument '\(word)': audit's subcommands are report (the default), list "
+                              + "and collisions, written before their options (nudge-ingest audit list --spool DIR)")
+    }
+
     func run() throws {
         let report: AuditReport
         do { report = try AuditReport.make(spool: spool) } catch { throw fail(error, progress: nil) }

@@ -61,7 +61,7 @@ struct PreviewCommand: ParsableCommand {
             }
         }
         guard event == "-" else {
-            show(preview.decide(event: Array(event.utf8)))
+            show(preview.decide(event: Self.argumentBytes(event)))
             return
         }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -72,5 +72,17 @@ struct PreviewCommand: ParsableCommand {
             chunk.withUnsafeBytes { preview.consume(UnsafeRawBufferPointer(rebasing: $0[..<n]), show) }
         }
         preview.finish(show)
+    }
+
+    /// The bytes the shell passed for the argument `text`. The argument parser hands a
+    /// `String`, in which bytes that are not UTF-8 became U+FFFD; the event must be
+    /// decided on its own bytes, as `run` and `preview -` decide it (`malformed_json`).
+    static func argumentBytes(_ text: String) -> [UInt8] {
+        for index in (1..<Int(CommandLine.argc)).reversed() {
+            guard let argument = CommandLine.unsafeArgv[index] else { continue }
+            let bytes = UnsafeRawBufferPointer(start: argument, count: strlen(argument))
+            if String(decoding: bytes, as: UTF8.self) == text { return Array(bytes) }
+        }
+        return Array(text.utf8)
     }
 }

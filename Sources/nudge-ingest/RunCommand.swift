@@ -1,5 +1,7 @@
 import ArgumentParser
+import Dispatch
 import NudgeIngest
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,6 +17,12 @@ struct RunCommand: ParsableCommand {
             so Segment's received-day folders read chronologically) or - for standard
             input. Gzip is detected by its magic bytes; every member of a multi-member file
             is read. Anything else is read as plain NDJSON.
+
+            In a directory walk, hidden files and folders (.DS_Store, .git) are skipped,
+            and so are symbolic links unless --follow-symlinks; --include and --exclude
+            choose among the rest; the summary counts what was left out. Empty files (a
+            download still under way) are skipped and not committed, and a file with
+            the same bytes as an earlier input of the run (a copy) is read only once.
 
             Every line is one record. Each record ends in exactly one spool, so
             records = accepted + dropped, for the run and for every input. Rules apply in
@@ -65,6 +73,20 @@ struct RunCommand: ParsableCommand {
         discussion: "Records whose messageId was already seen are then dropped as duplicate_message_id."))
     var reprocessChanged = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "In directory walks, read only files matching GLOB (repeat for several).",
+        discussion: "A GLOB without / matches the file's name (--include '*.gz'); one with / matches the path below the directory named (--include '1743*/*.gz'). Files named on the command line are always read.",
+        valueName: "GLOB"))
+    var include: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "In directory walks, leave out files matching GLOB (repeat for several; as --include).", valueName: "GLOB"))
+    var exclude: [String] = []
+
+    @Flag(name: .long, help: ArgumentHelp(
+        "In directory walks, read what symbolic links point to (each folder once: cycles are skipped)."))
+    var followSymlinks = false
+
     @Argument(help: ArgumentHelp("Files, directories or - (standard input).", valueName: "INPUT"))
     var inputs: [String] = []
 
@@ -80,18 +102,23 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // Past a file-size limit, fail the write (EFBIG) and say so, instead of dying.
         signal(SIGXFSZ, SIG_IGN)
-        let files = InputDiscovery.inputs(for: inputs)
+        let discovery = InputDiscovery.inputs(
+            for: inputs, options: WalkOptions(includes: include, excludes: exclude, followSymlinks: followSymlinks))
         var options = RunOptions()
         options.spool = spool
         options.maxLineBytes = lineLimit.maxLineBytes
         options.reprocessChanged = reprocessChanged
-        let progress = isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
-        let summary: RunSummary
+        let progress = ProgressLine.onTerminal()
+        let interruption = Interruption(progress: progress)
+        var summary: RunSummary
         do {
-            summary = try IngestRun(options: options).run(files, progress: progress.map { line in { line.show($0) } })
+            summary = try IngestRun(options: options).run(
+                discovery.inputs, progress: progress.map { line in { line.show($0) } },
+                stopRequested: { interruption.isRequested })
         } catch {
             throw fail(error, progress: progress)
         }
+        summary.discovery = discovery
         try finish(report: summary.report, json: json ? summary.json : nil, exitStatus: summary.exitStatus,
                    progress: progress)
     }
@@ -126,20 +153,68 @@ func finish(report: String, json: String?, exitStatus: Int32, progress: Progress
     if exitStatus != 0 { throw ExitCode(exitStatus) }
 }
 
-/// A progress line redrawn in place on a terminal.
+/// A progress line redrawn in place on a terminal, never wider than the terminal (a
+/// line that wrapped would leave a copy behind at every redraw).
 final class ProgressLine: Sendable {
-    func show(_ progress: RunProgress) {
-        show(progress.line)
+    /// A progress line when standard error is a terminal; nil otherwise (a log file
+    /// gets the summary only).
+    static func onTerminal() -> ProgressLine? {
+        isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
     }
 
-    func show(_ line: String) {
-        // Keep the end of a long path: the file name and the counts matter most.
-        FileStream.standardError.write("\r\u{1B}[2K" + String(line.suffix(160)))
+    func show(_ progress: RunProgress) {
+        draw(progress.line(width: Self.width))
+    }
+
+    /// `head · tail`, `tail` (a path) shortened in its middle to fit.
+    func show(_ head: String, _ tail: String = "") {
+        draw(tail.isEmpty ? String(head.prefix(Self.width - 1)) : fitted(head, tail, width: Self.width))
+    }
+
+    private func draw(_ line: String) {
+        FileStream.standardError.write("\r\u{1B}[2K" + line)
     }
 
     func clear() {
         FileStream.standardError.write("\r\u{1B}[2K")
     }
+
+    /// The terminal's width now (it may be resized while a run goes on); 80 when unknown.
+    static var width: Int {
+        var size = winsize()
+        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 { return Int(size.ws_col) }
+        return 80
+    }
+}
+
+/// Ctrl-C during a command that stops at a safe point: the first asks it to stop (the
+/// command checks ``isRequested``), a second exits at once with 130 (the spool is
+/// crash-safe: the next command recovers it).
+final class Interruption {
+    private final class Flag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    private let requested = Flag()
+    private let source: any DispatchSourceSignal
+
+    init(progress: ProgressLine?) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [requested] in
+            if requested.value.exchange(true, ordering: .relaxed) {
+                progress?.clear()
+                FileStream.standardError.write("nudge-ingest: interrupted again: stopping now\n")
+                _exit(130)
+            }
+            progress?.clear()
+            FileStream.standardError.write("nudge-ingest: interrupted: stopping after the input being read "
+                                           + "(it is not committed); Ctrl-C again to stop at once\n")
+        }
+        source.resume()
+    }
+
+    var isRequested: Bool { requested.value.load(ordering: .relaxed) }
 }
 
 /// Unbuffered writes to a file descriptor.

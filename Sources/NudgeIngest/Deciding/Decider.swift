@@ -22,6 +22,9 @@ public struct Decider {
     /// Deciding again a record that was decided before (`redrive`): its `messageId` was
     /// remembered then, by this very record, so rule 4 is not applied again.
     public let isRedeciding: Bool
+    /// The tracks this decider dropped that a later identify or link can still make
+    /// acceptable (what `redrive` would move), to tell the user when it would.
+    public private(set) var waitingTracks = WaitingTracks()
     private let arena: DecodeArena
 
     public init(state: IdentityState = IdentityState(), isRedeciding: Bool = false) {
@@ -114,6 +117,11 @@ public struct Decider {
             var link = state.linkedUser(anonymousID)
             if link == nil { Self.withLowercased(anonymousID) { link = state.linkedUser($0) } }
             guard let (linked, origin) = link else {
+                // Rule 11 comes after this one: only a track with a valid timestamp can be accepted later.
+                if !isRedeciding && scanned.timestamp.kind == .string
+                    && Timestamp.parse(arena.decoded(scanned.timestamp, in: line)) != nil {
+                    waitingTracks.add(anonymousID: anonymousID)
+                }
                 return drop(.anonymousOnly) {
                     $0.append("track has no userId and its anonymousId ")
                     $0.appendQuote(of: anonymousID)
@@ -144,6 +152,7 @@ public struct Decider {
 
         // Rule 12.
         guard let user, state.isIdentified(user) else {
+            if let user, !isRedeciding { waitingTracks.add(user: user) }
             return drop(.notIdentified) {
                 $0.append("no identify of user ")
                 $0.appendQuote(ofOwn: extID)
@@ -248,7 +257,7 @@ public struct Decider {
 
     /// Calls `body` with JavaScript's `toLowerCase()` of `text`.
     /// (Static, so `body` may change `self` without the copy a borrowed `self` would force.)
-    private static func withLowercased<R>(_ text: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    static func withLowercased<R>(_ text: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         var ascii = true
         var hasUppercase = false
         for byte in text {
@@ -317,8 +326,7 @@ extension JSONKind {
         case .number: return "a number"
         case .object: return "an object"
         case .array: return "an array"
-        case .true: return "true"
-        case .false: return "false"
+        case .true, .false: return "a boolean"
         case .null: return "null"
         }
     }
@@ -368,5 +376,42 @@ struct DetailText {
             bytes.withUnsafeBytes { copy.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[range])) }
             appendQuote(of: UnsafeRawBufferPointer(copy))
         }
+    }
+}
+
+/// Tracks dropped as `not_identified` (by user) or `anonymous_only` (by anonymousId),
+/// counted so that a run can say how many of them `redrive` would now accept.
+public struct WaitingTracks: Sendable {
+    private var byUser: [UInt32: Int] = [:]
+    private var byAnonymousID: [[UInt8]: Int] = [:]
+
+    mutating func add(user: UInt32) { byUser[user, default: 0] += 1 }
+
+    mutating func add(anonymousID: UnsafeRawBufferPointer) { byAnonymousID[Array(anonymousID), default: 0] += 1 }
+
+    /// How many of them `state` accepts: their user is identified now, or their
+    /// anonymousId is linked now to an identified user.
+    public func acceptable(in state: IdentityState) -> Int {
+        var count = 0
+        for (user, tracks) in byUser where state.isIdentified(user) { count += tracks }
+        for (anonymousID, tracks) in byAnonymousID where anonymousID.withUnsafeBytes(state.acceptsTrack(anonymousID:)) {
+            count += tracks
+        }
+        return count
+    }
+}
+
+extension IdentityState {
+    /// Whether a track with this `ext_id` (and no other fault) is accepted now.
+    public func acceptsTrack(extID: UnsafeRawBufferPointer) -> Bool {
+        user(extID: extID).map(isIdentified) ?? false
+    }
+
+    /// Whether a track with no `userId` and this `anonymousId` (and no other fault) is
+    /// accepted now: the id, or its lowercase form, is linked to an identified user.
+    public func acceptsTrack(anonymousID: UnsafeRawBufferPointer) -> Bool {
+        var link = linkedUser(anonymousID)
+        if link == nil { Decider.withLowercased(anonymousID) { link = linkedUser($0) } }
+        return link.map { isIdentified($0.user) } ?? false
     }
 }

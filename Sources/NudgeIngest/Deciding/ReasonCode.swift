@@ -18,9 +18,23 @@ public enum ReasonCode: String, CaseIterable, Sendable, Codable {
 
     /// The record reasons in rule order, numbered, one a line, for `--help`.
     public static var ruleTable: String {
-        allCases.filter { $0 != .corruptInput }.enumerated().map { index, reason in
-            "  \(String(index + 1).leftPadded(to: 2, with: " ")). \(reason.rawValue.rightPadded(to: 21)) \(reason.summary)"
-        }.joined(separator: "\n")
+        func rule(_ number: Int, _ code: String, _ text: String) -> String {
+            "  \(String(number).leftPadded(to: 2, with: " ")). \(code.rightPadded(to: 21)) \(text)"
+        }
+        var lines = [lineTooLong, malformedJSON, notAnObject, duplicateMessageID, missingType, unsupportedType]
+            .enumerated().map { rule($0.offset + 1, $0.element.rawValue, $0.element.summary) }
+        lines.append(rule(7, "user-id codes", "identify whose user id Nudge cannot take"))
+        lines.append(rule(8, "(accepted)", "identify; its user becomes identified"))
+        lines.append(rule(9, missingEvent.rawValue, missingEvent.summary))
+        lines.append(rule(10, "user-id codes", "track whose user id is unusable and unresolved"))
+        lines.append(rule(11, invalidTimestamp.rawValue, invalidTimestamp.summary))
+        lines.append(rule(12, notIdentified.rawValue, notIdentified.summary))
+        lines.append(rule(13, "(accepted)", "track"))
+        lines.append("  The user-id codes:")
+        for reason in [missingUserID, anonymousOnly, invalidUserID] {
+            lines.append("      \(reason.rawValue.rightPadded(to: 21)) \(reason.summary)")
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// One line for `--help` and the README.
@@ -31,7 +45,7 @@ public enum ReasonCode: String, CaseIterable, Sendable, Codable {
         case .notAnObject: return "valid JSON, but not an object"
         case .duplicateMessageID: return "messageId already seen (this run or an earlier one)"
         case .missingType: return "type absent or not a string"
-        case .unsupportedType: return "type other than identify or track (an alias still links)"
+        case .unsupportedType: return "not identify or track (an alias still links)"
         case .missingUserID: return "no usable userId and no anonymousId"
         case .anonymousOnly: return "only an anonymousId, linked to no identified user"
         case .invalidUserID: return "userId is a float, boolean, object or array"

@@ -33,18 +33,57 @@ public struct RunProgress: Sendable {
     public var path: String
     public var inputBytesRead: Int
     public var inputBytesTotal: Int?
+    /// File bytes of the inputs before this one, and of all the run's inputs (nil when
+    /// some size is unknown: standard input, a FIFO).
+    public var bytesBefore: Int = 0
+    public var bytesTotal: Int?
     public var records: Int
     public var elapsedSeconds: Double
 
-    /// One line for a terminal: `[2/8] path 45% · 547,499 records · 227,582 records/s`.
-    public var line: String {
-        var text = "[\(inputIndex + 1)/\(inputCount)] \(path)"
-        if let total = inputBytesTotal, total > 0 {
-            text += " \(inputBytesRead * 100 / total)%"
+    /// The share of all the run's input bytes read, 0–1, when the total is known.
+    public var fractionDone: Double? {
+        guard let total = bytesTotal, total > 0 else { return nil }
+        return min(Double(bytesBefore + inputBytesRead) / Double(total), 1)
+    }
+
+    /// One line for a terminal `width` columns wide:
+    /// `[2/8] 37% · ETA 1m 20s · 547,499 records · 227,582/s · segment-…/1743033600000/part-2.gz`,
+    /// the path shortened in its middle so that the line never wraps.
+    public func line(width: Int = 160) -> String {
+        var head = "[\(inputIndex + 1)/\(inputCount)]"
+        if let fraction = fractionDone {
+            head += " \(Int(fraction * 100))%"
+            if fraction > 0.005 && elapsedSeconds >= 1 {
+                head += " · ETA " + Self.duration(elapsedSeconds * (1 - fraction) / fraction)
+            }
+        } else if let total = inputBytesTotal, total > 0 {
+            head += " this input \(inputBytesRead * 100 / total)%"
         }
         let rate = elapsedSeconds > 0 ? Int(Double(records) / elapsedSeconds) : 0
-        return text + " · \(group(records)) records · \(group(rate)) records/s"
+        head += " · \(group(records)) records · \(group(rate))/s"
+        return fitted(head, path, width: width)
     }
+
+    /// `1m 20s`, `2h 05m`, `12s`.
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded(.up))
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return "\(total / 60)m \(String(total % 60).leftPadded(to: 2))s" }
+        return "\(total / 3600)h \(String(total / 60 % 60).leftPadded(to: 2))m"
+    }
+}
+
+/// `head · tail` in at most `width - 1` columns (the last column left free, so that a
+/// terminal never wraps it): `tail` shortened in its middle with `…`, then `head` cut.
+public func fitted(_ head: String, _ tail: String, width: Int) -> String {
+    let room = max(width - 1, 8)
+    let headCount = head.count
+    if headCount + 3 + tail.count <= room { return head + " · " + tail }
+    let left = room - headCount - 3
+    guard left >= 9 else { return String(head.prefix(room)) }
+    let keepEnd = (left - 1) * 2 / 3
+    let keepStart = left - 1 - keepEnd
+    return head + " · " + tail.prefix(keepStart) + "…" + tail.suffix(keepEnd)
 }
 
 /// Runs the whole pipeline over the inputs: read → frame → scan → decide → write.
@@ -66,8 +105,12 @@ public struct IngestRun {
     ///
     /// Two threads: a ``DecompressPipeline`` reads and inflates; this one frames,
     /// scans, decides and writes.
+    ///
+    /// When `stopRequested` turns true (Ctrl-C), the input being read is abandoned,
+    /// uncommitted, and the summary says the run was interrupted: the inputs before it
+    /// stay committed, and the same command continues from there.
     public func run(
-        _ inputs: [InputFile], progress: ((RunProgress) -> Void)? = nil
+        _ inputs: [InputFile], progress: ((RunProgress) -> Void)? = nil, stopRequested: (() -> Bool)? = nil
     ) throws(SpoolError) -> RunSummary {
         let started = Clock.now
         let spool = try Spool(directory: options.spool)
@@ -89,12 +132,21 @@ public struct IngestRun {
         pipeline.start(plan.toProcess, reader: reader)
         // The reading thread holds the pipeline; on any exit, release it.
         defer { pipeline.cancel() }
+        let sizes = plan.toProcess.map { $0.isStandardInput ? nil : Self.fileSize($0) }
+        let bytesTotal = sizes.contains(nil) ? nil : sizes.reduce(0) { $0 + $1! }
+        var bytesBefore = 0
+        summary.planned = plan.toProcess.count
+        let stopRequested = stopRequested ?? { false }
 
-        for (index, input) in plan.toProcess.enumerated() {
+        inputs: for (index, input) in plan.toProcess.enumerated() {
+            if stopRequested() {
+                summary.interrupted = true
+                break
+            }
             try writer.begin(commit: spool.ledger.lastCommit + 1)
             let source = SourceFile(path: input.path)
             let before = processor.counts
-            let total = input.isStandardInput ? nil : Self.fileSize(input)
+            let total = sizes[index]
             var framer = LineFramer(maxLineBytes: options.maxLineBytes)
             func process(_ line: FramedLine) {
                 processor.process(line, from: source, accepted: &writer.accepted, dropped: &writer.dropped)
@@ -106,11 +158,17 @@ public struct IngestRun {
                     framer.consume(pipeline.bytes(of: chunk), process)
                     pipeline.recycle(chunk)
                     try writer.flushIfNeeded()
+                    if stopRequested() {
+                        // Abandoned: the writer's partial files are removed, nothing of it is committed.
+                        summary.interrupted = true
+                        break inputs
+                    }
                     if let progress, Clock.now - lastProgress >= 0.2 {
                         lastProgress = Clock.now
                         progress(RunProgress(
                             inputIndex: index, inputCount: plan.toProcess.count, path: input.path,
                             inputBytesRead: chunk.fileBytesRead, inputBytesTotal: total,
+                            bytesBefore: bytesBefore, bytesTotal: bytesTotal,
                             records: processor.counts.records, elapsedSeconds: lastProgress - started))
                     }
                     continue
@@ -148,9 +206,14 @@ public struct IngestRun {
             try spool.commit([committed], writer: writer, state: &processor.decider.state)
             spool.compactIfDue(processor.decider.state)
             summary.inputs.append(inputSummary)
+            bytesBefore += total ?? 0
         }
-        summary.counts = processor.counts
-        summary.state = processor.decider.state.statistics
+        // What was committed: an interrupted input's records are not.
+        summary.counts = summary.inputs.reduce(OutcomeCounts()) { $0 + $1.counts }
+        if !summary.interrupted {
+            summary.redrivable = processor.decider.waitingTracks.acceptable(in: processor.decider.state)
+            summary.state = processor.decider.state.statistics
+        }
         summary.notes = spool.notes
         summary.elapsedSeconds = Clock.now - started
         return summary

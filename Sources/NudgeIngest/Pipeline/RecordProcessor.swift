@@ -15,6 +15,15 @@ public struct OutcomeCounts: Sendable, Equatable {
         set { reasons[reason.index] = newValue }
     }
 
+    static func + (left: OutcomeCounts, right: OutcomeCounts) -> OutcomeCounts {
+        var sum = left
+        sum.records += right.records
+        sum.acceptedIdentify += right.acceptedIdentify
+        sum.acceptedTrack += right.acceptedTrack
+        for i in sum.reasons.indices { sum.reasons[i] += right.reasons[i] }
+        return sum
+    }
+
     /// What was counted between two snapshots (one input's share of the run).
     static func - (after: OutcomeCounts, before: OutcomeCounts) -> OutcomeCounts {
         var delta = after

@@ -24,15 +24,32 @@ public struct RunSummary: Sendable {
     public var skipped: [SkippedInput] = []
     /// What opening the spool repaired after an interrupted run.
     public var notes: [String] = []
-    /// The identity state after the run (nil when nothing was processed).
+    /// The identity state after the run (nil when nothing was processed, or the run
+    /// was interrupted).
     public var state: StateStatistics?
+    /// What the directory walks left out (hidden files, symbolic links, `--exclude`).
+    public var discovery = Discovery()
+    /// Inputs the run set out to process (committed ones skipped).
+    public var planned = 0
+    /// Ctrl-C stopped the run: `inputs` were committed, the one being read was not.
+    public var interrupted = false
+    /// Tracks this run dropped as `not_identified` or `anonymous_only` that the spool's
+    /// identity state accepts now (their identify came later): what `redrive` would move.
+    public var redrivable = 0
+
+    /// Inputs of which no line is JSON (every record `malformed_json`): probably not a
+    /// Segment export (a README, a stamp file).
+    public var notJSONInputs: [InputSummary] {
+        inputs.filter { $0.counts.records > 0 && $0.counts[.malformedJSON] == $0.counts.records }
+    }
 
     public var uncompressedBytes: Int { inputs.reduce(0) { $0 + $1.uncompressedBytes } }
     public var compressedBytes: Int { inputs.reduce(0) { $0 + $1.bytes } }
     public var faults: Int { counts[.corruptInput] }
 
-    /// 0 when every input was read whole; 2 when some input was unreadable or corrupt.
-    public var exitStatus: Int32 { faults > 0 ? 2 : 0 }
+    /// 0 when every input was read whole; 2 when some input was unreadable or corrupt;
+    /// 130 when Ctrl-C interrupted the run.
+    public var exitStatus: Int32 { interrupted ? 130 : faults > 0 ? 2 : 0 }
 
     /// The `--json` document (`schemas/run-summary.schema.json`).
     public var json: String {
@@ -89,14 +106,39 @@ public struct RunSummary: Sendable {
                 out.append(0x2C); key("reason"); string("already_committed")
                 out.append(0x2C); key("commit"); int(commit)
                 out.append(0x2C); key("committed_path"); string(path)
-            case .namedTwice:
-                out.append(0x2C); key("reason"); string("named_twice")
+            case .namedTwice, .empty:
+                out.append(0x2C); key("reason"); string(skip.reason == .empty ? "empty" : "named_twice")
                 out.append(0x2C); key("commit"); out.append("null")
                 out.append(0x2C); key("committed_path"); out.append("null")
+            case .sameContent(let path):
+                out.append(0x2C); key("reason"); string("same_content")
+                out.append(0x2C); key("commit"); out.append("null")
+                out.append(0x2C); key("committed_path"); string(path)
             }
             out.append(0x7D)
         }
         out.append(0x5D)
+        out.append(0x2C); key("left_out"); out.append(0x7B)
+        for (i, (name, paths)) in [("hidden", discovery.hidden), ("symbolic_links", discovery.symbolicLinks),
+                                   ("excluded", discovery.excluded), ("loops", discovery.loops),
+                                   ("broken_links", discovery.brokenLinks)].enumerated() {
+            if i > 0 { out.append(0x2C) }
+            key(name); out.append(0x5B)
+            for (j, path) in paths.enumerated() {
+                if j > 0 { out.append(0x2C) }
+                string(path)
+            }
+            out.append(0x5D)
+        }
+        out.append(0x7D)
+        out.append(0x2C); key("not_json_inputs"); out.append(0x5B)
+        for (i, input) in notJSONInputs.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            string(input.path)
+        }
+        out.append(0x5D)
+        out.append(0x2C); key("redrivable_tracks"); int(redrivable)
+        out.append(0x2C); key("interrupted"); out.append(interrupted ? "true" : "false")
         out.append(0x2C); key("recovery"); out.append(0x5B)
         for (i, note) in notes.enumerated() {
             if i > 0 { out.append(0x2C) }
@@ -122,15 +164,18 @@ public struct RunSummary: Sendable {
         return out.withBytes { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The human summary for standard error.
+    /// The human summary for standard error. Long runs stay short: at most
+    /// ``reportedInputs`` inputs (those with the most drops) plus every faulted one.
     public var report: String {
         var lines: [String] = []
         for note in notes { lines.append("nudge-ingest run: recovered spool \(spool): \(note)") }
-        let committed = skipped.filter { $0.reason != .namedTwice }.count
-        let skippedLine = committed == 0 ? nil
-            : "\(committed) input\(committed == 1 ? " was" : "s were") committed to this spool already, skipped"
         if inputs.isEmpty {
-            lines.append("nudge-ingest run: nothing to do" + (skippedLine.map { ": " + $0 } ?? "") + " (spool \(spool))")
+            var line = "nudge-ingest run: " + (interrupted ? "interrupted before any input was committed" : "nothing to do")
+            let skips = skipLines
+            if skips.count == 1 && !interrupted { line += ": " + skips[0]; lines.append(line + " (spool \(spool))") }
+            else { lines.append(line + " (spool \(spool))"); lines += skips.map { "  " + $0 } }
+            lines += leftOutLines.map { "  " + $0 }
+            if interrupted { lines.append("  run the same command again to continue") }
             return lines.joined(separator: "\n")
         }
         let c = counts
@@ -143,10 +188,13 @@ public struct RunSummary: Sendable {
         if faults > 0 {
             lines.append("  faults    \(group(faults).leftPadded(to: 12, with: " "))  corrupt_input: not records; see below and the dropped spool")
         }
-        if let skippedLine { lines.append("  \(skippedLine)") }
+        lines += skipLines.map { "  " + $0 }
+        lines += leftOutLines.map { "  " + $0 }
         lines.append("  inputs:")
-        let width = min(inputs.map { $0.path.count }.max() ?? 0, 60)
-        for input in inputs {
+        let shown = reportedInputIndices
+        let width = min(shown.map { inputs[$0].path.count }.max() ?? 0, 60)
+        for index in shown {
+            let input = inputs[index]
             let counts = input.counts
             var line = "    \(input.path.rightPadded(to: width))  \(group(counts.records).leftPadded(to: 9, with: " ")) = \(group(counts.accepted)) accepted + \(group(counts.dropped)) dropped"
             if input.status != .ok, let fault = input.fault {
@@ -154,6 +202,15 @@ public struct RunSummary: Sendable {
             }
             lines.append(line)
         }
+        if shown.count < inputs.count {
+            let more = inputs.count - shown.count
+            lines.append("    … \(group(more)) more input\(more == 1 ? "" : "s"), all complete (--json lists every input)")
+        }
+        for input in notJSONInputs.prefix(5) {
+            lines.append("  warning: no line of \(input.path) is JSON (\(group(input.counts.records)) malformed_json drops): "
+                         + "is it a Segment export? --exclude leaves such files out")
+        }
+        if notJSONInputs.count > 5 { lines.append("  warning: … and \(notJSONInputs.count - 5) more inputs with no JSON line") }
         let seconds = max(elapsedSeconds, 1e-9)
         let mb = Double(uncompressedBytes) / 1_000_000
         lines.append("  \(group(Int(Double(c.records) / seconds))) records/s, \(format1(mb / seconds)) MB/s uncompressed (\(format1(mb)) MB in \(format3(elapsedSeconds)) s)")
@@ -161,10 +218,69 @@ public struct RunSummary: Sendable {
             lines.append("  spool state: \(group(state.users)) users (\(group(state.identifiedUsers)) identified), "
                          + "\(group(state.links)) links, \(group(state.messageIDs)) message ids")
         }
-        if exitStatus != 0 {
+        if redrivable > 0 {
+            lines.append("  \(group(redrivable)) dropped track\(redrivable == 1 ? "" : "s") can be accepted now "
+                         + "(their identify came later): run `nudge-ingest redrive --spool \(spool)`")
+        }
+        if interrupted {
+            lines.append("  interrupted: \(inputs.count) of \(planned) inputs committed; run the same command again to continue")
+        } else if exitStatus != 0 {
             lines.append("  exit status \(exitStatus): \(faults) input\(faults == 1 ? " was" : "s were") unreadable or corrupt; the records before each fault were kept")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// How many inputs the human summary lists, besides faulted ones.
+    public static let reportedInputs = 10
+
+    /// The inputs the human summary lists, in input order: every faulted one, and the
+    /// ``reportedInputs`` with the most drops (all of them when there are that few).
+    var reportedInputIndices: [Int] {
+        guard inputs.count > Self.reportedInputs else { return Array(inputs.indices) }
+        let mostDrops = inputs.indices.sorted { (inputs[$0].counts.dropped, $1) > (inputs[$1].counts.dropped, $0) }
+            .prefix(Self.reportedInputs)
+        return Set(mostDrops).union(inputs.indices.filter { inputs[$0].status != .ok }).sorted()
+    }
+
+    /// One line per kind of skipped input.
+    private var skipLines: [String] {
+        var lines: [String] = []
+        let committed = skipped.filter { if case .committed = $0.reason { true } else { false } }.count
+        if committed > 0 {
+            lines.append("\(committed) input\(committed == 1 ? " was" : "s were") committed to this spool already, skipped")
+        }
+        for skip in skipped {
+            switch skip.reason {
+            case .sameContent(let path): lines.append("skipped \(skip.path): same content as \(path)")
+            case .empty: lines.append("skipped \(skip.path): empty (0 bytes); not committed, so it is read once it has content")
+            case .namedTwice, .committed: break
+            }
+        }
+        return lines
+    }
+
+    /// What the directory walks left out, one line each.
+    private var leftOutLines: [String] {
+        func named(_ paths: [String]) -> String {
+            let shown = paths.prefix(3).joined(separator: ", ")
+            return paths.count > 3 ? shown + ", …" : shown
+        }
+        func count(_ n: Int, _ what: String) -> String { "\(group(n)) \(what)\(n == 1 ? "" : "s")" }
+        var lines: [String] = []
+        let d = discovery
+        if !d.hidden.isEmpty { lines.append("skipped \(count(d.hidden.count, "hidden file")) (\(named(d.hidden)))") }
+        if !d.symbolicLinks.isEmpty {
+            lines.append("skipped \(count(d.symbolicLinks.count, "symbolic link")) (\(named(d.symbolicLinks))); "
+                         + "--follow-symlinks reads them")
+        }
+        if !d.excluded.isEmpty { lines.append("left out \(count(d.excluded.count, "file")) by --include/--exclude (\(named(d.excluded)))") }
+        if !d.loops.isEmpty {
+            lines.append("skipped \(count(d.loops.count, "symbolic link")) to a folder already read (a cycle) (\(named(d.loops)))")
+        }
+        if !d.brokenLinks.isEmpty {
+            lines.append("skipped \(count(d.brokenLinks.count, "broken symbolic link")) (\(named(d.brokenLinks)))")
+        }
+        return lines
     }
 }
 

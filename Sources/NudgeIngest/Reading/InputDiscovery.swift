@@ -36,54 +36,156 @@ public struct InputFile: Sendable, Equatable {
     }
 }
 
+/// Which files of a directory walk are read (`run --include`, `--exclude`,
+/// `--follow-symlinks`). Files and folders named on the command line are always read.
+public struct WalkOptions: Sendable, Equatable {
+    /// Only walked files matching one of these globs are read (all, when empty).
+    public var includes: [String] = []
+    /// Walked files matching one of these globs are left out.
+    public var excludes: [String] = []
+    /// Read what symbolic links under a named folder point to (each folder once).
+    public var followSymlinks = false
+
+    public init(includes: [String] = [], excludes: [String] = [], followSymlinks: Bool = false) {
+        self.includes = includes
+        self.excludes = excludes
+        self.followSymlinks = followSymlinks
+    }
+
+    /// Whether a walked file is read: `relativePath` is its path below the folder named
+    /// on the command line. A glob without `/` is matched against the file's name, one
+    /// with `/` against the relative path (`*` then stays within one folder), as
+    /// fnmatch(3) matches them.
+    func admits(relativePath: [UInt8], name: [UInt8]) -> Bool {
+        func matches(_ glob: String) -> Bool {
+            let subject = glob.utf8.contains(0x2F) ? relativePath : name
+            let flags: Int32 = glob.utf8.contains(0x2F) ? FNM_PATHNAME : 0
+            return (subject + [0]).withUnsafeBufferPointer { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { fnmatch(glob, $0.baseAddress!, flags) == 0 }
+            }
+        }
+        if !includes.isEmpty && !includes.contains(where: matches) { return false }
+        return !excludes.contains(where: matches)
+    }
+}
+
+/// The inputs a command line names, and what the directory walks left out, so that
+/// the run's summary can say so.
+public struct Discovery: Sendable {
+    /// What to read, in reading order.
+    public var inputs: [InputFile] = []
+    /// Hidden files and folders (names starting with `.`, such as `.DS_Store`) under
+    /// the folders named: not read, and not walked into.
+    public var hidden: [String] = []
+    /// Symbolic links under the folders named, not followed (without `--follow-symlinks`).
+    public var symbolicLinks: [String] = []
+    /// Files `--include`/`--exclude` left out.
+    public var excluded: [String] = []
+    /// With `--follow-symlinks`: links to a folder the walk had entered already (a
+    /// cycle, or two links to one folder), and links that point nowhere.
+    public var loops: [String] = []
+    public var brokenLinks: [String] = []
+}
+
 /// Expands the command line's arguments into the inputs to read, in the contract's
 /// order: arguments as given; a directory's regular files, recursively, sorted bytewise
 /// by path (so Segment's `<source>/<received-day>/…` folders read chronologically).
 /// A path that does not exist or cannot be listed is still an input: reading it fails,
 /// which the contract makes a fault of that input, not an error of the run. Names are
 /// handled as bytes, so a file whose name is not UTF-8 is still read.
+///
+/// Under a folder named, hidden entries (a name starting with `.`) are skipped, and
+/// so are symbolic links unless `followSymlinks`; `--include`/`--exclude` select the
+/// rest. Each is counted in the ``Discovery`` for the summary.
 public enum InputDiscovery {
-    public static func inputs(for arguments: [String]) -> [InputFile] {
-        var inputs: [InputFile] = []
+    public static func inputs(for arguments: [String], options: WalkOptions = WalkOptions()) -> Discovery {
+        var discovery = Discovery()
         for argument in arguments {
             let input = InputFile(path: argument)
-            if argument != "-" && isDirectory(input) {
-                inputs += regularFiles(under: input.fileSystemPath)
-                    .sorted { $0.fileSystemPath.lexicographicallyPrecedes($1.fileSystemPath) }
+            if argument != "-", let folder = directoryIdentity(input) {
+                var walk = Walk(options: options, root: input.fileSystemPath, visited: [folder])
+                walk.walk(input.fileSystemPath, relative: [])
+                discovery.inputs += walk.files.sorted { $0.fileSystemPath.lexicographicallyPrecedes($1.fileSystemPath) }
+                discovery.hidden += walk.found.hidden
+                discovery.symbolicLinks += walk.found.symbolicLinks
+                discovery.excluded += walk.found.excluded
+                discovery.loops += walk.found.loops
+                discovery.brokenLinks += walk.found.brokenLinks
             } else {
                 // A named file is read even if it is a FIFO or device: the user asked for it.
-                inputs.append(input)
+                discovery.inputs.append(input)
             }
         }
-        return inputs
+        return discovery
     }
 
-    private static func isDirectory(_ input: InputFile) -> Bool {
+    struct FolderIdentity: Hashable { var device: UInt64; var inode: UInt64 }
+
+    /// The folder's device and inode (symbolic links followed), or nil for anything else.
+    static func directoryIdentity(_ input: InputFile) -> FolderIdentity? {
         var info = stat()
-        return input.withCPath { stat($0, &info) } == 0 && info.st_mode & S_IFMT == S_IFDIR
+        guard input.withCPath({ stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFDIR else { return nil }
+        return FolderIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
-    private static func regularFiles(under directory: [UInt8]) -> [InputFile] {
-        let folder = InputFile(fileSystemPath: directory)
-        guard let handle = folder.withCPath({ opendir($0) }) else {
-            return [InputFile(fileSystemPath: directory,
-                              unreadableReason: "cannot list the directory: \(String(cString: strerror(errno)))")]
-        }
-        defer { closedir(handle) }
-        let prefix = directory.last == 0x2F ? directory : directory + [0x2F]
+    /// One directory walk: what it reads and what it leaves out.
+    private struct Walk {
+        let options: WalkOptions
+        let root: [UInt8]
+        var visited: Set<FolderIdentity>
         var files: [InputFile] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
-            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-            let child = InputFile(fileSystemPath: prefix + name)
-            var info = stat()
-            guard child.withCPath({ lstat($0, &info) }) == 0 else { continue }
-            switch info.st_mode & S_IFMT {
-            case S_IFREG: files.append(child)
-            case S_IFDIR: files += regularFiles(under: child.fileSystemPath)
-            default: continue  // symlinks, sockets, devices: only regular files are read
+        var found = Discovery()
+
+        mutating func walk(_ directory: [UInt8], relative: [UInt8]) {
+            let folder = InputFile(fileSystemPath: directory)
+            guard let handle = folder.withCPath({ opendir($0) }) else {
+                files.append(InputFile(fileSystemPath: directory,
+                                       unreadableReason: "cannot list the directory: \(String(cString: strerror(errno)))"))
+                return
+            }
+            defer { closedir(handle) }
+            let prefix = directory.last == 0x2F ? directory : directory + [0x2F]
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
+                if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+                let child = InputFile(fileSystemPath: prefix + name)
+                let childRelative = relative.isEmpty ? name : relative + [0x2F] + name
+                if name.first == 0x2E {
+                    found.hidden.append(child.path)
+                    continue
+                }
+                var info = stat()
+                guard child.withCPath({ lstat($0, &info) }) == 0 else { continue }
+                var mode = info.st_mode & S_IFMT
+                if mode == S_IFLNK {
+                    guard options.followSymlinks else {
+                        found.symbolicLinks.append(child.path)
+                        continue
+                    }
+                    guard child.withCPath({ stat($0, &info) }) == 0 else {
+                        found.brokenLinks.append(child.path)
+                        continue
+                    }
+                    mode = info.st_mode & S_IFMT
+                }
+                switch mode {
+                case S_IFREG:
+                    if options.admits(relativePath: childRelative, name: name) {
+                        files.append(child)
+                    } else {
+                        found.excluded.append(child.path)
+                    }
+                case S_IFDIR:
+                    // Each folder once: a link back to a folder being walked would never end.
+                    guard visited.insert(FolderIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else {
+                        found.loops.append(child.path)
+                        continue
+                    }
+                    walk(child.fileSystemPath, relative: childRelative)
+                default:
+                    continue  // sockets, devices, FIFOs: only regular files are read from a walk
+                }
             }
         }
-        return files
     }
 }

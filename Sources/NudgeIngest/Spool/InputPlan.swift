@@ -11,6 +11,12 @@ public struct SkippedInput: Sendable {
         case committed(commit: Int, path: String)
         /// The run names this file twice; the first is processed.
         case namedTwice
+        /// The file is empty (0 bytes: a download not finished yet, a stamp file). It is
+        /// not committed, so the complete file is read when it comes.
+        case empty
+        /// An earlier input of this run, at `path`, has the same bytes (a copy): reading
+        /// it twice would accept its records twice.
+        case sameContent(path: String)
     }
 
     public var path: String
@@ -31,9 +37,11 @@ extension Spool {
     /// the size and fingerprint of a committed input under another path (a moved or
     /// copied archive), and a path named twice. A path the ledger knows with other
     /// content is refused with `changedInputs`, or processed as a new input when
-    /// `reprocessChanged`. Standard input, and inputs that could not be read when they
-    /// were committed, are always processed. Only inputs whose size matches a
-    /// committed one are read here, to compute their fingerprint.
+    /// `reprocessChanged`. An empty file is skipped and not committed; of inputs of
+    /// this run with the same bytes, only the first is processed. Standard input, and
+    /// inputs that could not be read when they were committed, are always processed.
+    /// Only inputs whose size matches a committed one's, or another input's, are read
+    /// here, to compute their fingerprint.
     public func plan(_ inputs: [InputFile], reprocessChanged: Bool) throws(SpoolError) -> InputPlan {
         var byPath: [String: (commit: Int, input: LedgerInput)] = [:]
         var bySize: [Int: [(commit: Int, input: LedgerInput)]] = [:]
@@ -57,6 +65,10 @@ extension Spool {
                 continue
             }
             if let size = IngestRun.fileSize(input) {
+                if size == 0 {
+                    plan.skipped.append(SkippedInput(path: input.path, reason: .empty))
+                    continue
+                }
                 if let known = byPath[absolute] {
                     let fingerprint = known.input.size == size ? Self.fingerprint(input) : nil
                     if fingerprint == known.input.fingerprint {
@@ -77,7 +89,32 @@ extension Spool {
             plan.absolutePaths.append(absolute)
         }
         if !changed.isEmpty && !reprocessChanged { throw .changedInputs(changed) }
-        return plan
+        return Self.skippingCopies(in: plan)
+    }
+
+    /// `plan` without the inputs whose bytes an earlier input of it has: files of the
+    /// same size are fingerprinted, the first of each content is kept.
+    private static func skippingCopies(in plan: InputPlan) -> InputPlan {
+        let sizes = plan.toProcess.map { $0.isStandardInput ? nil : IngestRun.fileSize($0) }
+        var sizeCounts: [Int: Int] = [:]
+        for case let size? in sizes { sizeCounts[size, default: 0] += 1 }
+        guard sizeCounts.values.contains(where: { $0 > 1 }) else { return plan }
+        var kept = InputPlan()
+        kept.skipped = plan.skipped
+        var firstWith: [String: String] = [:]
+        for (index, input) in plan.toProcess.enumerated() {
+            if let size = sizes[index], sizeCounts[size]! > 1, let fingerprint = Self.fingerprint(input) {
+                let key = "\(size):\(fingerprint)"
+                if let first = firstWith[key] {
+                    kept.skipped.append(SkippedInput(path: input.path, reason: .sameContent(path: first)))
+                    continue
+                }
+                firstWith[key] = input.path
+            }
+            kept.toProcess.append(input)
+            kept.absolutePaths.append(plan.absolutePaths[index])
+        }
+        return kept
     }
 
     /// The input's absolute path, symbolic links resolved.

@@ -224,11 +224,36 @@ public struct Ledger: Sendable {
     /// (what readers such as `replay` use while a run may be appending).
     public static func committed(inSpool spool: String) throws(SpoolError) -> Ledger {
         let path = spool + "/state/ledger.ndjson"
-        guard Files.size(of: path) != nil else {
-            throw .damaged(path: path, problem: "there is no ledger: \(spool) is not a spool `nudge-ingest run` wrote")
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            try Self.explainMissingLedger(spool: spool, errno: code)
+            throw .cannotRead(path: path, errno: code)
         }
         var notes: [String] = []
         return try load(path, notes: &notes, repair: false)
+    }
+
+    /// Why a reader finds no ledger at `spool`, as precisely as the folder tells: it
+    /// does not exist or is empty (no run wrote it), it cannot be read (permissions),
+    /// it holds something else, or it holds spool files without their ledger (damage).
+    private static func explainMissingLedger(spool: String, errno code: Int32) throws(SpoolError) {
+        var info = stat()
+        guard stat(spool, &info) == 0 else {
+            throw errno == ENOENT ? .noSpool(path: spool) : .cannotRead(path: spool, errno: errno)
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw .notASpool(path: spool) }
+        if code == EACCES || code == EPERM { throw .cannotRead(path: spool + "/state/ledger.ndjson", errno: code) }
+        guard access(spool, R_OK | X_OK) == 0 else { throw .cannotRead(path: spool, errno: errno) }
+        let spoolFiles = [spool + "/accepted", spool + "/dropped"].flatMap { Files.names(in: $0) }
+            .filter { $0.hasSuffix(".ndjson") || $0.hasSuffix(".ndjson.gz") }
+        if !spoolFiles.isEmpty || Files.size(of: spool + "/state/snapshot") != nil {
+            throw .damaged(path: spool + "/state/ledger.ndjson", problem: "the spool holds records but no ledger: it was "
+                           + "written by an earlier version of nudge-ingest, or its ledger was deleted")
+        }
+        // Empty, or only the bare folders of a spool (and hidden files such as a .gitignore).
+        let others = Files.names(in: spool).filter { !$0.hasPrefix(".") && !["accepted", "dropped", "state"].contains($0) }
+        throw others.isEmpty ? .noSpool(path: spool) : .notASpool(path: spool)
     }
 
     /// A new, empty ledger, synced, so that a spool with files but no ledger is known

@@ -10,6 +10,10 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
     case cannotCreate(path: String, errno: Int32)
     case cannotWrite(path: String, errno: Int32)
     case cannotRead(path: String, errno: Int32)
+    /// Nothing at `path`, or an empty folder: no run has written a spool there.
+    case noSpool(path: String)
+    /// `path` holds other things than a spool (no `state/ledger.ndjson`, no spool files).
+    case notASpool(path: String)
     /// Another process holds the spool's lock for `command` (`run` or `replay`).
     case inUse(path: String, command: String, holder: String)
     /// A state file, the ledger or a committed spool file is not what the ledger says.
@@ -19,13 +23,25 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .cannotCreate(let path, let code) where code == EACCES || code == EPERM:
+            return "permission denied: cannot create \(path). Run as the user who owns the spool, or name "
+                + "another --spool."
         case .cannotCreate(let path, let code):
             return "cannot create \(path): \(String(cString: strerror(code)))"
         case .cannotWrite(let path, let code):
             return "cannot write \(path): \(String(cString: strerror(code))). Nothing of the input being "
                 + "processed was committed; free the space and run the same command again to continue."
+        case .cannotRead(let path, let code) where code == EACCES || code == EPERM:
+            return "permission denied: cannot read \(path). A spool's files are readable only by the user "
+                + "whose run wrote them (folders 0700, files 0600): run this as that user."
         case .cannotRead(let path, let code):
             return "cannot read \(path): \(String(cString: strerror(code)))"
+        case .noSpool(let path):
+            return "no spool at \(path): run `nudge-ingest run --spool \(path) INPUT…` first "
+                + "(or name the spool a run wrote with --spool)."
+        case .notASpool(let path):
+            return "\(path) is not a spool: it has no state/ledger.ndjson. Name the folder that "
+                + "`nudge-ingest run --spool DIR` wrote."
         case .inUse(let path, let command, let holder):
             return "spool \(path) is in use by another nudge-ingest \(command) (\(holder)); "
                 + "wait for it to finish, or use another --spool."
