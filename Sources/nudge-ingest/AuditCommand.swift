@@ -77,7 +77,13 @@ struct AuditReportCommand: ParsableCommand {
 
     func run() throws {
         let report: AuditReport
-        do { report = try AuditReport.make(spool: spool) } catch { throw fail(error, progress: nil) }
+        let progress = ProgressLine.onTerminal()
+        do {
+            report = try AuditReport.make(spool: spool, progress: progress?.scan("audit: reading the dropped spool"))
+        } catch {
+            throw fail(error, progress: progress)
+        }
+        progress?.clear()
         switch format {
         case .table: FileStream.standardOutput.write(report.table(top: top) + "\n")
         case .json: FileStream.standardOutput.write(report.json + "\n")
@@ -193,11 +199,14 @@ struct AuditListCommand: ParsableCommand {
 
     func run() throws {
         let page: AuditPage
+        let progress = ProgressLine.onTerminal()
         do {
-            page = try AuditPage.make(spool: spool, filter: try filters.filter(), limit: limit, cursor: cursor)
+            page = try AuditPage.make(spool: spool, filter: try filters.filter(), limit: limit, cursor: cursor,
+                                      progress: progress?.scan("audit list: reading the dropped spool"))
         } catch {
-            throw fail(error, progress: nil)
+            throw fail(error, progress: progress)
         }
+        progress?.clear()
         switch format {
         case .json:
             FileStream.standardOutput.write(page.json + "\n")

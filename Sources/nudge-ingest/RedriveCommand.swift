@@ -51,11 +51,13 @@ struct RedriveCommand: ParsableCommand {
     func run() throws {
         signal(SIGXFSZ, SIG_IGN)
         let summary: RedriveSummary
+        let progress = ProgressLine.onTerminal()
         do {
-            summary = try Redrive.run(spool: spool, filter: try filters.filter(), dryRun: dryRun)
+            summary = try Redrive.run(spool: spool, filter: try filters.filter(), dryRun: dryRun,
+                                      progress: progress?.scan("redrive: deciding the dropped tracks again"))
         } catch {
-            throw fail(error, progress: nil)
+            throw fail(error, progress: progress)
         }
-        try finish(report: summary.report, json: json ? summary.json : nil, exitStatus: 0, progress: nil)
+        try finish(report: summary.report, json: json ? summary.json : nil, exitStatus: 0, progress: progress)
     }
 }

@@ -179,6 +179,13 @@ final class ProgressLine: Sendable {
         FileStream.standardError.write("\r\u{1B}[2K")
     }
 
+    /// A ``ScanProgress`` that draws `what 45% · ETA 3s` on this line.
+    func scan(_ what: String) -> ScanProgress {
+        ScanProgress { [self] fraction, secondsLeft in
+            show("\(what) \(Int(fraction * 100))%" + (secondsLeft.map { " · ETA " + RunProgress.duration($0) } ?? ""))
+        }
+    }
+
     /// The terminal's width now (it may be resized while a run goes on); 80 when unknown.
     static var width: Int {
         var size = winsize()

@@ -16,10 +16,13 @@ public struct AuditPage: Sendable {
     /// Reads the page of `limit` records matching `filter` that starts at `cursor`
     /// (nil: the first page).
     public static func make(
-        spool: String, filter: AuditFilter, limit: Int = defaultLimit, cursor: String? = nil
+        spool: String, filter: AuditFilter, limit: Int = defaultLimit, cursor: String? = nil,
+        progress: ScanProgress? = nil
     ) throws(AuditError) -> AuditPage {
         var scan: DroppedSpoolScan
         do { scan = try DroppedSpoolScan(spool: spool) } catch { throw .spool(error) }
+        progress?.begin(totalBytes: scan.ledger.droppedFiles.reduce(0) { $0 + $1.bytes })
+        scan.progress = progress
         var skipThrough: (commit: Int, line: Int)?
         if let cursor {
             let position = try Cursor(cursor, filter: filter)

@@ -66,6 +66,9 @@ public struct AuditReport: Sendable {
     public var elapsedSeconds = 0.0
     /// What `replay` and `requeue` have done with the accepted spool.
     public var replay = ReplayCounts()
+    /// Dropped tracks (`not_identified`, `anonymous_only`) that the spool's identity
+    /// state accepts now, their identify having come later: what `redrive` would move.
+    public var redrivable = 0
 
     /// The replay side of the audit, from the replay checkpoint and the rejected spool.
     public struct ReplayCounts: Sendable, Equatable {
@@ -99,13 +102,23 @@ public struct AuditReport: Sendable {
     /// Reads the committed dropped spool once, and the ledger. The dropped files are
     /// split into `parallelism` runs of consecutive commits, of about equal bytes, read
     /// at once (one per core by default); their tallies are added up in commit order.
-    public static func make(spool: String, parallelism: Int = defaultParallelism) throws(AuditError) -> AuditReport {
+    public static func make(
+        spool: String, parallelism: Int = defaultParallelism, progress: ScanProgress? = nil
+    ) throws(AuditError) -> AuditReport {
         let started = Clock.now
         let ledger: Ledger
         do { ledger = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
         var report = AuditReport(spool: spool, commits: ledger.lastCommit)
-        do { report.replay = try ReplayCounts.read(spool: spool) } catch { throw .spool(error) }
+        let state: IdentityState
+        do {
+            report.replay = try ReplayCounts.read(spool: spool)
+            // What redrive would decide against; a later commit can only identify more users.
+            state = try Spool.readState(directory: spool)
+        } catch {
+            throw .spool(error)
+        }
 
+        progress?.begin(totalBytes: ledger.droppedFiles.reduce(0) { $0 + $1.bytes })
         let shards = Self.shards(of: ledger.droppedFiles, into: max(parallelism, 1))
         let tallies = UnsafeMutableBufferPointer<Result<Tally, AuditError>>.allocate(capacity: shards.count)
         // Every element is initialized once `concurrentPerform` returns.
@@ -116,7 +129,8 @@ public struct AuditReport: Sendable {
         let results = SendableBuffer(tallies)
         DispatchQueue.concurrentPerform(iterations: shards.count) { shard in
             var scan = DroppedSpoolScan(spool: spool, ledger: ledger, files: shards[shard])
-            var tally = Tally()
+            scan.progress = progress
+            var tally = Tally(state: state)
             results.buffer.baseAddress!.advanced(by: shard).initialize(to: Result { () throws(AuditError) -> Tally in
                 try scan.forEach { (drop) throws(AuditError) -> Bool in
                     tally.add(drop)
@@ -125,7 +139,7 @@ public struct AuditReport: Sendable {
                 return tally
             })
         }
-        var total = Tally()
+        var total = Tally(state: state)
         for shard in tallies.indices {
             total.merge(try tallies[shard].get())
         }
@@ -140,6 +154,7 @@ public struct AuditReport: Sendable {
             ReasonCount(reason: $0, count: reasonCounts[$0.index], example: examples[$0.index])
         }
         report.faults = reasonCounts[ReasonCode.corruptInput.index]
+        report.redrivable = total.redrivable
         report.dropped = reasonCounts.reduce(0, +) - report.faults
         report.events = events.map { key, counts in
             EventCount(type: key.type, event: key.event, count: counts.reduce(0, +), reasons: nonZero(counts))
@@ -209,6 +224,30 @@ public struct AuditReport: Sendable {
         String(Timestamp(millisecondsSinceEpoch: day * 86_400_000, hadNumericOffset: false).isoString.prefix(10))
     }
 
+    /// Past this many days, tables show months (two months of days still fit a screen).
+    public static let maximumDayRows = 62
+
+    /// ``days`` added up by month (`YYYY-MM`), undated last.
+    public var months: [DayCount] {
+        var order: [String?] = []
+        var byMonth: [String?: DayCount] = [:]
+        for day in days {
+            let month = day.day.map { String($0.prefix(7)) }
+            guard var sum = byMonth[month] else {
+                order.append(month)
+                byMonth[month] = DayCount(day: month, dropped: day.dropped, byFolder: day.byFolder, reasons: day.reasons)
+                continue
+            }
+            sum.dropped += day.dropped
+            sum.byFolder += day.byFolder
+            var counts = Dictionary(sum.reasons, uniquingKeysWith: +)
+            for (reason, count) in day.reasons { counts[reason, default: 0] += count }
+            sum.reasons = ReasonCode.allCases.compactMap { reason in counts[reason].map { (reason, $0) } }
+            byMonth[month] = sum
+        }
+        return order.map { byMonth[$0]! }
+    }
+
     /// `part` as a percentage of the records, one decimal.
     func share(_ part: Int) -> Double { records == 0 ? 0 : Double(part) * 100 / Double(records) }
 }
@@ -223,7 +262,14 @@ private struct Tally {
     var events: [EventKey: [Int]] = [:]
     var droppedByFile: [String: (dropped: Int, faults: Int)] = [:]
     var days: [Int64: (counts: [Int], byFolder: Int)] = [:]
+    var redrivable = 0
+    /// The identity state now, to tell which dropped tracks it would accept.
+    let state: IdentityState
     private var lastFile: (bytes: [UInt8], path: String) = ([], "")
+
+    init(state: IdentityState) {
+        self.state = state
+    }
 
     mutating func add(_ drop: ScannedDrop) {
         let index = drop.reason.index
@@ -241,14 +287,32 @@ private struct Tally {
         }
         droppedByFile[file, default: (0, 0)].dropped += 1
         events[EventKey(type: drop.type, event: drop.event), default: Self.zeros][index] += 1
-        let time = drop.eventTime(drop.originalEvent())
+        let original = drop.originalEvent()
+        if drop.type == "track", let original, isAcceptedNow(drop.reason, original) { redrivable += 1 }
+        let time = drop.eventTime(original)
         let day = time.map { $0.milliseconds.floorDivided(by: 86_400_000).quotient } ?? Self.noDay
         days[day, default: (Self.zeros, 0)].counts[index] += 1
         if time?.fromFolder == true { days[day]!.byFolder += 1 }
     }
 
+    /// Whether `redrive` would accept this dropped track now: a `not_identified` one
+    /// whose user is identified, an `anonymous_only` one (with a valid timestamp, the
+    /// rule after its own) whose anonymousId is linked to an identified user.
+    private func isAcceptedNow(_ reason: ReasonCode, _ event: RawEvent) -> Bool {
+        switch reason {
+        case .notIdentified:
+            return event.extID?.withUnsafeBytes(state.acceptsTrack(extID:)) ?? false
+        case .anonymousOnly:
+            guard event.timestamp != nil, let anonymousID = event.anonymousID else { return false }
+            return anonymousID.withUnsafeBytes(state.acceptsTrack(anonymousID:))
+        default:
+            return false
+        }
+    }
+
     /// Adds the tally of the files after this one's.
     mutating func merge(_ later: Tally) {
+        redrivable += later.redrivable
         for i in reasonCounts.indices {
             reasonCounts[i] += later.reasonCounts[i]
             if examples[i] == nil { examples[i] = later.examples[i] }
@@ -310,8 +374,10 @@ extension AuditReport {
             lines.append(line)
         }
         lines.append("")
-        lines.append("By day (event timestamp, else received-day folder)")
-        for day in days {
+        let periods = days.count > Self.maximumDayRows ? months : days
+        lines.append(periods.count == days.count ? "By day (event timestamp, else received-day folder)"
+                     : "By month (\(days.count) days: --format json lists each day)")
+        for day in periods {
             let reasons = day.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
             lines.append("  " + (day.day ?? "no date").rightPadded(to: 12) + group(day.dropped).leftPadded(to: 10, with: " ")
                          + "  " + reasons)
@@ -322,6 +388,11 @@ extension AuditReport {
                      + (replay.rejected > 0 ? " (\(spool)/rejected/rejected.ndjson; `nudge-ingest requeue` puts them back)" : "")
                      + ", \(group(replay.requeued)) requeued"
                      + (replay.requeuedPending > 0 ? " (\(group(replay.requeuedPending)) waiting for the next replay)" : ""))
+        if redrivable > 0 {
+            lines.append("")
+            lines.append("\(group(redrivable)) dropped track\(redrivable == 1 ? "" : "s") can be accepted now (their identify "
+                         + "came later): run `nudge-ingest redrive --spool \(spool)`")
+        }
         lines.append("")
         lines.append("Page through them: nudge-ingest audit list --spool \(spool) --reason REASON")
         return lines.joined(separator: "\n")
@@ -338,6 +409,7 @@ extension AuditReport {
         out.value("dropped", dropped)
         out.value("corrupt_inputs", faults)
         out.value("redriven", redriven)
+        out.value("redrivable_tracks", redrivable)
         out.beginArray("reasons")
         for entry in reasons {
             out.beginObject()

@@ -24,7 +24,9 @@ public enum Redrive {
     public static let redecidable: [ReasonCode] = [.notIdentified, .anonymousOnly]
 
     /// Redrives the records `filter` selects; with `dryRun`, only counts what would move.
-    public static func run(spool directory: String, filter: AuditFilter, dryRun: Bool = false) throws(AuditError) -> RedriveSummary {
+    public static func run(
+        spool directory: String, filter: AuditFilter, dryRun: Bool = false, progress: ScanProgress? = nil
+    ) throws(AuditError) -> RedriveSummary {
         let started = Clock.now
         let spool: Spool
         var state: IdentityState
@@ -48,6 +50,8 @@ public enum Redrive {
             var filesLosingRecords = Set<Int>()
             var source = SourceFile(path: "")
             var scan = DroppedSpoolScan(spool: directory, ledger: spool.ledger)
+            progress?.begin(totalBytes: spool.ledger.droppedFiles.reduce(0) { $0 + $1.bytes })
+            scan.progress = progress
             try scan.forEach { (drop) throws(AuditError) -> Bool in
                 if drop.commit != rewriting.current?.commit {
                     try writing { () throws(SpoolError) in try rewriting.finishFile() }

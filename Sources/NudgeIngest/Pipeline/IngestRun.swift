@@ -65,7 +65,7 @@ public struct RunProgress: Sendable {
     }
 
     /// `1m 20s`, `2h 05m`, `12s`.
-    static func duration(_ seconds: Double) -> String {
+    public static func duration(_ seconds: Double) -> String {
         let total = Int(seconds.rounded(.up))
         if total < 60 { return "\(total)s" }
         if total < 3600 { return "\(total / 60)m \(String(total % 60).leftPadded(to: 2))s" }
