@@ -24,6 +24,7 @@ the small helpers against the standard library and known examples.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -613,8 +614,12 @@ def list_inputs(arguments):
             def walk_error(err, found=found):
                 found.append((err.filename or arg, "unreadable"))
 
-            for dirpath, _dirnames, filenames in os.walk(arg, onerror=walk_error):
+            for dirpath, dirnames, filenames in os.walk(arg, onerror=walk_error):
+                # Hidden folders and files (.git, .DS_Store) are not part of an export.
+                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
                 for name in filenames:
+                    if name.startswith("."):
+                        continue
                     path = os.path.join(dirpath, name)
                     try:
                         mode = os.lstat(path).st_mode
@@ -627,7 +632,25 @@ def list_inputs(arguments):
             result.extend(found)
         else:
             result.append((arg, "file"))  # opened below; a failure is a fault
-    return result
+    # Empty files (a download under way) are skipped, and so is a file with the same
+    # bytes as an earlier input (a copy): its records would count twice.
+    kept, contents = [], set()
+    for path, kind in result:
+        if kind == "file":
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError:
+                data = None
+            if data is not None:
+                if not data:
+                    continue
+                digest = hashlib.sha256(data).digest()
+                if digest in contents:
+                    continue
+                contents.add(digest)
+        kept.append((path, kind))
+    return kept
 
 
 def one_line(text):

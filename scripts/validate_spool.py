@@ -293,7 +293,9 @@ def check_summary_invariants(where, s, report):
         check(s[k] == totals[k], f"{k} ({s[k]}) != sum of inputs[].{k} ({totals[k]})")
     check(s["corrupt_inputs"] == faulty,
           f"corrupt_inputs ({s['corrupt_inputs']}) != number of inputs whose status is not ok ({faulty})")
-    if faulty:
+    if s.get("interrupted"):
+        check(s["exit_status"] == 130, f"exit_status is {s['exit_status']} though the run was interrupted (expected 130)")
+    elif faulty:
         check(s["exit_status"] == 2, f"exit_status is {s['exit_status']} though {faulty} input(s) faulted (expected 2)")
     else:
         check(s["exit_status"] != 2, "exit_status is 2 though every input was read whole")

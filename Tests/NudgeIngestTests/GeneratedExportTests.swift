@@ -51,8 +51,11 @@ import Testing
             // One commit per input: the files, read in name order, hold the records in input order.
             #expect(try sha256(ofFilesIn: run.spool.appendingPathComponent("accepted"))
                 == "7b1417321aed07eca52ede84ec115451a6459e986b4015415602149ea0162643")
+            // Changed once on purpose (issue 15): details say "is a boolean" where they said
+            // "is true"/"is false"; with those 96 details written the old way, the bytes
+            // hash to the earlier pin, 57390ae7….
             #expect(try sha256(ofFilesIn: run.spool.appendingPathComponent("dropped"))
-                == "57390ae7289ac22c3dd564d43afc9f6ecd751dfd88380805ed35983dd71643a0")
+                == "113dd6fb8f6d8b1ed65c196c90bda55b3f51f4de438e2f1ec4d62868c5ea97e2")
         }
     }
 

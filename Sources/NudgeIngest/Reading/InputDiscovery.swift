@@ -103,8 +103,8 @@ public enum InputDiscovery {
         for argument in arguments {
             let input = InputFile(path: argument)
             if argument != "-", let folder = directoryIdentity(input) {
-                var walk = Walk(options: options, root: input.fileSystemPath, visited: [folder])
-                walk.walk(input.fileSystemPath, relative: [])
+                var walk = Walk(options: options, visited: [folder])
+                walk.walk(input.fileSystemPath)
                 discovery.inputs += walk.files.sorted { $0.fileSystemPath.lexicographicallyPrecedes($1.fileSystemPath) }
                 discovery.hidden += walk.found.hidden
                 discovery.symbolicLinks += walk.found.symbolicLinks
@@ -128,64 +128,81 @@ public enum InputDiscovery {
         return FolderIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
-    /// One directory walk: what it reads and what it leaves out.
+    /// One directory walk: what it reads and what it leaves out. Breadth first, each
+    /// folder's entries in bytewise order, so that when links make a folder reachable
+    /// twice, the shorter path reads it and the result does not depend on the order
+    /// the file system lists entries in.
     private struct Walk {
         let options: WalkOptions
-        let root: [UInt8]
         var visited: Set<FolderIdentity>
         var files: [InputFile] = []
         var found = Discovery()
 
-        mutating func walk(_ directory: [UInt8], relative: [UInt8]) {
-            let folder = InputFile(fileSystemPath: directory)
-            guard let handle = folder.withCPath({ opendir($0) }) else {
-                files.append(InputFile(fileSystemPath: directory,
-                                       unreadableReason: "cannot list the directory: \(String(cString: strerror(errno)))"))
-                return
-            }
-            defer { closedir(handle) }
-            let prefix = directory.last == 0x2F ? directory : directory + [0x2F]
-            while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
-                if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-                let child = InputFile(fileSystemPath: prefix + name)
-                let childRelative = relative.isEmpty ? name : relative + [0x2F] + name
-                if name.first == 0x2E {
-                    found.hidden.append(child.path)
+        mutating func walk(_ root: [UInt8]) {
+            var queue: [(path: [UInt8], relative: [UInt8])] = [(root, [])]
+            var next = 0
+            while next < queue.count {
+                let (directory, relative) = queue[next]
+                next += 1
+                guard let names = Self.entries(of: directory) else {
+                    files.append(InputFile(fileSystemPath: directory,
+                                           unreadableReason: "cannot list the directory: \(String(cString: strerror(errno)))"))
                     continue
                 }
-                var info = stat()
-                guard child.withCPath({ lstat($0, &info) }) == 0 else { continue }
-                var mode = info.st_mode & S_IFMT
-                if mode == S_IFLNK {
-                    guard options.followSymlinks else {
-                        found.symbolicLinks.append(child.path)
+                let prefix = directory.last == 0x2F ? directory : directory + [0x2F]
+                for name in names {
+                    let child = InputFile(fileSystemPath: prefix + name)
+                    let childRelative = relative.isEmpty ? name : relative + [0x2F] + name
+                    if name.first == 0x2E {
+                        found.hidden.append(child.path)
                         continue
                     }
-                    guard child.withCPath({ stat($0, &info) }) == 0 else {
-                        found.brokenLinks.append(child.path)
-                        continue
+                    var info = stat()
+                    guard child.withCPath({ lstat($0, &info) }) == 0 else { continue }
+                    var mode = info.st_mode & S_IFMT
+                    if mode == S_IFLNK {
+                        guard options.followSymlinks else {
+                            found.symbolicLinks.append(child.path)
+                            continue
+                        }
+                        guard child.withCPath({ stat($0, &info) }) == 0 else {
+                            found.brokenLinks.append(child.path)
+                            continue
+                        }
+                        mode = info.st_mode & S_IFMT
                     }
-                    mode = info.st_mode & S_IFMT
-                }
-                switch mode {
-                case S_IFREG:
-                    if options.admits(relativePath: childRelative, name: name) {
-                        files.append(child)
-                    } else {
-                        found.excluded.append(child.path)
+                    switch mode {
+                    case S_IFREG:
+                        if options.admits(relativePath: childRelative, name: name) {
+                            files.append(child)
+                        } else {
+                            found.excluded.append(child.path)
+                        }
+                    case S_IFDIR:
+                        // Each folder once: a link back to a folder being walked would never end.
+                        let identity = FolderIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+                        guard visited.insert(identity).inserted else {
+                            found.loops.append(child.path)
+                            continue
+                        }
+                        queue.append((child.fileSystemPath, childRelative))
+                    default:
+                        continue  // sockets, devices, FIFOs: only regular files are read from a walk
                     }
-                case S_IFDIR:
-                    // Each folder once: a link back to a folder being walked would never end.
-                    guard visited.insert(FolderIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))).inserted else {
-                        found.loops.append(child.path)
-                        continue
-                    }
-                    walk(child.fileSystemPath, relative: childRelative)
-                default:
-                    continue  // sockets, devices, FIFOs: only regular files are read from a walk
                 }
             }
+        }
+
+        /// The names in `directory` but `.` and `..`, sorted bytewise; nil when it cannot be listed.
+        private static func entries(of directory: [UInt8]) -> [[UInt8]]? {
+            guard let handle = InputFile(fileSystemPath: directory).withCPath({ opendir($0) }) else { return nil }
+            defer { closedir(handle) }
+            var names: [[UInt8]] = []
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
+                if name != [0x2E] && name != [0x2E, 0x2E] { names.append(name) }
+            }
+            return names.sorted { $0.lexicographicallyPrecedes($1) }
         }
     }
 }

@@ -35,14 +35,11 @@ struct RejectedLine {
 /// Why `requeue` changed nothing.
 public enum RequeueError: Error, Sendable, CustomStringConvertible {
     case spool(SpoolError)
-    case noSpool(String)
     case malformed(path: String, line: Int, problem: String)
 
     public var description: String {
         switch self {
         case .spool(let error): "\(error)"
-        case .noSpool(let path):
-            "no spool at \(path): run `nudge-ingest run --spool \(path) INPUT…` first"
         case .malformed(let path, let line, let problem):
             "\(path):\(line) is not a rejected record this tool wrote (\(problem)); nothing was requeued"
         }
@@ -97,7 +94,6 @@ public struct RequeueSummary: Sendable {
 /// user is no longer treated as rejected.
 public enum Requeue {
     public static func run(spool: String, filter: RequeueFilter, dryRun: Bool) throws(RequeueError) -> RequeueSummary {
-        guard Files.size(of: spool + "/state/ledger.ndjson") != nil else { throw .noSpool(spool) }
         let ledger: Ledger
         let store: ReplayStore?
         var checkpoint: ReplayCheckpoint
