@@ -54,7 +54,8 @@ struct AuditReportCommand: ParsableCommand {
     var format: OutputFormat = .table
 
     @Option(name: .long, help: ArgumentHelp(
-        "Also write the report as one self-contained HTML page with charts (no network needed).", valueName: "FILE"))
+        "Also write the report as one self-contained HTML page (no script, nothing fetched): charts, what to do about each reason, its first raw lines, the accepted side by event, userId collisions.",
+        valueName: "FILE"))
     var html: String?
 
     @Option(name: .long, help: ArgumentHelp("Type and event rows the table shows.", valueName: "N"))
@@ -90,7 +91,15 @@ struct AuditReportCommand: ParsableCommand {
         case .csv: FileStream.standardOutput.write(report.csv + "\r\n")
         }
         if let html {
-            do { try report.writeHTML(to: html) } catch { throw fail(error, progress: nil) }
+            do {
+                // The page also shows the accepted side and the userId collisions.
+                let accepted = try AcceptedEvents.make(spool: spool, progress: progress?.scan("audit --html: reading the accepted spool"))
+                progress?.clear()
+                let collisions = try UserIDCollisions.make(spool: spool)
+                try report.writeHTML(to: html, collisions: collisions, accepted: accepted)
+            } catch {
+                throw fail(error, progress: progress)
+            }
             FileStream.standardError.write("wrote \(html)\n")
         }
     }

@@ -166,9 +166,19 @@ import Testing
             #expect(html.components(separatedBy: "<svg").count == 3, "two charts")
             #expect(html.contains("2025-03-09 not_identified: 1"))
             #expect(html.contains("track / Viewed"))
-            // Nothing fetched: no script, no external reference.
+            // Each reason: what to do, the command that lists its records, its first raw lines (escaped).
+            #expect(html.contains("run <code>nudge-ingest redrive</code> after it"))
+            #expect(html.contains("<code>nudge-ingest audit list --spool \(spool.path) --reason not_identified</code>"))
+            #expect(html.contains("<pre>not json at all</pre>"))
+            #expect(html.contains("<pre>{&quot;type&quot;:&quot;track&quot;,&quot;userId&quot;:42.5,"))
+            // The accepted side by event, and the userIds Nudge merges.
+            #expect(html.contains("<h2>Accepted, by event</h2>\n<p>3 accepted: 2 identifies, 1 track of 1 event name.</p>"))
+            #expect(html.contains("<tr><td>signed_up</td><td class=n>1</td><td class=n>3</td></tr>"), "\(html)")
+            #expect(html.contains("<code>user_42</code>") && html.contains("<code>USER 42</code> (1)"))
+            // Nothing fetched: no script, no external reference (quoted raw lines aside).
+            let markup = html.components(separatedBy: "<pre>").map { $0.components(separatedBy: "</pre>").last! }.joined()
             for forbidden in ["<script", "http://", "https://", " src=", "<link", "@import", "url("] {
-                #expect(!html.contains(forbidden), "\(forbidden)")
+                #expect(!markup.contains(forbidden), "\(forbidden)")
             }
             // Well formed: every element Python's parser opens is closed.
             let check = try runProgram("/usr/bin/env", ["python3", "-c", """
@@ -189,6 +199,78 @@ import Testing
             #expect(check.status == 0, "\(check.stderr)")
         }
     }
+
+    /// The page in a real browser: headless Chromium loads it, runs no script of its own
+    /// (none is allowed), and lays out both charts with bars and every axis label inside
+    /// its chart. A small harness script, added to a copy of the page only here, measures
+    /// the layout and reports errors.
+    @Test(.enabled(if: chromium != nil || ProcessInfo.processInfo.environment["CI"] == "true",
+                   "needs chromium (.ci/run installs it)"))
+    func theHTMLReportRendersInHeadlessChromium() throws {
+        let browser = try #require(Self.chromium, "CI must have chromium: .ci/run installs it")
+        try withTemporaryDirectory { dir in
+            let spool = try Self.makeSpool(in: dir)
+            let page = dir.appendingPathComponent("audit.html")
+            #expect(try Self.tool(["audit", "--spool", spool.path, "--html", page.path], in: dir).status == 0)
+            let harness = """
+                <script>
+                window.__errors = [];
+                window.addEventListener("error", e => window.__errors.push(String(e.message)));
+                window.addEventListener("load", () => {
+                  const charts = [...document.querySelectorAll("svg")].map(svg => {
+                    const box = svg.getBoundingClientRect();
+                    const bars = [...svg.querySelectorAll("rect")].filter(r => {
+                      const b = r.getBoundingClientRect(); return b.width > 0 && b.height > 0; }).length;
+                    const outside = [...svg.querySelectorAll("text")].filter(t => {
+                      const b = t.getBoundingClientRect(); return b.left < box.left - 0.5 || b.right > box.right + 0.5; })
+                      .map(t => t.textContent);
+                    const ticks = [...svg.querySelectorAll("text[text-anchor=end]")].map(t => t.textContent);
+                    return {width: box.width, height: box.height, bars, outside, ticks};
+                  });
+                  const out = document.createElement("pre");
+                  out.id = "harness";
+                  out.textContent = JSON.stringify({errors: window.__errors, charts});
+                  document.body.appendChild(out);
+                });
+                </script>
+                """
+            let html = try String(contentsOf: page, encoding: .utf8)
+            let measured = dir.appendingPathComponent("measured.html")
+            try Data(html.replacingOccurrences(of: "<head>", with: "<head>" + harness).utf8).write(to: measured)
+            let result = try runProgram(browser, [
+                "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(dir.path)/profile",
+                "--window-size=1200,900", "--virtual-time-budget=5000", "--dump-dom", measured.absoluteString,
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+            let dom = result.stdoutText
+            let start = try #require(dom.range(of: "<pre id=\"harness\">"), "no harness output: \(dom.prefix(500)) \(result.stderr)")
+            let end = try #require(dom.range(of: "</pre>", range: start.upperBound..<dom.endIndex))
+            let text = String(dom[start.upperBound..<end.lowerBound])
+                .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+                .replacingOccurrences(of: "&amp;", with: "&")
+            let report = try #require(try parseJSON(Data(text.utf8)) as? [String: Any])
+            #expect((report["errors"] as? [Any])?.isEmpty == true, "\(report)")
+            let charts = try #require(report["charts"] as? [[String: Any]])
+            #expect(charts.count == 2, "both charts")
+            for chart in charts {
+                #expect((chart["width"] as? Double ?? 0) > 300 && (chart["height"] as? Double ?? 0) > 50, "\(chart)")
+                #expect((chart["bars"] as? Int ?? 0) >= 3, "\(chart)")
+                #expect((chart["outside"] as? [Any])?.isEmpty == true, "a label is clipped: \(chart)")
+            }
+            // The day chart's y axis: round, evenly spaced ticks from 0.
+            let ticks = (charts[0]["ticks"] as? [String] ?? []).compactMap { Int($0.replacingOccurrences(of: ",", with: "")) }
+            #expect(ticks.first == 0 && ticks.count >= 2, "\(ticks)")
+            let step = ticks.count >= 2 ? ticks[1] : 0
+            #expect(zip(ticks, ticks.dropFirst()).allSatisfy { $1 - $0 == step }, "\(ticks)")
+            #expect([1, 2, 5, 10, 20, 50, 100].contains(step), "\(ticks)")
+        }
+    }
+
+    /// Chromium's path, when installed.
+    static let chromium: String? = ["chromium", "chromium-browser", "google-chrome"].lazy.compactMap { name in
+        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+            .map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }.first
 
     // MARK: - audit list
 

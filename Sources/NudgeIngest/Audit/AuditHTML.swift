@@ -15,14 +15,17 @@ extension AuditReport {
 
     private static func colour(_ reason: ReasonCode) -> String { palette[reason.index % palette.count] }
 
-    /// Writes the page to `path` (0600: it quotes details of the dropped records).
-    public func writeHTML(to path: String) throws(SpoolError) {
+    /// Writes the page to `path` (0600: it quotes dropped records).
+    public func writeHTML(to path: String, collisions: UserIDCollisions? = nil, accepted: AcceptedEvents? = nil) throws(SpoolError) {
         let fd = try Files.create(path)
         defer { close(fd) }
-        try Files.writeAll(fd, Array(html.utf8), path: path)
+        try Files.writeAll(fd, Array(html(collisions: collisions, accepted: accepted).utf8), path: path)
     }
 
-    public var html: String {
+    /// The page: the counts, both charts, each reason with what to do about it, the
+    /// command that lists its records and its first raw lines; with `accepted`, the
+    /// accepted side by event; with `collisions`, the userIds Nudge merges.
+    public func html(collisions: UserIDCollisions? = nil, accepted acceptedEvents: AcceptedEvents? = nil) -> String {
         var page = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
@@ -33,24 +36,46 @@ extension AuditReport {
             table{border-collapse:collapse;width:100%}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
             td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em}
             .muted{color:#777}.legend span{margin-right:1.2em;white-space:nowrap}code{font-size:.92em}
-            .warn{background:#fee;border:1px solid #d62728;padding:.5em}
+            .warn{background:#fee;border:1px solid #d62728;padding:.5em}.tip{background:#eef6ee;border:1px solid #2ca02c;padding:.5em}
+            pre{background:#f6f6f6;padding:.5em;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:.85em;margin:.3em 0}
+            details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
             </style></head><body>
             <h1>Dropped records in <code>\(escape(spool))</code></h1>
             <p>\(group(records)) records = \(group(accepted)) accepted + <b>\(group(dropped)) dropped</b>\(escape(percent(dropped, of: records)))
-            \(faults > 0 ? " · \(group(faults)) input faults (corrupt_input)" : "")\(redriven > 0 ? " · \(group(redriven)) accepted by redrive" : "")
+            \(faults > 0 ? " · \(group(faults)) input fault\(faults == 1 ? "" : "s") (corrupt_input)" : "")\(redriven > 0 ? " · \(group(redriven)) accepted by redrive" : "")
             · \(commits) commits</p>
 
             """
         for problem in problems { page += "<p class=\"warn\">\(escape(problem))</p>\n" }
-        page += "<h2>Drops per reason over time</h2>\n" + dayChart()
-        page += "<h2>By reason</h2>\n<table><tr><th>reason</th><th class=n>count</th><th class=n>share</th><th>example</th></tr>\n"
-        for entry in reasons where entry.count > 0 {
-            let example = entry.example.map { "<code>\(escape($0.file)):\($0.line)</code><br>\(escape($0.detail))" } ?? ""
-            page += "<tr><td><span class=swatch style=\"background:\(Self.colour(entry.reason))\"></span>\(entry.reason.rawValue)</td>"
-                + "<td class=n>\(group(entry.count))</td><td class=n>\(entry.reason == .corruptInput ? "" : format1(share(entry.count)) + "%")</td>"
-                + "<td>\(example)</td></tr>\n"
+        if redrivable > 0 {
+            page += "<p class=tip>\(group(redrivable)) dropped track\(redrivable == 1 ? "" : "s") can be accepted now (their "
+                + "identify came later): run <code>nudge-ingest redrive --spool \(escape(spool))</code></p>\n"
         }
-        page += "</table>\n<h2>Top events</h2>\n" + eventChart(top: 15)
+        page += "<h2>Drops per reason over time</h2>\n" + dayChart()
+        page += "<h2>By reason</h2>\n<table><tr><th>reason</th><th class=n>count</th><th class=n>share</th><th>what to do</th></tr>\n"
+        for entry in reasons where entry.count > 0 {
+            let code = entry.reason.rawValue
+            let shareText = entry.reason == .corruptInput ? "" : format1(share(entry.count)) + "%"
+            page += "<tr><td><span class=swatch style=\"background:\(Self.colour(entry.reason))\"></span>"
+            page += "<a href=\"#\(code)\">\(code)</a></td><td class=n>\(group(entry.count))</td>"
+            page += "<td class=n>\(shareText)</td><td>\(codeSpans(entry.reason.remedy))</td></tr>\n"
+        }
+        page += "</table>\n"
+        for entry in reasons where entry.count > 0 {
+            page += "<details id=\"\(entry.reason.rawValue)\" open><summary>\(entry.reason.rawValue): \(group(entry.count))</summary>\n"
+            if let example = entry.example {
+                page += "<p>First at <code>\(escape(example.file)):\(example.line)</code>: \(escape(example.detail))</p>\n"
+            }
+            page += "<p>All of them: <code>nudge-ingest audit list --spool \(escape(spool)) --reason \(entry.reason.rawValue)</code></p>\n"
+            if !entry.samples.isEmpty {
+                page += "<p class=muted>The first \(entry.samples.count == 1 ? "raw line" : "\(entry.samples.count) raw lines"):</p>\n"
+                for sample in entry.samples { page += "<pre>\(escape(sample))</pre>\n" }
+            }
+            page += "</details>\n"
+        }
+        page += "<h2>Top events</h2>\n" + eventChart(top: 15)
+        if let acceptedEvents { page += acceptedTable(acceptedEvents, top: 20) }
+        if let collisions { page += collisionTable(collisions, top: 20) }
         page += "<h2>By input file</h2>\n<table><tr><th>file</th><th class=n>records</th><th class=n>accepted</th>"
             + "<th class=n>dropped</th><th class=n>redriven</th><th class=n>faults</th></tr>\n"
         for file in files {
@@ -58,8 +83,11 @@ extension AuditReport {
                 + "<td class=n>\(group(file.accepted))</td><td class=n>\(group(file.dropped))</td>"
                 + "<td class=n>\(group(file.redriven))</td><td class=n>\(group(file.faults))</td></tr>\n"
         }
-        page += "</table>\n<h2>By day</h2>\n<table><tr><th>day (UTC)</th><th class=n>dropped</th><th class=n>placed by folder</th><th>reasons</th></tr>\n"
-        for day in days {
+        let periods = days.count > Self.maximumDayRows ? months : days
+        page += "</table>\n<h2>By \(periods.count == days.count ? "day" : "month")</h2>\n"
+            + "<table><tr><th>\(periods.count == days.count ? "day" : "month") (UTC)</th><th class=n>dropped</th>"
+            + "<th class=n>placed by folder</th><th>reasons</th></tr>\n"
+        for day in periods {
             let reasons = day.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
             page += "<tr><td>\(day.day ?? "no date")</td><td class=n>\(group(day.dropped))</td>"
                 + "<td class=n>\(group(day.byFolder))</td><td>\(reasons)</td></tr>\n"
@@ -74,12 +102,12 @@ extension AuditReport {
         let dated = days.filter { $0.day != nil }
         guard !dated.isEmpty else { return "<p class=muted>No dropped record has a date.</p>\n" }
         let (width, height, left, bottom) = (1000.0, 260.0, 56.0, 24.0)
-        let highest = max(dated.map(\.dropped).max() ?? 1, 1)
+        let tick = Self.tickStep(for: dated.map(\.dropped).max() ?? 1)
+        let highest = max(((dated.map(\.dropped).max() ?? 1) + tick - 1) / tick * tick, tick)
         let step = (width - left) / Double(dated.count)
         var svg = "<svg viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"100%\" role=\"img\" "
             + "aria-label=\"dropped records per day, by reason\">\n"
-        for tick in 0...4 {
-            let value = highest * tick / 4
+        for value in stride(from: 0, through: highest, by: tick) {
             let y = height - bottom - (height - bottom - 10) * Double(value) / Double(highest)
             svg += "<line x1=\"\(Int(left))\" x2=\"\(Int(width))\" y1=\"\(fixed(y, decimals: 1))\" y2=\"\(fixed(y, decimals: 1))\" stroke=\"#eee\"/>"
                 + "<text x=\"\(Int(left) - 6)\" y=\"\(fixed(y + 4, decimals: 1))\" font-size=\"11\" text-anchor=\"end\">\(group(value))</text>\n"
@@ -94,7 +122,10 @@ extension AuditReport {
                     + "height=\"\(fixed(h, decimals: 2))\" fill=\"\(Self.colour(reason))\"><title>\(day.day!) \(reason.rawValue): \(group(count))</title></rect>"
             }
             if dated.count <= 12 || i % max(dated.count / 8, 1) == 0 {
-                svg += "<text x=\"\(fixed(x, decimals: 1))\" y=\"\(Int(height) - 6)\" font-size=\"11\">\(day.day!)</text>"
+                // Centred under its bar, but never past either edge (a label is about 62 units wide).
+                let centre = min(max(x + step * 0.425, left + 32), width - 32)
+                svg += "<text x=\"\(fixed(centre, decimals: 1))\" y=\"\(Int(height) - 6)\" font-size=\"11\" "
+                    + "text-anchor=\"middle\">\(day.day!)</text>"
             }
             svg += "\n"
         }
@@ -104,6 +135,56 @@ extension AuditReport {
         }
         let undated = days.filter { $0.day == nil }.map(\.dropped).reduce(0, +)
         return svg + (undated > 0 ? "<span class=muted>\(group(undated)) records without any date are not drawn</span>" : "") + "</p>\n"
+    }
+
+    /// A round step for about four y-axis ticks: 1, 2 or 5 times a power of ten.
+    static func tickStep(for highest: Int) -> Int {
+        let rough = max(Double(highest) / 4, 1)
+        var magnitude = 1.0
+        while magnitude * 10 <= rough { magnitude *= 10 }
+        for multiple in [1.0, 2.0, 5.0, 10.0] where multiple * magnitude >= rough { return Int(multiple * magnitude) }
+        return Int(magnitude * 10)
+    }
+
+    /// Accepted records by event, beside the drops of the same track name.
+    private func acceptedTable(_ accepted: AcceptedEvents, top: Int) -> String {
+        // Accepted names are sanitised as Nudge receives them ("Signed Up" → "signed_up"); dropped ones are raw.
+        var droppedTracks: [String: Int] = [:]
+        for entry in events where entry.type == "track" {
+            guard let name = entry.event else { continue }
+            var sanitized: [UInt8] = []
+            Array(name.utf8).withUnsafeBytes { UnicodeText.appendSanitized($0, to: &sanitized) }
+            droppedTracks[String(decoding: sanitized, as: UTF8.self), default: 0] += entry.count
+        }
+        func counted(_ n: Int, _ noun: String) -> String { "\(group(n)) \(noun)\(n == 1 ? "" : "s")" }
+        var page = "<h2>Accepted, by event</h2>\n<p>\(group(accepted.total)) accepted: " + counted(accepted.identifies, "identify").replacingOccurrences(of: "identifys", with: "identifies") + ", "
+            + counted(accepted.total - accepted.identifies, "track") + " of " + counted(accepted.tracks.count, "event name")
+            + (accepted.tracks.count > top ? " (the \(top) most frequent below)" : "") + ".</p>\n"
+            + "<table><tr><th>event (as Nudge receives it)</th><th class=n>accepted</th><th class=n>dropped tracks of that name</th></tr>\n"
+            + "<tr><td><i>identify</i></td><td class=n>\(group(accepted.identifies))</td><td class=n></td></tr>\n"
+        for track in accepted.tracks.prefix(top) {
+            page += "<tr><td>\(escape(track.name))</td><td class=n>\(group(track.count))</td>"
+                + "<td class=n>\(group(droppedTracks[track.name] ?? 0))</td></tr>\n"
+        }
+        return page + "</table>\n"
+    }
+
+    /// The ext_ids reached from several raw userIds.
+    private func collisionTable(_ collisions: UserIDCollisions, top: Int) -> String {
+        var page = "<h2>userId collisions</h2>\n"
+        guard !collisions.collisions.isEmpty else {
+            return page + "<p class=muted>No two raw userIds sanitise to the same ext_id.</p>\n"
+        }
+        page += "<p>Nudge keys users by ext_id (spaces to <code>_</code>, then lowercase): these raw userIds are merged "
+            + "into one user each. \(group(collisions.collisions.count)) ext_id\(collisions.collisions.count == 1 ? "" : "s")"
+            + (collisions.collisions.count > top ? ", the first \(top) below" : "")
+            + "; all: <code>nudge-ingest audit collisions --spool \(escape(spool))</code></p>\n"
+            + "<table><tr><th>ext_id</th><th>raw userIds (records)</th></tr>\n"
+        for collision in collisions.collisions.prefix(top) {
+            let forms = collision.userIDs.map { "<code>\(escape($0.userID))</code> (\(group($0.records)))" }.joined(separator: ", ")
+            page += "<tr><td><code>\(escape(collision.extID))</code></td><td>\(forms)</td></tr>\n"
+        }
+        return page + "</table>\n"
     }
 
     /// Horizontal bars for the type/event pairs with the most drops, by reason.
@@ -129,6 +210,13 @@ extension AuditReport {
         }
         return svg + "</svg>\n"
     }
+}
+
+/// `text` escaped, with its `backquoted` parts as `<code>`.
+func codeSpans(_ text: String) -> String {
+    text.split(separator: "`", omittingEmptySubsequences: false).enumerated().map { index, part in
+        index % 2 == 1 ? "<code>\(escape(String(part)))</code>" : escape(String(part))
+    }.joined()
 }
 
 /// Text safe inside HTML elements and attribute values.

@@ -14,7 +14,14 @@ public struct AuditReport: Sendable {
         public var count: Int
         /// The first record dropped for it, in spool order.
         public var example: Example?
+        /// The raw lines of the first few records dropped for it (each cut at
+        /// ``AuditReport/sampleCharacters``), for the HTML page.
+        public var samples: [String] = []
     }
+
+    /// Raw lines kept per reason, and characters kept of each.
+    public static let samplesPerReason = 3
+    public static let sampleCharacters = 400
 
     public struct Example: Sendable {
         public var file: String
@@ -151,7 +158,7 @@ public struct AuditReport: Sendable {
             zip(ReasonCode.allCases, counts).filter { $0.1 > 0 }
         }
         report.reasons = ReasonCode.allCases.map {
-            ReasonCount(reason: $0, count: reasonCounts[$0.index], example: examples[$0.index])
+            ReasonCount(reason: $0, count: reasonCounts[$0.index], example: examples[$0.index], samples: total.samples[$0.index])
         }
         report.faults = reasonCounts[ReasonCode.corruptInput.index]
         report.redrivable = total.redrivable
@@ -259,6 +266,7 @@ private struct Tally {
 
     var reasonCounts = [Int](repeating: 0, count: ReasonCode.allCases.count)
     var examples = [AuditReport.Example?](repeating: nil, count: ReasonCode.allCases.count)
+    var samples = [[String]](repeating: [], count: ReasonCode.allCases.count)
     var events: [EventKey: [Int]] = [:]
     var droppedByFile: [String: (dropped: Int, faults: Int)] = [:]
     var days: [Int64: (counts: [Int], byFolder: Int)] = [:]
@@ -280,6 +288,9 @@ private struct Tally {
         let file = lastFile.path
         if examples[index] == nil {
             examples[index] = AuditReport.Example(file: file, line: drop.record.line, detail: drop.detail)
+        }
+        if samples[index].count < AuditReport.samplesPerReason, let raw = drop.string(drop.record.raw) {
+            samples[index].append(String(raw.prefix(AuditReport.sampleCharacters)))
         }
         if drop.reason == .corruptInput {
             droppedByFile[file, default: (0, 0)].faults += 1
@@ -316,6 +327,7 @@ private struct Tally {
         for i in reasonCounts.indices {
             reasonCounts[i] += later.reasonCounts[i]
             if examples[i] == nil { examples[i] = later.examples[i] }
+            samples[i] = Array((samples[i] + later.samples[i]).prefix(AuditReport.samplesPerReason))
         }
         for (key, counts) in later.events { events[key] = zip(events[key] ?? Self.zeros, counts).map(+) }
         for (file, counts) in later.droppedByFile {

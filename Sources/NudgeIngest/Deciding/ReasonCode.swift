@@ -37,6 +37,47 @@ public enum ReasonCode: String, CaseIterable, Sendable, Codable {
         return lines.joined(separator: "\n")
     }
 
+    /// What a user can do about records dropped for this reason (the audit's HTML page).
+    public var remedy: String {
+        switch self {
+        case .lineTooLong:
+            return "Usually a huge properties object. If the events are real, raise --max-line-bytes and run the file again "
+                + "into a new spool; Nudge's own limit may still refuse them."
+        case .malformedJSON:
+            return "Not JSON, or not UTF-8: a file that is not part of the export (--exclude it), or lines cut or mangled "
+                + "before they were archived. Look at the raw lines; fix them at the source and re-export."
+        case .notAnObject:
+            return "A line holding a bare value or an array: not an event. Check what wrote it into the export."
+        case .duplicateMessageID:
+            return "Segment's retries and replays deliver the same event twice; the first copy was kept. Nothing to do "
+                + "unless the source reuses messageIds for different events."
+        case .missingType:
+            return "Events without a string type cannot be routed. Fix the sender, or correct the lines and check them "
+                + "with `nudge-ingest preview`."
+        case .unsupportedType:
+            return "Nudge takes identify and track only; page, screen and group calls are expected here. Aliases still "
+                + "link their previousId. Nothing to do."
+        case .missingUserID:
+            return "Events of nobody: neither userId nor anonymousId. Fix the sender if these should belong to a user."
+        case .anonymousOnly:
+            return "Anonymous activity whose anonymousId was never tied to a user by an identify or alias. If the "
+                + "identify comes in a later export, `nudge-ingest redrive` accepts these tracks then."
+        case .invalidUserID:
+            return "userId is a float, boolean, object or array. Send it as a string or an integer; preview a corrected "
+                + "event with `nudge-ingest preview`."
+        case .missingEvent:
+            return "Tracks need a non-blank event name. Fix the sender's track calls."
+        case .invalidTimestamp:
+            return "Tracks need an RFC 3339 timestamp (2025-03-10T08:00:00Z). Fix the sender's clock or serialiser."
+        case .notIdentified:
+            return "Tracks of a user whose identify had not been seen. When the identify is in a later export, run "
+                + "`nudge-ingest redrive` after it; otherwise send an identify for these users first."
+        case .corruptInput:
+            return "The file is truncated or corrupt: the lines before the fault were kept. Download it again and run it "
+                + "into the same spool with --reprocess-changed."
+        }
+    }
+
     /// One line for `--help` and the README.
     public var summary: String {
         switch self {
