@@ -287,24 +287,39 @@ import Testing
                 Self.track("u1"), Self.track("u1"), Self.track("never"),
                 #"{"type":"track","anonymousId":"anon-7","event":"Viewed","timestamp":"2025-03-10T09:00:00Z"}"#,
                 #"{"type":"track","anonymousId":"anon-7","event":"Viewed","timestamp":"yesterday"}"#,
+                // Linked by an alias to u9, whose identify comes later: not_identified, through the link.
+                #"{"type":"alias","userId":"u9","previousId":"anon-9"}"#,
+                #"{"type":"track","anonymousId":"anon-9","event":"Viewed","timestamp":"2025-03-10T09:30:00Z"}"#,
             ]
-            let day2 = [Self.identify, #"{"type":"identify","userId":"u7","anonymousId":"anon-7"}"#]
+            let day2 = [Self.identify, #"{"type":"identify","userId":"u7","anonymousId":"anon-7"}"#,
+                        #"{"type":"identify","userId":"u9"}"#]
             try Self.write(day1.joined(separator: "\n") + "\n", to: dir.appendingPathComponent("export/1741564800000/a.ndjson"))
             try Self.write(day2.joined(separator: "\n") + "\n", to: dir.appendingPathComponent("export/1741651200000/b.ndjson"))
             let (result, summary) = try Self.run("spool", ["export"], in: dir)
             #expect(result.status == 0)
-            #expect(summary["redrivable_tracks"] as? Int == 3)
+            #expect(summary["redrivable_tracks"] as? Int == 4)
             let human = try Self.tool(["run", "--spool", "other", "export"], in: dir)
-            #expect(human.stderr.contains("3 dropped tracks can be accepted now (their identify came later): "
+            #expect(human.stderr.contains("4 dropped tracks can be accepted now (their identify came later): "
                                           + "run `nudge-ingest redrive --spool other`"))
             let audit = try Self.tool(["audit", "--spool", "spool"], in: dir).stdoutText
-            #expect(audit.contains("3 dropped tracks can be accepted now"))
+            #expect(audit.contains("4 dropped tracks can be accepted now"))
             let json = try #require(try parseJSON(try Self.tool(["audit", "--spool", "spool", "--format", "json"], in: dir).stdout) as? [String: Any])
-            #expect(json["redrivable_tracks"] as? Int == 3)
+            #expect(json["redrivable_tracks"] as? Int == 4)
             // What redrive then moves is that count, and afterwards nothing is left to say.
             let redrive = try #require(try parseJSON(try Self.tool(["redrive", "--spool", "spool", "--json"], in: dir).stdout) as? [String: Any])
-            #expect(redrive["moved"] as? Int == 3, "\(redrive)")
+            #expect(redrive["moved"] as? Int == 4, "\(redrive)")
             #expect(!(try Self.tool(["audit", "--spool", "spool"], in: dir).stdoutText.contains("can be accepted now")))
+
+            // On the sample export (every drop reason, links of every kind): the run, the
+            // audit and a dry redrive agree.
+            let sample = repositoryRoot.appendingPathComponent("samples/segment-logs").path
+            let (_, sampleRun) = try Self.run("sample", [sample], in: dir)
+            let sampleAudit = try #require(try parseJSON(try Self.tool(["audit", "--spool", "sample", "--format", "json"], in: dir).stdout) as? [String: Any])
+            let dryRun = try #require(try parseJSON(try Self.tool(["redrive", "--spool", "sample", "--dry-run", "--json"], in: dir).stdout) as? [String: Any])
+            let wouldMove = try #require(dryRun["moved"] as? Int)
+            #expect(wouldMove > 0)
+            #expect(sampleRun["redrivable_tracks"] as? Int == wouldMove)
+            #expect(sampleAudit["redrivable_tracks"] as? Int == wouldMove)
         }
     }
 

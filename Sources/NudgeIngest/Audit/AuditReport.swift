@@ -312,7 +312,11 @@ private struct Tally {
     private func isAcceptedNow(_ reason: ReasonCode, _ event: RawEvent) -> Bool {
         switch reason {
         case .notIdentified:
-            return event.extID?.withUnsafeBytes(state.acceptsTrack(extID:)) ?? false
+            // Its user came from its userId, or (none given) from the link of its anonymousId.
+            if let userID = event.userID, let extID = event.extID, !userID.withUnsafeBytes(UnicodeText.isBlank) {
+                return extID.withUnsafeBytes(state.acceptsTrack(extID:))
+            }
+            return event.anonymousID?.withUnsafeBytes(state.acceptsTrack(anonymousID:)) ?? false
         case .anonymousOnly:
             guard event.timestamp != nil, let anonymousID = event.anonymousID else { return false }
             return anonymousID.withUnsafeBytes(state.acceptsTrack(anonymousID:))
