@@ -215,8 +215,8 @@ final class Interruption {
                 _exit(130)
             }
             progress?.clear()
-            FileStream.standardError.write("nudge-ingest: interrupted: stopping after the input being read "
-                                           + "(it is not committed); Ctrl-C again to stop at once\n")
+            FileStream.standardError.write("nudge-ingest: interrupted: stopping; the input being read is not "
+                                           + "committed, the ones before it are. Ctrl-C again to stop at once\n")
         }
         source.resume()
     }
