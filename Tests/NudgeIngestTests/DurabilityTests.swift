@@ -5,8 +5,9 @@ import Testing
 /// Issue #4 on the real binary: runs that continue each other, inputs processed once,
 /// commits that survive `kill -9` at any instant, clean failures, the lock, and
 /// damaged state refused. Every spool is also checked by `scripts/validate_spool.py`,
-/// which reads the ledger and the state files with its own code.
-@Suite(.serialized) struct DurabilityTests {
+/// which reads the ledger and the state files with its own code. The tests are
+/// independent (each in its own folder) and run in parallel.
+@Suite struct DurabilityTests {
     /// What a spool holds that a user or `replay` reads: every file of `accepted/` and
     /// `dropped/` by name, and the ledger's entries without their commit times.
     struct SpoolContents: Equatable {

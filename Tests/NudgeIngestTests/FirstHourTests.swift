@@ -5,7 +5,8 @@ import Testing
 /// A newcomer's and an operator's first hour with the real binary: the odd files a
 /// download folder holds, spools that are not there, long runs, Ctrl-C and narrow
 /// terminals. The terminal ones run on a real pseudo-terminal (`scripts/pty_run.py`).
-@Suite(.serialized) struct FirstHourTests {
+/// The tests are independent (each in its own folder) and run in parallel.
+@Suite struct FirstHourTests {
     // MARK: - Helpers
 
     /// Runs the tool; `spool` is passed first when given.
@@ -65,6 +66,10 @@ import Testing
         let made = try runProgram("/usr/bin/env", ["python3", "-c", script, folder.path, "\(files)", "\(lines)"])
         try #require(made.status == 0, "\(made.stderr)")
     }
+
+    /// Lines per file of the exports whose runs must last seconds (progress, Ctrl-C): a
+    /// sanitized binary is several times slower, so it needs fewer.
+    static let slowRunLines = sanitizerInUse == nil ? 25_000 : 6_000
 
     static let identify = #"{"type":"identify","userId":"u1","traits":{"email":"u1@example.com"}}"#
     static func track(_ user: String, _ day: String = "2025-03-10") -> String {
@@ -372,7 +377,7 @@ import Testing
     @Test func theProgressLineFitsANarrowTerminalWithOverallShareAndETA() throws {
         try withTemporaryDirectory { dir in
             let folder = dir.appendingPathComponent("segment-logs/Ky9Pf34qY6-a-rather-long-source-id/1741564800000")
-            try Self.makeExport(in: folder, files: 6, lines: 25_000)
+            try Self.makeExport(in: folder, files: 6, lines: Self.slowRunLines)
             let (status, output) = try Self.onTerminal(["run", "--spool", "spool", "segment-logs"], in: dir, columns: 80)
             #expect(status == 0)
             let lines = Self.redraws(output) { $0.hasPrefix("[") }
@@ -391,7 +396,7 @@ import Testing
 
     @Test func ctrlCInRunCommitsWhatWasReadAndTheSameCommandContinues() throws {
         try withTemporaryDirectory { dir in
-            try Self.makeExport(in: dir.appendingPathComponent("export"), files: 8, lines: 25_000)
+            try Self.makeExport(in: dir.appendingPathComponent("export"), files: 8, lines: Self.slowRunLines)
             let command = ["run", "--spool", "spool", "export"]
             let (status, output) = try Self.onTerminal(command, in: dir, interruptAfter: "[3/8]")
             #expect(status == 130, "\(output)")
