@@ -6,7 +6,9 @@ import Testing
 /// exits normally, and stays within the memory bound that `--max-line-bytes` and the
 /// pipeline's fixed buffers set. Time is guarded only against hangs (generous limits);
 /// `NUDGE_INGEST_BINARY` points the suite at another build (e.g. release) to time it.
-@Suite(.serialized) struct HostileInputTests {
+/// The tests are independent (each in its own folder, each bound measured on its own
+/// process) and run in parallel.
+@Suite struct HostileInputTests {
     struct Outcome {
         var run: MeasuredRun
         var summary: [String: Any]
