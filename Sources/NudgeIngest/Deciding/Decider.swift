@@ -380,22 +380,34 @@ struct DetailText {
 }
 
 /// Tracks dropped as `not_identified` (by user) or `anonymous_only` (by anonymousId),
-/// counted so that a run can say how many of them `redrive` would now accept.
+/// counted so that a run can say how many of them `redrive` would now accept. An
+/// anonymousId is kept as the link keys of its own form and its lowercase form (what
+/// the decider looks up), so that counting allocates nothing per record.
 public struct WaitingTracks: Sendable {
+    private struct AnonymousKeys: Hashable {
+        var exact: Fingerprint
+        var lowercased: Fingerprint
+    }
+
     private var byUser: [UInt32: Int] = [:]
-    private var byAnonymousID: [[UInt8]: Int] = [:]
+    private var byAnonymousID: [AnonymousKeys: Int] = [:]
 
     mutating func add(user: UInt32) { byUser[user, default: 0] += 1 }
 
-    mutating func add(anonymousID: UnsafeRawBufferPointer) { byAnonymousID[Array(anonymousID), default: 0] += 1 }
+    mutating func add(anonymousID: UnsafeRawBufferPointer) {
+        let keys = AnonymousKeys(exact: IdentityState.linkKey(anonymousID),
+                                 lowercased: Decider.withLowercased(anonymousID, IdentityState.linkKey))
+        byAnonymousID[keys, default: 0] += 1
+    }
 
     /// How many of them `state` accepts: their user is identified now, or their
     /// anonymousId is linked now to an identified user.
     public func acceptable(in state: IdentityState) -> Int {
         var count = 0
         for (user, tracks) in byUser where state.isIdentified(user) { count += tracks }
-        for (anonymousID, tracks) in byAnonymousID where anonymousID.withUnsafeBytes(state.acceptsTrack(anonymousID:)) {
-            count += tracks
+        for (keys, tracks) in byAnonymousID {
+            guard let link = state.linkedUser(key: keys.exact) ?? state.linkedUser(key: keys.lowercased) else { continue }
+            if state.isIdentified(link.user) { count += tracks }
         }
         return count
     }

@@ -111,14 +111,21 @@ public struct IdentityState: Sendable {
     /// Links `key` (an anonymousId, a lowercased email or a previousId) to `user`;
     /// a later link for the same key replaces the earlier one.
     public mutating func link(_ key: UnsafeRawBufferPointer, to user: UInt32, origin: LinkOrigin) {
-        let change = LinkChange(key: Fingerprint(key, domain: 1), packed: user << 2 | UInt32(origin.rawValue))
+        let change = LinkChange(key: Self.linkKey(key), packed: user << 2 | UInt32(origin.rawValue))
         // A user's repeated identifies set the same links again: only changes are kept.
         if links.set(change.key, to: change.packed) != change.packed { linkChanges.append(change) }
     }
 
     /// The user `key` is linked to, and how.
     public func linkedUser(_ key: UnsafeRawBufferPointer) -> (user: UInt32, origin: LinkOrigin)? {
-        guard let packed = links.value(for: Fingerprint(key, domain: 1)) else { return nil }
+        linkedUser(key: Self.linkKey(key))
+    }
+
+    /// The fingerprint a link is kept under.
+    static func linkKey(_ key: UnsafeRawBufferPointer) -> Fingerprint { Fingerprint(key, domain: 1) }
+
+    func linkedUser(key: Fingerprint) -> (user: UInt32, origin: LinkOrigin)? {
+        guard let packed = links.value(for: key) else { return nil }
         return (packed >> 2, LinkOrigin(rawValue: UInt8(packed & 3))!)
     }
 
