@@ -13,19 +13,13 @@ public struct AcceptedEvents: Sendable {
         do { ledger = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
         progress?.begin(totalBytes: ledger.acceptedFiles.reduce(0) { $0 + $1.bytes })
         var lines = SpoolLineReader(folder: spool + "/accepted", files: ledger.acceptedFiles)
+        lines.progress = progress
         var result = AcceptedEvents()
         var counts: [[UInt8]: Int] = [:]
-        var unreported = 0
-        defer { progress?.advance(by: unreported) }
         while true {
             let next: ArraySlice<UInt8>?
             do { next = try lines.nextLine() } catch { throw .reading(error) }
             guard let line = next else { break }
-            unreported += line.count + 1
-            if unreported >= 1 << 20, let progress {
-                progress.advance(by: unreported)
-                unreported = 0
-            }
             let name: [UInt8]?? = line.withUnsafeBytes { bytes in
                 try? Self.trackName(bytes)
             }

@@ -22,7 +22,7 @@ public struct AuditPage: Sendable {
         var scan: DroppedSpoolScan
         do { scan = try DroppedSpoolScan(spool: spool) } catch { throw .spool(error) }
         progress?.begin(totalBytes: scan.ledger.droppedFiles.reduce(0) { $0 + $1.bytes })
-        scan.progress = progress
+        scan.lines.progress = progress
         var skipThrough: (commit: Int, line: Int)?
         if let cursor {
             let position = try Cursor(cursor, filter: filter)

@@ -136,7 +136,7 @@ public struct AuditReport: Sendable {
         let results = SendableBuffer(tallies)
         DispatchQueue.concurrentPerform(iterations: shards.count) { shard in
             var scan = DroppedSpoolScan(spool: spool, ledger: ledger, files: shards[shard])
-            scan.progress = progress
+            scan.lines.progress = progress
             var tally = Tally(state: state)
             results.buffer.baseAddress!.advanced(by: shard).initialize(to: Result { () throws(AuditError) -> Tally in
                 try scan.forEach { (drop) throws(AuditError) -> Bool in

@@ -93,8 +93,6 @@ public struct RawEvent {
 public struct DroppedSpoolScan {
     public let ledger: Ledger
     var lines: SpoolLineReader
-    /// Told of every byte read, when set.
-    var progress: ScanProgress?
     private var folderDays: (commit: Int, day: Int64?) = (0, nil)
 
     /// Reads what the ledger of `spool` has committed when this is created.
@@ -110,17 +108,10 @@ public struct DroppedSpoolScan {
 
     /// Calls `body` with each record from the reader's position on, until it returns false.
     public mutating func forEach(_ body: (ScannedDrop) throws(AuditError) -> Bool) throws(AuditError) {
-        var unreported = 0
-        defer { progress?.advance(by: unreported) }
         while true {
             let next: ArraySlice<UInt8>?
             do { next = try lines.nextLine() } catch { throw .reading(error) }
             guard let line = next else { return }
-            unreported += line.count + 1
-            if unreported >= 1 << 20, let progress {
-                progress.advance(by: unreported)
-                unreported = 0
-            }
             let (commit, offset) = (lines.commit, lines.lineOffset)
             // The line is read in place, in the reader's buffer.
             let keepGoing = try line.withUnsafeBytes { bytes in

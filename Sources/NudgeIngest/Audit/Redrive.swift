@@ -51,7 +51,7 @@ public enum Redrive {
             var source = SourceFile(path: "")
             var scan = DroppedSpoolScan(spool: directory, ledger: spool.ledger)
             progress?.begin(totalBytes: spool.ledger.droppedFiles.reduce(0) { $0 + $1.bytes })
-            scan.progress = progress
+            scan.lines.progress = progress
             try scan.forEach { (drop) throws(AuditError) -> Bool in
                 if drop.commit != rewriting.current?.commit {
                     try writing { () throws(SpoolError) in try rewriting.finishFile() }

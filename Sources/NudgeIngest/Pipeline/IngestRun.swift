@@ -132,7 +132,7 @@ public struct IngestRun {
         pipeline.start(plan.toProcess, reader: reader)
         // The reading thread holds the pipeline; on any exit, release it.
         defer { pipeline.cancel() }
-        let sizes = plan.toProcess.map { $0.isStandardInput ? nil : Self.fileSize($0) }
+        let sizes = plan.sizes
         let bytesTotal = sizes.contains(nil) ? nil : sizes.reduce(0) { $0 + $1! }
         var bytesBefore = 0
         summary.planned = plan.toProcess.count

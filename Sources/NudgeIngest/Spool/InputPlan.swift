@@ -29,6 +29,9 @@ public struct InputPlan: Sendable {
     public var skipped: [SkippedInput] = []
     /// Absolute paths of `toProcess` (nil for standard input or a path that cannot be resolved).
     var absolutePaths: [String?] = []
+    /// Sizes of `toProcess`, as the plan found them (nil for standard input, a FIFO or a
+    /// path that cannot be read): the run's progress counts against them.
+    var sizes: [Int?] = []
 }
 
 extension Spool {
@@ -58,13 +61,15 @@ extension Spool {
             guard !input.isStandardInput, let absolute = Self.absolutePath(input) else {
                 plan.toProcess.append(input)
                 plan.absolutePaths.append(nil)
+                plan.sizes.append(nil)
                 continue
             }
             guard seen.insert(absolute).inserted else {
                 plan.skipped.append(SkippedInput(path: input.path, reason: .namedTwice))
                 continue
             }
-            if let size = IngestRun.fileSize(input) {
+            let size = IngestRun.fileSize(input)
+            if let size {
                 if size == 0 {
                     plan.skipped.append(SkippedInput(path: input.path, reason: .empty))
                     continue
@@ -87,6 +92,7 @@ extension Spool {
             }
             plan.toProcess.append(input)
             plan.absolutePaths.append(absolute)
+            plan.sizes.append(size)
         }
         if !changed.isEmpty && !reprocessChanged { throw .changedInputs(changed) }
         return Self.skippingCopies(in: plan)
@@ -95,15 +101,14 @@ extension Spool {
     /// `plan` without the inputs whose bytes an earlier input of it has: files of the
     /// same size are fingerprinted, the first of each content is kept.
     private static func skippingCopies(in plan: InputPlan) -> InputPlan {
-        let sizes = plan.toProcess.map { $0.isStandardInput ? nil : IngestRun.fileSize($0) }
         var sizeCounts: [Int: Int] = [:]
-        for case let size? in sizes { sizeCounts[size, default: 0] += 1 }
+        for case let size? in plan.sizes { sizeCounts[size, default: 0] += 1 }
         guard sizeCounts.values.contains(where: { $0 > 1 }) else { return plan }
         var kept = InputPlan()
         kept.skipped = plan.skipped
         var firstWith: [String: String] = [:]
         for (index, input) in plan.toProcess.enumerated() {
-            if let size = sizes[index], sizeCounts[size]! > 1, let fingerprint = Self.fingerprint(input) {
+            if let size = plan.sizes[index], sizeCounts[size]! > 1, let fingerprint = Self.fingerprint(input) {
                 let key = "\(size):\(fingerprint)"
                 if let first = firstWith[key] {
                     kept.skipped.append(SkippedInput(path: input.path, reason: .sameContent(path: first)))
@@ -113,6 +118,7 @@ extension Spool {
             }
             kept.toProcess.append(input)
             kept.absolutePaths.append(plan.absolutePaths[index])
+            kept.sizes.append(plan.sizes[index])
         }
         return kept
     }

@@ -47,6 +47,8 @@ public struct SpoolLineReader {
     public private(set) var lineOffset = 0
     /// Bytes read at a time.
     var chunkBytes = 1 << 20
+    /// Told of every chunk read, when set (a progress line of a whole-spool read).
+    var progress: ScanProgress?
 
     /// Reads `files` of `folder` (`SPOOL/accepted` or `SPOOL/dropped`).
     public init(folder: String, files: [CommittedFile]) {
@@ -146,6 +148,7 @@ public struct SpoolLineReader {
         }
         pending.removeLast(want - n)
         offset += n
+        progress?.advance(by: n)
     }
 }
 
