@@ -1,258 +1,172 @@
-/// What the rules decided for one record.
+/// The sequential half of the record stage: applies the contract's rules that read
+/// the identity state (4, 10 and 12, and the state changes of identifies and aliases)
+/// to records a ``RecordParser`` parsed, one after another in input order, and writes
+/// each record to the accepted or the dropped spool buffer.
 ///
-/// Ranges point into ``Decider/derived``, which holds the bytes the decision made
-/// (sanitised names, the `ext_id`, the ISO timestamp, a drop's detail) until the next
-/// record.
-public enum Decision: Equatable, Sendable {
-    /// An identify Nudge accepts; the body's other fields come from the event.
-    case identify(extID: Range<Int>)
-    /// A track Nudge accepts.
-    case track(name: Range<Int>, extID: Range<Int>, occurredAt: Range<Int>, resolvedVia: LinkOrigin?)
-    /// A record Nudge would drop, why, and a one-line explanation (UTF-8 text).
-    case drop(ReasonCode, detail: Range<Int>)
-}
-
-/// Applies the contract's rules 4–13, in order, to scanned records (rules 1–3, length
-/// and JSON validity, are the framer's and the scanner's), updating the identity
-/// state as it goes.
+/// Most records are written as the parser pre-encoded them; the decider writes a
+/// record itself only when the state changes its fate (a repeated `messageId`, a track
+/// whose user is not identified, an anonymous track linked to no user, or resolved
+/// through a link).
 public struct Decider {
     public internal(set) var state: IdentityState
-    /// Bytes derived by the last decision.
-    public private(set) var derived: [UInt8] = []
     /// Deciding again a record that was decided before (`redrive`): its `messageId` was
     /// remembered then, by this very record, so rule 4 is not applied again.
     public let isRedeciding: Bool
     /// The tracks this decider dropped that a later identify or link can still make
     /// acceptable (what `redrive` would move), to tell the user when it would.
     public private(set) var waitingTracks = WaitingTracks()
-    private let arena: DecodeArena
+    public private(set) var counts = OutcomeCounts()
+    private let arena = DecodeArena()
+    private var detail = DetailText(bytes: [])
+    private var extID: [UInt8] = []
+    private let encoder = RecordEncoder()
 
     public init(state: IdentityState = IdentityState(), isRedeciding: Bool = false) {
         self.state = state
         self.isRedeciding = isRedeciding
-        self.arena = DecodeArena()
-        derived.reserveCapacity(4096)
+        detail.bytes.reserveCapacity(512)
     }
 
-    /// Decides one record: `scanned` must come from scanning `line` into a JSON object.
-    public mutating func decide(_ line: UnsafeRawBufferPointer, _ scanned: ScannedEvent) -> Decision {
-        derived.removeAll(keepingCapacity: true)
-        arena.reset(forLineOf: line.count)
+    /// Decides every record of `batch`, in order, taking the lines from `batch.lines`.
+    public mutating func decide(_ batch: ParsedBatch, source: SourceFile, accepted: inout ByteBuffer, dropped: inout ByteBuffer) {
+        batch.lines.withBytes { lines in
+            for facts in batch.records {
+                decide(facts, line: UnsafeRawBufferPointer(rebasing: lines[facts.lineBytes]), in: batch, source: source,
+                       accepted: &accepted, dropped: &dropped)
+            }
+        }
+    }
 
+    /// Decides one record of `batch` whose line is `line`.
+    public mutating func decide(
+        _ facts: RecordFacts, line: UnsafeRawBufferPointer, in batch: ParsedBatch, source: SourceFile,
+        accepted: inout ByteBuffer, dropped: inout ByteBuffer
+    ) {
+        counts.records += 1
+        if case .rejected(let reason) = facts.verdict {
+            counts[reason] += 1
+            batch.output.withBytes(in: facts.encoded) { dropped.append($0) }
+            return
+        }
         // Rule 4: every string messageId is remembered, whatever becomes of its record.
-        if scanned.messageId.kind == .string && !isRedeciding {
-            let messageID = arena.decoded(scanned.messageId, in: line)
-            if state.rememberMessageID(messageID) {
-                return drop(.duplicateMessageID) {
-                    $0.append("messageId "); $0.appendQuote(of: messageID); $0.append(" was already seen")
-                }
-            }
+        if let key = facts.messageID, !isRedeciding, state.rememberMessageID(key: key) {
+            arena.reset(forLineOf: line.count)
+            detail.append("messageId ")
+            detail.appendQuote(of: arena.decoded(facts.labels.messageId, in: line))
+            detail.append(" was already seen")
+            return writeDrop(.duplicateMessageID, facts, line, source, &dropped)
         }
-
-        // Rules 5 and 6.
-        guard scanned.type.kind == .string else {
-            let kind = scanned.type.kind
-            return drop(.missingType) {
-                if kind == .absent { $0.append("the event has no type"); return }
-                $0.append("type is "); $0.append(kind.article); $0.append(", not a string")
+        switch facts.verdict {
+        case .rejected:
+            break
+        case .dropped(let reason):
+            counts[reason] += 1
+            batch.output.withBytes(in: facts.encoded) { dropped.append($0) }
+        case .alias(let link):
+            if let link {
+                let user = addUser(link.user, batch)
+                state.link(key: link.previousIDKey, to: user, origin: .alias)
             }
-        }
-        let type = arena.decoded(scanned.type, in: line)
-        let isIdentify = type.equals("identify")
-        guard isIdentify || type.equals("track") else {
-            if type.equals("alias") { applyAlias(line, scanned) }
-            return drop(.unsupportedType) {
-                $0.append("type "); $0.appendQuote(of: type); $0.append(" is not identify or track")
-            }
-        }
-
-        let userID = readUserID(line, scanned)
-        let anonymousID = nonBlankString(scanned.anonymousId, line)
-        if isIdentify {
-            // Rules 7 and 8.
-            guard case .valid(let extID, let raw) = userID else {
-                return dropForUserID(userID, hasAnonymousID: anonymousID != nil, line, scanned, what: "identify")
-            }
-            let user = derived.withUnsafeBytes { state.addUser(extID: UnsafeRawBufferPointer(rebasing: $0[extID])) }
-            countRecord(of: user, raw, extID)
+            counts[.unsupportedType] += 1
+            batch.output.withBytes(in: facts.encoded) { dropped.append($0) }
+        case .identify(let named, let anonymousIDKey, let emailKey):
+            let user = addUser(named, batch)
             state.markIdentified(user)
-            if let anonymousID {
-                state.link(anonymousID, to: user, origin: .anonymousID)
+            if let anonymousIDKey { state.link(key: anonymousIDKey, to: user, origin: .anonymousID) }
+            if let emailKey { state.link(key: emailKey, to: user, origin: .email) }
+            counts.acceptedIdentify += 1
+            batch.output.withBytes(in: facts.encoded) { accepted.append($0) }
+        case .track(let named, let timestampIsValid):
+            // Rule 10: known from here on even if never identified (`audit collisions` counts its forms).
+            let user = addUser(named, batch)
+            batch.text.withUnsafeBytes { text in
+                decideTrack(facts, user: user, via: nil, extID: UnsafeRawBufferPointer(rebasing: text[named.extID]),
+                            timestampIsValid: timestampIsValid, line, batch, source, &accepted, &dropped)
             }
-            if let email = nonBlankString(scanned.traitsEmail, line) {
-                Self.withLowercased(email) { state.link($0, to: user, origin: .email) }
-            }
-            return .identify(extID: extID)
-        }
-
-        // Rule 9.
-        guard let event = nonBlankString(scanned.event, line) else {
-            let kind = scanned.event.kind
-            return drop(.missingEvent) {
-                switch kind {
-                case .string: $0.append("track event name is blank")
-                case .absent: $0.append("track has no event name")
-                default: $0.append("track event is "); $0.append(kind.article); $0.append(", not a string")
-                }
-            }
-        }
-
-        // Rule 10.
-        let extID: Range<Int>
-        var user: UInt32?
-        var resolvedVia: LinkOrigin?
-        switch userID {
-        case .valid(let range, let raw):
-            extID = range
-            // Known from here on even if never identified: `audit collisions` counts its userId forms.
-            let named = derived.withUnsafeBytes { state.addUser(extID: UnsafeRawBufferPointer(rebasing: $0[range])) }
-            countRecord(of: named, raw, range)
-            user = named
-        case .invalid:
-            return dropForUserID(userID, hasAnonymousID: anonymousID != nil, line, scanned, what: "track")
-        case .absentOrBlank:
-            guard let anonymousID else {
-                return dropForUserID(userID, hasAnonymousID: false, line, scanned, what: "track")
-            }
-            var link = state.linkedUser(anonymousID)
-            if link == nil { Self.withLowercased(anonymousID) { link = state.linkedUser($0) } }
-            guard let (linked, origin) = link else {
+        case .anonymousTrack(let keys, let timestampIsValid):
+            guard let (user, origin) = state.linkedUser(key: keys.exact) ?? state.linkedUser(key: keys.lowercased) else {
                 // Rule 11 comes after this one: only a track with a valid timestamp can be accepted later.
-                if !isRedeciding && scanned.timestamp.kind == .string
-                    && Timestamp.parse(arena.decoded(scanned.timestamp, in: line)) != nil {
-                    waitingTracks.add(anonymousID: anonymousID)
-                }
-                return drop(.anonymousOnly) {
-                    $0.append("track has no userId and its anonymousId ")
-                    $0.appendQuote(of: anonymousID)
-                    $0.append(" is linked to no user")
-                }
+                if !isRedeciding && timestampIsValid { waitingTracks.add(keys) }
+                arena.reset(forLineOf: line.count)
+                detail.append("track has no userId and its anonymousId ")
+                detail.appendQuote(of: arena.decoded(facts.labels.anonymousId, in: line))
+                detail.append(" is linked to no user")
+                return writeDrop(.anonymousOnly, facts, line, source, &dropped)
             }
-            let start = derived.count
-            state.appendExtID(of: linked, to: &derived)
-            extID = start..<derived.count
-            user = linked
-            resolvedVia = origin
-        }
-
-        // Rule 11.
-        let timestampText = scanned.timestamp.kind == .string ? arena.decoded(scanned.timestamp, in: line) : nil
-        guard let timestamp = timestampText.flatMap(Timestamp.parse) else {
-            let kind = scanned.timestamp.kind
-            return drop(.invalidTimestamp) {
-                if let timestampText {
-                    $0.append("timestamp "); $0.appendQuote(of: timestampText); $0.append(" is not an RFC 3339 date-time")
-                } else if kind == .absent {
-                    $0.append("track has no timestamp")
-                } else {
-                    $0.append("timestamp is "); $0.append(kind.article); $0.append(", not a string")
-                }
+            // Taken out of `self` while `decideTrack` changes it (keeps its capacity).
+            var linkedExtID = extID
+            extID = []
+            linkedExtID.removeAll(keepingCapacity: true)
+            state.appendExtID(of: user, to: &linkedExtID)
+            linkedExtID.withUnsafeBytes { extID in
+                decideTrack(facts, user: user, via: origin, extID: extID, timestampIsValid: timestampIsValid,
+                            line, batch, source, &accepted, &dropped)
             }
+            extID = linkedExtID
         }
+    }
 
+    /// Rules 11 and 12 for a track whose user is known: `user`, named `extID`.
+    private mutating func decideTrack(
+        _ facts: RecordFacts, user: UInt32, via origin: LinkOrigin?, extID: UnsafeRawBufferPointer,
+        timestampIsValid: Bool, _ line: UnsafeRawBufferPointer, _ batch: ParsedBatch, _ source: SourceFile,
+        _ accepted: inout ByteBuffer, _ dropped: inout ByteBuffer
+    ) {
+        // Rule 11: the parser wrote the drop.
+        guard timestampIsValid else {
+            counts[.invalidTimestamp] += 1
+            batch.output.withBytes(in: facts.encoded) { dropped.append($0) }
+            return
+        }
         // Rule 12.
-        guard let user, state.isIdentified(user) else {
-            if let user, !isRedeciding { waitingTracks.add(user: user) }
-            return drop(.notIdentified) {
-                $0.append("no identify of user ")
-                $0.appendQuote(ofOwn: extID)
-                $0.append(" was accepted before this track")
-            }
+        guard state.isIdentified(user) else {
+            if !isRedeciding { waitingTracks.add(user: user) }
+            detail.append("no identify of user ")
+            detail.appendQuote(of: extID)
+            detail.append(" was accepted before this track")
+            return writeDrop(.notIdentified, facts, line, source, &dropped)
         }
-
-        // Rule 13.
-        let nameStart = derived.count
-        UnicodeText.appendSanitized(event, to: &derived)
-        let name = nameStart..<derived.count
-        let timeStart = derived.count
-        timestamp.appendISOString(to: &derived)
-        return .track(name: name, extID: extID, occurredAt: timeStart..<derived.count, resolvedVia: resolvedVia)
-    }
-
-    private enum UserIDReading {
-        /// The sanitised `ext_id` in `derived`, and the `userId`'s own text.
-        case valid(extID: Range<Int>, raw: UnsafeRawBufferPointer)
-        case absentOrBlank
-        case invalid(JSONSpan)
-    }
-
-    /// Reads `userId` as the contract's "User id" section says; a valid one is
-    /// sanitised into `derived`.
-    private mutating func readUserID(_ line: UnsafeRawBufferPointer, _ scanned: ScannedEvent) -> UserIDReading {
-        let span = scanned.userId
-        let start = derived.count
-        let raw: UnsafeRawBufferPointer
-        switch span.kind {
-        case .absent, .null:
-            return .absentOrBlank
-        case .string:
-            raw = arena.decoded(span, in: line)
-            if UnicodeText.isBlank(raw) { return .absentOrBlank }
-            UnicodeText.appendSanitized(raw, to: &derived)
-        case .number where span.isInteger:
-            raw = span.text(in: line)
-            derived.appendBytes(raw)
-        default:
-            return .invalid(span)
-        }
-        return .valid(extID: start..<derived.count, raw: raw)
-    }
-
-    private mutating func dropForUserID(
-        _ reading: UserIDReading, hasAnonymousID: Bool, _ line: UnsafeRawBufferPointer, _ scanned: ScannedEvent,
-        what: StaticString
-    ) -> Decision {
-        switch reading {
-        case .invalid(let span):
-            return drop(.invalidUserID) {
-                $0.append(what); $0.append(" userId "); $0.appendQuote(of: span.text(in: line), quoted: false)
-                $0.append(" is "); $0.append(span.kind == .number ? "not an integer" : span.kind.article)
-                $0.append(": Nudge takes a string or an integer")
-            }
-        case .absentOrBlank where hasAnonymousID:
-            return drop(.anonymousOnly) { $0.append(what); $0.append(" has an anonymousId but no userId") }
-        default:
-            let kind = scanned.userId.kind
-            return drop(.missingUserID) {
-                $0.append(what)
-                $0.append(kind == .string ? " has a blank userId" : kind == .null ? " has a null userId" : " has no userId")
-                $0.append(" and no anonymousId")
-            }
+        counts.acceptedTrack += 1
+        batch.output.withBytes(in: facts.encoded) { encoded in
+            let split = facts.extIDOffset
+            RecordEncoder.appendTrack(
+                head: UnsafeRawBufferPointer(rebasing: encoded[..<split]),
+                tail: UnsafeRawBufferPointer(rebasing: encoded[split...]),
+                extID: extID, resolvedVia: origin, to: &accepted)
         }
     }
 
-    /// A drop whose detail `write` appends to `derived`.
-    private mutating func drop(_ reason: ReasonCode, detail write: (inout DetailText) -> Void) -> Decision {
-        var text = DetailText(bytes: derived)
-        derived = []  // leaves `text` the only owner, so appending copies nothing
-        let start = text.bytes.count
-        write(&text)
-        derived = text.bytes
-        return .drop(reason, detail: start..<derived.count)
+    /// Writes a drop whose detail is in `detail` (a record the state dropped).
+    private mutating func writeDrop(
+        _ reason: ReasonCode, _ facts: RecordFacts, _ line: UnsafeRawBufferPointer, _ source: SourceFile,
+        _ dropped: inout ByteBuffer
+    ) {
+        counts[reason] += 1
+        let framed = FramedLine(bytes: line, number: facts.lineNumber, length: facts.lineLength)
+        detail.bytes.withUnsafeBytes {
+            encoder.appendDropped(reason, detail: $0, line: framed, labels: facts.labels, source: source, to: &dropped)
+        }
+        detail.bytes.removeAll(keepingCapacity: true)
     }
 
-    /// An alias with a valid user id links its non-blank string `previousId` to that user.
-    private mutating func applyAlias(_ line: UnsafeRawBufferPointer, _ scanned: ScannedEvent) {
-        guard case .valid(let extID, let raw) = readUserID(line, scanned),
-              let previousID = nonBlankString(scanned.previousId, line)
-        else { return }
-        let user = derived.withUnsafeBytes { state.addUser(extID: UnsafeRawBufferPointer(rebasing: $0[extID])) }
-        countRecord(of: user, raw, extID)
-        state.link(previousID, to: user, origin: .alias)
-    }
-
-    /// Counts, for `audit collisions`, a record that named `user` by the `userId` `raw`
+    /// The user a valid `userId` names, added if new and counted for `audit collisions`
     /// (not when deciding again: the record was counted the first time).
-    private mutating func countRecord(of user: UInt32, _ raw: UnsafeRawBufferPointer, _ extID: Range<Int>) {
-        guard !isRedeciding else { return }
-        derived.withUnsafeBytes { state.countRecord(of: user, userID: raw, extID: UnsafeRawBufferPointer(rebasing: $0[extID])) }
+    private mutating func addUser(_ named: UserFacts, _ batch: ParsedBatch) -> UInt32 {
+        batch.text.withUnsafeBytes { text in
+            let extID = UnsafeRawBufferPointer(rebasing: text[named.extID])
+            let user = state.addUser(extID: extID, key: named.key)
+            if !isRedeciding {
+                state.countRecord(of: user, rawUserID: named.rawUserID.map { UnsafeRawBufferPointer(rebasing: text[$0]) })
+            }
+            return user
+        }
     }
 
-    /// The decoded text of a string that is not blank.
-    private func nonBlankString(_ span: JSONSpan, _ line: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        guard span.kind == .string else { return nil }
-        let text = arena.decoded(span, in: line)
-        return UnicodeText.isBlank(text) ? nil : text
+    /// Records a fault as a `corrupt_input` entry (not a record).
+    mutating func recordFault(_ report: ReadReport, detail: String, source: SourceFile, dropped: inout ByteBuffer) {
+        counts[.corruptInput] += 1
+        encoder.appendFault(detail: detail, source: source, line: report.faultLine, offset: report.stage.faultOffset,
+                            fragment: report.fragment, fragmentLength: report.fragmentLength, to: &dropped)
     }
 
     /// Calls `body` with JavaScript's `toLowerCase()` of `text`.
@@ -384,21 +298,12 @@ struct DetailText {
 /// anonymousId is kept as the link keys of its own form and its lowercase form (what
 /// the decider looks up), so that counting allocates nothing per record.
 public struct WaitingTracks: Sendable {
-    private struct AnonymousKeys: Hashable {
-        var exact: Fingerprint
-        var lowercased: Fingerprint
-    }
-
     private var byUser: [UInt32: Int] = [:]
     private var byAnonymousID: [AnonymousKeys: Int] = [:]
 
     mutating func add(user: UInt32) { byUser[user, default: 0] += 1 }
 
-    mutating func add(anonymousID: UnsafeRawBufferPointer) {
-        let keys = AnonymousKeys(exact: IdentityState.linkKey(anonymousID),
-                                 lowercased: Decider.withLowercased(anonymousID, IdentityState.linkKey))
-        byAnonymousID[keys, default: 0] += 1
-    }
+    mutating func add(_ keys: AnonymousKeys) { byAnonymousID[keys, default: 0] += 1 }
 
     /// How many of them `state` accepts: their user is identified now, or their
     /// anonymousId is linked now to an identified user.

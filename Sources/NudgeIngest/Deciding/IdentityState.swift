@@ -49,20 +49,34 @@ public struct IdentityState: Sendable {
 
     /// Remembers a `messageId`; returns whether it had been seen before.
     public mutating func rememberMessageID(_ decoded: UnsafeRawBufferPointer) -> Bool {
-        let key = Fingerprint(decoded, domain: 3)
+        rememberMessageID(key: Self.messageIDKey(decoded))
+    }
+
+    /// Remembers a `messageId` by its ``messageIDKey(_:)``; returns whether it had been seen before.
+    public mutating func rememberMessageID(key: Fingerprint) -> Bool {
         if messageIDs.insert(key) { return true }
         newMessageIDs.append(key)
         return false
     }
 
+    /// The fingerprint a decoded `messageId` is remembered by.
+    public static func messageIDKey(_ decoded: UnsafeRawBufferPointer) -> Fingerprint { Fingerprint(decoded, domain: 3) }
+
+    /// The fingerprint a user is known by: of its `ext_id`.
+    public static func userKey(_ extID: UnsafeRawBufferPointer) -> Fingerprint { Fingerprint(extID, domain: 2) }
+
     /// The user known by this `ext_id`, if any.
     public func user(extID: UnsafeRawBufferPointer) -> UInt32? {
-        usersByExtID.value(for: Fingerprint(extID, domain: 2))
+        usersByExtID.value(for: Self.userKey(extID))
     }
 
     /// The user known by this `ext_id`, created if new.
     public mutating func addUser(extID: UnsafeRawBufferPointer) -> UInt32 {
-        let key = Fingerprint(extID, domain: 2)
+        addUser(extID: extID, key: Self.userKey(extID))
+    }
+
+    /// The user known by this `ext_id`, whose ``userKey(_:)`` is `key`, created if new.
+    public mutating func addUser(extID: UnsafeRawBufferPointer, key: Fingerprint) -> UInt32 {
         if let user = usersByExtID.value(for: key) { return user }
         return appendUser(extID, key: key, identified: false)
     }
@@ -89,13 +103,19 @@ public struct IdentityState: Sendable {
     /// Counts a record that named `user` by the `userId` whose text is `userID` and
     /// whose `ext_id` is `extID`; a `userId` that sanitising changed is counted as a form.
     mutating func countRecord(of user: UInt32, userID: UnsafeRawBufferPointer, extID: UnsafeRawBufferPointer) {
+        countRecord(of: user, rawUserID: userID.equals(extID) ? nil : userID)
+    }
+
+    /// Counts a record that named `user`; `rawUserID` is its `userId`'s text when
+    /// sanitising changed it (counted as a form), nil otherwise.
+    mutating func countRecord(of user: UInt32, rawUserID: UnsafeRawBufferPointer?) {
         let index = Int(user)
         userRecords[index] &+= 1
         if !isCounted[index] {
             isCounted[index] = true
             countedUsers.append(user)
         }
-        if !userID.equals(extID) { forms.count(user: user, raw: userID) }
+        if let rawUserID { forms.count(user: user, raw: rawUserID) }
     }
 
     /// The `ext_id` bytes of `user`.
@@ -111,7 +131,12 @@ public struct IdentityState: Sendable {
     /// Links `key` (an anonymousId, a lowercased email or a previousId) to `user`;
     /// a later link for the same key replaces the earlier one.
     public mutating func link(_ key: UnsafeRawBufferPointer, to user: UInt32, origin: LinkOrigin) {
-        let change = LinkChange(key: Self.linkKey(key), packed: user << 2 | UInt32(origin.rawValue))
+        link(key: Self.linkKey(key), to: user, origin: origin)
+    }
+
+    /// Links the key whose ``linkKey(_:)`` is `key` to `user`.
+    public mutating func link(key: Fingerprint, to user: UInt32, origin: LinkOrigin) {
+        let change = LinkChange(key: key, packed: user << 2 | UInt32(origin.rawValue))
         // A user's repeated identifies set the same links again: only changes are kept.
         if links.set(change.key, to: change.packed) != change.packed { linkChanges.append(change) }
     }
@@ -122,9 +147,9 @@ public struct IdentityState: Sendable {
     }
 
     /// The fingerprint a link is kept under.
-    static func linkKey(_ key: UnsafeRawBufferPointer) -> Fingerprint { Fingerprint(key, domain: 1) }
+    public static func linkKey(_ key: UnsafeRawBufferPointer) -> Fingerprint { Fingerprint(key, domain: 1) }
 
-    func linkedUser(key: Fingerprint) -> (user: UInt32, origin: LinkOrigin)? {
+    public func linkedUser(key: Fingerprint) -> (user: UInt32, origin: LinkOrigin)? {
         guard let packed = links.value(for: key) else { return nil }
         return (packed >> 2, LinkOrigin(rawValue: UInt8(packed & 3))!)
     }

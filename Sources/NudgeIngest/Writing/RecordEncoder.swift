@@ -22,57 +22,73 @@ struct RecordEncoder {
 
     private var props = PropsEncoder()
 
-    /// An accepted record: the exact Nudge body plus provenance.
-    mutating func appendAccepted(
-        _ decision: Decision, line: UnsafeRawBufferPointer, lineNumber: Int, scanned: ScannedEvent,
-        derived: [UInt8], source: SourceFile, to out: inout ByteBuffer
+    /// An accepted identify: the exact Nudge body plus provenance.
+    mutating func appendIdentify(
+        extID: UnsafeRawBufferPointer, line: UnsafeRawBufferPointer, lineNumber: Int, scanned: ScannedEvent,
+        source: SourceFile, to out: inout ByteBuffer
     ) {
-        switch decision {
-        case .identify(let extID):
-            out.append("{\"kind\":\"identify\",\"body\":{\"ext_id\":")
-            appendDerived(derived, extID, to: &out)
-            appendStringField(",\"name\":", scanned.traitsName, line, to: &out)
-            appendStringField(",\"email\":", scanned.traitsEmail, line, to: &out)
-            appendStringField(",\"phone\":", scanned.traitsPhone, line, to: &out)
-            if scanned.contextTimezone.kind == .string {
-                out.append(",\"tz\":")
-                out.append(scanned.contextTimezone.text(in: line))
-            }
-            out.append(",\"props\":")
-            props.append(scanned.traits, in: line, droppingIdentityTraits: true, to: &out)
-            out.append("},\"message_id\":")
-            appendOptionalString(scanned.messageId, line, to: &out)
-            appendSource(source, lineNumber, to: &out)
-            out.append(",\"resolved_via\":null}\n")
-        case .track(let name, let extID, let occurredAt, let resolvedVia):
-            out.append("{\"kind\":\"track\",\"body\":{\"name\":")
-            appendDerived(derived, name, to: &out)
-            out.append(",\"ext_id\":")
-            appendDerived(derived, extID, to: &out)
-            out.append(",\"occurred_at\":\"")
-            derived.withUnsafeBytes { out.append(UnsafeRawBufferPointer(rebasing: $0[occurredAt])) }
-            out.append("\",\"props\":")
-            props.append(scanned.properties, in: line, to: &out)
-            out.append("},\"message_id\":")
-            appendOptionalString(scanned.messageId, line, to: &out)
-            appendSource(source, lineNumber, to: &out)
-            out.append(",\"resolved_via\":")
-            if let resolvedVia {
-                out.append(0x22)
-                out.append(utf8: resolvedVia.code)
-                out.append(0x22)
-            } else {
-                out.append("null")
-            }
-            out.append("}\n")
-        case .drop:
-            preconditionFailure("a drop is not an accepted record")
+        out.append("{\"kind\":\"identify\",\"body\":{\"ext_id\":")
+        JSONOutput.appendString(extID, to: &out)
+        appendStringField(",\"name\":", scanned.traitsName, line, to: &out)
+        appendStringField(",\"email\":", scanned.traitsEmail, line, to: &out)
+        appendStringField(",\"phone\":", scanned.traitsPhone, line, to: &out)
+        if scanned.contextTimezone.kind == .string {
+            out.append(",\"tz\":")
+            out.append(scanned.contextTimezone.text(in: line))
+        }
+        out.append(",\"props\":")
+        props.append(scanned.traits, in: line, droppingIdentityTraits: true, to: &out)
+        out.append("},\"message_id\":")
+        appendOptionalString(scanned.messageId, line, to: &out)
+        appendSource(source, lineNumber, to: &out)
+        out.append(",\"resolved_via\":null}\n")
+    }
+
+    /// An accepted track is written in three parts, because its `ext_id` and
+    /// `resolved_via` may come from the identity state: the head (up to its `ext_id`),
+    /// the tail (from `occurred_at` up to its `resolved_via`), then
+    /// ``appendTrackEnd(extID:resolvedVia:to:)``.
+    func appendTrackHead(name: UnsafeRawBufferPointer, to out: inout ByteBuffer) {
+        out.append("{\"kind\":\"track\",\"body\":{\"name\":")
+        JSONOutput.appendString(name, to: &out)
+        out.append(",\"ext_id\":")
+    }
+
+    mutating func appendTrackTail(
+        occurredAt: UnsafeRawBufferPointer, line: UnsafeRawBufferPointer, lineNumber: Int, scanned: ScannedEvent,
+        source: SourceFile, to out: inout ByteBuffer
+    ) {
+        out.append(",\"occurred_at\":\"")
+        out.append(occurredAt)
+        out.append("\",\"props\":")
+        props.append(scanned.properties, in: line, to: &out)
+        out.append("},\"message_id\":")
+        appendOptionalString(scanned.messageId, line, to: &out)
+        appendSource(source, lineNumber, to: &out)
+        out.append(",\"resolved_via\":")
+    }
+
+    /// Writes a track record from its pre-encoded `head` and `tail` around its `ext_id`,
+    /// ending with its `resolved_via`.
+    static func appendTrack(
+        head: UnsafeRawBufferPointer, tail: UnsafeRawBufferPointer, extID: UnsafeRawBufferPointer,
+        resolvedVia: LinkOrigin?, to out: inout ByteBuffer
+    ) {
+        out.append(head)
+        JSONOutput.appendString(extID, to: &out)
+        out.append(tail)
+        if let resolvedVia {
+            out.append(0x22)
+            out.append(utf8: resolvedVia.code)
+            out.append("\"}\n")
+        } else {
+            out.append("null}\n")
         }
     }
 
-    /// A dropped record. `scanned` is `nil` when the line was not a JSON object.
+    /// A dropped record. `labels` is `nil` when the line was not a JSON object.
     func appendDropped(
-        _ reason: ReasonCode, detail: UnsafeRawBufferPointer, line: FramedLine, scanned: ScannedEvent?,
+        _ reason: ReasonCode, detail: UnsafeRawBufferPointer, line: FramedLine, labels: RecordLabels?,
         source: SourceFile, to out: inout ByteBuffer
     ) {
         out.append("{\"reason\":\"")
@@ -82,13 +98,13 @@ struct RecordEncoder {
         appendSource(source, line.number, to: &out)
         let bytes = line.bytes
         out.append(",\"type\":")
-        appendOptionalString(scanned?.type ?? .absent, bytes, to: &out)
+        appendOptionalString(labels?.type ?? .absent, bytes, to: &out)
         out.append(",\"event\":")
-        appendOptionalString(scanned?.event ?? .absent, bytes, to: &out)
+        appendOptionalString(labels?.event ?? .absent, bytes, to: &out)
         out.append(",\"message_id\":")
-        appendOptionalString(scanned?.messageId ?? .absent, bytes, to: &out)
+        appendOptionalString(labels?.messageId ?? .absent, bytes, to: &out)
         // A line the scanner passed is valid UTF-8 and needs no repair.
-        appendRaw(bytes, fullLength: line.length, cut: reason == .lineTooLong, isValidUTF8: scanned != nil, to: &out)
+        appendRaw(bytes, fullLength: line.length, cut: reason == .lineTooLong, isValidUTF8: labels != nil, to: &out)
     }
 
     /// A `corrupt_input` entry: a fault, not a record.
@@ -149,10 +165,6 @@ struct RecordEncoder {
         out.append(source.jsonPrefix)
         JSONOutput.appendDecimal(line, to: &out)
         out.append(0x7D)
-    }
-
-    private func appendDerived(_ derived: [UInt8], _ range: Range<Int>, to out: inout ByteBuffer) {
-        derived.withUnsafeBytes { JSONOutput.appendString(UnsafeRawBufferPointer(rebasing: $0[range]), to: &out) }
     }
 
     /// A string value copied as it came, or `null` when absent or not a string.
