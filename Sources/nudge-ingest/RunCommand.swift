@@ -87,6 +87,12 @@ struct RunCommand: ParsableCommand {
         "In directory walks, read what symbolic links point to (each folder once: cycles are skipped)."))
     var followSymlinks = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Parse on N cores at once (default: the cores this process may use).",
+        discussion: "N inputs are read and inflated at once, and their records parsed by N workers; one thread decides them in input order, so the spools are byte for byte the same for every N. --jobs 1 for a quiet machine.",
+        valueName: "N"))
+    var jobs: Int = availableCores()
+
     @Argument(help: ArgumentHelp("Files, directories or - (standard input).", valueName: "INPUT"))
     var inputs: [String] = []
 
@@ -96,6 +102,9 @@ struct RunCommand: ParsableCommand {
         }
         guard inputs.filter({ $0 == "-" }).count <= 1 else {
             throw ValidationError("Standard input (-) can be named only once.")
+        }
+        guard jobs >= 1 && jobs <= 1024 else {
+            throw ValidationError("--jobs must be between 1 and 1024.")
         }
     }
 
@@ -108,6 +117,7 @@ struct RunCommand: ParsableCommand {
         options.spool = spool
         options.maxLineBytes = lineLimit.maxLineBytes
         options.reprocessChanged = reprocessChanged
+        options.jobs = jobs
         let progress = ProgressLine.onTerminal()
         let interruption = Interruption(progress: progress)
         var summary: RunSummary

@@ -17,9 +17,14 @@ public struct RunOptions: Sendable {
     public var readChunkBytes: Int = 1 << 20
     /// How many inflated bytes zlib hands on at a time.
     var inflateChunkBytes: Int = 256 << 10
-    /// The buffers between the reading thread and the deciding one: how many, how large.
-    var pipelineSlotCount = 16
-    var pipelineSlotBytes = 256 << 10
+    /// How many workers parse records at once, and how many inputs are read at once
+    /// (`--jobs`, default: the cores this process may use). The spools are the same
+    /// for every value.
+    public var jobs: Int = availableCores()
+    /// The batches of lines between the readers, the workers and the sequencer: how
+    /// large (in line bytes), and how many (nil: three a worker plus four).
+    var batchBytes = 256 << 10
+    var batchCount: Int?
     /// Spool bytes gathered before they go to the writing thread.
     var spoolFlushBytes = 1 << 20
 
@@ -103,8 +108,10 @@ public struct IngestRun {
     /// earlier runs is loaded. Each input is then one commit: its records, its changes
     /// to the identity state and its ledger entry become durable together.
     ///
-    /// Two threads: a ``DecompressPipeline`` reads and inflates; this one frames,
-    /// scans, decides and writes.
+    /// Every core: a ``ParallelRecordStage`` reads, inflates, frames and parses the
+    /// inputs on `jobs` workers; this thread decides their records in input order with
+    /// one ``Decider`` and hands the spool bytes to the writing thread. The spools are
+    /// byte for byte the same whatever `jobs` and the stage's sizes.
     ///
     /// When `stopRequested` turns true (Ctrl-C), the input being read is abandoned,
     /// uncommitted, and the summary says the run was interrupted: the inputs before it
@@ -124,14 +131,17 @@ public struct IngestRun {
         }
         let state = try spool.loadState()
         let writer = SpoolWriter(directory: options.spool, flushThreshold: options.spoolFlushBytes)
-        var processor = RecordProcessor(maxLineBytes: options.maxLineBytes, state: state)
+        var decider = Decider(state: state)
         let reader = InputReader(chunkBytes: options.readChunkBytes, inflateChunkBytes: options.inflateChunkBytes,
                                  maxLineBytes: options.maxLineBytes)
         var lastProgress = started
-        let pipeline = DecompressPipeline(slotCount: options.pipelineSlotCount, slotBytes: options.pipelineSlotBytes)
-        pipeline.start(plan.toProcess, reader: reader)
-        // The reading thread holds the pipeline; on any exit, release it.
-        defer { pipeline.cancel() }
+        let records = ParallelRecordStage(
+            inputs: plan.toProcess, reader: reader,
+            configuration: .init(jobs: options.jobs, inputs: plan.toProcess.count, batchBytes: options.batchBytes,
+                                 batchCount: options.batchCount, maxLineBytes: options.maxLineBytes))
+        records.start()
+        // The reading and parsing threads hold the stage; on any exit, release them.
+        defer { records.cancel() }
         let sizes = plan.sizes
         let bytesTotal = sizes.contains(nil) ? nil : sizes.reduce(0) { $0 + $1! }
         var bytesBefore = 0
@@ -144,40 +154,35 @@ public struct IngestRun {
                 break
             }
             try writer.begin(commit: spool.ledger.lastCommit + 1)
-            let source = SourceFile(path: input.path)
-            let before = processor.counts
+            let source = records.sources[index]
+            let before = decider.counts
             let total = sizes[index]
-            var framer = LineFramer(maxLineBytes: options.maxLineBytes)
-            func process(_ line: FramedLine) {
-                processor.process(line, from: source, accepted: &writer.accepted, dropped: &writer.dropped)
-            }
-            var stage: DecompressReport
+            var report: ReadReport
             while true {
-                switch pipeline.next() {
-                case .chunk(let chunk):
-                    framer.consume(pipeline.bytes(of: chunk), process)
-                    pipeline.recycle(chunk)
-                    try writer.flushIfNeeded()
-                    if stopRequested() {
-                        // Abandoned: the writer's partial files are removed, nothing of it is committed.
-                        summary.interrupted = true
-                        break inputs
-                    }
-                    if let progress, Clock.now - lastProgress >= 0.2 {
-                        lastProgress = Clock.now
-                        progress(RunProgress(
-                            inputIndex: index, inputCount: plan.toProcess.count, path: input.path,
-                            inputBytesRead: chunk.fileBytesRead, inputBytesTotal: total,
-                            bytesBefore: bytesBefore, bytesTotal: bytesTotal,
-                            records: processor.counts.records, elapsedSeconds: lastProgress - started))
-                    }
-                    continue
-                case .end(let report):
-                    stage = report
+                let batch = records.next(input: index)
+                decider.decide(batch.parsed, source: source, accepted: &writer.accepted, dropped: &writer.dropped)
+                let (fileBytesRead, end) = (batch.fileBytesRead, batch.end)
+                records.recycle(batch)
+                try writer.flushIfNeeded()
+                if let end {
+                    report = end
+                    break
                 }
-                break
+                if stopRequested() {
+                    // Abandoned: the writer's partial files are removed, nothing of it is committed.
+                    summary.interrupted = true
+                    break inputs
+                }
+                if let progress, Clock.now - lastProgress >= 0.2 {
+                    lastProgress = Clock.now
+                    progress(RunProgress(
+                        inputIndex: index, inputCount: plan.toProcess.count, path: input.path,
+                        inputBytesRead: fileBytesRead, inputBytesTotal: total,
+                        bytesBefore: bytesBefore, bytesTotal: bytesTotal,
+                        records: decider.counts.records, elapsedSeconds: lastProgress - started))
+                }
             }
-            let report = ReadReport(stage, framer: &framer, onLine: process)
+            let stage = report.stage
             var inputSummary = InputSummary(
                 path: input.path, format: stage.format, bytes: stage.bytes,
                 uncompressedBytes: stage.uncompressedBytes, counts: OutcomeCounts(), status: .ok, fault: nil)
@@ -192,27 +197,27 @@ public struct IngestRun {
                 inputSummary.fault = (stage.faultOffset, report.faultLine, fault.message)
             }
             if let fault = inputSummary.fault {
-                processor.recordFault(
+                decider.recordFault(
                     report, detail: "\(fault.message) (at compressed byte \(fault.offset), line \(fault.line)); "
                         + "the complete lines before it were processed",
                     source: source, dropped: &writer.dropped)
             }
-            inputSummary.counts = processor.counts - before
+            inputSummary.counts = decider.counts - before
             let counts = inputSummary.counts
             let committed = LedgerInput(
                 path: input.path, absolutePath: plan.absolutePaths[index], size: stage.bytes,
                 fingerprint: stage.fingerprint, format: stage.format, records: counts.records,
                 accepted: counts.accepted, dropped: counts.dropped, status: inputSummary.status)
-            try spool.commit([committed], writer: writer, state: &processor.decider.state)
-            spool.compactIfDue(processor.decider.state)
+            try spool.commit([committed], writer: writer, state: &decider.state)
+            spool.compactIfDue(decider.state)
             summary.inputs.append(inputSummary)
             bytesBefore += total ?? 0
         }
         // What was committed: an interrupted input's records are not.
         summary.counts = summary.inputs.reduce(OutcomeCounts()) { $0 + $1.counts }
         if !summary.interrupted {
-            summary.redrivable = processor.decider.waitingTracks.acceptable(in: processor.decider.state)
-            summary.state = processor.decider.state.statistics
+            summary.redrivable = decider.waitingTracks.acceptable(in: decider.state)
+            summary.state = decider.state.statistics
         }
         summary.notes = spool.notes
         summary.elapsedSeconds = Clock.now - started

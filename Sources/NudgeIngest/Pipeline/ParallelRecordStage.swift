@@ -1,0 +1,288 @@
+import Foundation
+
+/// Reads and parses a run's inputs on every core, and hands their records to one
+/// sequencer in input order.
+///
+/// Three kinds of thread share a fixed pool of batches:
+/// - **readers** (one per input being read, at most `readers` at once) claim the
+///   inputs in order, read and inflate each, frame its lines and copy them into
+///   batches of about `batchBytes`;
+/// - **workers** (`workers` of them) take filled batches, earliest input first, and
+///   parse their records with a ``RecordParser`` each, so the batches of one input are
+///   parsed by several workers at once;
+/// - the **sequencer**, the caller, takes each input's parsed batches in order with
+///   ``next(input:)``, decides them with its ``Decider`` and gives them back with
+///   ``recycle(_:)``.
+///
+/// Memory is the pool: `batchCount` batches, each holding at most `batchBytes` of
+/// lines (or one longer line, up to the framer's limit) and their parsed records.
+/// When the sequencer falls behind, readers wait for a free batch. A reader of an
+/// input after the sequencer's current one may not take the last `reserve` free
+/// batches, so the current input can always go on, and the pool never deadlocks.
+final class ParallelRecordStage: @unchecked Sendable {
+    // @unchecked Sendable: every mutable property is read and written only while
+    // `condition` is locked. A batch's contents belong to one thread at a time: its
+    // reader until it is published, then the worker that took it from `unparsed`
+    // until it is marked parsed, then the sequencer until it is recycled.
+
+    /// How the stage is sized.
+    struct Configuration {
+        var readers: Int
+        var workers: Int
+        var batchBytes: Int
+        var batchCount: Int
+        var maxLineBytes: Int
+
+        /// `jobs` workers, as many readers (never more than the inputs), and a pool
+        /// of three batches a worker plus four.
+        init(jobs: Int, inputs: Int, batchBytes: Int, batchCount: Int? = nil, maxLineBytes: Int) {
+            workers = max(jobs, 1)
+            readers = max(min(jobs, inputs), 1)
+            self.batchBytes = max(batchBytes, 1)
+            self.batchCount = max(batchCount ?? 3 * workers + 4, 2)
+            self.maxLineBytes = maxLineBytes
+        }
+    }
+
+    /// A run of one input's framed lines, and once parsed, their records.
+    final class Batch: @unchecked Sendable {
+        let parsed = ParsedBatch()
+        fileprivate(set) var lines: [FramedEntry] = []
+        fileprivate(set) var input = 0
+        /// File bytes of the input read when the batch was published, for progress.
+        fileprivate(set) var fileBytesRead = 0
+        /// On an input's last batch: how reading it ended.
+        fileprivate(set) var end: ReadReport?
+        fileprivate var isParsed = false
+
+        fileprivate func reset(input: Int) {
+            parsed.removeAll()
+            lines.removeAll(keepingCapacity: true)
+            self.input = input
+            fileBytesRead = 0
+            end = nil
+            isParsed = false
+        }
+
+        fileprivate func append(_ line: FramedLine) {
+            let start = parsed.lines.count
+            parsed.lines.append(line.bytes)
+            lines.append(FramedEntry(bytes: start..<parsed.lines.count, number: line.number, length: line.length))
+        }
+    }
+
+    /// A framed line of a batch: where its bytes lie in the batch's `lines`.
+    struct FramedEntry {
+        var bytes: Range<Int>
+        var number: Int
+        var length: Int
+    }
+
+    private struct Cancelled: Error {}
+
+    let inputs: [InputFile]
+    let sources: [SourceFile]
+    private let configuration: Configuration
+    private let reader: InputReader
+    private let condition = NSCondition()
+    private var free: [Batch]
+    /// Per input, its published batches in order, parsed or not.
+    private var published: [[Batch]]
+    /// Published batches no worker has taken yet.
+    private var unparsed: [Batch] = []
+    private var nextInputToClaim = 0
+    private var readersRunning = 0
+    /// The input the sequencer is taking batches of.
+    private var current = 0
+    private var cancelled = false
+    private let reserve = 1
+
+    init(inputs: [InputFile], reader: InputReader, configuration: Configuration) {
+        self.inputs = inputs
+        self.sources = inputs.map { SourceFile(path: $0.path) }
+        self.reader = reader
+        self.configuration = configuration
+        free = (0..<configuration.batchCount).map { _ in Batch() }
+        published = Array(repeating: [], count: inputs.count)
+    }
+
+    /// Starts the reading and parsing threads.
+    func start() {
+        readersRunning = configuration.readers
+        for index in 0..<configuration.readers {
+            Thread { [self] in
+                nameCurrentThread("ingest-read-\(index)")
+                readInputs()
+            }.start()
+        }
+        for index in 0..<configuration.workers {
+            Thread { [self] in
+                nameCurrentThread("ingest-parse-\(index)")
+                parseBatches()
+            }.start()
+        }
+    }
+
+    /// The next parsed batch of `input`, waiting for it. The sequencer takes inputs in
+    /// order and every batch of one before the next; the batch that carries an
+    /// ``Batch/end`` is an input's last.
+    func next(input: Int) -> Batch {
+        condition.lock()
+        defer { condition.unlock() }
+        if current != input {
+            current = input
+            condition.broadcast()
+        }
+        while true {
+            if let first = published[input].first, first.isParsed {
+                published[input].removeFirst()
+                return first
+            }
+            condition.wait()
+        }
+    }
+
+    /// Gives a batch the sequencer has decided back to the pool.
+    func recycle(_ batch: Batch) {
+        condition.lock()
+        free.append(batch)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Stops every thread at its next hand-off.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    // MARK: Readers
+
+    private func readInputs() {
+        defer {
+            condition.lock()
+            readersRunning -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
+        while let index = claimInput() {
+            do {
+                try read(index)
+            } catch {
+                return  // cancelled: the sequencer has stopped
+            }
+        }
+    }
+
+    private func claimInput() -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !cancelled, nextInputToClaim < inputs.count else { return nil }
+        nextInputToClaim += 1
+        return nextInputToClaim - 1
+    }
+
+    private func read(_ index: Int) throws {
+        var framer = LineFramer(maxLineBytes: configuration.maxLineBytes)
+        var batch = try takeFreeBatch(for: index)
+        var fileBytesRead = 0
+        func add(_ line: FramedLine) throws {
+            if !batch.lines.isEmpty && batch.parsed.lines.count + line.bytes.count > configuration.batchBytes {
+                batch.fileBytesRead = fileBytesRead
+                publish(batch)
+                batch = try takeFreeBatch(for: index)
+            }
+            batch.append(line)
+        }
+        let stage = try reader.decompress(inputs[index]) { chunk, bytesRead in
+            fileBytesRead = bytesRead
+            try framer.consume(chunk, add)
+        }
+        let report = try ReadReport(stage, framer: &framer, onLine: add)
+        batch.fileBytesRead = stage.bytes
+        batch.end = report
+        publish(batch)
+    }
+
+    private func takeFreeBatch(for input: Int) throws -> Batch {
+        condition.lock()
+        defer { condition.unlock() }
+        while !cancelled {
+            if let batch = free.last, input == current || free.count > reserve {
+                free.removeLast()
+                batch.reset(input: input)
+                return batch
+            }
+            condition.wait()
+        }
+        throw Cancelled()
+    }
+
+    private func publish(_ batch: Batch) {
+        condition.lock()
+        published[batch.input].append(batch)
+        unparsed.append(batch)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    // MARK: Workers
+
+    private func parseBatches() {
+        var parser = RecordParser(maxLineBytes: configuration.maxLineBytes)
+        while let batch = takeUnparsedBatch() {
+            let source = sources[batch.input]
+            batch.parsed.lines.withBytes { lines in
+                for entry in batch.lines {
+                    let line = FramedLine(bytes: UnsafeRawBufferPointer(rebasing: lines[entry.bytes]),
+                                          number: entry.number, length: entry.length)
+                    parser.parse(line, at: entry.bytes, source: source, into: batch.parsed)
+                }
+            }
+            condition.lock()
+            batch.isParsed = true
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// The unparsed batch of the earliest input, first published first; nil when
+    /// there will be no more.
+    private func takeUnparsedBatch() -> Batch? {
+        condition.lock()
+        defer { condition.unlock() }
+        while !cancelled {
+            if !unparsed.isEmpty {
+                var chosen = 0
+                for (position, batch) in unparsed.enumerated() where batch.input < unparsed[chosen].input {
+                    chosen = position
+                }
+                return unparsed.remove(at: chosen)
+            }
+            if readersRunning == 0 { return nil }
+            condition.wait()
+        }
+        return nil
+    }
+}
+
+/// Names the calling thread as `top`, `ps -L` and profilers show it (Linux keeps 15 bytes).
+func nameCurrentThread(_ name: String) {
+    Thread.current.name = name
+}
+
+/// How many cores this process may run on: the CPUs its affinity mask allows (so
+/// `taskset -c 0` counts one), read from `/proc/self/status`; else the online ones.
+public func availableCores() -> Int {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) {
+        // A hexadecimal mask in comma-separated groups of 32 bits.
+        let count = line.dropFirst("Cpus_allowed:".count).reduce(0) { count, character in
+            count + (character.hexDigitValue?.nonzeroBitCount ?? 0)
+        }
+        if count > 0 { return count }
+    }
+    return max(ProcessInfo.processInfo.activeProcessorCount, 1)
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+@testable import NudgeIngest
+
+/// `run --jobs N`: the inputs are read and parsed on N workers and decided by one
+/// sequencer in input order, so every spool byte is that of `--jobs 1`, whatever N,
+/// the batch sizes, the pool's depth, the read and inflate chunk sizes, and the
+/// threads' timing — across inputs whose identities depend on each other.
+@Suite struct ParallelRunTests {
+    /// Several random inputs of one export: gzip in random members, plain, and now and
+    /// then a truncated gzip (a fault mid-input). Users and anonymous ids recur across
+    /// inputs, so identifies in one input decide tracks in later ones.
+    static func writeInputs(_ random: inout RandomJSON, in dir: URL) throws -> [InputFile] {
+        var inputs: [InputFile] = []
+        for index in 0..<Int.random(in: 2...6, using: &random.generator) {
+            let export = PipelinePropertyTests.mixedExport(&random)
+            let name: String
+            var bytes: [UInt8]
+            switch Int.random(in: 0..<10, using: &random.generator) {
+            case 0..<6:
+                name = "part-\(index).gz"
+                bytes = try PipelinePropertyTests.gzipMembers(export.stream, &random)
+            case 6..<9:
+                name = "part-\(index).ndjson"
+                bytes = export.stream
+            default:
+                name = "part-\(index).gz"
+                bytes = try gzip(export.stream)
+                bytes.removeLast(Int.random(in: 1...min(bytes.count - 1, 40), using: &random.generator))
+            }
+            let url = dir.appendingPathComponent(name)
+            try Data(bytes).write(to: url)
+            inputs.append(InputFile(path: url.path))
+        }
+        return inputs
+    }
+
+    /// Every file of a spool that a run writes, by relative path: the ledger without
+    /// its `committed_at` times and the line checksums that cover them, the only bytes
+    /// allowed to differ.
+    static func spoolFiles(_ spool: String) throws -> [String: [UInt8]] {
+        var files: [String: [UInt8]] = [:]
+        for folder in ["accepted", "dropped", "state"] {
+            let url = URL(fileURLWithPath: spool).appendingPathComponent(folder)
+            for name in try FileManager.default.contentsOfDirectory(atPath: url.path) where name != "lock" {
+                var bytes = [UInt8](try Data(contentsOf: url.appendingPathComponent(name)))
+                if name == "ledger.ndjson" {
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    bytes = Array(text.replacing(/"committed_at":"[^"]*"/, with: "").replacing(/"crc32":"[^"]*"/, with: "").utf8)
+                }
+                files[folder + "/" + name] = bytes
+            }
+        }
+        return files
+    }
+
+    @Test func spoolsAreByteForByteThoseOfOneJobForAnyJobsBatchesAndChunks() throws {
+        var random = RandomJSON(seed: 16_016, hugeNumbers: false)
+        var totals = (records: 0, accepted: 0, faults: 0)
+        for trial in 0..<25 {
+            try withTemporaryDirectory { dir in
+                let inputs = try Self.writeInputs(&random, in: dir)
+                var reference = RunOptions()
+                reference.spool = dir.appendingPathComponent("jobs-1").path
+                reference.maxLineBytes = PipelinePropertyTests.maxLineBytes
+                reference.jobs = 1
+                let expected = try IngestRun(options: reference).run(inputs)
+                let expectedFiles = try Self.spoolFiles(reference.spool)
+                #expect(expectedFiles.keys.contains("accepted/00000001.ndjson"), "trial \(trial)")
+                totals.records += expected.counts.records
+                totals.accepted += expected.counts.accepted
+                totals.faults += expected.counts[.corruptInput]
+
+                for pass in 0..<3 {
+                    var options = reference
+                    options.spool = dir.appendingPathComponent("pass-\(pass)").path
+                    options.jobs = [2, 3, 8][pass]
+                    options.batchBytes = Int.random(in: 1...20_000, using: &random.generator)
+                    options.batchCount = random.chance(30) ? nil : Int.random(in: 2...5, using: &random.generator)
+                    options.readChunkBytes = Int.random(in: 1...70_000, using: &random.generator)
+                    options.inflateChunkBytes = Int.random(in: 1...70_000, using: &random.generator)
+                    options.spoolFlushBytes = Int.random(in: 1...100_000, using: &random.generator)
+                    let summary = try IngestRun(options: options).run(inputs)
+                    #expect(summary.counts == expected.counts, "trial \(trial) pass \(pass)")
+                    #expect(summary.inputs.map(\.counts) == expected.inputs.map(\.counts), "trial \(trial) pass \(pass)")
+                    #expect(summary.redrivable == expected.redrivable, "trial \(trial) pass \(pass)")
+                    let files = try Self.spoolFiles(options.spool)
+                    #expect(files.keys.sorted() == expectedFiles.keys.sorted(), "trial \(trial) pass \(pass)")
+                    for (name, bytes) in expectedFiles where files[name] != bytes {
+                        let at = zip(files[name] ?? [], bytes).prefix { $0 == $1 }.count
+                        Issue.record("trial \(trial) pass \(pass): \(name) differs from byte \(at) with \(options)")
+                    }
+                }
+            }
+        }
+        // The inputs must reach acceptance and faults, or the property says little.
+        #expect(totals.accepted > 500 && totals.records > 5000 && totals.faults > 0, "\(totals)")
+    }
+
+    /// A pool of two batches with many workers and readers: the input being decided
+    /// always gets a batch, so a long run on a tiny pool ends (no deadlock) and loses
+    /// nothing.
+    @Test func aTinyPoolWithManyWorkersNeverStalls() throws {
+        var random = RandomJSON(seed: 42, hugeNumbers: false)
+        try withTemporaryDirectory { dir in
+            var inputs: [InputFile] = []
+            for index in 0..<12 {
+                let export = PipelinePropertyTests.mixedExport(&random)
+                let url = dir.appendingPathComponent("part-\(index).gz")
+                try Data(try gzip(export.stream)).write(to: url)
+                inputs.append(InputFile(path: url.path))
+            }
+            var options = RunOptions()
+            options.spool = dir.appendingPathComponent("spool").path
+            options.maxLineBytes = PipelinePropertyTests.maxLineBytes
+            options.jobs = 16
+            options.batchCount = 2
+            options.batchBytes = 300
+            let summary = try IngestRun(options: options).run(inputs)
+            #expect(summary.inputs.count == 12)
+            #expect(summary.counts.records == summary.inputs.reduce(0) { $0 + $1.counts.records })
+            #expect(summary.counts.records > 0 && summary.counts.records == summary.counts.accepted + summary.counts.dropped)
+        }
+    }
+
+    /// `--jobs` on the real binary: the sample export and a generated dirty export give
+    /// the same spools with `--jobs 1` and `--jobs 4`, and `--jobs 0` is a usage error.
+    @Test func theCommandLinesJobsGiveTheSameSpools() throws {
+        try withTemporaryDirectory { dir in
+            let export = dir.appendingPathComponent("export").path
+            let generated = try runProgram("/usr/bin/env", [
+                "python3", repositoryRoot.appendingPathComponent("scripts/generate_export.py").path,
+                "--out", export, "--events", "20000", "--files", "5", "--users", "800", "--dirty", "0.2", "--seed", "16"])
+            #expect(generated.status == 0, "\(generated.stderr)")
+            let inputs = [export, repositoryRoot.appendingPathComponent("samples/segment-logs").path]
+            var spools: [[String: [UInt8]]] = []
+            for jobs in ["1", "4"] {
+                let spool = dir.appendingPathComponent("spool-\(jobs)").path
+                let run = try runProgram(toolPath, ["run", "--spool", spool, "--jobs", jobs, "--json"] + inputs)
+                #expect(run.status == 0 || run.status == 2, "\(run.stderr)")
+                spools.append(try Self.spoolFiles(spool))
+            }
+            #expect(spools[0].count > 4)
+            #expect(spools[0] == spools[1])
+            let refused = try runProgram(toolPath, ["run", "--spool", dir.appendingPathComponent("x").path,
+                                                                    "--jobs", "0", export])
+            #expect(refused.status == 1 && refused.stderr.contains("--jobs must be between 1 and 1024"), "\(refused.stderr)")
+        }
+    }
+}
