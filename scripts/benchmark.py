@@ -11,7 +11,11 @@ archive export with scripts/generate_export.py, then measures, in the same sessi
 - Python's `zlib.decompressobj`, streaming, inflate only;
 - `nudge-ingest run --spool DIR FILES`, each run on a fresh spool after `sync`: median wall
   time, events/s, MB/s of compressed and of uncompressed input, peak RSS, and the CPU time
-  of each of its threads (inflate, decide, write), read from /proc while it runs;
+  of each kind of thread (read + inflate, parse, sequencer, write), read from /proc while
+  it runs;
+- scaling: `run --jobs N` pinned with `taskset` to N cores, for N = 1, 2, 4, … up to the
+  cores present, with the speed-up over `--jobs 1` on one core; and whether the spools of
+  every N are byte for byte those of `--jobs 1` (`cmp`, the ledger's times aside);
 - heap allocations per record: one more run (which also gives the summary) under an
   LD_PRELOAD counter (scripts/bench/count_allocations.c), minus a run on an empty input;
 - peak RSS on the same files given 5 times (5x the input, no new identity state);
@@ -35,6 +39,13 @@ import zlib
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, ".build", "benchmark-data")
 TOOL = os.path.join(ROOT, ".build", "release", "nudge-ingest")
+
+
+def thread_kind(name):
+    """Threads by role: `ingest-read-3` and `ingest-read-0` are both readers."""
+    return {"nudge-ingest": "sequencer", "ingest-write": "write"}.get(
+        name, re.sub(r"^ingest-(read|parse)-\d+$", lambda m: {"read": "read+inflate", "parse": "parse"}[m.group(1)],
+                     name))
 
 
 def log(message):
@@ -118,7 +129,8 @@ def timed(command, env=None, poll_threads=False):
         raise SystemExit("command failed: %s" % " ".join(command[:3]))
     cpu = {}
     for name, seconds in threads.values():
-        cpu[name] = cpu.get(name, 0) + seconds
+        kind = thread_kind(name)
+        cpu[kind] = cpu.get(kind, 0) + seconds
     return wall, usage.ru_maxrss, cpu
 
 
@@ -178,14 +190,53 @@ STAGES = [  # (stage, pattern on the mangled symbol), first match wins
     ("decide", r"Decider|IdentityState|FingerprintTable|Fingerprint|UnicodeText|Timestamp|DecodeArena|JSONString|DetailText"),
     ("encode", r"RecordEncoder|PropsEncoder|JSONOutput|ByteBuffer|Reader"),
     ("frame", r"LineFramer|memchr"),
-    ("hand-off", r"DecompressPipeline|BackgroundWriter|NSCondition|pthread|futex|SpoolWriter"),
+    ("hand-off", r"ParallelRecordStage|BackgroundWriter|NSCondition|pthread|futex|SpoolWriter"),
 ]
 
 
-def profile(files, scratch):
-    """The deciding thread's samples by stage, as shares of that thread (needs `perf`).
+def spool_digest(spool):
+    """A digest of every spool file a run writes, the ledger's commit times (and the
+    checksums over them) aside: equal digests are byte-for-byte equal spools."""
+    import hashlib
+    digest = hashlib.sha256()
+    for folder in ("accepted", "dropped", "state"):
+        for name in sorted(os.listdir(os.path.join(spool, folder))):
+            if name == "lock":
+                continue
+            data = open(os.path.join(spool, folder, name), "rb").read()
+            if name == "ledger.ndjson":
+                data = re.sub(rb'"(committed_at|crc32)":"[^"]*"', b"", data)
+            digest.update(folder.encode() + b"/" + name.encode() + b"\0" + data)
+    return digest.hexdigest()
 
-    Only the deciding (main) thread is split: perf's kernel samples in this VM are not
+
+def scaling(files, scratch, runs):
+    """`run --jobs N` on N cores (taskset) for N = 1, 2, 4, … up to the cores present:
+    median wall, speed-up over N = 1, and whether each spool equals that of N = 1."""
+    cores = len(os.sched_getaffinity(0))
+    counts = [1]
+    while counts[-1] * 2 <= cores:
+        counts.append(counts[-1] * 2)
+    if counts[-1] != cores:
+        counts.append(cores)
+    rows = []
+    spool = os.path.join(scratch, "scaling-spool")
+    reference = None
+    for jobs in counts:
+        pin = ["taskset", "-c", "0-%d" % (jobs - 1)] if shutil.which("taskset") else []
+        m = measure("--jobs %d on %d core%s" % (jobs, jobs, "s" if jobs > 1 else ""),
+                    pin + [TOOL, "run", "--jobs", str(jobs), "--spool", spool] + files, runs, fresh_spool=spool)
+        digest = spool_digest(spool)
+        reference = reference or digest
+        rows.append({"jobs": jobs, "wall": m["wall"], "rss_kib": m["rss_kib"], "same_spool": digest == reference})
+    shutil.rmtree(spool, ignore_errors=True)
+    return rows
+
+
+def profile(files, scratch):
+    """The sequencer's samples by stage, as shares of that thread (needs `perf`).
+
+    Only the sequencer (main) thread is split: perf's kernel samples in this VM are not
     comparable with /proc's CPU times, so thread totals come from /proc instead."""
     if not shutil.which("perf"):
         return None
@@ -231,6 +282,8 @@ def benchmark(args, mix, scratch):
     result["run"] = measure("nudge-ingest run", [TOOL, "run", "--spool", spool] + files, args.runs,
                             fresh_spool=spool, poll_threads=True)
     result["summary"], result["allocations"] = summary_and_allocations(files, scratch)
+    if args.scaling:
+        result["scaling"] = scaling(files, scratch, max(1, min(args.runs, 3)))
     if args.five_x:
         result["run_5x"] = measure("run on 5x input", [TOOL, "run", "--spool", spool] + files * 5, 1,
                                    fresh_spool=spool)
@@ -275,15 +328,30 @@ def report(results):
                        % (a["per_record"], "{:,}".format(a["total"]), "{:,}".format(a["startup"])))
         if r.get("run_5x"):
             out.append("- peak RSS on the same files given 5 times: %.0f MiB" % (r["run_5x"]["rss_kib"] / 1024))
-        if r.get("profile") and threads.get("nudge-ingest"):
-            decide = threads["nudge-ingest"]
-            out.append("- deciding thread by stage (perf samples × its CPU time): " + ", ".join(
+        if r.get("scaling"):
+            base = r["scaling"][0]["wall"]
+            out.append("")
+            out.append("| `--jobs N` on N cores | median wall | speed-up over 1 | vs pigz | peak RSS | spools = `--jobs 1` |")
+            out.append("|---|---|---|---|---|---|")
+            for row in r["scaling"]:
+                out.append("| %d | %.2f s | %.2f× | %s | %.0f MiB | %s |" % (
+                    row["jobs"], row["wall"], base / row["wall"],
+                    "%.2f×" % (row["wall"] / pigz) if pigz else "–", row["rss_kib"] / 1024,
+                    "yes" if row["same_spool"] else "**NO**"))
+            out.append("")
+        if r.get("profile") and threads.get("sequencer"):
+            decide = threads["sequencer"]
+            out.append("- sequencer thread by stage (perf samples × its CPU time): " + ", ".join(
                 "%s %.2f s" % (stage, share * decide) for stage, share in r["profile"].items() if share >= 0.005))
         pigz = r.get("pigz", {}).get("wall")
         checks = []
         if pigz:
             ratio = r["run"]["wall"] / pigz
-            checks.append("wall within 1.2× pigz: %s (%.2f×)" % ("yes" if ratio <= 1.2 else "NO", ratio))
+            checks.append("wall ≤ 0.8× pigz (zlib): %s (%.2f×)" % ("yes" if ratio <= 0.8 else "NO", ratio))
+        two = [row for row in r.get("scaling", []) if row["jobs"] == 2]
+        if two:
+            speedup = r["scaling"][0]["wall"] / two[0]["wall"]
+            checks.append("--jobs 2 on 2 cores ≥ 1.8× --jobs 1 on 1: %s (%.2f×)" % ("yes" if speedup >= 1.8 else "NO", speedup))
         rss = r["run"]["rss_kib"] / 1024
         checks.append("peak RSS ≤ 100 MiB: %s (%.0f MiB)" % ("yes" if rss <= 100 else "NO", rss))
         out.append("- targets: " + "; ".join(checks))
@@ -303,11 +371,20 @@ def main():
                         help="clean: no bad lines; dirty: 10%% bad lines covering every drop reason")
     parser.add_argument("--five-x", action="store_true", help="also measure peak RSS on 5x the input")
     parser.add_argument("--profile", action="store_true", help="also profile one run with perf")
+    parser.add_argument("--no-scaling", dest="scaling", action="store_false",
+                        help="leave out the --jobs scaling table")
+    parser.add_argument("--tool", help="measure this nudge-ingest binary instead of building one (e.g. a static "
+                        "build carried to a bigger machine)")
     parser.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
     args = parser.parse_args()
 
-    log("building the release binary ...")
-    subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT], check=True, stdout=subprocess.DEVNULL)
+    global TOOL
+    if args.tool:
+        TOOL = os.path.abspath(args.tool)
+    else:
+        log("building the release binary ...")
+        subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT], check=True,
+                       stdout=subprocess.DEVNULL)
     os.makedirs(DATA, exist_ok=True)
     mixes = ["clean", "dirty"] if args.mix == "both" else [args.mix]
     with tempfile.TemporaryDirectory(prefix="nudge-bench-", dir=os.path.join(ROOT, ".build")) as scratch:

@@ -21,7 +21,7 @@ import Foundation
 /// batches, so the current input can always go on, and the pool never deadlocks.
 final class ParallelRecordStage: @unchecked Sendable {
     // @unchecked Sendable: every mutable property is read and written only while
-    // `condition` is locked. A batch's contents belong to one thread at a time: its
+    // `lock` is held. A batch's contents belong to one thread at a time: its
     // reader until it is published, then the worker that took it from `unparsed`
     // until it is marked parsed, then the sequencer until it is recycled.
 
@@ -84,7 +84,10 @@ final class ParallelRecordStage: @unchecked Sendable {
     let sources: [SourceFile]
     private let configuration: Configuration
     private let reader: InputReader
-    private let condition = NSCondition()
+    /// One lock; each kind of thread waits on its own condition, so a hand-off wakes
+    /// only the threads it concerns.
+    private let lock = WaitLock(conditions: 3)
+    private static let batchFreed = 0, batchPublished = 1, batchParsed = 2
     private var free: [Batch]
     /// Per input, its published batches in order, parsed or not.
     private var published: [[Batch]]
@@ -127,45 +130,48 @@ final class ParallelRecordStage: @unchecked Sendable {
     /// order and every batch of one before the next; the batch that carries an
     /// ``Batch/end`` is an input's last.
     func next(input: Int) -> Batch {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if current != input {
+            // The reserve now belongs to this input's reader.
             current = input
-            condition.broadcast()
+            lock.broadcast(Self.batchFreed)
         }
         while true {
             if let first = published[input].first, first.isParsed {
                 published[input].removeFirst()
                 return first
             }
-            condition.wait()
+            lock.wait(Self.batchParsed)
         }
     }
 
     /// Gives a batch the sequencer has decided back to the pool.
     func recycle(_ batch: Batch) {
-        condition.lock()
+        lock.lock()
         free.append(batch)
-        condition.broadcast()
-        condition.unlock()
+        // Every reader: which one may take it depends on its input.
+        lock.broadcast(Self.batchFreed)
+        lock.unlock()
     }
 
     /// Stops every thread at its next hand-off.
     func cancel() {
-        condition.lock()
+        lock.lock()
         cancelled = true
-        condition.broadcast()
-        condition.unlock()
+        lock.broadcastAll()
+        lock.unlock()
     }
 
     // MARK: Readers
 
     private func readInputs() {
         defer {
-            condition.lock()
+            lock.lock()
             readersRunning -= 1
-            condition.broadcast()
-            condition.unlock()
+            // Idle workers end once no reader is left.
+            if readersRunning == 0 { lock.broadcast(Self.batchPublished) }
+            lock.unlock()
         }
         while let index = claimInput() {
             do {
@@ -177,8 +183,8 @@ final class ParallelRecordStage: @unchecked Sendable {
     }
 
     private func claimInput() -> Int? {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard !cancelled, nextInputToClaim < inputs.count else { return nil }
         nextInputToClaim += 1
         return nextInputToClaim - 1
@@ -207,25 +213,25 @@ final class ParallelRecordStage: @unchecked Sendable {
     }
 
     private func takeFreeBatch(for input: Int) throws -> Batch {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         while !cancelled {
             if let batch = free.last, input == current || free.count > reserve {
                 free.removeLast()
                 batch.reset(input: input)
                 return batch
             }
-            condition.wait()
+            lock.wait(Self.batchFreed)
         }
         throw Cancelled()
     }
 
     private func publish(_ batch: Batch) {
-        condition.lock()
+        lock.lock()
         published[batch.input].append(batch)
         unparsed.append(batch)
-        condition.broadcast()
-        condition.unlock()
+        lock.signal(Self.batchPublished)
+        lock.unlock()
     }
 
     // MARK: Workers
@@ -241,18 +247,18 @@ final class ParallelRecordStage: @unchecked Sendable {
                     parser.parse(line, at: entry.bytes, source: source, into: batch.parsed)
                 }
             }
-            condition.lock()
+            lock.lock()
             batch.isParsed = true
-            condition.broadcast()
-            condition.unlock()
+            lock.signal(Self.batchParsed)
+            lock.unlock()
         }
     }
 
     /// The unparsed batch of the earliest input, first published first; nil when
     /// there will be no more.
     private func takeUnparsedBatch() -> Batch? {
-        condition.lock()
-        defer { condition.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         while !cancelled {
             if !unparsed.isEmpty {
                 var chosen = 0
@@ -262,10 +268,45 @@ final class ParallelRecordStage: @unchecked Sendable {
                 return unparsed.remove(at: chosen)
             }
             if readersRunning == 0 { return nil }
-            condition.wait()
+            lock.wait(Self.batchPublished)
         }
         return nil
     }
+}
+
+/// A mutex with several condition variables, so that threads waiting for different
+/// things are woken separately (`NSCondition` has one condition per lock). The
+/// pthread objects live at stable heap addresses owned by this object, initialised in
+/// `init` and destroyed in `deinit`.
+final class WaitLock: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let conditions: UnsafeMutablePointer<pthread_cond_t>
+    private let count: Int
+
+    init(conditions count: Int) {
+        self.count = count
+        mutex = .allocate(capacity: 1)
+        precondition(pthread_mutex_init(mutex, nil) == 0, "pthread_mutex_init failed")
+        conditions = .allocate(capacity: count)
+        for index in 0..<count {
+            precondition(pthread_cond_init(conditions + index, nil) == 0, "pthread_cond_init failed")
+        }
+    }
+
+    deinit {
+        for index in 0..<count { pthread_cond_destroy(conditions + index) }
+        conditions.deallocate()
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    /// Waits on condition `index`; the caller holds the lock and rechecks what it waits for.
+    func wait(_ index: Int) { pthread_cond_wait(conditions + index, mutex) }
+    func signal(_ index: Int) { pthread_cond_signal(conditions + index) }
+    func broadcast(_ index: Int) { pthread_cond_broadcast(conditions + index) }
+    func broadcastAll() { for index in 0..<count { broadcast(index) } }
 }
 
 /// Names the calling thread as `top`, `ps -L` and profilers show it (Linux keeps 15 bytes).
