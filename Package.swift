@@ -61,6 +61,12 @@ let package = Package(
             dependencies: ["NudgeIngest"],
             path: "Benchmarks/StateBenchmark"
         ),
+        // Single-core inflate throughput of each backend (zlib, ISA-L) on one gzip file.
+        .executableTarget(
+            name: "inflate-benchmark",
+            dependencies: ["NudgeIngest"],
+            path: "Benchmarks/InflateBenchmark"
+        ),
         // Unit tests of each stage, and end-to-end tests that run the built binary.
         .testTarget(
             name: "NudgeIngestTests",
