@@ -6,6 +6,8 @@
 // and the library is loaded with dlopen on first use, so a binary built with the
 // headers still runs where libisal.so.2 is missing (nudge_isal_available() is then 0).
 // Built without the headers (or with -DNUDGE_NO_ISAL), every shim reports "unavailable".
+// The build does not notice libisal-dev being installed or removed later (the header's
+// absence leaves no dependency behind): touch Sources/CIsal/nudge_isal.c, or clean, then.
 
 #include <stddef.h>
 #include <stdint.h>
