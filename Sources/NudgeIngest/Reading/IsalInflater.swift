@@ -13,10 +13,16 @@ import CIsal
 /// `.corrupt` zlib's messages where ISA-L's statuses map onto them (header flags and
 /// method, header CRC, trailer CRC-32 and ISIZE: ISA-L leaves the first two unchecked,
 /// so they are checked here, and compares CRC-32 and ISIZE at once, so they are told
-/// apart here). In corrupt deflate data ISA-L reads ahead up to eight bytes into its bit
-/// buffer; the fault offset is where its decoding stood, which can differ from zlib's by
-/// a few bytes, and its message names ISA-L's status (`invalid deflate block`,
-/// `invalid deflate symbol`, `invalid distance too far back`).
+/// apart here). Where they differ, only on damaged input:
+/// - In corrupt deflate data the message names ISA-L's status (`invalid deflate block`,
+///   `invalid deflate symbol`, `invalid distance too far back`), and the offset is where
+///   ISA-L's decoding stood: zlib's in most cases, a few dozen bytes off in some (ISA-L
+///   notices some bad Huffman tables later or earlier than zlib). The bytes handed on
+///   before it are a prefix of zlib's, shorter by up to 532 bytes (see `errorOverrun`),
+///   or by up to ISA-L's 64 KiB staging buffer when `outputCapacity` is smaller than
+///   that; or, where ISA-L accepts a Huffman table zlib rejects, a few bytes longer.
+/// - At a truncation (same fault and offset) ISA-L may not have handed on the last
+///   few bytes whose bits it read: it decodes up to three literals per table lookup.
 final class IsalInflater: GzipStreamInflater {
     private let stream: OpaquePointer
     private let output: UnsafeMutableRawBufferPointer
