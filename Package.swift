@@ -24,10 +24,15 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // ISA-L's igzip inflate, optional: shims that compile to "unavailable" without
+        // ISA-L's headers (Debian: libisal-dev) and load libisal.so.2 with dlopen at run
+        // time, so the tool builds and runs without it (zlib is the fallback). Only
+        // NudgeIngest's reading code imports it.
+        .target(name: "CIsal"),
         // The pipeline: reading → framing → scanning → deciding → writing.
         .target(
             name: "NudgeIngest",
-            dependencies: ["CZlib"]
+            dependencies: ["CZlib", "CIsal"]
         ),
         // replay's transport: sends the requests the ReplayMachine forms over
         // async-http-client. Kept out of NudgeIngest so the library (and its fuzz
@@ -55,6 +60,12 @@ let package = Package(
             name: "state-benchmark",
             dependencies: ["NudgeIngest"],
             path: "Benchmarks/StateBenchmark"
+        ),
+        // Single-core inflate throughput of each backend (zlib, ISA-L) on one gzip file.
+        .executableTarget(
+            name: "inflate-benchmark",
+            dependencies: ["NudgeIngest"],
+            path: "Benchmarks/InflateBenchmark"
         ),
         // Unit tests of each stage, and end-to-end tests that run the built binary.
         .testTarget(

@@ -73,14 +73,23 @@ def build(names):
     build_dir.mkdir(parents=True, exist_ok=True)
     library_sources = sources(ROOT / "Sources" / "NudgeIngest")
     support = sources(ROOT / "Fuzz" / "Support")
-    include = ["-I", str(ROOT / "Sources" / "CZlib")]
+    # CIsal: the optional ISA-L shims (a C target), compiled with the toolchain's clang.
+    isal = ROOT / "Sources" / "CIsal"
+    isal_sources = sorted(str(p) for p in isal.rglob("*") if p.suffix in (".c", ".h", ".modulemap"))
+    include = ["-I", str(ROOT / "Sources" / "CZlib"), "-I", str(isal / "include")]
 
     library = build_dir / "libNudgeIngest.a"
+    shim = build_dir / "nudge_isal.o"
     stamp = build_dir / "library.stamp"
-    library_key = fingerprint(library_sources)
-    if not library.exists() or not stamp.exists() or stamp.read_text() != library_key:
+    library_key = fingerprint(library_sources + isal_sources)
+    if not library.exists() or not shim.exists() or not stamp.exists() or stamp.read_text() != library_key:
         print("building the library for fuzzing…", file=sys.stderr)
         started = time.monotonic()
+        clang = shutil.which("clang") or str(Path(shutil.which("swiftc")).resolve().parent / "clang")
+        result = subprocess.run([clang, "-c", "-O2", "-fsanitize=fuzzer-no-link,address", "-I", str(isal / "include"),
+                                 str(isal / "nudge_isal.c"), "-o", str(shim)], capture_output=True, text=True)
+        if result.returncode != 0:
+            sys.exit(f"clang failed ({result.returncode}):\n{result.stdout}{result.stderr}")
         swiftc(["-emit-library", "-static", "-module-name", "NudgeIngest", "-emit-module",
                 "-emit-module-path", str(build_dir / "NudgeIngest.swiftmodule"), "-parse-as-library",
                 "-O", "-wmo", "-enable-testing", SANITIZE, *include, *library_sources, "-o", str(library)])
@@ -96,7 +105,7 @@ def build(names):
         if not binary.exists() or not binary_stamp.exists() or binary_stamp.read_text() != key:
             print(f"building fuzz-{name}…", file=sys.stderr)
             swiftc(["-parse-as-library", "-O", SANITIZE, "-I", str(build_dir), *include, *target_sources,
-                    str(library), "-lz", "-o", str(binary)])
+                    str(library), str(shim), "-lz", "-o", str(binary)])
             binary_stamp.write_text(key)
         binaries[name] = binary
     return binaries

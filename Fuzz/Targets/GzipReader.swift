@@ -1,6 +1,7 @@
 // Fuzz target `gzip-reader`: the input is a whole input file (gzip or not). It is read
 // three ways that must agree: inflated in one piece, inflated in small pieces into a
-// small output buffer, and read from a file by `InputReader` with small reads.
+// small output buffer, and read from a file by `InputReader` with small reads. Where
+// ISA-L can be used, its inflater is compared with zlib's as well (see `compareIsal`).
 
 import Foundation
 @testable import NudgeIngest
@@ -17,9 +18,12 @@ private struct Reading: Equatable {
     var overLimit = false
 }
 
-private func inflate(_ input: [UInt8], chunk: Int, outputCapacity: Int) -> Reading {
+private func inflate(
+    _ input: [UInt8], chunk: Int, outputCapacity: Int, isal: Bool = false
+) -> Reading {
     var reading = Reading()
-    let inflater = GzipInflater(outputCapacity: outputCapacity)
+    let inflater: any GzipStreamInflater =
+        isal ? try! IsalInflater(outputCapacity: outputCapacity) : GzipInflater(outputCapacity: outputCapacity)
     do {
         try forEachChunk(of: input, size: chunk) { piece in
             try inflater.inflate(piece) { inflated in
@@ -39,6 +43,45 @@ private func inflate(_ input: [UInt8], chunk: Int, outputCapacity: Int) -> Readi
 
 private let scratchPath = "/tmp/nudge-fuzz-gzip-\(getpid())"
 
+/// zlib's messages for the faults ISA-L's inflater must report exactly as zlib does
+/// (header and trailer checks); other `.corrupt` faults are bad deflate data.
+private let wrapperMessages: Set = [
+    "incorrect data check", "incorrect length check", "header crc mismatch",
+    "unknown header flags set", "unknown compression method",
+]
+
+private func isDeflateCorruption(_ reading: Reading) -> Bool {
+    guard case .corrupt(let message)? = reading.fault else { return false }
+    return !wrapperMessages.contains(message)
+}
+
+/// ISA-L against zlib: the same bytes, fault and offset, except that in corrupt
+/// deflate data the two libraries stop at different places (IsalInflater's
+/// documentation): there the bytes must only agree as far as both go. In a truncated
+/// member ISA-L may not yet have handed out the last few bytes whose bits were read
+/// (it decodes up to three literals from one table lookup).
+private func compareIsal(_ input: [UInt8], zlib: Reading) {
+    for (chunk, capacity) in [(max(input.count, 1), 1 << 16),
+                              (chunkSize(for: input, limit: 61, salt: 4), chunkSize(for: input, limit: 4096, salt: 5))] {
+        let isal = inflate(input, chunk: chunk, outputCapacity: capacity, isal: true)
+        if isal.overLimit { return }
+        if zlib.fault == .truncated {
+            require(isal.fault == .truncated && isal.faultOffset == zlib.faultOffset
+                    && zlib.bytes.starts(with: isal.bytes) && zlib.bytes.count - isal.bytes.count <= 258,
+                    "ISA-L differs from zlib on a truncated member (chunk \(chunk), output \(capacity)): "
+                    + "\(isal.fault.map(\.message) ?? "whole") at \(isal.faultOffset), "
+                    + "\(isal.bytes.count) bytes vs \(zlib.bytes.count) at \(zlib.faultOffset)")
+        } else if isDeflateCorruption(zlib) {
+            require(isal.bytes.starts(with: zlib.bytes) || zlib.bytes.starts(with: isal.bytes),
+                    "ISA-L inflated other bytes than zlib before corrupt data (chunk \(chunk), output \(capacity))")
+        } else {
+            require(isal == zlib, "ISA-L differs from zlib (chunk \(chunk), output \(capacity)): "
+                    + "\(zlib.fault.map(\.message) ?? "whole") at \(zlib.faultOffset), \(zlib.bytes.count) bytes vs "
+                    + "\(isal.fault.map(\.message) ?? "whole") at \(isal.faultOffset), \(isal.bytes.count) bytes")
+        }
+    }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzGzipReader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
@@ -54,6 +97,7 @@ public func fuzzGzipReader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         if whole.fault != nil {
             require(whole.faultOffset >= 0 && whole.faultOffset <= input.count, "fault offset \(whole.faultOffset)")
         }
+        if InflateBackend.isalAvailable { compareIsal(input, zlib: whole) }
     }
 
     // The reader that `run` uses: format detection, small reads, any file.

@@ -2,7 +2,8 @@ import CZlib
 
 /// Why a gzip stream could not be inflated to its end.
 public enum GzipFault: Error, Equatable, Sendable {
-    /// zlib found bytes that are not a valid deflate or gzip stream (`Z_DATA_ERROR`).
+    /// The inflater found bytes that are not a valid deflate or gzip stream (zlib's
+    /// `Z_DATA_ERROR`, or an ISA-L error); the message is the library's.
     case corrupt(String)
     /// The input ended inside a member.
     case truncated
@@ -25,7 +26,7 @@ public enum GzipFault: Error, Equatable, Sendable {
 /// (`cat a.gz b.gz`). The `z_stream` lives at a stable heap address owned by this
 /// object, set up in `init` and ended in `deinit`; zlib never sees a Swift pointer
 /// outside the closure that lends it.
-final class GzipInflater {
+final class GzipInflater: GzipStreamInflater {
     private let stream: UnsafeMutablePointer<z_stream>
     private let output: UnsafeMutableRawBufferPointer
     /// Compressed bytes consumed by zlib so far, across members: the fault offset.
@@ -92,10 +93,10 @@ final class GzipInflater {
     }
 
     /// Call after the last input chunk: a stream that stopped inside a member is truncated.
-    func finish() throws {
+    func finish() throws(GzipFault) {
         if !betweenMembers || !pendingMagic.isEmpty {
             faultOffset = compressedOffset + pendingMagic.count
-            throw GzipFault.truncated
+            throw .truncated
         }
     }
 

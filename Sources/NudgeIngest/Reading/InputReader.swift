@@ -58,19 +58,29 @@ public struct ReadReport: Sendable {
 }
 
 /// Reads one input in bounded chunks: detects gzip by its magic bytes and inflates
-/// every member. Memory is bounded by the chunk sizes and zlib's window, whatever the
-/// input's size.
+/// every member. Memory is bounded by the chunk sizes and the inflater's window,
+/// whatever the input's size.
 public struct InputReader: Sendable {
     /// File bytes read at a time.
     public var chunkBytes: Int
     /// Inflated bytes handed on at a time.
     public var inflateChunkBytes: Int
     public var maxLineBytes: Int
+    /// Which library inflates gzip inputs. With `.isal` where ISA-L cannot be used, every
+    /// gzip input ends ``ReadEnd/unreadable(_:)`` with ``InflateBackendError/message``;
+    /// a front end should check ``InflateBackend/resolved()`` first.
+    public var inflater: InflateBackend
 
-    public init(chunkBytes: Int = 1 << 20, inflateChunkBytes: Int = 256 << 10, maxLineBytes: Int) {
+    /// - Parameter inflater: `.zlib` unless asked: the command line has no
+    ///   `--inflate` option yet, and a run should not change backend on its own.
+    public init(
+        chunkBytes: Int = 1 << 20, inflateChunkBytes: Int = 256 << 10, maxLineBytes: Int,
+        inflater: InflateBackend = .zlib
+    ) {
         self.chunkBytes = chunkBytes
         self.inflateChunkBytes = inflateChunkBytes
         self.maxLineBytes = maxLineBytes
+        self.inflater = inflater
     }
 
     /// Reads, inflates and frames `input` on the calling thread, handing every line to
@@ -109,7 +119,7 @@ public struct InputReader: Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chunkBytes, 16), alignment: 16)
         defer { buffer.deallocate() }
 
-        var inflater: GzipInflater?
+        var inflater: (any GzipStreamInflater)?
         var decidedFormat = false
         var pending = 0  // bytes held in `buffer` before the format is known
 
@@ -151,7 +161,12 @@ public struct InputReader: Sendable {
                 pending = 0
                 if available >= 2 && buffer[0] == 0x1F && buffer[1] == 0x8B {
                     report.format = .gzip
-                    inflater = GzipInflater(outputCapacity: inflateChunkBytes)
+                    do {
+                        inflater = try self.inflater.makeInflater(outputCapacity: inflateChunkBytes)
+                    } catch {
+                        report.end = .unreadable(error.message)
+                        return report
+                    }
                 }
             }
             if available == 0 { break }
@@ -161,10 +176,10 @@ public struct InputReader: Sendable {
         if let inflater {
             do {
                 try inflater.finish()
-            } catch let fault as GzipFault {
-                report.end = .corrupt(fault)
+            } catch {
+                report.end = .corrupt(error)
                 report.faultOffset = inflater.faultOffset
-            } catch {}
+            }
         }
         return report
     }
