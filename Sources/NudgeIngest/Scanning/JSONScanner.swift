@@ -20,6 +20,10 @@ public enum ScanOutcome: Equatable, Sendable {
 /// commas; UTF-8 validated inside strings; no lone surrogate escapes; nesting at most
 /// `maxDepth`) and, in the same pass, records where the fields the rules read lie.
 /// It allocates nothing and never recurses, so hostile nesting costs no stack.
+///
+/// Runs of plain bytes (string contents, whitespace, digits) are examined 16 bytes at a
+/// time with `SIMD16<UInt8>` blocks (see ``JSONBlock``); the last bytes of a line, and
+/// everything that is not a plain run, go byte by byte.
 public struct JSONScanner {
     /// The contract's nesting limit.
     public static let maxDepth = 1000
@@ -76,6 +80,11 @@ private struct ContainerStack {
     }
 }
 
+/// The scanner's position in a line.
+///
+/// Every method that moves `index` is inlined into `scanDocument`, and the few kept out
+/// of line are static and take positions, so the cursor never escapes to memory and the
+/// optimizer keeps `index` in a register.
 private struct Cursor {
     let base: UnsafePointer<UInt8>
     let count: Int
@@ -93,11 +102,28 @@ private struct Cursor {
 
     @inline(__always)
     mutating func skipWhitespace() {
-        while index < count {
-            let byte = base[index]
-            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
-            index += 1
+        // Compact JSON has no whitespace between tokens: one test says so (any byte
+        // above 0x20 is not whitespace).
+        guard index < count, base[index] <= 0x20 else { return }
+        index = Self.whitespaceRunEnd(base, count: count, from: index)
+    }
+
+    /// Where the whitespace run at `from` ends: a block at a time while 16 bytes remain,
+    /// then byte by byte.
+    @inline(never)
+    static func whitespaceRunEnd(_ base: UnsafePointer<UInt8>, count: Int, from: Int) -> Int {
+        var i = from
+        while i &+ JSONBlock.width <= count {
+            let skip = JSONBlock.firstFlagged(JSONBlock.nonWhitespaceFlags(JSONBlock.load(base + i)))
+            i &+= skip
+            if skip < JSONBlock.width { return i }
         }
+        while i < count {
+            let byte = base[i]
+            guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { break }
+            i &+= 1
+        }
+        return i
     }
 
     /// Scans the whole line; returns the root's kind.
@@ -109,8 +135,17 @@ private struct Cursor {
         var topStart = 0
         var nestedField = NestedField.other
         var nestedStart = 0
+        // Whether the innermost open container is an object (the stack's bit at `depth`).
+        var inObject = false
+        // Whether a member's key comes before the value due: after `{` and after `,` in
+        // an object. One place scans keys, so it is inlined once.
+        var keyDue = false
 
         while true {
+            if keyDue {
+                keyDue = false
+                try scanKey(depth: depth, topField: &topField, nestedField: &nestedField)
+            }
             // Expecting a value.
             skipWhitespace()
             guard index < count else { throw fail(.unexpectedEnd) }
@@ -134,7 +169,6 @@ private struct Cursor {
                 if depth == 0 { rootKind = isObject ? .object : .array }
                 depth += 1
                 guard depth <= JSONScanner.maxDepth else { throw fail(.tooDeep(limit: JSONScanner.maxDepth)) }
-                stack.set(depth: depth, isObject: isObject)
                 index += 1
                 skipWhitespace()
                 guard index < count else { throw fail(.unexpectedEnd) }
@@ -143,9 +177,9 @@ private struct Cursor {
                     depth -= 1
                     ended = JSONSpan(start: valueStart, end: index, kind: isObject ? .object : .array)
                 } else {
-                    if isObject {
-                        try scanKey(depth: depth, topField: &topField, nestedField: &nestedField)
-                    }
+                    stack.set(depth: depth, isObject: isObject)
+                    inObject = isObject
+                    keyDue = isObject
                     continue
                 }
             case 0x22:
@@ -184,12 +218,11 @@ private struct Cursor {
                 }
                 guard index < count else { throw fail(.unexpectedEnd) }
                 let next = base[index]
-                let inObject = stack.isObject(depth: depth)
                 if next == 0x2C {
                     index += 1
                     if inObject {
                         skipWhitespace()
-                        try scanKey(depth: depth, topField: &topField, nestedField: &nestedField)
+                        keyDue = true
                     }
                     break
                 }
@@ -197,6 +230,7 @@ private struct Cursor {
                 index += 1
                 depth -= 1
                 ended = JSONSpan(start: 0, end: index, kind: inObject ? .object : .array)
+                inObject = stack.isObject(depth: depth)
             }
         }
     }
@@ -237,21 +271,28 @@ private struct Cursor {
         let escaped = try scanString()
         if depth <= 2 {
             let key = UnsafeRawBufferPointer(start: base + keyStart + 1, count: index - keyStart - 2)
-            if depth == 1 {
-                topField = escaped ? Self.classifyEscapedTop(key) : Self.classifyTop(key)
-                // Values at depth 2 of an array member have no key: none is a nested field.
-                nestedField = .other
-            } else if topField == .traits || topField == .context {
-                nestedField = escaped
-                    ? Self.classifyEscapedNested(key, inTraits: topField == .traits)
-                    : Self.classifyNested(key, inTraits: topField == .traits)
-            } else {
-                nestedField = .other
-            }
+            (topField, nestedField) = Self.classify(key, escaped: escaped, depth: depth, topField: topField)
         }
         skipWhitespace()
         guard index < count, base[index] == 0x3A else { throw fail(.expectedColon) }
         index += 1
+    }
+
+    /// Classifies the key just scanned at `depth` 1 or 2.
+    @inline(__always)
+    static func classify(_ key: UnsafeRawBufferPointer, escaped: Bool, depth: Int,
+                         topField: TopField) -> (TopField, NestedField) {
+        if depth == 1 {
+            // Values at depth 2 of an array member have no key: none is a nested field.
+            return (escaped ? classifyEscapedTop(key) : classifyTop(key), .other)
+        } else if topField == .traits || topField == .context {
+            let nested = escaped
+                ? classifyEscapedNested(key, inTraits: topField == .traits)
+                : classifyNested(key, inTraits: topField == .traits)
+            return (topField, nested)
+        } else {
+            return (topField, .other)
+        }
     }
 
     static func classifyTop(_ key: UnsafeRawBufferPointer) -> TopField {
@@ -342,44 +383,66 @@ private struct Cursor {
 
     @inline(__always)
     mutating func skipDigits() {
-        while index < count && isDigit(base[index]) { index += 1 }
+        var i = index
+        // Numbers are short: one block nearly always holds the rest of the run.
+        while i &+ JSONBlock.width <= count {
+            let skip = JSONBlock.firstFlagged(JSONBlock.nonDigitFlags(JSONBlock.load(base + i)))
+            i &+= skip
+            if skip < JSONBlock.width {
+                index = i
+                return
+            }
+        }
+        while i < count && isDigit(base[i]) { i &+= 1 }
+        index = i
     }
 
     /// Scans a string from its opening quote past its closing one; returns whether it
     /// holds escapes. Validates UTF-8, escapes and surrogate pairs.
+    ///
+    /// From the opening quote it finds the first byte that is not plain
+    /// (``JSONBlock/stringSpecialFlags(_:)``), 16 bytes at a time while 16 remain in the
+    /// line and byte by byte after, then deals with that byte: the closing quote ends the
+    /// string; an escape is checked; a control byte is an error; a byte of 0x80 or above
+    /// starts UTF-8, validated one sequence at a time for as long as non-ASCII bytes
+    /// follow. Then the search for the next special byte goes on. An error's offset is
+    /// the special byte's (for UTF-8, the lead byte of the bad sequence).
     @inline(__always)
     mutating func scanString() throws(JSONSyntaxError) -> Bool {
-        index += 1
+        var i = index &+ 1
         var escaped = false
         while true {
-            // The common bytes: printable ASCII other than `"` and `\`, eight at a time,
-            // stopping at the first byte that is not one.
-            while index &+ 8 <= count {
-                let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-                let special = JSONBytes.specialMask(UInt64(littleEndian: word))
-                if special != 0 {
-                    index &+= special.trailingZeroBitCount >> 3
-                    break
+            if i &+ JSONBlock.width <= count {
+                let skip = JSONBlock.firstFlagged(JSONBlock.stringSpecialFlags(JSONBlock.load(base + i)))
+                i &+= skip
+                if skip == JSONBlock.width { continue }
+            } else {
+                // Under 16 bytes left in the line: no block load may reach past its end.
+                while i < count && !JSONBytes.isSpecial(base[i]) { i &+= 1 }
+                guard i < count else {
+                    index = i
+                    throw fail(.unexpectedEnd)
                 }
-                index &+= 8
             }
-            while index < count {
-                let byte = base[index]
-                if byte == 0x22 || byte == 0x5C || (byte &- 0x20) >= 0x60 { break }
-                index += 1
-            }
-            guard index < count else { throw fail(.unexpectedEnd) }
-            let byte = base[index]
+            let byte = base[i]
             if byte == 0x22 {
-                index += 1
+                index = i &+ 1
                 return escaped
-            } else if byte == 0x5C {
+            }
+            index = i
+            if byte == 0x5C {
                 escaped = true
                 try scanEscape()
+                i = index
             } else if byte < 0x20 {
                 throw fail(.controlCharacterInString(byte))
             } else {
-                try scanUTF8Sequence()
+                // Non-ASCII text tends to come in runs: validate sequence after sequence
+                // before going back to blocks.
+                repeat {
+                    try scanUTF8Sequence()
+                } while index < count && base[index] >= 0x80
+                i = index
             }
         }
     }
