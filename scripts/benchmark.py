@@ -9,7 +9,8 @@ archive export with scripts/generate_export.py, then measures, in the same sessi
 
 - `pigz -dc FILES | wc -l` and `gzip -dc FILES | wc -l`: the inflate floor;
 - Python's `zlib.decompressobj`, streaming, inflate only;
-- `nudge-ingest run --spool DIR FILES`, each run on a fresh spool after `sync`: median wall
+- `nudge-ingest run --inflate zlib --spool DIR FILES` (and `--inflate isal` where ISA-L is
+  installed), each run on a fresh spool after `sync`: median wall
   time, events/s, MB/s of compressed and of uncompressed input, peak RSS, and the CPU time
   of each kind of thread (read + inflate, parse, sequencer, write), read from /proc while
   it runs;
@@ -194,6 +195,16 @@ STAGES = [  # (stage, pattern on the mangled symbol), first match wins
 ]
 
 
+def isal_available(scratch):
+    """Whether the binary can inflate with ISA-L here (`--inflate isal` is refused if not)."""
+    empty = os.path.join(scratch, "empty.ndjson")
+    open(empty, "w").close()
+    spool = os.path.join(scratch, "isal-check")
+    done = subprocess.run([TOOL, "run", "--inflate", "isal", "--spool", spool, empty], capture_output=True)
+    shutil.rmtree(spool, ignore_errors=True)
+    return done.returncode == 0
+
+
 def spool_digest(spool):
     """A digest of every spool file a run writes, the ledger's commit times (and the
     checksums over them) aside: equal digests are byte-for-byte equal spools."""
@@ -279,8 +290,13 @@ def benchmark(args, mix, scratch):
     else:
         log("  pigz is not installed (apt-get install pigz): no ratio to pigz")
     result["gzip"] = measure("gzip -dc | wc -l", shell_pipeline("gzip -dc", files), args.runs)
-    result["run"] = measure("nudge-ingest run", [TOOL, "run", "--spool", spool] + files, args.runs,
-                            fresh_spool=spool, poll_threads=True)
+    result["run"] = measure("run --inflate zlib", [TOOL, "run", "--inflate", "zlib", "--spool", spool] + files,
+                            args.runs, fresh_spool=spool, poll_threads=True)
+    if isal_available(scratch):
+        result["run_isal"] = measure("run --inflate isal", [TOOL, "run", "--inflate", "isal", "--spool", spool] + files,
+                                     args.runs, fresh_spool=spool, poll_threads=True)
+    else:
+        log("  ISA-L is not installed (apt-get install libisal-dev, then rebuild): no --inflate isal row")
     result["summary"], result["allocations"] = summary_and_allocations(files, scratch)
     if args.scaling:
         result["scaling"] = scaling(files, scratch, max(1, min(args.runs, 3)))
@@ -301,7 +317,8 @@ def report(results):
         pigz = r.get("pigz", {}).get("wall")
         rows = [("`pigz -dc \\| wc -l`", r.get("pigz")), ("`gzip -dc \\| wc -l`", r["gzip"]),
                 ("Python zlib, inflate only", {"wall": r["python_inflate"], "rss_kib": None}),
-                ("**`nudge-ingest run`**", r["run"])]
+                ("**`nudge-ingest run --inflate zlib`**", r["run"]),
+                ("**`nudge-ingest run --inflate isal`**", r.get("run_isal"))]
         for name, m in rows:
             if not m:
                 continue
@@ -319,9 +336,11 @@ def report(results):
                       r["raw_bytes"] / 1e6, "{:,}".format(s["records"]), "{:,}".format(s["accepted"]),
                       "{:,}".format(s["dropped"])))
         threads = r["run"]["threads"]
-        if threads:
-            out.append("- CPU by thread (median run): " + ", ".join(
-                "%s %.2f s" % (name, seconds) for name, seconds in sorted(threads.items(), key=lambda kv: -kv[1])))
+        for label, run in (("zlib", r["run"]), ("isal", r.get("run_isal"))):
+            if run and run["threads"]:
+                out.append("- CPU by thread kind, --inflate %s (median run): " % label + ", ".join(
+                    "%s %.2f s" % (name, seconds)
+                    for name, seconds in sorted(run["threads"].items(), key=lambda kv: -kv[1])))
         if r.get("allocations"):
             a = r["allocations"]
             out.append("- heap allocations: %.4f per record (%s in the run, %s of them at startup)"
@@ -348,6 +367,9 @@ def report(results):
         if pigz:
             ratio = r["run"]["wall"] / pigz
             checks.append("wall ≤ 0.8× pigz (zlib): %s (%.2f×)" % ("yes" if ratio <= 0.8 else "NO", ratio))
+            if r.get("run_isal"):
+                ratio = r["run_isal"]["wall"] / pigz
+                checks.append("≤ 0.6× pigz (ISA-L): %s (%.2f×)" % ("yes" if ratio <= 0.6 else "NO", ratio))
         two = [row for row in r.get("scaling", []) if row["jobs"] == 2]
         if two:
             speedup = r["scaling"][0]["wall"] / two[0]["wall"]

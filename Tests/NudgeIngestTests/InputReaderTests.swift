@@ -222,6 +222,43 @@ import Testing
         }
     }
 
+    /// Where a gzip stream breaks, ISA-L alone stops a little short of zlib (up to KiBs
+    /// with a small output buffer) with other messages; so the reader has zlib read the
+    /// file again, skip what ISA-L handed out and report the fault. The whole report
+    /// (fault, offsets, bytes, fingerprint), the lines and the fragment are then zlib's,
+    /// at every chunk and output buffer size: a run's spools do not depend on the backend.
+    @Test func atAFaultISALHandsOverToZlibAndEverythingIsZlibs() throws {
+        try Self.require(.isal)
+        let plain = Array(String(repeating: Self.text, count: 40).utf8)
+        let whole = try gzip(plain, level: 9)
+        var damaged: [[UInt8]] = [Array(whole.prefix(whole.count / 2)), Array(whole.dropLast(3))]
+        for position in stride(from: 40, to: whole.count - 40, by: whole.count / 7) {
+            var corrupt = whole
+            corrupt[position] ^= 0x5A
+            corrupt[position + 1] ^= 0xA5
+            damaged.append(corrupt)
+        }
+        var faults = 0
+        for (index, input) in damaged.enumerated() {
+            for (chunk, inflateChunk) in [(1 << 20, 1 << 16), (997, 1000), (64, 100), (4096, 33)] {
+                let zlib = try Self.read(input, chunk: chunk, inflateChunk: inflateChunk, backend: .zlib)
+                let isal = try Self.read(input, chunk: chunk, inflateChunk: inflateChunk, backend: .isal)
+                let at = "input \(index), chunk \(chunk), output \(inflateChunk)"
+                #expect(isal.lines == zlib.lines, "\(at)")
+                #expect(isal.numbers == zlib.numbers, "\(at)")
+                #expect(isal.report.stage.end == zlib.report.stage.end, "\(at)")
+                #expect(isal.report.stage.faultOffset == zlib.report.stage.faultOffset, "\(at)")
+                #expect(isal.report.stage.bytes == zlib.report.stage.bytes, "\(at)")
+                #expect(isal.report.stage.uncompressedBytes == zlib.report.stage.uncompressedBytes, "\(at)")
+                #expect(isal.report.stage.fingerprint == zlib.report.stage.fingerprint, "\(at)")
+                #expect(isal.report.faultLine == zlib.report.faultLine && isal.report.fragment == zlib.report.fragment,
+                        "\(at)")
+                if zlib.report.stage.end != .complete { faults += 1 }
+            }
+        }
+        #expect(faults >= 20, "the damaged inputs must break the stream")
+    }
+
     @Test func anUnavailableBackendIsReportedNotThrown() throws {
         let compressed = try gzip(Array(Self.text.utf8))
         if let reason = InflateBackend.isalUnavailableReason {

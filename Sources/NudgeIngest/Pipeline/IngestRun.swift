@@ -15,7 +15,9 @@ public struct RunOptions: Sendable {
     public var reprocessChanged = false
     /// How many file bytes are read at a time.
     public var readChunkBytes: Int = 1 << 20
-    /// How many inflated bytes zlib hands on at a time.
+    /// Which library inflates gzip inputs (`--inflate`): ISA-L where installed, else zlib.
+    public var inflate: InflateBackend = .auto
+    /// How many inflated bytes the inflater hands on at a time.
     var inflateChunkBytes: Int = 256 << 10
     /// How many workers parse records at once, and how many inputs are read at once
     /// (`--jobs`, default: the cores this process may use). The spools are the same
@@ -133,7 +135,7 @@ public struct IngestRun {
         let writer = SpoolWriter(directory: options.spool, flushThreshold: options.spoolFlushBytes)
         var decider = Decider(state: state)
         let reader = InputReader(chunkBytes: options.readChunkBytes, inflateChunkBytes: options.inflateChunkBytes,
-                                 maxLineBytes: options.maxLineBytes)
+                                 maxLineBytes: options.maxLineBytes, inflater: options.inflate)
         var lastProgress = started
         let records = ParallelRecordStage(
             inputs: plan.toProcess, reader: reader,

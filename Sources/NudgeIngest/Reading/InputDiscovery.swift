@@ -18,6 +18,13 @@ public struct InputFile: Sendable, Equatable {
 
     public var isStandardInput: Bool { fileSystemPath == [0x2D] }
 
+    /// A regular file (not standard input, a FIFO or a device): it can be read twice.
+    public var isRegularFile: Bool {
+        guard !isStandardInput else { return false }
+        var info = stat()
+        return withCPath { stat($0, &info) } == 0 && info.st_mode & S_IFMT == S_IFREG
+    }
+
     public init(path: String, unreadableReason: String? = nil) {
         self.init(fileSystemPath: Array(path.utf8), unreadableReason: unreadableReason)
     }

@@ -71,8 +71,8 @@ public struct InputReader: Sendable {
     /// a front end should check ``InflateBackend/resolved()`` first.
     public var inflater: InflateBackend
 
-    /// - Parameter inflater: `.zlib` unless asked: the command line has no
-    ///   `--inflate` option yet, and a run should not change backend on its own.
+    /// - Parameter inflater: `.zlib` unless asked (`run` asks for `--inflate`, default
+    ///   `.auto`).
     public init(
         chunkBytes: Int = 1 << 20, inflateChunkBytes: Int = 256 << 10, maxLineBytes: Int,
         inflater: InflateBackend = .zlib
@@ -93,17 +93,48 @@ public struct InputReader: Sendable {
 
     /// Reads and inflates `input`, handing out its decompressed bytes in chunks (valid
     /// only during the call) with the count of file bytes read so far.
+    ///
+    /// Where ISA-L inflates and the gzip stream breaks (corrupt or truncated), zlib
+    /// reads the file again from its start, skips the bytes ISA-L already handed out
+    /// and reports the fault: ISA-L stops at a fault a few bytes (or, with a small
+    /// output buffer, a few KiB) short of where zlib does, and its messages differ.
+    /// So a file gives the same bytes, fault, offset and fingerprint with either
+    /// backend, at any chunk size. Standard input and other inputs that cannot be read
+    /// twice are inflated by zlib under `.auto`.
     public func decompress(
         _ input: InputFile, emit: (UnsafeRawBufferPointer, Int) throws -> Void
     ) throws -> DecompressReport {
+        let canReadTwice = input.isRegularFile
+        let backend: InflateBackend = inflater == .auto && !canReadTwice ? .zlib : inflater
         var hasher = ContentHasher()
-        var report = try decompress(input, hashingInto: &hasher, emit: emit)
+        var handedOut = 0
+        var furthestRead = 0
+        var report = try decompress(input, backend: backend, hashingInto: &hasher) { bytes, read in
+            handedOut += bytes.count
+            furthestRead = read
+            try emit(bytes, read)
+        }
+        if case .corrupt = report.end, report.format == .gzip, canReadTwice,
+           (try? backend.resolved()) == .isal {
+            hasher = ContentHasher()
+            var skip = handedOut
+            report = try decompress(input, backend: .zlib, hashingInto: &hasher) { bytes, read in
+                guard skip < bytes.count else {
+                    skip -= bytes.count
+                    return
+                }
+                // Progress never goes back while the file is read again.
+                try emit(UnsafeRawBufferPointer(rebasing: bytes[skip...]), max(read, furthestRead))
+                skip = 0
+            }
+        }
         report.fingerprint = hasher.hexDigest
         return report
     }
 
     private func decompress(
-        _ input: InputFile, hashingInto hasher: inout ContentHasher, emit: (UnsafeRawBufferPointer, Int) throws -> Void
+        _ input: InputFile, backend: InflateBackend, hashingInto hasher: inout ContentHasher,
+        emit: (UnsafeRawBufferPointer, Int) throws -> Void
     ) throws -> DecompressReport {
         var report = DecompressReport()
         if let reason = input.unreadableReason {
@@ -162,7 +193,7 @@ public struct InputReader: Sendable {
                 if available >= 2 && buffer[0] == 0x1F && buffer[1] == 0x8B {
                     report.format = .gzip
                     do {
-                        inflater = try self.inflater.makeInflater(outputCapacity: inflateChunkBytes)
+                        inflater = try backend.makeInflater(outputCapacity: inflateChunkBytes)
                     } catch {
                         report.end = .unreadable(error.message)
                         return report

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Instructions per uncompressed input byte, by stage, of one `nudge-ingest run`.
+
+    python3 scripts/bench/instructions_by_stage.py [--tool BINARY] [--inflate zlib|isal] FILE.gz…
+
+Runs the release binary under valgrind's callgrind (`--jobs 1`: callgrind runs one
+thread at a time anyway), takes each function's own instruction count, groups the
+functions into the pipeline's stages by symbol, and divides by the inputs'
+uncompressed bytes. Instruction counts do not depend on the machine's load, so this
+is the number to compare between builds. Needs valgrind (apt-get install valgrind).
+"""
+import argparse
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+STAGES = [  # (stage, pattern on the demangled or mangled symbol), first match wins
+    ("inflate (zlib)", r"^(inflate|inflate_fast|adler32|crc32|updatewindow|zmemcpy)|libz\.so"),
+    ("inflate (ISA-L)", r"isal|igzip|decode_huffman|crc32_gzip|libisal"),
+    ("content hash", r"ContentHash"),
+    ("frame", r"LineFramer|memchr"),
+    ("scan", r"JSONScanner|Cursor|JSONBlock|JSONBytes"),
+    ("parse: facts", r"RecordParser|UnicodeText|Timestamp|DecodeArena|JSONString|DetailText|Fingerprint\b|FingerprintV"),
+    ("encode", r"RecordEncoder|PropsEncoder|JSONOutput"),
+    ("decide (sequencer)", r"Decider|IdentityState|FingerprintTable|WaitingTracks"),
+    ("copies (memcpy)", r"memcpy|memmove|ByteBuffer"),
+    ("hand-off and threads", r"ParallelRecordStage|WaitLock|BackgroundWriter|pthread|futex|NSCondition"),
+]
+
+
+def uncompressed_bytes(files):
+    total = 0
+    for path in files:
+        with open(path, "rb") as f:
+            head = f.read(2)
+        opener = gzip.open if head == b"\x1f\x8b" else open
+        try:
+            with opener(path, "rb") as f:
+                while True:
+                    block = f.read(1 << 20)
+                    if not block:
+                        break
+                    total += len(block)
+        except (EOFError, OSError):
+            pass  # a truncated file: the bytes before the break count
+    return total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="+")
+    parser.add_argument("--tool", default=os.path.join(ROOT, ".build", "release", "nudge-ingest"))
+    parser.add_argument("--inflate", default="zlib")
+    args = parser.parse_args()
+    if not shutil.which("valgrind"):
+        sys.exit("valgrind is not installed (apt-get install valgrind)")
+    raw = uncompressed_bytes(args.files)
+    with tempfile.TemporaryDirectory(prefix="nudge-callgrind-") as scratch:
+        out = os.path.join(scratch, "callgrind.out")
+        spool = os.path.join(scratch, "spool")
+        subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, args.tool, "run", "--jobs", "1",
+                        "--inflate", args.inflate, "--spool", spool] + args.files,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        report = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", out],
+                                capture_output=True, text=True).stdout
+    totals = {}
+    everything = 0
+    for line in report.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*)", line)
+        if not m:
+            continue
+        count, symbol = int(m.group(1).replace(",", "")), m.group(2)
+        if symbol.startswith("PROGRAM TOTALS") or "TOTALS" in symbol:
+            continue
+        demangled = symbol
+        stage = next((name for name, pattern in STAGES if re.search(pattern, demangled)), "other (runtime, libc, kernel calls)")
+        totals[stage] = totals.get(stage, 0) + count
+        everything += count
+    print("| stage | instructions | per uncompressed byte |")
+    print("|---|---|---|")
+    for stage, count in sorted(totals.items(), key=lambda kv: -kv[1]):
+        print("| %s | %s | %.2f |" % (stage, "{:,}".format(count), count / raw))
+    print("| **all** | %s | **%.2f** |" % ("{:,}".format(everything), everything / raw))
+    print("\n%s uncompressed bytes in %d files" % ("{:,}".format(raw), len(args.files)))
+
+
+if __name__ == "__main__":
+    main()
