@@ -29,10 +29,12 @@ let package = Package(
         // time, so the tool builds and runs without it (zlib is the fallback). Only
         // NudgeIngest's reading code imports it.
         .target(name: "CIsal"),
+        // Linux calls Swift's Glibc module leaves out (sync_file_range), as prefixed shims.
+        .target(name: "CLinux"),
         // The pipeline: reading → framing → scanning → deciding → writing.
         .target(
             name: "NudgeIngest",
-            dependencies: ["CZlib", "CIsal"]
+            dependencies: ["CZlib", "CIsal", "CLinux"]
         ),
         // replay's transport: sends the requests the ReplayMachine forms over
         // async-http-client. Kept out of NudgeIngest so the library (and its fuzz

@@ -73,23 +73,31 @@ def build(names):
     build_dir.mkdir(parents=True, exist_ok=True)
     library_sources = sources(ROOT / "Sources" / "NudgeIngest")
     support = sources(ROOT / "Fuzz" / "Support")
-    # CIsal: the optional ISA-L shims (a C target), compiled with the toolchain's clang.
-    isal = ROOT / "Sources" / "CIsal"
-    isal_sources = sorted(str(p) for p in isal.rglob("*") if p.suffix in (".c", ".h", ".modulemap"))
-    include = ["-I", str(ROOT / "Sources" / "CZlib"), "-I", str(isal / "include")]
+    # The C targets (CIsal: the optional ISA-L shims; CLinux: calls Glibc's module leaves
+    # out), compiled with the toolchain's clang.
+    c_targets = [ROOT / "Sources" / name for name in ("CIsal", "CLinux")]
+    c_sources = sorted(str(p) for target in c_targets for p in target.rglob("*")
+                       if p.suffix in (".c", ".h", ".modulemap"))
+    include = ["-I", str(ROOT / "Sources" / "CZlib")]
+    for target in c_targets:
+        include += ["-I", str(target / "include")]
 
     library = build_dir / "libNudgeIngest.a"
-    shim = build_dir / "nudge_isal.o"
+    shims = [build_dir / (target.name + ".o") for target in c_targets]
     stamp = build_dir / "library.stamp"
-    library_key = fingerprint(library_sources + isal_sources)
-    if not library.exists() or not shim.exists() or not stamp.exists() or stamp.read_text() != library_key:
+    library_key = fingerprint(library_sources + c_sources)
+    if not library.exists() or not all(s.exists() for s in shims) or not stamp.exists() \
+            or stamp.read_text() != library_key:
         print("building the library for fuzzing…", file=sys.stderr)
         started = time.monotonic()
         clang = shutil.which("clang") or str(Path(shutil.which("swiftc")).resolve().parent / "clang")
-        result = subprocess.run([clang, "-c", "-O2", "-fsanitize=fuzzer-no-link,address", "-I", str(isal / "include"),
-                                 str(isal / "nudge_isal.c"), "-o", str(shim)], capture_output=True, text=True)
-        if result.returncode != 0:
-            sys.exit(f"clang failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+        for target, shim in zip(c_targets, shims):
+            for source in sorted(target.glob("*.c")):
+                result = subprocess.run([clang, "-c", "-O2", "-fsanitize=fuzzer-no-link,address",
+                                         "-I", str(target / "include"), str(source), "-o", str(shim)],
+                                        capture_output=True, text=True)
+                if result.returncode != 0:
+                    sys.exit(f"clang failed ({result.returncode}):\n{result.stdout}{result.stderr}")
         swiftc(["-emit-library", "-static", "-module-name", "NudgeIngest", "-emit-module",
                 "-emit-module-path", str(build_dir / "NudgeIngest.swiftmodule"), "-parse-as-library",
                 "-O", "-wmo", "-enable-testing", SANITIZE, *include, *library_sources, "-o", str(library)])
@@ -105,7 +113,7 @@ def build(names):
         if not binary.exists() or not binary_stamp.exists() or binary_stamp.read_text() != key:
             print(f"building fuzz-{name}…", file=sys.stderr)
             swiftc(["-parse-as-library", "-O", SANITIZE, "-I", str(build_dir), *include, *target_sources,
-                    str(library), str(shim), "-lz", "-o", str(binary)])
+                    str(library), *map(str, shims), "-lz", "-o", str(binary)])
             binary_stamp.write_text(key)
         binaries[name] = binary
     return binaries

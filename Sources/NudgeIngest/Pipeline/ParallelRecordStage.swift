@@ -17,8 +17,9 @@ import Foundation
 /// Memory is the pool: `batchCount` batches, each holding at most `batchBytes` of
 /// lines (or one longer line, up to the framer's limit) and their parsed records.
 /// When the sequencer falls behind, readers wait for a free batch. A reader of an
-/// input after the sequencer's current one may not take the last `reserve` free
-/// batches, so the current input can always go on, and the pool never deadlocks.
+/// input after the sequencer's current one may not take the last `workers + 2` free
+/// batches (at least one): the current input always has enough to keep the workers
+/// busy, later inputs read ahead with the rest, and the pool never deadlocks.
 final class ParallelRecordStage: @unchecked Sendable {
     // @unchecked Sendable: every mutable property is read and written only while
     // `lock` is held. A batch's contents belong to one thread at a time: its
@@ -98,7 +99,11 @@ final class ParallelRecordStage: @unchecked Sendable {
     /// The input the sequencer is taking batches of.
     private var current = 0
     private var cancelled = false
-    private let reserve = 1
+    /// Free batches only the current input's reader may take: enough for it to keep
+    /// every worker busy (one being filled, one a worker, one being decided), so that
+    /// later inputs read ahead only with what is left over. At least one, so the pool
+    /// cannot deadlock.
+    private let reserve: Int
 
     init(inputs: [InputFile], reader: InputReader, configuration: Configuration) {
         self.inputs = inputs
@@ -106,6 +111,7 @@ final class ParallelRecordStage: @unchecked Sendable {
         self.reader = reader
         self.configuration = configuration
         free = (0..<configuration.batchCount).map { _ in Batch() }
+        reserve = max(1, min(configuration.workers + 2, configuration.batchCount - 1))
         published = Array(repeating: [], count: inputs.count)
     }
 

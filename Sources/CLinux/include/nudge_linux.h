@@ -1,0 +1,13 @@
+#ifndef NUDGE_INGEST_CLINUX_H
+#define NUDGE_INGEST_CLINUX_H
+
+/// Linux calls that Swift's Glibc module leaves out: it is built without _GNU_SOURCE.
+
+/// Starts writing back the dirty pages of `fd` in [offset, offset + length) without
+/// waiting for them and without dropping them from the page cache:
+/// `sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE)`. Durability still
+/// needs `fsync`; this only makes that `fsync` find little left to do.
+/// Returns 0, or -1 with `errno` set (ENOSYS where the call does not exist).
+int nudge_start_writeback(int fd, long long offset, long long length);
+
+#endif
