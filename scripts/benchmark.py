@@ -44,7 +44,7 @@ TOOL = os.path.join(ROOT, ".build", "release", "nudge-ingest")
 
 def thread_kind(name):
     """Threads by role: `ingest-read-3` and `ingest-read-0` are both readers."""
-    return {"nudge-ingest": "sequencer", "ingest-write": "write"}.get(
+    return {"nudge-ingest": "sequencer", "ingest-write": "write", "-qos.overcommit": "runtime"}.get(
         name, re.sub(r"^ingest-(read|parse)-\d+$", lambda m: {"read": "read+inflate", "parse": "parse"}[m.group(1)],
                      name))
 

@@ -95,7 +95,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp(
         "Inflate gzip with auto, zlib or isal.",
-        discussion: "auto (the default) uses ISA-L's igzip, about twice as fast, when libisal.so.2 is installed (Debian: libisal2), and zlib otherwise. Both read whole files to the same records; on a corrupt file the fault's message and, rarely, its offset and the last bytes before it can differ.",
+        discussion: "auto (the default) uses ISA-L's igzip, about twice as fast, when libisal.so.2 is installed (Debian: libisal2), and zlib otherwise (and for standard input). The spools are the same with either: where ISA-L finds a file's gzip stream broken, zlib reads that file again and reports the fault.",
         valueName: "BACKEND"))
     var inflate: InflateBackend = .auto
 

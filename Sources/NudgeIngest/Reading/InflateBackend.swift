@@ -2,10 +2,11 @@ import CIsal
 
 /// Which library inflates gzip inputs.
 ///
-/// Both backends read whole inputs to the same bytes and report the same ``GzipFault``
-/// kinds at the same offsets; only damaged deflate data and truncations can differ in
-/// the last bytes handed on, and corrupt deflate data in its message and, rarely, its
-/// offset (see ``IsalInflater``). ISA-L's igzip is about twice as fast where installed.
+/// Both backends read whole inputs to the same bytes. At a broken stream ISA-L alone
+/// may stop a little short of zlib, with other messages (see ``IsalInflater``); so
+/// ``InputReader`` then has zlib read the file again and report the fault, and a
+/// regular file gives the same bytes, fault, offset and fingerprint with either
+/// backend. ISA-L's igzip is about twice as fast where installed.
 public enum InflateBackend: String, Sendable, CaseIterable {
     /// ISA-L when ``isalAvailable``, zlib otherwise.
     case auto
