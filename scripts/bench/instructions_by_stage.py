@@ -32,7 +32,7 @@ STAGES = [  # (stage, pattern on the demangled or mangled symbol), first match w
     ("encode", r"RecordEncoder|PropsEncoder|JSONOutput"),
     ("decide (sequencer)", r"Decider|IdentityState|FingerprintTable|WaitingTracks"),
     ("copies (memcpy)", r"memcpy|memmove|ByteBuffer"),
-    ("hand-off and threads", r"ParallelRecordStage|WaitLock|BackgroundWriter|pthread|futex|NSCondition"),
+    ("hand-off and threads", r"ParallelRecordStage|DecompressPipeline|WaitLock|BackgroundWriter|pthread|futex|NSCondition"),
 ]
 
 
@@ -54,13 +54,14 @@ def uncompressed_bytes(files):
     return total
 
 
-def stages(tool, files, inflate, scratch):
+def stages(tool, files, inflate, scratch, old_cli=False):
     """Instructions by stage of one run over `files`."""
     out = os.path.join(scratch, "callgrind.out")
     spool = os.path.join(scratch, "spool")
     shutil.rmtree(spool, ignore_errors=True)
-    subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, tool, "run", "--jobs", "1",
-                    "--inflate", inflate, "--spool", spool] + files,
+    options = [] if old_cli else ["--jobs", "1", "--inflate", inflate]
+    subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, tool, "run"] + options
+                   + ["--spool", spool] + files,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     report = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", out],
                             capture_output=True, text=True).stdout
@@ -80,6 +81,8 @@ def main():
     parser.add_argument("files", nargs="+")
     parser.add_argument("--tool", default=os.path.join(ROOT, ".build", "release", "nudge-ingest"))
     parser.add_argument("--inflate", default="zlib")
+    parser.add_argument("--old-cli", action="store_true",
+                        help="the binary predates --jobs and --inflate (a build before issue 16): pass neither")
     args = parser.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind is not installed (apt-get install valgrind)")
@@ -89,8 +92,8 @@ def main():
         subprocess.run(["objcopy", "--strip-debug", args.tool, tool], check=True)
         empty = os.path.join(scratch, "empty.ndjson")
         open(empty, "w").close()
-        startup = stages(tool, [empty], args.inflate, scratch)
-        totals = stages(tool, args.files, args.inflate, scratch)
+        startup = stages(tool, [empty], args.inflate, scratch, args.old_cli)
+        totals = stages(tool, args.files, args.inflate, scratch, args.old_cli)
     for stage, count in startup.items():
         totals[stage] = totals.get(stage, 0) - count
     everything = sum(totals.values())
