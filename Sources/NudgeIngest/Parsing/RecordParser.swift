@@ -159,7 +159,9 @@ public struct RecordParser {
         case .valid(let user):
             if !timestampIsValid { describeInvalidTimestamp(timestampText) }
             return .track(user, timestampIsValid: timestampIsValid)
-        case .invalid, .absentOrBlank where anonymousID == nil:
+        case .invalid:
+            return dropForUserID(userID, hasAnonymousID: false, line, what: "track")
+        case .absentOrBlank where anonymousID == nil:
             return dropForUserID(userID, hasAnonymousID: false, line, what: "track")
         case .absentOrBlank:
             if !timestampIsValid { describeInvalidTimestamp(timestampText) }
