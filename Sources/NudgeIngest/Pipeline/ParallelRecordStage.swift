@@ -208,9 +208,22 @@ final class ParallelRecordStage: @unchecked Sendable {
             }
             batch.append(line)
         }
-        let stage = try reader.decompress(inputs[index]) { chunk, bytesRead in
-            fileBytesRead = bytesRead
-            try framer.consume(chunk, add)
+        var stage: DecompressReport
+        do {
+            stage = try reader.decompress(inputs[index]) { chunk, bytesRead in
+                fileBytesRead = bytesRead
+                try framer.consume(chunk, add)
+            }
+        } catch let error as Cancelled {
+            throw error
+        } catch {
+            // The reader reports faults in its report and throws only what `add`
+            // throws; should that change, the input still ends, as unreadable, with
+            // the lines before kept, instead of leaving the sequencer waiting.
+            stage = DecompressReport()
+            stage.bytes = fileBytesRead
+            stage.end = .unreadable("\(error)")
+            stage.faultOffset = fileBytesRead
         }
         let report = try ReadReport(stage, framer: &framer, onLine: add)
         batch.fileBytesRead = stage.bytes
