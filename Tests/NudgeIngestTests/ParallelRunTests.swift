@@ -103,8 +103,8 @@ import Testing
 
     /// A pool of two batches with many workers and readers: the input being decided
     /// always gets a batch, so a long run on a tiny pool ends (no deadlock) and loses
-    /// nothing.
-    @Test func aTinyPoolWithManyWorkersNeverStalls() throws {
+    /// nothing. A deadlock fails the time limit instead of hanging the suite.
+    @Test(.timeLimit(.minutes(2))) func aTinyPoolWithManyWorkersNeverStalls() throws {
         var random = RandomJSON(seed: 42, hugeNumbers: false)
         try withTemporaryDirectory { dir in
             var inputs: [InputFile] = []
@@ -163,5 +163,20 @@ import Testing
             let unknown = try runProgram(toolPath, ["run", "--spool", scratch, "--inflate", "zstd", export])
             #expect(unknown.status == 1 && unknown.stderr.contains("auto"), "\(unknown.stderr)")
         }
+    }
+
+    /// `--jobs` defaults to the cores the process may use: its affinity mask, as Python
+    /// reads it, and under `taskset -c 0` one, as `run --help` shows.
+    @Test func jobsDefaultToTheCoresTheAffinityMaskAllows() throws {
+        let python = try runProgram("/usr/bin/env", ["python3", "-c", "import os; print(len(os.sched_getaffinity(0)))"])
+        #expect(Int(python.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)) == availableCores())
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") else {
+            print("taskset not installed: the pinned default is not checked")
+            return
+        }
+        let pinned = try runProgram("/usr/bin/taskset", ["-c", "0", toolPath, "run", "--help"])
+        // The option's own entry, not the usage line.
+        let jobsHelp = pinned.stdoutText.components(separatedBy: "  --jobs <N>").last ?? ""
+        #expect(jobsHelp.prefix(200).contains("default: 1)"), "\(jobsHelp.prefix(200))")
     }
 }

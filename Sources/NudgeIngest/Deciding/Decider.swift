@@ -283,14 +283,6 @@ struct DetailText {
         }
         if quoted { bytes.append(0x22) }
     }
-
-    /// Like `appendQuote(of:)`, of bytes already in this text.
-    mutating func appendQuote(ofOwn range: Range<Int>) {
-        withUnsafeTemporaryAllocation(byteCount: range.count, alignment: 1) { copy in
-            bytes.withUnsafeBytes { copy.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[range])) }
-            appendQuote(of: UnsafeRawBufferPointer(copy))
-        }
-    }
 }
 
 /// Tracks dropped as `not_identified` (by user) or `anonymous_only` (by anonymousId),

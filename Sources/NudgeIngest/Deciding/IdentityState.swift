@@ -15,7 +15,7 @@ public struct IdentityState: Sendable {
     var extIDBytes: [UInt8] = []
     var extIDEnds: [Int] = []
     var identified: [Bool] = []
-    /// Per user: the records that named it by a `userId` (see ``countRecord(of:userID:extID:)``).
+    /// Per user: the records that named it by a `userId` (see ``countRecord(of:rawUserID:)``).
     var userRecords: [UInt32] = []
     /// Raw `userId`s that sanitise to another text than themselves (`User 42` → `user_42`),
     /// with how many records carried each: with `userRecords`, what `audit collisions`
@@ -98,12 +98,6 @@ public struct IdentityState: Sendable {
         guard !identified[Int(user)] else { return }
         identified[Int(user)] = true
         if Int(user) < savedUserCount { newlyIdentified.append(user) }
-    }
-
-    /// Counts a record that named `user` by the `userId` whose text is `userID` and
-    /// whose `ext_id` is `extID`; a `userId` that sanitising changed is counted as a form.
-    mutating func countRecord(of user: UInt32, userID: UnsafeRawBufferPointer, extID: UnsafeRawBufferPointer) {
-        countRecord(of: user, rawUserID: userID.equals(extID) ? nil : userID)
     }
 
     /// Counts a record that named `user`; `rawUserID` is its `userId`'s text when

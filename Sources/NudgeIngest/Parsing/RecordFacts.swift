@@ -52,15 +52,6 @@ public struct RecordFacts: Sendable {
         /// by its link keys (its own form and its lowercase form). `encoded` is the
         /// accepted record with a valid timestamp, else the `invalid_timestamp` drop.
         case anonymousTrack(AnonymousKeys, timestampIsValid: Bool)
-
-        /// Whether `encoded` is an accepted record.
-        var predictsAcceptance: Bool {
-            switch self {
-            case .identify: true
-            case .track(_, let valid), .anonymousTrack(_, let valid): valid
-            case .rejected, .dropped, .alias: false
-            }
-        }
     }
 }
 

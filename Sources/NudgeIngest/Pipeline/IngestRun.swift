@@ -225,12 +225,6 @@ public struct IngestRun {
         summary.elapsedSeconds = Clock.now - started
         return summary
     }
-
-    static func fileSize(_ input: InputFile) -> Int? {
-        var info = stat()
-        guard input.withCPath({ stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        return Int(info.st_size)
-    }
 }
 
 /// Monotonic seconds.

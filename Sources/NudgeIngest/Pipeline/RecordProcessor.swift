@@ -80,9 +80,4 @@ public struct RecordProcessor {
         parser.parse(line, source: source, into: batch)
         decider.decide(batch.records[0], line: line.bytes, in: batch, source: source, accepted: &accepted, dropped: &dropped)
     }
-
-    /// Records a fault as a `corrupt_input` entry (not a record).
-    mutating func recordFault(_ report: ReadReport, detail: String, source: SourceFile, dropped: inout ByteBuffer) {
-        decider.recordFault(report, detail: detail, source: source, dropped: &dropped)
-    }
 }

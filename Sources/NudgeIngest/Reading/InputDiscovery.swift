@@ -18,11 +18,13 @@ public struct InputFile: Sendable, Equatable {
 
     public var isStandardInput: Bool { fileSystemPath == [0x2D] }
 
-    /// A regular file (not standard input, a FIFO or a device): it can be read twice.
-    public var isRegularFile: Bool {
-        guard !isStandardInput else { return false }
+    /// The size of a regular file; nil for standard input, a FIFO, a device or a path
+    /// that cannot be stat-ed (inputs whose size is unknown, and that cannot be read twice).
+    public var regularFileSize: Int? {
+        guard !isStandardInput else { return nil }
         var info = stat()
-        return withCPath { stat($0, &info) } == 0 && info.st_mode & S_IFMT == S_IFREG
+        guard withCPath({ stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int(info.st_size)
     }
 
     public init(path: String, unreadableReason: String? = nil) {

@@ -104,7 +104,7 @@ public struct InputReader: Sendable {
     public func decompress(
         _ input: InputFile, emit: (UnsafeRawBufferPointer, Int) throws -> Void
     ) throws -> DecompressReport {
-        let canReadTwice = input.isRegularFile
+        let canReadTwice = input.regularFileSize != nil
         let backend: InflateBackend = inflater == .auto && !canReadTwice ? .zlib : inflater
         var hasher = ContentHasher()
         var handedOut = 0

@@ -68,7 +68,7 @@ extension Spool {
                 plan.skipped.append(SkippedInput(path: input.path, reason: .namedTwice))
                 continue
             }
-            let size = IngestRun.fileSize(input)
+            let size = input.regularFileSize
             if let size {
                 if size == 0 {
                     plan.skipped.append(SkippedInput(path: input.path, reason: .empty))
