@@ -5,7 +5,7 @@ let package = Package(
     name: "nudge-ingest",
     products: [
         .executable(name: "nudge-ingest", targets: ["nudge-ingest"]),
-        .library(name: "NudgeIngest", targets: ["NudgeIngest"]),
+        .library(name: "NudgeIngest", targets: ["NudgeIngest", "NudgeSpool", "NudgeSystem", "NudgeCore"]),
     ],
     dependencies: [
         // `--help` that teaches, subcommands and typed validation.
@@ -18,7 +18,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
-        // zlib from the system (Debian: zlib1g-dev). Only NudgeIngest imports it.
+        // The modules, bottom up; each may use only those above it:
+        //   NudgeCore    bytes, framing, JSON scanning, the contract's rules, encoding: no I/O,
+        //                no threads; of C only libc's byte search (testable on bytes alone)
+        //   NudgeSystem  the one module that imports C (zlib, ISA-L, Linux shims): inflaters,
+        //                threads and locks, the background writer, the clock
+        //   NudgeSpool   the spool on disk: ledger, state file, spool files, lock, readers
+        //   NudgeIngest  the operations: run (reading, the parallel record stage), replay,
+        //                audit, preview, redrive
+        // See docs/architecture.md.
+        // libc's memchr, alone, for the core's framer (see its header).
+        .target(name: "CBytes"),
+        .target(name: "NudgeCore", dependencies: ["CBytes"]),
+        // zlib from the system (Debian: zlib1g-dev). Only NudgeSystem imports it.
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -27,14 +39,21 @@ let package = Package(
         // ISA-L's igzip inflate, optional: shims that compile to "unavailable" without
         // ISA-L's headers (Debian: libisal-dev) and load libisal.so.2 with dlopen at run
         // time, so the tool builds and runs without it (zlib is the fallback). Only
-        // NudgeIngest's reading code imports it.
+        // NudgeSystem imports it.
         .target(name: "CIsal"),
         // Linux calls Swift's Glibc module leaves out (sync_file_range), as prefixed shims.
         .target(name: "CLinux"),
-        // The pipeline: reading → framing → scanning → deciding → writing.
+        .target(
+            name: "NudgeSystem",
+            dependencies: ["NudgeCore", "CZlib", "CIsal", "CLinux"]
+        ),
+        .target(
+            name: "NudgeSpool",
+            dependencies: ["NudgeCore", "NudgeSystem"]
+        ),
         .target(
             name: "NudgeIngest",
-            dependencies: ["CZlib", "CIsal", "CLinux"]
+            dependencies: ["NudgeCore", "NudgeSystem", "NudgeSpool"]
         ),
         // replay's transport: sends the requests the ReplayMachine forms over
         // async-http-client. Kept out of NudgeIngest so the library (and its fuzz
@@ -52,6 +71,9 @@ let package = Package(
         .executableTarget(
             name: "nudge-ingest",
             dependencies: [
+                "NudgeCore",
+                "NudgeSystem",
+                "NudgeSpool",
                 "NudgeIngest",
                 "NudgeReplayHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -60,19 +82,19 @@ let package = Package(
         // Measures the identity state's size and save/load times at scale (docs/spool.md).
         .executableTarget(
             name: "state-benchmark",
-            dependencies: ["NudgeIngest"],
+            dependencies: ["NudgeCore", "NudgeSpool"],
             path: "Benchmarks/StateBenchmark"
         ),
         // Single-core inflate throughput of each backend (zlib, ISA-L) on one gzip file.
         .executableTarget(
             name: "inflate-benchmark",
-            dependencies: ["NudgeIngest"],
+            dependencies: ["NudgeSystem", "NudgeSpool", "NudgeIngest"],
             path: "Benchmarks/InflateBenchmark"
         ),
         // Unit tests of each stage, and end-to-end tests that run the built binary.
         .testTarget(
             name: "NudgeIngestTests",
-            dependencies: ["NudgeIngest", "NudgeReplayHTTP", "nudge-ingest"],
+            dependencies: ["NudgeCore", "NudgeSystem", "NudgeSpool", "NudgeIngest", "NudgeReplayHTTP", "nudge-ingest"],
             exclude: ["Fixtures"]
         ),
     ]

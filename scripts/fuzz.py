@@ -71,22 +71,25 @@ def build(names):
     """Builds the library once and each named target, skipping what is up to date."""
     build_dir = WORK / "bin"
     build_dir.mkdir(parents=True, exist_ok=True)
-    library_sources = sources(ROOT / "Sources" / "NudgeIngest")
+    # The library's modules, each on those before it (Package.swift's graph).
+    modules = ["NudgeCore", "NudgeSystem", "NudgeSpool", "NudgeIngest"]
+    module_sources = {name: sources(ROOT / "Sources" / name) for name in modules}
+    library_sources = [source for name in modules for source in module_sources[name]]
     support = sources(ROOT / "Fuzz" / "Support")
-    # The C targets (CIsal: the optional ISA-L shims; CLinux: calls Glibc's module leaves
-    # out), compiled with the toolchain's clang.
-    c_targets = [ROOT / "Sources" / name for name in ("CIsal", "CLinux")]
+    # The C targets (CBytes: libc's byte search for the core; CIsal: the optional ISA-L
+    # shims; CLinux: calls Glibc's module leaves out), compiled with the toolchain's clang.
+    c_targets = [ROOT / "Sources" / name for name in ("CBytes", "CIsal", "CLinux")]
     c_sources = sorted(str(p) for target in c_targets for p in target.rglob("*")
                        if p.suffix in (".c", ".h", ".modulemap"))
     include = ["-I", str(ROOT / "Sources" / "CZlib")]
     for target in c_targets:
         include += ["-I", str(target / "include")]
 
-    library = build_dir / "libNudgeIngest.a"
+    libraries = [build_dir / f"lib{name}.a" for name in modules]
     shims = [build_dir / (target.name + ".o") for target in c_targets]
     stamp = build_dir / "library.stamp"
     library_key = fingerprint(library_sources + c_sources)
-    if not library.exists() or not all(s.exists() for s in shims) or not stamp.exists() \
+    if not all(library.exists() for library in libraries) or not all(s.exists() for s in shims) or not stamp.exists() \
             or stamp.read_text() != library_key:
         print("building the library for fuzzing…", file=sys.stderr)
         started = time.monotonic()
@@ -98,9 +101,11 @@ def build(names):
                                         capture_output=True, text=True)
                 if result.returncode != 0:
                     sys.exit(f"clang failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-        swiftc(["-emit-library", "-static", "-module-name", "NudgeIngest", "-emit-module",
-                "-emit-module-path", str(build_dir / "NudgeIngest.swiftmodule"), "-parse-as-library",
-                "-O", "-wmo", "-enable-testing", SANITIZE, *include, *library_sources, "-o", str(library)])
+        for name, library in zip(modules, libraries):
+            swiftc(["-emit-library", "-static", "-module-name", name, "-emit-module",
+                    "-emit-module-path", str(build_dir / f"{name}.swiftmodule"), "-parse-as-library",
+                    "-O", "-wmo", "-enable-testing", "-package-name", "nudge_ingest", SANITIZE,
+                    "-I", str(build_dir), *include, *module_sources[name], "-o", str(library)])
         stamp.write_text(library_key)
         print(f"  {time.monotonic() - started:.0f} s", file=sys.stderr)
 
@@ -112,8 +117,8 @@ def build(names):
         key = library_key + fingerprint(target_sources)
         if not binary.exists() or not binary_stamp.exists() or binary_stamp.read_text() != key:
             print(f"building fuzz-{name}…", file=sys.stderr)
-            swiftc(["-parse-as-library", "-O", SANITIZE, "-I", str(build_dir), *include, *target_sources,
-                    str(library), *map(str, shims), "-lz", "-o", str(binary)])
+            swiftc(["-parse-as-library", "-O", "-package-name", "nudge_ingest", SANITIZE, "-I", str(build_dir),
+                    *include, *target_sources, *map(str, libraries), *map(str, shims), "-lz", "-o", str(binary)])
             binary_stamp.write_text(key)
         binaries[name] = binary
     return binaries

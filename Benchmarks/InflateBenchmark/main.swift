@@ -10,6 +10,8 @@
 // time (the fairer figure on a shared machine). Warm the page cache first
 // (cat FILE > /dev/null).
 import NudgeIngest
+import NudgeSpool
+import NudgeSystem
 import Foundation
 
 let arguments = CommandLine.arguments

@@ -7,7 +7,8 @@
 // Defaults: 10,000,000 users (all identified, each with an anonymousId link) and
 // 50,000,000 message ids, in a temporary folder under /tmp. Needs about 4 GB of memory.
 // The numbers in docs/spool.md come from this program.
-import NudgeIngest
+import NudgeCore
+import NudgeSpool
 import Foundation
 
 let arguments = CommandLine.arguments

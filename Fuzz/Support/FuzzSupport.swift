@@ -4,7 +4,10 @@
 // Compiled into each target binary by `scripts/fuzz.py`, never into the package.
 
 import Foundation
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// Stops the fuzzer: libFuzzer treats the abort as a crash and saves the input.
 func require(

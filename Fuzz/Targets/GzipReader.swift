@@ -4,7 +4,10 @@
 // ISA-L can be used, its inflater is compared with zlib's as well (see `compareIsal`).
 
 import Foundation
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// Stops a pass whose output outgrows what a fuzz input should inflate to.
 private struct OutputLimit: Error {}

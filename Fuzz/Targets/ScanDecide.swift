@@ -3,7 +3,10 @@
 // and tracks interact), then the spools it produced are checked record by record.
 
 import Foundation
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// Low enough that the fuzzer reaches rule 1 with inputs of a few KiB.
 private let maxLineBytes = 2048
@@ -22,9 +25,9 @@ private struct Spools {
         var acceptedOut = ByteBuffer(capacity: 256)
         var droppedOut = ByteBuffer(capacity: 256)
         forEachChunk(of: input, size: chunk) { piece in
-            framer.consume(piece) { processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut) }
+            processor.process(piece, framedBy: &framer, from: source, accepted: &acceptedOut, dropped: &droppedOut)
         }
-        framer.finish { processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut) }
+        processor.finish(framedBy: &framer, from: source, accepted: &acceptedOut, dropped: &droppedOut)
         accepted = acceptedOut.bytes
         dropped = droppedOut.bytes
         counts = processor.counts
@@ -114,7 +117,7 @@ private func check(_ record: [String: Any], of line: [UInt8]) {
     if record["raw_truncated"] as? Bool == true {
         require(reason == "line_too_long", "raw cut for \(reason)")
         require(full.unicodeScalars.starts(with: raw.unicodeScalars), "cut raw is not a prefix of the line")
-        require(raw.utf8.count <= RecordEncoder.rawLimit, "cut raw of \(raw.utf8.count) bytes")
+        require(raw.utf8.count <= RecordLimits.rawBytes, "cut raw of \(raw.utf8.count) bytes")
     } else {
         require(raw.unicodeScalars.elementsEqual(full.unicodeScalars), "raw does not reproduce the line")
     }

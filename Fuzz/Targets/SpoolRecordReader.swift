@@ -8,7 +8,10 @@
 //   Foundation reads from the same line when Foundation reads it as a JSON object.
 
 import Foundation
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSpoolRecordReader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

@@ -3,7 +3,10 @@
 // grammar, which counts days year by year instead of using the civil-date formulas.
 
 import Foundation
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTimestamp(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

@@ -7,7 +7,10 @@
 //   date-time with a numeric offset, and is written again unchanged.
 
 import Foundation
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWriterRoundTrip(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NudgeCore
 import NudgeIngest
 
 struct AuditCommand: ParsableCommand {

@@ -1,10 +1,6 @@
 import ArgumentParser
 import NudgeIngest
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,11 +2,7 @@ import ArgumentParser
 import Dispatch
 import NudgeIngest
 import NudgeReplayHTTP
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

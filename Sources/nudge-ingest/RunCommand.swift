@@ -1,12 +1,11 @@
 import ArgumentParser
 import Dispatch
-import NudgeIngest
-import Synchronization
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NudgeCore
+import NudgeIngest
+import NudgeSpool
+import NudgeSystem
+import Synchronization
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// The pieces `audit` reads the dropped spool with, in process: decoding strings that
 /// nothing validated, parsing records from damaged lines, times and folder days.

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// Issue #6 on the real binary: `audit` (report, list, collisions, HTML), `preview` and
 /// `redrive`, checked against the spool as Foundation's JSON parser reads it.

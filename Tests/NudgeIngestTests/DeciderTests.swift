@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// The contract's rules, one by one, on real lines through the decide-and-write stage.
 @Suite struct DeciderTests {
@@ -36,7 +39,7 @@ import Testing
         let run = try InMemoryRun(long, maxLineBytes: 4000)
         #expect(run.codes == ["dropped:line_too_long"])
         let raw = try #require(run.dropped[0]["raw"] as? String)
-        #expect(raw.utf8.count <= RecordEncoder.rawLimit)
+        #expect(raw.utf8.count <= RecordLimits.rawBytes)
         #expect(!raw.contains("\u{FFFD}"))
         #expect(long.hasPrefix(raw))
         #expect(run.dropped[0]["raw_truncated"] as? Bool == true)

@@ -1,5 +1,8 @@
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// `replay`'s ordering, batching, rejection and checkpoint rules, without sockets: a
 /// simulated Nudge answers requests in random order, rejects some identifies, and the

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// Issue #4 on the real binary: runs that continue each other, inputs processed once,
 /// commits that survive `kill -9` at any instant, clean failures, the lock, and

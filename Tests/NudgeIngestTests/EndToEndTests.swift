@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// The built `nudge-ingest` binary on real files, checked by independent tools:
 /// the JSON Schemas (Python `jsonschema`), the Python reference implementation, and

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// A newcomer's and an operator's first hour with the real binary: the odd files a
 /// download folder holds, spools that are not there, long runs, Ctrl-C and narrow

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// A realistic export from the benchmark's generator, with a fixed seed: its outcome
 /// counts and the exact bytes of both spools are pinned, so tuning the hot path cannot

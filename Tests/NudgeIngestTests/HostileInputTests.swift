@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// Inputs built to hurt, through the real binary: each gets the contract's outcome,
 /// exits normally, and stays within the memory bound that `--max-line-bytes` and the
@@ -63,7 +66,7 @@ import Testing
             #expect(outcome.records == 1 && outcome.reasons["line_too_long"] == 1)
             let record = try #require(outcome.dropped.first)
             #expect(record["raw_truncated"] as? Bool == true)
-            #expect((record["raw"] as? String)?.unicodeScalars.count == RecordEncoder.rawLimit)
+            #expect((record["raw"] as? String)?.unicodeScalars.count == RecordLimits.rawBytes)
             #expect((record["detail"] as? String)?.contains("\(10 << 30) bytes") == true)
         }
     }
@@ -80,7 +83,7 @@ import Testing
             let record = try #require(outcome.dropped.first)
             #expect((record["detail"] as? String)?.contains("\(length) bytes") == true)
             #expect((record["raw"] as? String)?.hasPrefix(String(decoding: prefix, as: UTF8.self) + "aaaa") == true)
-            #expect((record["raw"] as? String)?.utf8.count == RecordEncoder.rawLimit)
+            #expect((record["raw"] as? String)?.utf8.count == RecordLimits.rawBytes)
         }
     }
 
@@ -119,7 +122,7 @@ import Testing
                     #expect(outcome.reasons[reason] == 1)
                     // One trailing \r is removed; the rest is the line.
                     let raw = outcome.dropped.first?["raw"] as? String
-                    #expect(raw?.utf8.count == min(count - 1, RecordEncoder.rawLimit))
+                    #expect(raw?.utf8.count == min(count - 1, RecordLimits.rawBytes))
                 }
             }
         }

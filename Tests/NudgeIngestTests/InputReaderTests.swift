@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// The reader on real gzip files made by the system's gzip, at every chunk size, with
 /// each inflate backend: every gzip test runs once with zlib and once with ISA-L, which

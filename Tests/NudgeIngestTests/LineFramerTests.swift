@@ -1,5 +1,8 @@
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// The framer against a plain oracle, fed at every chunk size and one byte at a time.
 @Suite struct LineFramerTests {
@@ -27,13 +30,19 @@ import Testing
             var start = 0
             while start < raw.count {
                 let end = min(start + chunk, raw.count)
-                framer.consume(UnsafeRawBufferPointer(rebasing: raw[start..<end])) {
-                    lines.append(Line(number: $0.number, bytes: Array($0.bytes), length: $0.length))
+                let chunk = UnsafeRawBufferPointer(rebasing: raw[start..<end])
+                var position = 0
+                while let line = framer.nextLine(in: chunk, from: &position) {
+                    lines.append(Line(number: line.number, bytes: Array(line.bytes), length: line.length))
                 }
+                #expect(position == chunk.count, "a chunk is used up before the framer asks for the next")
                 start = end
             }
         }
-        framer.finish { lines.append(Line(number: $0.number, bytes: Array($0.bytes), length: $0.length)) }
+        if let last = framer.finish() {
+            lines.append(Line(number: last.number, bytes: Array(last.bytes), length: last.length))
+        }
+        #expect(framer.finish() == nil, "a stream ends once")
         return lines
     }
 

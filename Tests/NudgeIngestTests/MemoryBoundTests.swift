@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// Memory does not grow with input size: the real binary reads far more than its
 /// memory bound, with its peak resident set read back from the kernel.

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// `run --jobs N`: the inputs are read and parsed on N workers and decided by one
 /// sequencer in input order, so every spool byte is that of `--jobs 1`, whatever N,

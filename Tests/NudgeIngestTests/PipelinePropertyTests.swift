@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// Properties of the whole pipeline on random exports: random mixes of good and broken
 /// lines, compressed as random gzip members, read with random chunk, buffer and hand-off

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// `nudge-ingest replay` when things go wrong, against the fake Nudge on loopback: the
 /// operator's mistakes (a wrong key, a wrong endpoint, a key revoked half-way) stop it

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// `replay`'s whole policy without sockets: the ``ReplayMachine`` driven by a simulated
 /// Nudge on a simulated clock. The simulation answers out of order, with latency,

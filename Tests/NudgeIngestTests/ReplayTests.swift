@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// `nudge-ingest replay` against a real HTTP server on loopback (`scripts/fake_nudge.py`,
 /// which behaves like Nudge and injects faults), on a spool made from the bundled sample.

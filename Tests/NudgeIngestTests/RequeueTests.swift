@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// `nudge-ingest requeue` on a spool whose replay had one user's identifies rejected:
 /// filters, a dry run, the crash-safe commit, the next replay sending exactly the

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// The bundled sample export (README's first command) against the outcomes its
 /// generator wrote down for every physical line, and against the reference.

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// The identity state's files, in process: saving and loading give back the same
 /// answers, by snapshot or by journals, and the content hash does not depend on how

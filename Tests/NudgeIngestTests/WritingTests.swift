@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// The writer's byte-level pieces: escaping eight bytes at a time, the output buffer,
 /// drop details, and the background writer's error path.

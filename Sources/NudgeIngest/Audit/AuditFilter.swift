@@ -1,3 +1,7 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
 /// Which dropped records `audit list` and `redrive` select. Each kind of criterion
 /// given must match (AND); several values of one kind are alternatives (OR).
 public struct AuditFilter: Sendable, Equatable {

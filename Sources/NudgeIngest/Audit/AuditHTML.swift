@@ -1,8 +1,7 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
 
 /// `audit --html`: the report as one self-contained page (inline CSS and SVG, no
 /// script, nothing fetched), for people who would rather look than read.

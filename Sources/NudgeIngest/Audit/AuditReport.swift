@@ -1,9 +1,8 @@
 import Dispatch
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
 
 /// What `nudge-ingest audit` reports about a spool: the dropped records by reason, by
 /// type and event name, by input file and by day, with one example per reason
@@ -112,7 +111,7 @@ public struct AuditReport: Sendable {
     public static func make(
         spool: String, parallelism: Int = defaultParallelism, progress: ScanProgress? = nil
     ) throws(AuditError) -> AuditReport {
-        let started = Clock.now
+        let started = MonotonicClock.now
         let ledger: Ledger
         do { ledger = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
         var report = AuditReport(spool: spool, commits: ledger.lastCommit)
@@ -204,7 +203,7 @@ public struct AuditReport: Sendable {
         }
         report.records = report.files.reduce(0) { $0 + $1.records }
         report.accepted = report.files.reduce(0) { $0 + $1.accepted }
-        report.elapsedSeconds = Clock.now - started
+        report.elapsedSeconds = MonotonicClock.now - started
         return report
     }
 

@@ -1,3 +1,7 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
 /// `nudge-ingest preview`: what `run` would decide for events against a spool's current
 /// identity state, changing nothing.
 ///
@@ -5,7 +9,7 @@
 /// Events given together are decided in order, each seeing what the ones before it
 /// did, as in one run: an identify then a track of the same user previews the track
 /// as accepted. Nothing is written to the spool.
-public struct Preview {
+public struct Preview: ~Copyable {
     /// One event's outcome: the record `run` would write, exactly as the spool would
     /// hold it (`accepted-record` or `dropped-record`).
     public struct Outcome: Sendable {
@@ -59,16 +63,12 @@ public struct Preview {
     /// Decides the NDJSON lines of `chunk` (framed as `run` frames them); call
     /// ``finish(_:)`` after the last chunk.
     public mutating func consume(_ chunk: UnsafeRawBufferPointer, _ emit: (Outcome) -> Void) {
-        // The framer is taken out while it calls back into `decide`, which changes `self`.
-        var copy = framer
-        copy.consume(chunk) { emit(decide($0)) }
-        framer = copy
+        var position = 0
+        while let line = framer.nextLine(in: chunk, from: &position) { emit(decide(line)) }
     }
 
     public mutating func finish(_ emit: (Outcome) -> Void) {
-        var copy = framer
-        copy.finish { emit(decide($0)) }
-        framer = copy
+        if let last = framer.finish() { emit(decide(last)) }
     }
 
     private mutating func decide(_ line: FramedLine) -> Outcome {

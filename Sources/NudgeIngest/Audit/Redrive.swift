@@ -1,8 +1,7 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
 
 /// `nudge-ingest redrive`: decides selected dropped records again against the spool's
 /// current identity state and moves those now accepted to the accepted spool.
@@ -27,7 +26,7 @@ public enum Redrive {
     public static func run(
         spool directory: String, filter: AuditFilter, dryRun: Bool = false, progress: ScanProgress? = nil
     ) throws(AuditError) -> RedriveSummary {
-        let started = Clock.now
+        let started = MonotonicClock.now
         let spool: Spool
         var state: IdentityState
         do {
@@ -109,7 +108,7 @@ public enum Redrive {
             rewriting.discard()
             throw error
         }
-        summary.elapsedSeconds = Clock.now - started
+        summary.elapsedSeconds = MonotonicClock.now - started
         return summary
     }
 

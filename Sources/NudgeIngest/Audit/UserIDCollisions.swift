@@ -1,3 +1,7 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
 /// `nudge-ingest audit collisions`: distinct raw `userId`s that Nudge's sanitising
 /// (spaces to `_`, then lowercase) merges into one `ext_id`: a silent merge of what may
 /// be different people (`schemas/audit-collisions.schema.json`).

@@ -1,8 +1,7 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
 
 /// Settings of one `nudge-ingest run`.
 public struct RunOptions: Sendable {
@@ -121,14 +120,14 @@ public struct IngestRun {
     public func run(
         _ inputs: [InputFile], progress: ((RunProgress) -> Void)? = nil, stopRequested: (() -> Bool)? = nil
     ) throws(SpoolError) -> RunSummary {
-        let started = Clock.now
+        let started = MonotonicClock.now
         let spool = try Spool(directory: options.spool)
         let plan = try spool.plan(inputs, reprocessChanged: options.reprocessChanged)
         var summary = RunSummary(spool: options.spool)
         summary.skipped = plan.skipped
         guard !plan.toProcess.isEmpty else {
             summary.notes = spool.notes
-            summary.elapsedSeconds = Clock.now - started
+            summary.elapsedSeconds = MonotonicClock.now - started
             return summary
         }
         let state = try spool.loadState()
@@ -175,8 +174,8 @@ public struct IngestRun {
                     summary.interrupted = true
                     break inputs
                 }
-                if let progress, Clock.now - lastProgress >= 0.2 {
-                    lastProgress = Clock.now
+                if let progress, MonotonicClock.now - lastProgress >= 0.2 {
+                    lastProgress = MonotonicClock.now
                     progress(RunProgress(
                         inputIndex: index, inputCount: plan.toProcess.count, path: input.path,
                         inputBytesRead: fileBytesRead, inputBytesTotal: total,
@@ -200,8 +199,10 @@ public struct IngestRun {
             }
             if let fault = inputSummary.fault {
                 decider.recordFault(
-                    report, detail: "\(fault.message) (at compressed byte \(fault.offset), line \(fault.line)); "
+                    detail: "\(fault.message) (at compressed byte \(fault.offset), line \(fault.line)); "
                         + "the complete lines before it were processed",
+                    line: report.faultLine, offset: stage.faultOffset,
+                    fragment: report.fragment, fragmentLength: report.fragmentLength,
                     source: source, dropped: &writer.dropped)
             }
             inputSummary.counts = decider.counts - before
@@ -222,16 +223,7 @@ public struct IngestRun {
             summary.state = decider.state.statistics
         }
         summary.notes = spool.notes
-        summary.elapsedSeconds = Clock.now - started
+        summary.elapsedSeconds = MonotonicClock.now - started
         return summary
-    }
-}
-
-/// Monotonic seconds.
-enum Clock {
-    static var now: Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
 
 /// Reads and parses a run's inputs on every core, and hands their records to one
 /// sequencer in input order.
@@ -212,7 +215,8 @@ final class ParallelRecordStage: @unchecked Sendable {
         do {
             stage = try reader.decompress(inputs[index]) { chunk, bytesRead in
                 fileBytesRead = bytesRead
-                try framer.consume(chunk, add)
+                var position = 0
+                while let line = framer.nextLine(in: chunk, from: &position) { try add(line) }
             }
         } catch let error as Cancelled {
             throw error
@@ -225,7 +229,8 @@ final class ParallelRecordStage: @unchecked Sendable {
             stage.end = .unreadable("\(error)")
             stage.faultOffset = fileBytesRead
         }
-        let report = try ReadReport(stage, framer: &framer, onLine: add)
+        if stage.end == .complete, let last = framer.finish() { try add(last) }
+        let report = ReadReport(stage, framer: framer)
         batch.fileBytesRead = stage.bytes
         batch.end = report
         publish(batch)
@@ -291,58 +296,4 @@ final class ParallelRecordStage: @unchecked Sendable {
         }
         return nil
     }
-}
-
-/// A mutex with several condition variables, so that threads waiting for different
-/// things are woken separately (`NSCondition` has one condition per lock). The
-/// pthread objects live at stable heap addresses owned by this object, initialised in
-/// `init` and destroyed in `deinit`.
-final class WaitLock: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let conditions: UnsafeMutablePointer<pthread_cond_t>
-    private let count: Int
-
-    init(conditions count: Int) {
-        self.count = count
-        mutex = .allocate(capacity: 1)
-        precondition(pthread_mutex_init(mutex, nil) == 0, "pthread_mutex_init failed")
-        conditions = .allocate(capacity: count)
-        for index in 0..<count {
-            precondition(pthread_cond_init(conditions + index, nil) == 0, "pthread_cond_init failed")
-        }
-    }
-
-    deinit {
-        for index in 0..<count { pthread_cond_destroy(conditions + index) }
-        conditions.deallocate()
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-    /// Waits on condition `index`; the caller holds the lock and rechecks what it waits for.
-    func wait(_ index: Int) { pthread_cond_wait(conditions + index, mutex) }
-    func signal(_ index: Int) { pthread_cond_signal(conditions + index) }
-    func broadcast(_ index: Int) { pthread_cond_broadcast(conditions + index) }
-    func broadcastAll() { for index in 0..<count { broadcast(index) } }
-}
-
-/// Names the calling thread as `top`, `ps -L` and profilers show it (Linux keeps 15 bytes).
-func nameCurrentThread(_ name: String) {
-    Thread.current.name = name
-}
-
-/// How many cores this process may run on: the CPUs its affinity mask allows (so
-/// `taskset -c 0` counts one), read from `/proc/self/status`; else the online ones.
-public func availableCores() -> Int {
-    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) {
-        // A hexadecimal mask in comma-separated groups of 32 bits.
-        let count = line.dropFirst("Cpus_allowed:".count).reduce(0) { count, character in
-            count + (character.hexDigitValue?.nonzeroBitCount ?? 0)
-        }
-        if count > 0 { return count }
-    }
-    return max(ProcessInfo.processInfo.activeProcessorCount, 1)
 }

@@ -1,18 +1,6 @@
-/// What happened to one input.
-public struct InputSummary: Sendable {
-    public enum Status: String, Sendable {
-        case ok, corrupt, unreadable
-    }
-
-    public var path: String
-    public var format: InputFormat
-    public var bytes: Int
-    public var uncompressedBytes: Int
-    public var counts: OutcomeCounts
-    public var status: Status
-    /// For a fault: where and what.
-    public var fault: (offset: Int, line: Int, message: String)?
-}
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
 
 /// The outcome of `nudge-ingest run`: the contract's run summary.
 public struct RunSummary: Sendable {
@@ -282,31 +270,4 @@ public struct RunSummary: Sendable {
         }
         return lines
     }
-}
-
-func group(_ value: Int) -> String {
-    let digits = String(value.magnitude)
-    var result = ""
-    for (i, ch) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { result.append(",") }
-        result.append(ch)
-    }
-    return value < 0 ? "-" + result : result
-}
-
-func percent(_ part: Int, of whole: Int) -> String {
-    whole == 0 ? "" : "  (\(format1(Double(part) * 100 / Double(whole)))%)"
-}
-
-func format1(_ value: Double) -> String { fixed(value, decimals: 1) }
-func format3(_ value: Double) -> String { fixed(value, decimals: 3) }
-
-/// Fixed-point text without Foundation's locale-dependent formatting.
-func fixed(_ value: Double, decimals: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let scaled = Int((value * scale).rounded())
-    let whole = scaled / Int(scale)
-    let fraction = String(abs(scaled) % Int(scale)).leftPadded(to: decimals)
-    return "\(scaled < 0 && whole == 0 ? "-" : "")\(whole).\(fraction)"
 }

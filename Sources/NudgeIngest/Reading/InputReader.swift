@@ -1,13 +1,7 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// How an input's bytes were stored.
-public enum InputFormat: String, Sendable {
-    case gzip, plain
-}
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
 
 /// How reading one input ended.
 public enum ReadEnd: Sendable, Equatable {
@@ -41,19 +35,17 @@ public struct ReadReport: Sendable {
     public var fragment: [UInt8] = []
     public var fragmentLength = 0
 
-    /// Completes the decompress stage's report with what the framer holds: a stream
-    /// that ended whole ends its last line; one that ended at a fault leaves a fragment.
-    init(_ stage: DecompressReport, framer: inout LineFramer, onLine: (FramedLine) throws -> Void) rethrows {
+    /// Completes the decompress stage's report with what the framer holds after the
+    /// stream: where it ended at a fault, the fragment of the line it interrupted.
+    /// (A stream that ended whole hands its last line out with ``LineFramer/finish()``.)
+    init(_ stage: DecompressReport, framer: borrowing LineFramer) {
         self.stage = stage
-        guard stage.end == .complete else {
-            if let (line, prefix, length) = framer.pendingFragment(limit: RecordEncoder.rawLimit + 4) {
-                (faultLine, fragment, fragmentLength) = (line, prefix, length)
-            } else {
-                faultLine = framer.linesSeen + 1
-            }
-            return
+        guard stage.end != .complete else { return }
+        if let (line, prefix, length) = framer.pendingFragment(limit: RecordLimits.rawBytes + 4) {
+            (faultLine, fragment, fragmentLength) = (line, prefix, length)
+        } else {
+            faultLine = framer.linesSeen + 1
         }
-        try framer.finish(onLine)
     }
 }
 
@@ -87,8 +79,12 @@ public struct InputReader: Sendable {
     /// `onLine`.
     public func read(_ input: InputFile, onLine: (FramedLine) throws -> Void) throws -> ReadReport {
         var framer = LineFramer(maxLineBytes: maxLineBytes)
-        let stage = try decompress(input) { chunk, _ in try framer.consume(chunk, onLine) }
-        return try ReadReport(stage, framer: &framer, onLine: onLine)
+        let stage = try decompress(input) { chunk, _ in
+            var position = 0
+            while let line = framer.nextLine(in: chunk, from: &position) { try onLine(line) }
+        }
+        if stage.end == .complete, let last = framer.finish() { try onLine(last) }
+        return ReadReport(stage, framer: framer)
     }
 
     /// Reads and inflates `input`, handing out its decompressed bytes in chunks (valid

@@ -1,8 +1,7 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
 
 /// One accepted record read back from the spool, with its body's exact bytes.
 public struct AcceptedRecord: Sendable {

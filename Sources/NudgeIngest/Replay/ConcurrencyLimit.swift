@@ -1,3 +1,7 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
 /// How many requests `replay` keeps in flight: additive increase, multiplicative
 /// decrease (AIMD), as TCP does for its window. It starts small, doubles per round
 /// trip while answers are clean and fast (slow start), then grows by one request per

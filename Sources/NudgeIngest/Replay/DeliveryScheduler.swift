@@ -1,3 +1,7 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
 /// One accepted record as replay sees it: where it is in the spool and what the
 /// ordering rules need.
 public struct ReplayRecord: Sendable, Equatable {

@@ -1,3 +1,7 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
 /// Why a replay could not go on: the spool could not be read or written. (Answers
 /// from Nudge never throw: they end the replay through ``ReplayEnd``.)
 public enum ReplayError: Error, Sendable, CustomStringConvertible {
@@ -66,7 +70,7 @@ public struct Replay {
         printRequest: (@Sendable (OutgoingRequest) -> Void)? = nil,
         progress: ((ReplayProgress) -> Void)? = nil
     ) async throws(ReplayError) -> ReplaySummary {
-        let started = Clock.now
+        let started = MonotonicClock.now
         let store: ReplayStore?
         let ledger: Ledger
         let saved: ReplayCheckpoint
@@ -96,7 +100,7 @@ public struct Replay {
                     for await _ in interrupts { sink.yield(.interrupted) }
                 }
             }
-            var pending = machine.start(now: Clock.now - started)
+            var pending = machine.start(now: MonotonicClock.now - started)
             var scheduledWake = Double.infinity
             var iterator = events.makeAsyncIterator()
             do throws(ReplayError) {
@@ -115,11 +119,11 @@ public struct Replay {
                             } catch {
                                 throw .reading(error)
                             }
-                            pending += machine.handle(.read(batch, atEnd: batch.count < count), now: Clock.now - started)
+                            pending += machine.handle(.read(batch, atEnd: batch.count < count), now: MonotonicClock.now - started)
                         case .send(let send):
                             if dryRun {
                                 printRequest?(send.request)
-                                pending += machine.handle(.answered(send.id, HTTPAnswer(status: 200)), now: Clock.now - started)
+                                pending += machine.handle(.answered(send.id, HTTPAnswer(status: 200)), now: MonotonicClock.now - started)
                             } else {
                                 group.addTask {
                                     let answer = await transport.send(send.request)
@@ -135,7 +139,7 @@ public struct Replay {
                         case .wake(let at):
                             guard at < scheduledWake else { break }
                             scheduledWake = at
-                            let delay = max(at - (Clock.now - started), 0)
+                            let delay = max(at - (MonotonicClock.now - started), 0)
                             group.addTask {
                                 try? await Task.sleep(nanoseconds: UInt64(delay * 1e9) + 1_000)
                                 sink.yield(.tick)
@@ -145,8 +149,8 @@ public struct Replay {
                             break events
                         }
                     }
-                    if let progress, Clock.now - lastProgress >= 0.2 {
-                        lastProgress = Clock.now
+                    if let progress, MonotonicClock.now - lastProgress >= 0.2 {
+                        lastProgress = MonotonicClock.now
                         progress(ReplayProgress(
                             answered: machine.tally.acknowledged + machine.tally.rejected, total: total,
                             rejected: machine.tally.rejected, inFlight: machine.inFlight,
@@ -154,7 +158,7 @@ public struct Replay {
                             elapsedSeconds: lastProgress - started))
                     }
                     guard let event = await iterator.next() else { break }
-                    let now = Clock.now - started
+                    let now = MonotonicClock.now - started
                     if case .tick = event, now >= scheduledWake { scheduledWake = .infinity }
                     pending = machine.handle(event, now: now)
                 }
@@ -170,7 +174,7 @@ public struct Replay {
         summary.end = end
         summary.total = total
         summary.remaining = machine.pendingCount
-        summary.elapsedSeconds = Clock.now - started
+        summary.elapsedSeconds = MonotonicClock.now - started
         summary.totalAcknowledged = machine.checkpoint.acknowledged
         summary.totalRejected = machine.checkpoint.rejected
         if dryRun {

@@ -1,3 +1,7 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
 /// Settings of one `nudge-ingest replay`.
 public struct ReplayConfiguration: Sendable {
     /// The base URL; requests go to `{endpoint}/identify` and `{endpoint}/events/batch`.

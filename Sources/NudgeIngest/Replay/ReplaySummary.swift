@@ -1,3 +1,7 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
 /// The outcome of `nudge-ingest replay` (`schemas/replay-summary.schema.json`).
 public struct ReplaySummary: Sendable {
     public var spool: String

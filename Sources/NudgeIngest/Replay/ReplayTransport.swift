@@ -1,3 +1,7 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
 /// One HTTP request replay sends.
 public struct OutgoingRequest: Sendable {
     public var method: String

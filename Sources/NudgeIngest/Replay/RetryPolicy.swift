@@ -1,3 +1,7 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
 /// How `replay` reads an answer, how long it waits before trying again, and when it
 /// gives up. The statuses follow Segment's own client for the Nudge destination: the
 /// ones it retries are retried here; an answer that judges a record rejects it; an

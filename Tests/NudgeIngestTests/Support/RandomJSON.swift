@@ -1,4 +1,7 @@
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// Random JSON text for differential and property tests: Segment-like events whose
 /// fields the rules read turn up with every kind of value, at the right depth and at

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
+@testable import NudgeCore
 @testable import NudgeIngest
+@testable import NudgeSpool
+@testable import NudgeSystem
 
 /// The repository's root, found from this file's path.
 let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
@@ -134,13 +137,12 @@ struct InMemoryRun {
             var start = 0
             while start < raw.count {
                 let end = min(start + step, raw.count)
-                framer.consume(UnsafeRawBufferPointer(rebasing: raw[start..<end])) {
-                    processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut)
-                }
+                processor.process(UnsafeRawBufferPointer(rebasing: raw[start..<end]), framedBy: &framer, from: source,
+                                  accepted: &acceptedOut, dropped: &droppedOut)
                 start = end
             }
         }
-        framer.finish { processor.process($0, from: source, accepted: &acceptedOut, dropped: &droppedOut) }
+        processor.finish(framedBy: &framer, from: source, accepted: &acceptedOut, dropped: &droppedOut)
         counts = processor.counts
         acceptedBytes = acceptedOut.bytes
         droppedBytes = droppedOut.bytes

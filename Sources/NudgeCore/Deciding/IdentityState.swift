@@ -1,0 +1,237 @@
+/// What the rules remember between records: every `messageId` seen, the users known
+/// by `ext_id` (and whether an identify of theirs was accepted), and the identity links.
+///
+/// Strings are kept as 128-bit fingerprints; only each user's `ext_id` bytes are
+/// stored, once, because an anonymous track resolved through a link needs them.
+///
+/// The state also keeps what changed since the last ``markChangesSaved()``, so that a
+/// spool can save one input's changes as a small journal instead of the whole state
+/// (see ``StateFile``).
+public struct IdentityState: Sendable {
+    package var messageIDs: FingerprintTable
+    package var usersByExtID: FingerprintTable
+    /// Link key → user index << 2 | origin.
+    package var links: FingerprintTable
+    package var extIDBytes: [UInt8] = []
+    package var extIDEnds: [Int] = []
+    package var identified: [Bool] = []
+    /// Per user: the records that named it by a `userId` (see ``countRecord(of:rawUserID:)``).
+    package var userRecords: [UInt32] = []
+    /// Raw `userId`s that sanitise to another text than themselves (`User 42` → `user_42`),
+    /// with how many records carried each: with `userRecords`, what `audit collisions`
+    /// reads. Found by a fingerprint of user and bytes, so counting allocates nothing.
+    package var forms = UserIDForms()
+
+    // What changed since the last save: users from `savedUserCount` on are new; the
+    // rest is listed in the order it happened.
+    package var savedUserCount = 0
+    package var newMessageIDs: [Fingerprint] = []
+    /// Users saved before who were identified since.
+    package var newlyIdentified: [UInt32] = []
+    package var linkChanges: [LinkChange] = []
+    /// Users whose record counts changed (each listed once).
+    package var countedUsers: [UInt32] = []
+    var isCounted: [Bool] = []
+
+    package struct LinkChange {
+        package var key: Fingerprint
+        package var packed: UInt32
+    }
+
+    /// An empty state. The tables start with room for `initialCapacity` message ids
+    /// (users and links 1/16 of it) and grow as needed; a run starts large so that
+    /// growth is rare, a fuzz target small so that each input costs little.
+    public init(initialCapacity: Int = 1 << 16) {
+        messageIDs = FingerprintTable(minimumCapacity: initialCapacity, storesValues: false)
+        usersByExtID = FingerprintTable(minimumCapacity: max(initialCapacity / 16, 16))
+        links = FingerprintTable(minimumCapacity: max(initialCapacity / 16, 16))
+    }
+
+    /// Remembers a `messageId`; returns whether it had been seen before.
+    public mutating func rememberMessageID(_ decoded: UnsafeRawBufferPointer) -> Bool {
+        rememberMessageID(key: IdentityKey.messageID(decoded))
+    }
+
+    /// Remembers a `messageId` by its ``IdentityKey/messageID(_:)``; returns whether it had been seen before.
+    public mutating func rememberMessageID(key: Fingerprint) -> Bool {
+        if messageIDs.insert(key) { return true }
+        newMessageIDs.append(key)
+        return false
+    }
+
+
+
+    /// The user known by this `ext_id`, if any.
+    public func user(extID: UnsafeRawBufferPointer) -> UInt32? {
+        usersByExtID.value(for: IdentityKey.user(extID))
+    }
+
+    /// The user known by this `ext_id`, created if new.
+    public mutating func addUser(extID: UnsafeRawBufferPointer) -> UInt32 {
+        addUser(extID: extID, key: IdentityKey.user(extID))
+    }
+
+    /// The user known by this `ext_id`, whose ``IdentityKey/user(_:)`` is `key`, created if new.
+    public mutating func addUser(extID: UnsafeRawBufferPointer, key: Fingerprint) -> UInt32 {
+        if let user = usersByExtID.value(for: key) { return user }
+        return appendUser(extID, key: key, identified: false)
+    }
+
+    package mutating func appendUser(_ extID: UnsafeRawBufferPointer, key: Fingerprint, identified isIdentified: Bool) -> UInt32 {
+        let user = UInt32(identified.count)
+        extIDBytes.appendBytes(extID)
+        extIDEnds.append(extIDBytes.count)
+        identified.append(isIdentified)
+        userRecords.append(0)
+        isCounted.append(false)
+        usersByExtID.set(key, to: user)
+        return user
+    }
+
+    public func isIdentified(_ user: UInt32) -> Bool { identified[Int(user)] }
+
+    public mutating func markIdentified(_ user: UInt32) {
+        guard !identified[Int(user)] else { return }
+        identified[Int(user)] = true
+        if Int(user) < savedUserCount { newlyIdentified.append(user) }
+    }
+
+    /// Counts a record that named `user`; `rawUserID` is its `userId`'s text when
+    /// sanitising changed it (counted as a form), nil otherwise.
+    mutating func countRecord(of user: UInt32, rawUserID: UnsafeRawBufferPointer?) {
+        let index = Int(user)
+        userRecords[index] &+= 1
+        if !isCounted[index] {
+            isCounted[index] = true
+            countedUsers.append(user)
+        }
+        if let rawUserID { forms.count(user: user, raw: rawUserID) }
+    }
+
+    /// The `ext_id` bytes of `user`.
+    package func extIDRange(of user: Int) -> Range<Int> {
+        (user == 0 ? 0 : extIDEnds[user - 1])..<extIDEnds[user]
+    }
+
+    /// Appends the `ext_id` of `user` to `out`.
+    public func appendExtID(of user: UInt32, to out: inout [UInt8]) {
+        out.append(contentsOf: extIDBytes[extIDRange(of: Int(user))])
+    }
+
+    /// Links `key` (an anonymousId, a lowercased email or a previousId) to `user`;
+    /// a later link for the same key replaces the earlier one.
+    public mutating func link(_ key: UnsafeRawBufferPointer, to user: UInt32, origin: LinkOrigin) {
+        link(key: IdentityKey.link(key), to: user, origin: origin)
+    }
+
+    /// Links the key whose ``IdentityKey/link(_:)`` is `key` to `user`.
+    public mutating func link(key: Fingerprint, to user: UInt32, origin: LinkOrigin) {
+        let change = LinkChange(key: key, packed: user << 2 | UInt32(origin.rawValue))
+        // A user's repeated identifies set the same links again: only changes are kept.
+        if links.set(change.key, to: change.packed) != change.packed { linkChanges.append(change) }
+    }
+
+    /// The user `key` is linked to, and how.
+    public func linkedUser(_ key: UnsafeRawBufferPointer) -> (user: UInt32, origin: LinkOrigin)? {
+        linkedUser(key: IdentityKey.link(key))
+    }
+
+
+    public func linkedUser(key: Fingerprint) -> (user: UInt32, origin: LinkOrigin)? {
+        guard let packed = links.value(for: key) else { return nil }
+        return (packed >> 2, LinkOrigin(rawValue: UInt8(packed & 3))!)
+    }
+
+    /// Forgets the list of changes: they are saved.
+    public mutating func markChangesSaved() {
+        savedUserCount = identified.count
+        newMessageIDs.removeAll(keepingCapacity: true)
+        newlyIdentified.removeAll(keepingCapacity: true)
+        linkChanges.removeAll(keepingCapacity: true)
+        for user in countedUsers { isCounted[Int(user)] = false }
+        countedUsers.removeAll(keepingCapacity: true)
+        forms.markChangesSaved()
+    }
+
+    /// How much the state holds, and the memory it takes.
+    public var statistics: StateStatistics {
+        StateStatistics(
+            users: identified.count, identifiedUsers: identified.lazy.filter { $0 }.count,
+            links: links.count, messageIDs: messageIDs.count,
+            messageIDBytes: messageIDs.memoryBytes,
+            userBytes: usersByExtID.memoryBytes + extIDBytes.capacity + extIDEnds.capacity * 8 + identified.capacity
+                + userRecords.capacity * 4 + isCounted.capacity + forms.memoryBytes,
+            linkBytes: links.memoryBytes)
+    }
+}
+
+/// Counts of what an ``IdentityState`` remembers.
+public struct StateStatistics: Sendable, Equatable {
+    public var users: Int
+    public var identifiedUsers: Int
+    public var links: Int
+    public var messageIDs: Int
+    /// Memory of the tables and arrays (the change lists of an unsaved input excluded):
+    /// the `messageId` set, the users (table, `ext_id` bytes, offsets, flags), the links.
+    public var messageIDBytes: Int
+    public var userBytes: Int
+    public var linkBytes: Int
+    public var memoryBytes: Int { messageIDBytes + userBytes + linkBytes }
+}
+
+/// The raw `userId` forms of an ``IdentityState``: each a user, the bytes and a record
+/// count, in the order first seen, with the forms whose counts changed since the last save.
+package struct UserIDForms: Sendable {
+    private var index = FingerprintTable(minimumCapacity: 64)
+    package private(set) var users: [UInt32] = []
+    package private(set) var counts: [UInt32] = []
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+    private var isChanged: [Bool] = []
+    /// Forms (indices) whose counts changed since the last save.
+    package private(set) var changed: [Int] = []
+
+    package var count: Int { users.count }
+
+    package func raw(_ form: Int) -> ArraySlice<UInt8> { bytes[(form == 0 ? 0 : ends[form - 1])..<ends[form]] }
+
+    private static func key(user: UInt32, raw: UnsafeRawBufferPointer) -> Fingerprint {
+        let bytes = Fingerprint(raw, domain: 4)
+        return Fingerprint(high: bytes.high ^ Fingerprint.mix(UInt64(user), 0x9E37_79B9_7F4A_7C15), low: bytes.low)
+    }
+
+    /// One more record of `user` under `raw`.
+    mutating func count(user: UInt32, raw: UnsafeRawBufferPointer) {
+        let key = Self.key(user: user, raw: raw)
+        let form: Int
+        if let found = index.value(for: key) {
+            form = Int(found)
+        } else {
+            form = users.count
+            index.set(key, to: UInt32(form))
+            users.append(user)
+            counts.append(0)
+            bytes.appendBytes(raw)
+            ends.append(bytes.count)
+            isChanged.append(false)
+        }
+        counts[form] &+= 1
+        if !isChanged[form] {
+            isChanged[form] = true
+            changed.append(form)
+        }
+    }
+
+    /// Sets the count of `user` under `raw` (loading a state file).
+    package mutating func set(user: UInt32, raw: UnsafeRawBufferPointer, records: UInt32) {
+        count(user: user, raw: raw)
+        counts[index.value(for: Self.key(user: user, raw: raw)).map(Int.init)!] = records
+    }
+
+    mutating func markChangesSaved() {
+        for form in changed { isChanged[form] = false }
+        changed.removeAll(keepingCapacity: true)
+    }
+
+    var memoryBytes: Int { index.memoryBytes + users.capacity * 4 + counts.capacity * 4 + bytes.capacity + ends.capacity * 8 + isChanged.capacity }
+}

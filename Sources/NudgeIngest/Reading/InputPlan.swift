@@ -1,0 +1,147 @@
+import Glibc
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
+/// An input a run leaves alone because the spool has committed its content already.
+public struct SkippedInput: Sendable {
+    public enum Reason: Sendable, Equatable {
+        /// Commit `commit` holds this content, read then from `path` (this path or another).
+        case committed(commit: Int, path: String)
+        /// The run names this file twice; the first is processed.
+        case namedTwice
+        /// The file is empty (0 bytes: a download not finished yet, a stamp file). It is
+        /// not committed, so the complete file is read when it comes.
+        case empty
+        /// An earlier input of this run, at `path`, has the same bytes (a copy): reading
+        /// it twice would accept its records twice.
+        case sameContent(path: String)
+    }
+
+    public var path: String
+    public var reason: Reason
+}
+
+/// Which inputs a run processes, and which it skips.
+public struct InputPlan: Sendable {
+    public var toProcess: [InputFile] = []
+    public var skipped: [SkippedInput] = []
+    /// Absolute paths of `toProcess` (nil for standard input or a path that cannot be resolved).
+    var absolutePaths: [String?] = []
+    /// Sizes of `toProcess`, as the plan found them (nil for standard input, a FIFO or a
+    /// path that cannot be read): the run's progress counts against them.
+    var sizes: [Int?] = []
+}
+
+extension Spool {
+    /// Matches `inputs` against the ledger. An input whose absolute path, size and
+    /// content fingerprint are those of a committed input is skipped; so is one with
+    /// the size and fingerprint of a committed input under another path (a moved or
+    /// copied archive), and a path named twice. A path the ledger knows with other
+    /// content is refused with `changedInputs`, or processed as a new input when
+    /// `reprocessChanged`. An empty file is skipped and not committed; of inputs of
+    /// this run with the same bytes, only the first is processed. Standard input, and
+    /// inputs that could not be read when they were committed, are always processed.
+    /// Only inputs whose size matches a committed one's, or another input's, are read
+    /// here, to compute their fingerprint.
+    public func plan(_ inputs: [InputFile], reprocessChanged: Bool) throws(SpoolError) -> InputPlan {
+        var byPath: [String: (commit: Int, input: LedgerInput)] = [:]
+        var bySize: [Int: [(commit: Int, input: LedgerInput)]] = [:]
+        for entry in ledger.entries {
+            for input in entry.inputs where input.status != .unreadable {
+                if let absolute = input.absolutePath { byPath[absolute] = (entry.commit, input) }
+                bySize[input.size, default: []].append((entry.commit, input))
+            }
+        }
+        var plan = InputPlan()
+        var changed: [ChangedInput] = []
+        var seen: Set<String> = []
+        for input in inputs {
+            guard !input.isStandardInput, let absolute = Self.absolutePath(input) else {
+                plan.toProcess.append(input)
+                plan.absolutePaths.append(nil)
+                plan.sizes.append(nil)
+                continue
+            }
+            guard seen.insert(absolute).inserted else {
+                plan.skipped.append(SkippedInput(path: input.path, reason: .namedTwice))
+                continue
+            }
+            let size = input.regularFileSize
+            if let size {
+                if size == 0 {
+                    plan.skipped.append(SkippedInput(path: input.path, reason: .empty))
+                    continue
+                }
+                if let known = byPath[absolute] {
+                    let fingerprint = known.input.size == size ? Self.fingerprint(input) : nil
+                    if fingerprint == known.input.fingerprint {
+                        plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: known.commit, path: known.input.path)))
+                        continue
+                    }
+                    let what = known.input.size != size
+                        ? "\(known.input.size) bytes when committed (commit \(known.commit)), \(size) bytes now"
+                        : "same size, other content than when committed (commit \(known.commit))"
+                    changed.append(ChangedInput(path: input.path, change: what))
+                } else if let candidates = bySize[size], let fingerprint = Self.fingerprint(input),
+                          let match = candidates.first(where: { $0.input.fingerprint == fingerprint }) {
+                    plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: match.commit, path: match.input.path)))
+                    continue
+                }
+            }
+            plan.toProcess.append(input)
+            plan.absolutePaths.append(absolute)
+            plan.sizes.append(size)
+        }
+        if !changed.isEmpty && !reprocessChanged { throw .changedInputs(changed) }
+        return Self.skippingCopies(in: plan)
+    }
+
+    /// `plan` without the inputs whose bytes an earlier input of it has: files of the
+    /// same size are fingerprinted, the first of each content is kept.
+    private static func skippingCopies(in plan: InputPlan) -> InputPlan {
+        var sizeCounts: [Int: Int] = [:]
+        for case let size? in plan.sizes { sizeCounts[size, default: 0] += 1 }
+        guard sizeCounts.values.contains(where: { $0 > 1 }) else { return plan }
+        var kept = InputPlan()
+        kept.skipped = plan.skipped
+        var firstWith: [String: String] = [:]
+        for (index, input) in plan.toProcess.enumerated() {
+            if let size = plan.sizes[index], sizeCounts[size]! > 1, let fingerprint = Self.fingerprint(input) {
+                let key = "\(size):\(fingerprint)"
+                if let first = firstWith[key] {
+                    kept.skipped.append(SkippedInput(path: input.path, reason: .sameContent(path: first)))
+                    continue
+                }
+                firstWith[key] = input.path
+            }
+            kept.toProcess.append(input)
+            kept.absolutePaths.append(plan.absolutePaths[index])
+            kept.sizes.append(plan.sizes[index])
+        }
+        return kept
+    }
+
+    /// The input's absolute path, symbolic links resolved.
+    static func absolutePath(_ input: InputFile) -> String? {
+        guard let resolved = input.withCPath({ realpath($0, nil) }) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The ``ContentHasher`` digest of a file's bytes, or nil when it cannot be read.
+    static func fingerprint(_ input: InputFile) -> String? {
+        let fd = input.withCPath { open($0, O_RDONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var hasher = ContentHasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { return hasher.hexDigest }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
+        }
+    }
+}

@@ -1,0 +1,386 @@
+import NudgeCore
+import NudgeSystem
+
+// Foundation's JSON parser reads the ledger: one short line per commit, read once when
+// a spool is opened, far from the hot path.
+import Foundation
+
+/// One input a commit processed, as the ledger records it.
+public struct LedgerInput: Sendable, Equatable {
+    /// The path as given (`source.file` of its records); `-` for standard input.
+    public var path: String
+    /// The absolute path it was read from (nil for standard input): what a later run
+    /// matches its inputs against.
+    public var absolutePath: String?
+    /// Bytes read (compressed bytes for gzip).
+    public var size: Int
+    /// ``ContentHasher`` digest of those bytes.
+    public var fingerprint: String
+    public var format: InputFormat
+    public var records: Int
+    public var accepted: Int
+    public var dropped: Int
+    public var status: InputSummary.Status
+
+    package init(path: String, absolutePath: String? = nil, size: Int, fingerprint: String, format: InputFormat, records: Int, accepted: Int, dropped: Int, status: InputSummary.Status) {
+        self.path = path
+        self.absolutePath = absolutePath
+        self.size = size
+        self.fingerprint = fingerprint
+        self.format = format
+        self.records = records
+        self.accepted = accepted
+        self.dropped = dropped
+        self.status = status
+    }
+}
+
+/// What a `redrive` commit changed: the dropped files it rewrote without the records
+/// it moved to its accepted file, and how many records each input file gave up.
+public struct RedriveChange: Sendable, Equatable {
+    /// One rewritten `dropped/KKKKKKKK.ndjson`: its commit, new size and records moved out.
+    public struct Replaced: Sendable, Equatable {
+        public var commit: Int
+        public var droppedBytes: Int
+        public var moved: Int
+
+        package init(commit: Int, droppedBytes: Int, moved: Int) {
+            self.commit = commit
+            self.droppedBytes = droppedBytes
+            self.moved = moved
+        }
+    }
+
+    /// Records moved out of the records of one input path (`source.file`).
+    public struct Source: Sendable, Equatable {
+        public var path: String
+        public var moved: Int
+
+        package init(path: String, moved: Int) {
+            self.path = path
+            self.moved = moved
+        }
+    }
+
+    public var replaced: [Replaced]
+    public var sources: [Source]
+    /// Records moved in all: the lines of this commit's accepted file.
+    public var moved: Int { replaced.reduce(0) { $0 + $1.moved } }
+
+    package init(replaced: [Replaced], sources: [Source]) {
+        self.replaced = replaced
+        self.sources = sources
+    }
+}
+
+/// One commit: the inputs it made durable and the files it added to the spool, or
+/// (``redrive``) the dropped records it moved to the accepted spool.
+public struct LedgerEntry: Sendable, Equatable {
+    public var commit: Int
+    /// UTC, `toISOString()` form.
+    public var committedAt: String
+    /// Empty for a redrive commit.
+    public var inputs: [LedgerInput]
+    /// Present for a commit of `nudge-ingest redrive`.
+    public var redrive: RedriveChange?
+    /// Sizes of `accepted/NNNNNNNN.ndjson`, `dropped/NNNNNNNN.ndjson` (0: no file) and
+    /// `state/NNNNNNNN.journal`.
+    public var acceptedBytes: Int
+    public var droppedBytes: Int
+    public var journalBytes: Int
+
+    /// Lines of this commit's accepted file: its inputs' accepted records, or what a
+    /// redrive moved.
+    public var acceptedRecords: Int {
+        redrive?.moved ?? inputs.reduce(0) { $0 + $1.accepted }
+    }
+
+    /// The spool file name of a commit: `NNNNNNNN.ndjson`.
+    public static func spoolFileName(_ commit: Int) -> String { number(commit) + ".ndjson" }
+    public static func journalFileName(_ commit: Int) -> String { number(commit) + ".journal" }
+    static func number(_ commit: Int) -> String { String(commit).leftPadded(to: 8) }
+    /// The hidden name under which redrive commit `by` writes the new version of the
+    /// dropped file of commit `commit`, renamed over it once `by` is committed.
+    package static func replacementFileName(of commit: Int, by redrive: Int) -> String {
+        "." + spoolFileName(commit) + ".redrive-" + number(redrive) + ".partial"
+    }
+
+    /// The ledger line: JSON, then the CRC-32 of the text before `,"crc32"`.
+    var line: [UInt8] {
+        var out = ByteBuffer(capacity: 512)
+        func key(_ name: StaticString) { out.append(0x22); out.append(name); out.append(0x22); out.append(0x3A) }
+        func int(_ value: Int) { JSONOutput.appendDecimal(value, to: &out) }
+        func string(_ text: String) { JSONOutput.appendString(text, to: &out) }
+        out.append(0x7B)
+        key("commit"); int(commit)
+        out.append(0x2C); key("committed_at"); string(committedAt)
+        out.append(0x2C); key("inputs"); out.append(0x5B)
+        for (i, input) in inputs.enumerated() {
+            if i > 0 { out.append(0x2C) }
+            out.append(0x7B)
+            key("path"); string(input.path)
+            out.append(0x2C); key("absolute_path")
+            if let absolute = input.absolutePath { string(absolute) } else { out.append("null") }
+            out.append(0x2C); key("size"); int(input.size)
+            out.append(0x2C); key("fingerprint"); string(input.fingerprint)
+            out.append(0x2C); key("format"); string(input.format.rawValue)
+            out.append(0x2C); key("records"); int(input.records)
+            out.append(0x2C); key("accepted"); int(input.accepted)
+            out.append(0x2C); key("dropped"); int(input.dropped)
+            out.append(0x2C); key("status"); string(input.status.rawValue)
+            out.append(0x7D)
+        }
+        out.append(0x5D)
+        if let redrive {
+            out.append(0x2C); key("redrive"); out.append(0x7B); key("replaced"); out.append(0x5B)
+            for (i, file) in redrive.replaced.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                out.append(0x7B); key("commit"); int(file.commit)
+                out.append(0x2C); key("dropped_bytes"); int(file.droppedBytes)
+                out.append(0x2C); key("moved"); int(file.moved); out.append(0x7D)
+            }
+            out.append(0x5D); out.append(0x2C); key("sources"); out.append(0x5B)
+            for (i, source) in redrive.sources.enumerated() {
+                if i > 0 { out.append(0x2C) }
+                out.append(0x7B); key("path"); string(source.path)
+                out.append(0x2C); key("moved"); int(source.moved); out.append(0x7D)
+            }
+            out.append(0x5D); out.append(0x7D)
+        }
+        out.append(0x2C); key("accepted_bytes"); int(acceptedBytes)
+        out.append(0x2C); key("dropped_bytes"); int(droppedBytes)
+        out.append(0x2C); key("journal_bytes"); int(journalBytes)
+        let crc = out.withBytes { StateFile.crc32($0) }
+        out.append(0x2C); key("crc32"); string(hex(UInt32(truncatingIfNeeded: crc)))
+        out.append(0x7D)
+        out.append(0x0A)
+        return out.bytes
+    }
+
+    /// Reads a ledger line (without its `\n`); nil when it is not a whole, intact entry.
+    init?(line: ArraySlice<UInt8>) {
+        let marker = Array(",\"crc32\":\"".utf8)
+        guard line.count > marker.count + 10, line.last == 0x7D,
+              let markerStart = line.lastRange(of: marker)?.lowerBound
+        else { return nil }
+        let stored = String(decoding: line[(markerStart + marker.count)...].dropLast(2), as: UTF8.self)
+        let crc = Array(line[..<markerStart]).withUnsafeBytes { StateFile.crc32($0) }
+        guard stored == hex(UInt32(truncatingIfNeeded: crc)),
+              let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+              let commit = object["commit"] as? Int, let committedAt = object["committed_at"] as? String,
+              let inputs = object["inputs"] as? [[String: Any]],
+              let acceptedBytes = object["accepted_bytes"] as? Int, let droppedBytes = object["dropped_bytes"] as? Int,
+              let journalBytes = object["journal_bytes"] as? Int
+        else { return nil }
+        var read: [LedgerInput] = []
+        for input in inputs {
+            guard let path = input["path"] as? String, let size = input["size"] as? Int,
+                  let fingerprint = input["fingerprint"] as? String,
+                  let format = (input["format"] as? String).flatMap(InputFormat.init(rawValue:)),
+                  let records = input["records"] as? Int, let accepted = input["accepted"] as? Int,
+                  let dropped = input["dropped"] as? Int,
+                  let status = (input["status"] as? String).flatMap(InputSummary.Status.init(rawValue:))
+            else { return nil }
+            read.append(LedgerInput(path: path, absolutePath: input["absolute_path"] as? String, size: size,
+                                    fingerprint: fingerprint, format: format, records: records,
+                                    accepted: accepted, dropped: dropped, status: status))
+        }
+        var redrive: RedriveChange?
+        if let change = object["redrive"] {
+            guard let change = change as? [String: Any], let replaced = change["replaced"] as? [[String: Any]],
+                  let sources = change["sources"] as? [[String: Any]]
+            else { return nil }
+            var reading = RedriveChange(replaced: [], sources: [])
+            for file in replaced {
+                guard let commit = file["commit"] as? Int, let bytes = file["dropped_bytes"] as? Int,
+                      let moved = file["moved"] as? Int else { return nil }
+                reading.replaced.append(.init(commit: commit, droppedBytes: bytes, moved: moved))
+            }
+            for source in sources {
+                guard let path = source["path"] as? String, let moved = source["moved"] as? Int else { return nil }
+                reading.sources.append(.init(path: path, moved: moved))
+            }
+            redrive = reading
+        }
+        self.init(commit: commit, committedAt: committedAt, inputs: read, redrive: redrive,
+                  acceptedBytes: acceptedBytes, droppedBytes: droppedBytes, journalBytes: journalBytes)
+    }
+
+    init(commit: Int, committedAt: String, inputs: [LedgerInput], redrive: RedriveChange? = nil,
+         acceptedBytes: Int, droppedBytes: Int, journalBytes: Int) {
+        self.commit = commit
+        self.committedAt = committedAt
+        self.inputs = inputs
+        self.redrive = redrive
+        self.acceptedBytes = acceptedBytes
+        self.droppedBytes = droppedBytes
+        self.journalBytes = journalBytes
+    }
+}
+
+/// `SPOOL/state/ledger.ndjson`: one line per commit, appended and synced last, so a
+/// commit exists exactly when its line does.
+public struct Ledger: Sendable {
+    public let path: String
+    public private(set) var entries: [LedgerEntry] = []
+    /// The file's length after the last whole entry.
+    private var length = 0
+
+    public var lastCommit: Int { entries.last?.commit ?? 0 }
+
+    /// Records in the committed accepted files: what `replay` numbers its sequences over.
+    public var acceptedRecordCount: Int {
+        entries.reduce(0) { $0 + $1.acceptedRecords }
+    }
+
+    /// The committed accepted files, in commit order, with the sizes the ledger gives.
+    public var acceptedFiles: [CommittedFile] {
+        entries.filter { $0.acceptedBytes > 0 }.map { CommittedFile(commit: $0.commit, bytes: $0.acceptedBytes) }
+    }
+
+    /// The committed dropped files, in commit order, at their current versions: a file
+    /// a redrive rewrote has the size that redrive gives it, and names it.
+    public var droppedFiles: [CommittedFile] {
+        var files = entries.map { CommittedFile(commit: $0.commit, bytes: $0.droppedBytes) }
+        for entry in entries {
+            for file in entry.redrive?.replaced ?? [] where file.commit >= 1 && file.commit < entry.commit {
+                files[file.commit - 1].bytes = file.droppedBytes
+                files[file.commit - 1].replacedBy = entry.commit
+            }
+        }
+        return files.filter { $0.bytes > 0 }
+    }
+
+    /// The committed entries of the spool at `spool`, read without changing anything
+    /// (what readers such as `replay` use while a run may be appending).
+    public static func committed(inSpool spool: String) throws(SpoolError) -> Ledger {
+        let path = spool + "/state/ledger.ndjson"
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            try Self.explainMissingLedger(spool: spool, errno: code)
+            throw .cannotRead(path: path, errno: code)
+        }
+        var notes: [String] = []
+        return try load(path, notes: &notes, repair: false)
+    }
+
+    /// Why a reader finds no ledger at `spool`, as precisely as the folder tells: it
+    /// does not exist or is empty (no run wrote it), it cannot be read (permissions),
+    /// it holds something else, or it holds spool files without their ledger (damage).
+    private static func explainMissingLedger(spool: String, errno code: Int32) throws(SpoolError) {
+        var info = stat()
+        guard stat(spool, &info) == 0 else {
+            throw errno == ENOENT ? .noSpool(path: spool) : .cannotRead(path: spool, errno: errno)
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw .notASpool(path: spool) }
+        if code == EACCES || code == EPERM { throw .cannotRead(path: spool + "/state/ledger.ndjson", errno: code) }
+        guard access(spool, R_OK | X_OK) == 0 else { throw .cannotRead(path: spool, errno: errno) }
+        let spoolFiles = [spool + "/accepted", spool + "/dropped"].flatMap { Files.names(in: $0) }
+            .filter { $0.hasSuffix(".ndjson") || $0.hasSuffix(".ndjson.gz") }
+        if !spoolFiles.isEmpty || Files.size(of: spool + "/state/snapshot") != nil {
+            throw .damaged(path: spool + "/state/ledger.ndjson", problem: "the spool holds records but no ledger: it was "
+                           + "written by an earlier version of nudge-ingest, or its ledger was deleted")
+        }
+        // Empty, or only the bare folders of a spool (and hidden files such as a .gitignore).
+        let others = Files.names(in: spool).filter { !$0.hasPrefix(".") && !["accepted", "dropped", "state"].contains($0) }
+        throw others.isEmpty ? .noSpool(path: spool) : .notASpool(path: spool)
+    }
+
+    /// A new, empty ledger, synced, so that a spool with files but no ledger is known
+    /// to be foreign rather than new.
+    static func create(_ path: String) throws(SpoolError) -> Ledger {
+        let fd = try Files.create(path)
+        defer { close(fd) }
+        try Files.sync(fd, path: path)
+        return Ledger(path: path)
+    }
+
+    private init(path: String) {
+        self.path = path
+    }
+
+    /// Reads the ledger. An unfinished last line (a commit interrupted while its line
+    /// was written) is cut off when `repair` (the run holding the lock does that) and
+    /// reported in `notes`, or just left out; any other bad line is damage.
+    static func load(_ path: String, notes: inout [String], repair: Bool = true) throws(SpoolError) -> Ledger {
+        let fd = open(path, repair ? O_RDWR | O_CLOEXEC : O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotRead(path: path, errno: errno) }
+        defer { close(fd) }
+        guard let bytes = Files.read(path) else { throw .cannotRead(path: path, errno: errno) }
+        var ledger = Ledger(path: path)
+        var start = 0
+        while start < bytes.count {
+            let newline = bytes[start...].firstIndex(of: 0x0A)
+            let end = newline ?? bytes.count
+            let isLast = newline == nil || end + 1 == bytes.count
+            guard newline != nil, let entry = LedgerEntry(line: bytes[start..<end]),
+                  entry.commit == ledger.lastCommit + 1
+            else {
+                guard isLast else {
+                    throw .damaged(path: path, problem: "line \(ledger.entries.count + 1) is not an intact ledger entry "
+                                   + "(its checksum, JSON or commit number is wrong)")
+                }
+                // An interrupted append: the commit never completed.
+                guard repair else { break }
+                guard ftruncate(fd, off_t(start)) == 0, fsync(fd) == 0 else { throw .cannotWrite(path: path, errno: errno) }
+                notes.append("the ledger's last line was unfinished (a commit interrupted while it was written); "
+                             + "it was removed, and that commit's input will be processed again")
+                break
+            }
+            ledger.entries.append(entry)
+            start = end + 1
+            ledger.length = start
+        }
+        return ledger
+    }
+
+    /// Appends a commit's line and syncs it: the commit point. On failure the file is
+    /// cut back to its last whole entry.
+    mutating func append(_ entry: LedgerEntry) throws(SpoolError) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard fd >= 0 else { throw .cannotWrite(path: path, errno: errno) }
+        defer { close(fd) }
+        let line = entry.line
+        do throws(SpoolError) {
+            if CrashPoint.isArmed(.ledgerHalfWritten, commit: entry.commit) {
+                try Files.writeAll(fd, Array(line[..<(line.count / 2)]), path: path)
+                CrashPoint.reach(.ledgerHalfWritten, commit: entry.commit)
+            }
+            try Files.writeAll(fd, line, path: path)
+            try Files.sync(fd, path: path)
+        } catch {
+            ftruncate(fd, off_t(length))
+            throw error
+        }
+        entries.append(entry)
+        length += line.count
+    }
+}
+
+/// A spool file a commit vouches for: `accepted/` or `dropped/NNNNNNNN.ndjson` of
+/// `commit`, `bytes` long; `replacedBy` names the redrive commit that last rewrote it.
+public struct CommittedFile: Sendable, Equatable {
+    public var commit: Int
+    public var bytes: Int
+    public var replacedBy: Int?
+
+    public init(commit: Int, bytes: Int, replacedBy: Int? = nil) {
+        self.commit = commit
+        self.bytes = bytes
+        self.replacedBy = replacedBy
+    }
+}
+
+extension ArraySlice where Element == UInt8 {
+    /// The range of the last occurrence of `pattern`.
+    func lastRange(of pattern: [UInt8]) -> Range<Int>? {
+        guard count >= pattern.count else { return nil }
+        var start = endIndex - pattern.count
+        while start >= startIndex {
+            if self[start..<start + pattern.count].elementsEqual(pattern) { return start..<start + pattern.count }
+            start -= 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,270 @@
+import Glibc
+import NudgeCore
+import NudgeSystem
+
+/// A spool directory opened for a run: locked, recovered from any interrupted run,
+/// with its ledger read. It loads the identity state and commits inputs.
+///
+/// ```
+/// SPOOL/accepted/NNNNNNNN.ndjson   records of commit N (no file when none)
+/// SPOOL/dropped/NNNNNNNN.ndjson
+/// SPOOL/state/ledger.ndjson        one line per commit: the commit point
+/// SPOOL/state/snapshot             the identity state as of some commit S
+/// SPOOL/state/NNNNNNNN.journal     what commit N (> S) changed in it
+/// SPOOL/state/lock                 held (flock) by the run using the spool
+/// ```
+///
+/// A commit writes and syncs its spool files and journal under hidden names, renames
+/// them into place, syncs the folders, and appends its ledger line last. Whatever the
+/// instant a run is killed, the next open finds a ledger whose lines are whole
+/// commits, removes the files of the one commit that did not finish, and continues
+/// from the state of the last commit.
+public final class Spool {
+    public let directory: String
+    public private(set) var ledger: Ledger
+    /// What opening the spool repaired, for the run's report.
+    public private(set) var notes: [String] = []
+    private let lock: SpoolLock
+    /// The commit the snapshot holds (0: no snapshot), its size, and the journals since.
+    private var snapshotCommit = 0
+    private var snapshotBytes = 0
+    private var journalsSinceSnapshot = 0
+    private var journalBytesSinceSnapshot = 0
+
+    var acceptedFolder: String { directory + "/accepted" }
+    var droppedFolder: String { directory + "/dropped" }
+    var stateFolder: String { directory + "/state" }
+    var snapshotPath: String { stateFolder + "/snapshot" }
+    func journalPath(_ commit: Int) -> String { stateFolder + "/" + LedgerEntry.journalFileName(commit) }
+
+    /// Opens (creating it if needed) and locks the spool at `directory`, and recovers it.
+    public init(directory: String) throws(SpoolError) {
+        self.directory = directory
+        for folder in [directory, directory + "/accepted", directory + "/dropped", directory + "/state"] {
+            try Files.makeDirectory(folder)
+        }
+        lock = try SpoolLock(path: directory + "/state/lock", spool: directory)
+        let ledgerPath = directory + "/state/ledger.ndjson"
+        if Files.size(of: ledgerPath) != nil {
+            ledger = try Ledger.load(ledgerPath, notes: &notes)
+        } else {
+            let foreign = [directory + "/accepted", directory + "/dropped"].flatMap { Files.names(in: $0) }
+                .filter { $0.hasSuffix(".ndjson") || $0.hasSuffix(".ndjson.gz") }
+            guard foreign.isEmpty && Files.size(of: directory + "/state/snapshot") == nil else {
+                throw .damaged(path: ledgerPath, problem: "the spool holds records but no ledger: it was written by "
+                               + "an earlier version of nudge-ingest, or its ledger was deleted")
+            }
+            ledger = try Ledger.create(ledgerPath)
+            try Files.syncDirectory(stateFolder)
+        }
+        try recover()
+    }
+
+    /// Removes what an interrupted commit or compaction left, and checks that every
+    /// committed file is there with the size the ledger gave it.
+    private func recover() throws(SpoolError) {
+        let last = ledger.lastCommit
+        var removed: [String] = []
+        func removeUnfinished(_ path: String) {
+            if unlink(path) == 0 { removed.append(path) }
+        }
+        if let header = try StateFile.peekCommit(snapshotPath) {
+            guard header <= last else {
+                throw .damaged(path: snapshotPath, problem: "it holds commit \(header), but the ledger ends at commit \(last)")
+            }
+            snapshotCommit = header
+            snapshotBytes = Files.size(of: snapshotPath) ?? 0
+        }
+        if let last = ledger.entries.last, let redrive = last.redrive {
+            let applied = try putReplacementsInPlace(redrive, of: last.commit)
+            if applied > 0 {
+                notes.append("finished redrive commit \(last.commit): \(applied) rewritten dropped file"
+                             + "\(applied == 1 ? " was" : "s were") put in place")
+            }
+        }
+        for folder in [acceptedFolder, droppedFolder, stateFolder] {
+            for name in Files.names(in: folder) {
+                let path = folder + "/" + name
+                if name.hasPrefix(".") && name.hasSuffix(".partial") {
+                    removeUnfinished(path)
+                    continue
+                }
+                guard let commit = Self.commitNumber(of: name) else { continue }
+                if commit == last + 1 {
+                    removeUnfinished(path)
+                } else if commit > last + 1 {
+                    throw .damaged(path: ledger.path, problem: "it ends at commit \(last), but \(path) belongs to "
+                                   + "commit \(commit): the ledger lost commits")
+                } else if folder == stateFolder && commit <= snapshotCommit {
+                    unlink(path)  // a journal the snapshot already holds
+                }
+            }
+        }
+        let droppedBytes = Dictionary(uniqueKeysWithValues: ledger.droppedFiles.map { ($0.commit, $0.bytes) })
+        for entry in ledger.entries {
+            let name = LedgerEntry.spoolFileName(entry.commit)
+            var expected = [(acceptedFolder + "/" + name, entry.acceptedBytes),
+                            (droppedFolder + "/" + name, droppedBytes[entry.commit] ?? 0)]
+            if entry.commit > snapshotCommit {
+                expected.append((journalPath(entry.commit), entry.journalBytes))
+                journalsSinceSnapshot += 1
+                journalBytesSinceSnapshot += entry.journalBytes
+            }
+            for (path, bytes) in expected {
+                let size = Files.size(of: path)
+                guard size == (bytes == 0 && !path.hasSuffix(".journal") ? nil : bytes) else {
+                    let found = size.map { "\($0) bytes" } ?? "no file"
+                    throw .damaged(path: path, problem: "the ledger says commit \(entry.commit) wrote \(bytes) bytes "
+                                   + "here, but there is \(found)")
+                }
+            }
+        }
+        if !removed.isEmpty {
+            for folder in [acceptedFolder, droppedFolder, stateFolder] { try Files.syncDirectory(folder) }
+            notes.append("removed \(removed.count) file\(removed.count == 1 ? "" : "s") of an interrupted commit "
+                         + "(commit \(last + 1)); its input will be processed again")
+        }
+    }
+
+    /// Renames the dropped files redrive commit `commit` rewrote over the old ones (an
+    /// empty one removes the old file instead) and syncs the folder: the last step of a
+    /// redrive, done after its commit point, again by recovery when a kill interrupted
+    /// it. Returns how many were still to be put in place.
+    private func putReplacementsInPlace(_ redrive: RedriveChange, of commit: Int) throws(SpoolError) -> Int {
+        var applied = 0
+        for file in redrive.replaced {
+            let partial = droppedFolder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: commit)
+            guard Files.size(of: partial) != nil else { continue }
+            if file.droppedBytes == 0 {
+                unlink(droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
+                unlink(partial)
+            } else {
+                try Files.rename(partial, droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
+            }
+            applied += 1
+            if applied == 1 { CrashPoint.reach(.replacedOne, commit: commit) }
+        }
+        if applied > 0 { try Files.syncDirectory(droppedFolder) }
+        return applied
+    }
+
+    /// `NNNNNNNN.ndjson`, `NNNNNNNN.ndjson.gz` or `NNNNNNNN.journal` → N.
+    static func commitNumber(of name: String) -> Int? {
+        let digits = name.prefix(while: { $0.isASCII && $0.isNumber })
+        guard digits.count == 8, [".ndjson", ".ndjson.gz", ".journal"].contains(String(name.dropFirst(8))) else { return nil }
+        return Int(digits)
+    }
+
+    /// The identity state as of the last commit: the snapshot, then every journal since.
+    public func loadState() throws(SpoolError) -> IdentityState {
+        try Self.loadState(stateFolder: stateFolder, snapshotCommit: snapshotCommit, through: ledger.lastCommit)
+    }
+
+    private static func loadState(stateFolder: String, snapshotCommit: Int, through last: Int) throws(SpoolError) -> IdentityState {
+        var state = IdentityState()
+        if snapshotCommit > 0 {
+            try StateFile.apply(stateFolder + "/snapshot", kind: .snapshot, commit: snapshotCommit, to: &state)
+        }
+        for commit in stride(from: snapshotCommit + 1, through: last, by: 1) {
+            try StateFile.apply(stateFolder + "/" + LedgerEntry.journalFileName(commit), kind: .journal,
+                                commit: commit, to: &state)
+        }
+        state.markChangesSaved()
+        return state
+    }
+
+    /// The identity state as of the last commit of the spool at `directory`, read
+    /// without the lock and without changing anything (what `preview` uses while a run
+    /// may be committing). A run that compacts meanwhile replaces the snapshot and
+    /// removes journals; the read then starts again from the new snapshot.
+    public static func readState(directory: String) throws(SpoolError) -> IdentityState {
+        var attempt = 0
+        while true {
+            let ledger = try Ledger.committed(inSpool: directory)
+            let snapshotPath = directory + "/state/snapshot"
+            let snapshotCommit = try StateFile.peekCommit(snapshotPath) ?? 0
+            do throws(SpoolError) {
+                guard snapshotCommit <= ledger.lastCommit else {
+                    throw .cannotRead(path: snapshotPath, errno: ESTALE)
+                }
+                return try loadState(stateFolder: directory + "/state", snapshotCommit: snapshotCommit,
+                                     through: ledger.lastCommit)
+            } catch {
+                attempt += 1
+                if attempt == 3 { throw error }
+            }
+        }
+    }
+
+    /// Commits what `writer` holds and what `state` changed as commit N, for `inputs`:
+    /// spool files and journal synced under hidden names, renamed into place, folders
+    /// synced, then the ledger line appended and synced. Throws with nothing committed.
+    ///
+    /// A redrive commit passes `redrive`: the dropped files it rewrote must be written
+    /// and synced under their hidden names (``LedgerEntry/replacementFileName(of:by:)``);
+    /// they are renamed into place after the commit point, so a kill before it leaves
+    /// the old files, and one after it is finished by the next open.
+    package func commit(
+        _ inputs: [LedgerInput], writer: SpoolWriter, state: inout IdentityState, redrive: RedriveChange? = nil
+    ) throws(SpoolError) {
+        let commit = ledger.lastCommit + 1
+        let journalTemporary = stateFolder + "/." + LedgerEntry.journalFileName(commit) + ".partial"
+        do {
+            let sizes = try writer.sync()
+            let journalBytes = try StateFile.write(state, kind: .journal, commit: commit, to: journalTemporary)
+            CrashPoint.reach(.synced, commit: commit)
+            try writer.publish()
+            try Files.rename(journalTemporary, journalPath(commit))
+            for folder in [acceptedFolder, droppedFolder, stateFolder] { try Files.syncDirectory(folder) }
+            CrashPoint.reach(.renamed, commit: commit)
+            try ledger.append(LedgerEntry(
+                commit: commit, committedAt: Timestamp.now.isoString, inputs: inputs, redrive: redrive,
+                acceptedBytes: sizes.accepted, droppedBytes: sizes.dropped, journalBytes: journalBytes))
+            CrashPoint.reach(.committed, commit: commit)
+            journalsSinceSnapshot += 1
+            journalBytesSinceSnapshot += journalBytes
+        } catch {
+            // Leave nothing of the commit visible; what a crash would leave, the next open removes.
+            writer.discard()
+            let name = LedgerEntry.spoolFileName(commit)
+            for path in [journalTemporary, journalPath(commit), acceptedFolder + "/" + name, droppedFolder + "/" + name] {
+                unlink(path)
+            }
+            throw error
+        }
+        state.markChangesSaved()
+        if let redrive {
+            // Committed: a failure from here on is finished by the next open, never undone.
+            _ = try putReplacementsInPlace(redrive, of: commit)
+        }
+    }
+
+    /// Replaces the snapshot and its journals by one new snapshot when the journals are
+    /// worth it: 32 of them holding at least an eighth of the snapshot's bytes, or as
+    /// many bytes as the snapshot (at least 64 MB), or 1,024 of them. Loading then stays
+    /// close to one read of the state, a commit stays one small journal, and a large
+    /// state is not rewritten for a few small inputs. A failure leaves the journals, so
+    /// nothing is lost; it is reported in `notes`.
+    package func compactIfDue(_ state: IdentityState) {
+        let due = (journalsSinceSnapshot >= 32 && journalBytesSinceSnapshot >= snapshotBytes / 8)
+            || journalBytesSinceSnapshot >= max(snapshotBytes, 64 << 20)
+            || journalsSinceSnapshot >= 1024
+        guard due else { return }
+        let commit = ledger.lastCommit
+        let temporary = stateFolder + "/.snapshot.partial"
+        do throws(SpoolError) {
+            let bytes = try StateFile.write(state, kind: .snapshot, commit: commit, to: temporary)
+            CrashPoint.reach(.snapshotSynced, commit: commit)
+            try Files.rename(temporary, snapshotPath)
+            try Files.syncDirectory(stateFolder)
+            CrashPoint.reach(.snapshotRenamed, commit: commit)
+            for old in stride(from: snapshotCommit + 1, through: commit, by: 1) { unlink(journalPath(old)) }
+            (snapshotCommit, snapshotBytes) = (commit, bytes)
+            (journalsSinceSnapshot, journalBytesSinceSnapshot) = (0, 0)
+        } catch {
+            unlink(temporary)
+            notes.append("the identity state could not be compacted into one snapshot (\(error)); "
+                         + "its journals were kept, nothing is lost")
+        }
+    }
+}

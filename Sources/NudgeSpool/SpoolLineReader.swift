@@ -1,0 +1,156 @@
+import Glibc
+import NudgeCore
+import NudgeSystem
+
+/// Why a committed spool file could not be read.
+public enum SpoolReadError: Error, Sendable, CustomStringConvertible {
+    case unreadable(path: String, errno: Int32)
+    case malformed(path: String, line: Int, problem: String)
+    /// The file is not the size its commit gave it: a redrive rewrote it since the
+    /// ledger was read, or the spool is damaged.
+    case changed(path: String, expected: Int, found: Int)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let code): "cannot read \(path): \(String(cString: strerror(code)))"
+        case .malformed(let path, let line, let problem): "\(path):\(line): not a spool record: \(problem)"
+        case .changed(let path, let expected, let found):
+            "\(path) is \(found) bytes, but the ledger gives it \(expected): it changed while being read "
+                + "(a redrive?), or the spool is damaged; run the command again"
+        }
+    }
+}
+
+/// Reads the lines of committed spool files in commit order, 1 MiB at a time however
+/// large a file is, each file only up to the size its commit gives it.
+///
+/// Readers do not take the spool's lock, so a run or a redrive may be committing
+/// meanwhile. What they read stays whole: a run only adds files past the ledger the
+/// reader loaded; a redrive renames a new version over a dropped file, and between its
+/// commit point and that rename the new version is still under its hidden name, which
+/// this reader then opens instead (every file is checked against its committed size).
+public struct SpoolLineReader {
+    let folder: String
+    package let files: [CommittedFile]
+    /// Index in `files` of the file being read (-1 before the first).
+    public private(set) var fileIndex = -1
+    private var descriptor: Int32 = -1
+    /// Bytes of the current file read so far, and the unread part of them.
+    private var offset = 0
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+    /// The 1-based number, within its file, of the last line handed out.
+    public private(set) var lineNumber = 0
+    /// The byte offset, within its file, of the start of the last line handed out.
+    public private(set) var lineOffset = 0
+    /// Bytes read at a time.
+    package var chunkBytes = 1 << 20
+    /// Told of every chunk read, when set (a progress line of a whole-spool read).
+    package var progress: ScanProgress?
+
+    /// Reads `files` of `folder` (`SPOOL/accepted` or `SPOOL/dropped`).
+    public init(folder: String, files: [CommittedFile]) {
+        self.folder = folder
+        self.files = files
+    }
+
+    /// The commit of the file being read.
+    public var commit: Int { files[fileIndex].commit }
+
+    public func path(of index: Int) -> String { folder + "/" + LedgerEntry.spoolFileName(files[index].commit) }
+
+    /// The next line (without its `\n`), or nil after the last committed one.
+    public mutating func nextLine() throws(SpoolReadError) -> ArraySlice<UInt8>? {
+        while true {
+            if pendingStart < pending.count, let newline = pending.withUnsafeBytes({ bytes in
+                memchr(bytes.baseAddress! + pendingStart, 0x0A, bytes.count - pendingStart)
+                    .map { UnsafeRawPointer($0) - bytes.baseAddress! }
+            }) {
+                defer { pendingStart = newline + 1 }
+                lineNumber += 1
+                lineOffset = offset - pending.count + pendingStart
+                return pending[pendingStart..<newline]
+            }
+            if fileIndex >= 0 && offset < files[fileIndex].bytes {
+                try readChunk()
+                continue
+            }
+            if fileIndex >= 0 && pendingStart < pending.count {
+                throw .malformed(path: path(of: fileIndex), line: lineNumber + 1, problem: "the last line has no end")
+            }
+            guard fileIndex + 1 < files.count else {
+                closeFile()
+                return nil
+            }
+            try open(fileIndex + 1)
+        }
+    }
+
+    /// Goes on from byte `offset` of file `index`, whose line there is numbered `line`.
+    public mutating func seek(file index: Int, offset start: Int, line: Int) throws(SpoolReadError) {
+        guard index < files.count else {
+            closeFile()
+            fileIndex = files.count - 1
+            (offset, pending, pendingStart) = (files.last?.bytes ?? 0, [], 0)
+            return
+        }
+        try open(index)
+        offset = min(start, files[index].bytes)
+        lineNumber = line - 1
+    }
+
+    private mutating func closeFile() {
+        if descriptor >= 0 { close(descriptor) }
+        descriptor = -1
+    }
+
+    /// Opens file `index`: its committed version, checked against the ledger's size.
+    private mutating func open(_ index: Int) throws(SpoolReadError) {
+        closeFile()
+        fileIndex = index
+        (offset, lineNumber, lineOffset, pending, pendingStart) = (0, 0, 0, [], 0)
+        let file = files[index]
+        var candidates = [path(of: index)]
+        if let redrive = file.replacedBy {
+            candidates.append(folder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: redrive))
+        }
+        var found = -1
+        for candidate in candidates {
+            let fd = openReadOnly(candidate)
+            guard fd >= 0 else { continue }
+            var info = stat()
+            if fstat(fd, &info) == 0 && Int(info.st_size) == file.bytes {
+                descriptor = fd
+                return
+            }
+            if found < 0 { found = Int(info.st_size) }
+            close(fd)
+        }
+        if found < 0 { throw .unreadable(path: candidates[0], errno: ENOENT) }
+        throw .changed(path: candidates[0], expected: file.bytes, found: found)
+    }
+
+    private mutating func readChunk() throws(SpoolReadError) {
+        pending.removeFirst(pendingStart)
+        pendingStart = 0
+        let want = min(chunkBytes, files[fileIndex].bytes - offset)
+        let start = pending.count
+        pending += repeatElement(0, count: want)
+        let (fd, at) = (descriptor, offset)
+        var n = -1
+        repeat {
+            n = pending.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + start, want, off_t(at)) }
+        } while n < 0 && errno == EINTR
+        guard n > 0 else {
+            throw .unreadable(path: path(of: fileIndex), errno: n == 0 ? EIO : errno)
+        }
+        pending.removeLast(want - n)
+        offset += n
+        progress?.advance(by: n)
+    }
+}
+
+/// `open(2)` for reading (a free function: inside the reader, `open` is its own method).
+private func openReadOnly(_ path: String) -> Int32 {
+    open(path, O_RDONLY | O_CLOEXEC)
+}

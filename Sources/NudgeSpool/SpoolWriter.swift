@@ -1,0 +1,134 @@
+import Glibc
+import NudgeCore
+import NudgeSystem
+
+/// Writes one commit's records into `SPOOL/accepted/` and `SPOOL/dropped/`.
+///
+/// Records are buffered (bounded by `flushThreshold`) and written, by a
+/// ``BackgroundWriter``, to hidden `.NNNNNNNN.ndjson.partial` files (`0600`: the spool
+/// holds personal data). ``sync()`` makes them durable and ``publish()`` renames them
+/// to `NNNNNNNN.ndjson`; ``Spool/commit(_:writer:state:)`` orders those steps with the
+/// journal and the ledger.
+public final class SpoolWriter {
+    public let directory: String
+    /// Buffered bytes are written out once a buffer holds this many.
+    public let flushThreshold: Int
+
+    package var accepted: ByteBuffer
+    package var dropped: ByteBuffer
+    private var acceptedFile: OpenFile?
+    private var droppedFile: OpenFile?
+    private let writer = BackgroundWriter()
+
+    public init(directory: String, flushThreshold: Int = 1 << 20) {
+        self.directory = directory
+        self.flushThreshold = flushThreshold
+        accepted = ByteBuffer(capacity: flushThreshold + 64 * 1024)
+        dropped = ByteBuffer(capacity: flushThreshold + 64 * 1024)
+    }
+
+    deinit {
+        writer.stop()
+        discard()
+    }
+
+    /// Opens the partial files of commit `commit`.
+    package func begin(commit: Int) throws(SpoolError) {
+        let name = LedgerEntry.spoolFileName(commit)
+        acceptedFile = try OpenFile(directory: directory + "/accepted", name: name)
+        droppedFile = try OpenFile(directory: directory + "/dropped", name: name)
+    }
+
+    /// Writes out whichever buffer has reached the threshold.
+    @inline(__always)
+    package func flushIfNeeded() throws(SpoolError) {
+        do {
+            if accepted.count >= flushThreshold { try submit(&accepted, to: &acceptedFile!) }
+            if dropped.count >= flushThreshold { try submit(&dropped, to: &droppedFile!) }
+        } catch {
+            throw writeError(error)
+        }
+    }
+
+    private func submit(_ buffer: inout ByteBuffer, to file: inout OpenFile) throws(BackgroundWriter.Failure) {
+        file.bytesWritten += buffer.count
+        try writer.submit(&buffer, to: file.descriptor)
+    }
+
+    /// The error for a failed write (called once no access to either file is under way).
+    private func writeError(_ failure: BackgroundWriter.Failure) -> SpoolError {
+        let file = failure.descriptor == acceptedFile?.descriptor ? acceptedFile : droppedFile
+        return .cannotWrite(path: file?.partialPath ?? directory, errno: failure.code)
+    }
+
+    /// Writes everything buffered and syncs both files; returns their sizes.
+    func sync() throws(SpoolError) -> (accepted: Int, dropped: Int) {
+        do {
+            try submit(&accepted, to: &acceptedFile!)
+            try submit(&dropped, to: &droppedFile!)
+            try writer.drain()
+        } catch {
+            throw writeError(error)
+        }
+        try acceptedFile!.sync()
+        try droppedFile!.sync()
+        return (acceptedFile!.bytesWritten, droppedFile!.bytesWritten)
+    }
+
+    /// Renames the synced files to their final names (an empty one is removed instead).
+    /// The caller syncs the folders.
+    func publish() throws(SpoolError) {
+        try acceptedFile!.publish()
+        try droppedFile!.publish()
+        acceptedFile = nil
+        droppedFile = nil
+    }
+
+    /// Removes the partial files of a commit that did not happen.
+    package func discard() {
+        acceptedFile?.discard()
+        droppedFile?.discard()
+        acceptedFile = nil
+        droppedFile = nil
+        accepted.removeAll()
+        dropped.removeAll()
+    }
+}
+
+/// A spool file being written under a hidden temporary name.
+private struct OpenFile {
+    let finalPath: String
+    let partialPath: String
+    /// Open until `sync()`; -1 after.
+    var descriptor: Int32
+    /// Bytes handed to the writer.
+    var bytesWritten = 0
+    var isPublished = false
+
+    init(directory: String, name: String) throws(SpoolError) {
+        finalPath = directory + "/" + name
+        partialPath = directory + "/." + name + ".partial"
+        descriptor = try Files.create(partialPath)
+    }
+
+    /// Makes the written bytes durable and closes the file.
+    mutating func sync() throws(SpoolError) {
+        if bytesWritten > 0 { try Files.sync(descriptor, path: partialPath) }
+        close(descriptor)
+        descriptor = -1
+    }
+
+    mutating func publish() throws(SpoolError) {
+        if bytesWritten == 0 {
+            unlink(partialPath)
+        } else {
+            try Files.rename(partialPath, finalPath)
+        }
+        isPublished = true
+    }
+
+    func discard() {
+        if descriptor >= 0 { close(descriptor) }
+        if !isPublished { unlink(partialPath) }
+    }
+}

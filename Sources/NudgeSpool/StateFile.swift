@@ -1,0 +1,346 @@
+import CZlib
+import Glibc
+import NudgeCore
+import NudgeSystem
+
+/// The binary files that keep an ``IdentityState`` between runs: a snapshot of the
+/// whole state, and one journal per commit with what that commit changed.
+///
+/// Both have the same layout (little-endian; `docs/spool.md` describes it for users):
+///
+/// ```
+/// header   "NUDGESTA" · u32 version (1) · u32 kind (1 snapshot, 2 journal) · u64 commit
+/// users    u64 first user index · u64 count · count × u32 (ext_id length | identified << 31)
+///          · the ext_id bytes, one after another
+/// marks    u64 count · count × u32 index of an earlier user identified since
+/// messages u64 count · count × 16-byte messageId fingerprint
+/// links    u64 count · count × (16-byte key fingerprint · u32 user << 2 | origin)
+/// records  u64 count · count × (u32 user · u32 records that named it by a userId)
+/// forms    u64 count · count × (u32 user · u32 records · u32 length · the raw userId bytes)
+/// trailer  u64 length of all before · u32 CRC-32 of all before · "DONE"
+/// ```
+///
+/// A snapshot is the changes from an empty state; loading either kind applies it to
+/// the state in memory. The trailer catches truncation and the CRC any damaged byte.
+public enum StateFile {
+    public enum Kind: UInt32, Sendable {
+        case snapshot = 1, journal = 2
+    }
+
+    static let magic: [UInt8] = Array("NUDGESTA".utf8)
+    static let trailerMagic: [UInt8] = Array("DONE".utf8)
+    /// Version 2 added `records` and `forms`; version 1 files (without them) still load.
+    static let version: UInt32 = 2
+    static let headerBytes = 24
+    static let trailerBytes = 16
+    static let identifiedBit: UInt32 = 1 << 31
+
+    /// Writes what `state` changed since its last save (a journal), or all of it (a
+    /// snapshot), to a new file at `path`, synced. The caller renames it into place.
+    public static func write(
+        _ state: IdentityState, kind: Kind, commit: Int, to path: String
+    ) throws(SpoolError) -> Int {
+        var out = try Writer(path: path)
+        defer { out.close() }
+        out.append(magic)
+        out.append(version)
+        out.append(kind.rawValue)
+        out.append(UInt64(commit))
+
+        let firstUser = kind == .snapshot ? 0 : state.savedUserCount
+        let users = firstUser..<state.identified.count
+        out.append(UInt64(users.lowerBound))
+        out.append(UInt64(users.count))
+        for user in users {
+            let length = UInt32(state.extIDRange(of: user).count)
+            out.append(length | (state.identified[user] ? identifiedBit : 0))
+            try out.flushIfFull()
+        }
+        if !users.isEmpty {
+            let bytes = state.extIDRange(of: users.lowerBound).lowerBound..<state.extIDBytes.count
+            try out.append(large: state.extIDBytes[bytes])
+        }
+
+        if kind == .snapshot {
+            out.append(UInt64(0))
+            out.append(UInt64(state.messageIDs.count))
+            try state.messageIDs.forEach { (key, _) throws(SpoolError) in
+                out.append(key)
+                try out.flushIfFull()
+            }
+            out.append(UInt64(state.links.count))
+            try state.links.forEach { (key, packed) throws(SpoolError) in
+                out.append(key)
+                out.append(packed)
+                try out.flushIfFull()
+            }
+        } else {
+            out.append(UInt64(state.newlyIdentified.count))
+            for user in state.newlyIdentified { out.append(user); try out.flushIfFull() }
+            out.append(UInt64(state.newMessageIDs.count))
+            for key in state.newMessageIDs { out.append(key); try out.flushIfFull() }
+            out.append(UInt64(state.linkChanges.count))
+            for change in state.linkChanges {
+                out.append(change.key)
+                out.append(change.packed)
+                try out.flushIfFull()
+            }
+        }
+
+        // Absolute counts, of every user and form in a snapshot, of those that changed in a journal.
+        let countedUsers = kind == .snapshot
+            ? state.userRecords.indices.filter { state.userRecords[$0] > 0 }.map(UInt32.init) : state.countedUsers
+        out.append(UInt64(countedUsers.count))
+        for user in countedUsers {
+            out.append(user)
+            out.append(state.userRecords[Int(user)])
+            try out.flushIfFull()
+        }
+        // In the order first seen, which every run and every reload keeps.
+        let forms = kind == .snapshot ? Array(0..<state.forms.count) : state.forms.changed
+        out.append(UInt64(forms.count))
+        for form in forms {
+            let raw = state.forms.raw(form)
+            out.append(state.forms.users[form])
+            out.append(state.forms.counts[form])
+            out.append(UInt32(raw.count))
+            out.append(raw)
+            try out.flushIfFull()
+        }
+        return try out.finish()
+    }
+
+    /// Applies the file at `path` to `state`. `commit` is the commit the file must
+    /// belong to (nil for a snapshot, whose commit is returned).
+    @discardableResult
+    public static func apply(_ path: String, kind: Kind, commit: Int?, to state: inout IdentityState) throws(SpoolError) -> Int {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw .damaged(path: path, problem: "the file is missing") }
+            throw .cannotRead(path: path, errno: errno)
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .cannotRead(path: path, errno: errno) }
+        let size = Int(info.st_size)
+        guard size >= headerBytes + trailerBytes else {
+            throw .damaged(path: path, problem: "it is \(size) bytes, too short to be a state file (truncated?)")
+        }
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
+            throw .cannotRead(path: path, errno: errno)
+        }
+        defer { munmap(mapped, size) }
+        madvise(mapped, size, MADV_SEQUENTIAL)
+        var reader = Reader(bytes: UnsafeRawBufferPointer(start: mapped, count: size), path: path)
+        return try reader.apply(kind: kind, commit: commit, to: &state)
+    }
+
+    /// The commit a snapshot at `path` holds, read from its header; nil when there is
+    /// no file. The whole file is checked when it is loaded.
+    static func peekCommit(_ path: String) throws(SpoolError) -> Int? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw .cannotRead(path: path, errno: errno)
+        }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: headerBytes)
+        let n = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n == headerBytes, header.starts(with: magic) else {
+            throw .damaged(path: path, problem: "its header is missing or wrong (truncated?)")
+        }
+        return header.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self))) }
+    }
+
+    /// CRC-32 (zlib's) of `bytes`, continuing `crc`.
+    static func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt = 0) -> UInt {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
+        return crc32_z(crc, base.assumingMemoryBound(to: Bytef.self), bytes.count)
+    }
+
+    /// Appends to a new file through a buffer, keeping the running length and CRC.
+    struct Writer: ~Copyable {
+        let path: String
+        private var fd: Int32
+        private var buffer = ByteBuffer(capacity: 4 << 20 + 64)
+        private var crc: UInt = 0
+        private var written = 0
+
+        init(path: String) throws(SpoolError) {
+            self.path = path
+            fd = try Files.create(path)
+        }
+
+        mutating func append(_ bytes: [UInt8]) { buffer.append(bytes) }
+
+        mutating func append(_ bytes: ArraySlice<UInt8>) { bytes.withUnsafeBytes { buffer.append($0) } }
+
+        mutating func append<T: FixedWidthInteger>(_ value: T) {
+            withUnsafeBytes(of: value.littleEndian) { buffer.append($0) }
+        }
+
+        mutating func append(_ key: Fingerprint) {
+            append(key.high)
+            append(key.low)
+        }
+
+        /// Appends many bytes, writing them out piece by piece.
+        mutating func append(large bytes: ArraySlice<UInt8>) throws(SpoolError) {
+            var start = bytes.startIndex
+            while start < bytes.endIndex {
+                let end = min(start + (1 << 20), bytes.endIndex)
+                buffer.append(Array(bytes[start..<end]))
+                try flushIfFull()
+                start = end
+            }
+        }
+
+        mutating func flushIfFull() throws(SpoolError) {
+            if buffer.count >= 4 << 20 { try flush() }
+        }
+
+        private mutating func flush() throws(SpoolError) {
+            let (fd, path) = (self.fd, self.path)
+            crc = buffer.withBytes { crc32($0, continuing: crc) }
+            try buffer.withBytes { (bytes) throws(SpoolError) in try Files.writeAll(fd, bytes, path: path) }
+            written += buffer.count
+            buffer.removeAll()
+        }
+
+        /// Writes the trailer, syncs and closes; returns the file's size.
+        mutating func finish() throws(SpoolError) -> Int {
+            try flush()
+            let length = written
+            append(UInt64(length))
+            append(UInt32(truncatingIfNeeded: crc))
+            append(StateFile.trailerMagic)
+            try flush()
+            try Files.sync(fd, path: path)
+            close()
+            return written
+        }
+
+        mutating func close() {
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+        }
+    }
+
+    /// Reads a mapped state file with every bound checked.
+    struct Reader {
+        let bytes: UnsafeRawBufferPointer
+        let path: String
+        var position = 0
+
+        func damaged(_ problem: String) -> SpoolError { .damaged(path: path, problem: problem) }
+
+        mutating func take(_ count: Int) throws(SpoolError) -> UnsafeRawBufferPointer {
+            guard count >= 0, count <= bytes.count - StateFile.trailerBytes - position else {
+                throw damaged("a section runs past the end of the file")
+            }
+            defer { position += count }
+            return UnsafeRawBufferPointer(rebasing: bytes[position..<position + count])
+        }
+
+        mutating func integer<T: FixedWidthInteger>(_: T.Type) throws(SpoolError) -> T {
+            T(littleEndian: try take(MemoryLayout<T>.size).loadUnaligned(as: T.self))
+        }
+
+        /// A count of items of `itemBytes` each, checked against what the file can hold.
+        mutating func count(of itemBytes: Int) throws(SpoolError) -> Int {
+            let count = try integer(UInt64.self)
+            guard count <= UInt64(bytes.count / itemBytes) else { throw damaged("a count of \(count) items cannot fit") }
+            return Int(count)
+        }
+
+        func fingerprint(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Fingerprint {
+            Fingerprint(high: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+                        low: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
+        }
+
+        mutating func apply(kind: Kind, commit expectedCommit: Int?, to state: inout IdentityState) throws(SpoolError) -> Int {
+            // Trailer first: a truncated or damaged file is refused before any of it is used.
+            let end = bytes.count - StateFile.trailerBytes
+            let trailer = UnsafeRawBufferPointer(rebasing: bytes[end...])
+            guard trailer[12...].elementsEqual(StateFile.trailerMagic),
+                  UInt64(littleEndian: trailer.loadUnaligned(as: UInt64.self)) == UInt64(end)
+            else { throw damaged("its end marker is missing (the file was cut short or overwritten)") }
+            let stored = UInt32(littleEndian: trailer.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+            let actual = UInt32(truncatingIfNeeded: StateFile.crc32(UnsafeRawBufferPointer(rebasing: bytes[..<end])))
+            guard stored == actual else { throw damaged("checksum mismatch (CRC-32 \(hex(actual)), expected \(hex(stored)))") }
+
+            guard try take(8).elementsEqual(StateFile.magic) else { throw damaged("it is not a nudge-ingest state file") }
+            let version = try integer(UInt32.self)
+            guard version == 1 || version == StateFile.version else { throw damaged("unknown state format version \(version)") }
+            guard try integer(UInt32.self) == kind.rawValue else { throw damaged("it is not a \(kind) file") }
+            let commit = Int(try integer(UInt64.self))
+            if let expectedCommit, commit != expectedCommit {
+                throw damaged("it belongs to commit \(commit), not \(expectedCommit)")
+            }
+
+            let firstUser = try integer(UInt64.self)
+            guard firstUser == UInt64(state.identified.count) else {
+                throw damaged("its users start at \(firstUser) but \(state.identified.count) are known")
+            }
+            let userCount = try count(of: 4)
+            state.usersByExtID.reserve(state.usersByExtID.count + userCount)
+            let lengths = try take(userCount * 4)
+            state.identified.reserveCapacity(state.identified.count + userCount)
+            state.extIDEnds.reserveCapacity(state.extIDEnds.count + userCount)
+            for i in 0..<userCount {
+                let word = UInt32(littleEndian: lengths.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
+                let extID = try take(Int(word & ~StateFile.identifiedBit))
+                let key = Fingerprint(extID, domain: 2)
+                guard state.usersByExtID.value(for: key) == nil else { throw damaged("a user appears twice") }
+                _ = state.appendUser(extID, key: key, identified: word & StateFile.identifiedBit != 0)
+            }
+
+            let markCount = try count(of: 4)
+            let marks = try take(markCount * 4)
+            for i in 0..<markCount {
+                let user = UInt32(littleEndian: marks.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
+                guard Int(user) < state.identified.count else { throw damaged("it marks an unknown user") }
+                state.identified[Int(user)] = true
+            }
+
+            let messageCount = try count(of: 16)
+            let messages = try take(messageCount * 16)
+            state.messageIDs.reserve(state.messageIDs.count + messageCount)
+            for i in 0..<messageCount {
+                _ = state.messageIDs.insert(fingerprint(messages, at: i * 16))
+            }
+
+            let linkCount = try count(of: 20)
+            let links = try take(linkCount * 20)
+            if kind == .snapshot { state.links.reserve(linkCount) }
+            for i in 0..<linkCount {
+                let packed = UInt32(littleEndian: links.loadUnaligned(fromByteOffset: i * 20 + 16, as: UInt32.self))
+                guard Int(packed >> 2) < state.identified.count, packed & 3 != 0 else {
+                    throw damaged("a link names an unknown user or origin")
+                }
+                state.links.set(fingerprint(links, at: i * 20), to: packed)
+            }
+
+            if version >= 2 {
+                let countCount = try count(of: 8)
+                let counts = try take(countCount * 8)
+                for i in 0..<countCount {
+                    let user = Int(UInt32(littleEndian: counts.loadUnaligned(fromByteOffset: i * 8, as: UInt32.self)))
+                    guard user < state.identified.count else { throw damaged("a record count names an unknown user") }
+                    state.userRecords[user] = UInt32(littleEndian: counts.loadUnaligned(fromByteOffset: i * 8 + 4, as: UInt32.self))
+                }
+                let formCount = try count(of: 12)
+                for _ in 0..<formCount {
+                    let head = try take(12)
+                    let user = UInt32(littleEndian: head.loadUnaligned(as: UInt32.self))
+                    let records = UInt32(littleEndian: head.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+                    let length = Int(UInt32(littleEndian: head.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+                    guard Int(user) < state.identified.count else { throw damaged("a userId form names an unknown user") }
+                    state.forms.set(user: user, raw: try take(length), records: records)
+                }
+            }
+            guard position == end else { throw damaged("\(end - position) bytes follow the last section") }
+            return commit
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import CIsal
+import NudgeCore
+
+/// Which library inflates gzip inputs.
+///
+/// Both backends read whole inputs to the same bytes. At a broken stream ISA-L alone
+/// may stop a little short of zlib, with other messages (see ``IsalInflater``); so
+/// ``InputReader`` then has zlib read the file again and report the fault, and a
+/// regular file gives the same bytes, fault, offset and fingerprint with either
+/// backend. ISA-L's igzip is about twice as fast where installed.
+public enum InflateBackend: String, Sendable, CaseIterable {
+    /// ISA-L when ``isalAvailable``, zlib otherwise.
+    case auto
+    /// zlib's `inflate`: always there.
+    case zlib
+    /// ISA-L's igzip (Debian: libisal-dev to build, libisal2 to run).
+    case isal
+
+    /// Whether this process can inflate with ISA-L: the package was built with ISA-L's
+    /// headers and `libisal.so.2` loaded.
+    public static var isalAvailable: Bool { nudge_isal_available() != 0 }
+
+    /// Why ISA-L cannot be used here, or `nil` when it can.
+    public static var isalUnavailableReason: String? {
+        nudge_isal_unavailable_reason().map { String(cString: $0) }
+    }
+
+    /// The backend that will inflate: `.zlib` or `.isal`, never `.auto`.
+    ///
+    /// A front end should call this while it validates its options, so that an
+    /// unusable `--inflate isal` is reported before any input is read.
+    /// - Throws: ``InflateBackendError/isalUnavailable(_:)`` for `.isal` when
+    ///   ISA-L cannot be used in this process.
+    public func resolved() throws(InflateBackendError) -> InflateBackend {
+        switch self {
+        case .zlib: return .zlib
+        case .auto: return Self.isalAvailable ? .isal : .zlib
+        case .isal:
+            if let reason = Self.isalUnavailableReason { throw .isalUnavailable(reason) }
+            return .isal
+        }
+    }
+}
+
+/// Why an inflate backend cannot be used.
+public enum InflateBackendError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// ISA-L was asked for but cannot be used in this process; the reason says why.
+    case isalUnavailable(String)
+
+    /// A sentence for the command line.
+    public var message: String {
+        switch self {
+        case .isalUnavailable(let reason):
+            return "the ISA-L inflate backend is unavailable: \(reason); use --inflate zlib or auto"
+        }
+    }
+
+    public var description: String { message }
+}
+
+/// What ``InputReader`` needs of an inflate backend: the members of a gzip stream
+/// inflated one input chunk at a time, and where a fault was found.
+///
+/// ``GzipInflater`` (zlib) and ``IsalInflater`` (ISA-L) conform and behave alike.
+package protocol GzipStreamInflater: AnyObject {
+    /// Inflates one chunk of compressed input, handing every run of inflated bytes to
+    /// `sink` (valid only during that call).
+    /// - Throws: ``GzipFault`` at corrupt data or garbage after a member; whatever `sink` throws.
+    func inflate(_ input: UnsafeRawBufferPointer, into sink: (UnsafeRawBufferPointer) throws -> Void) throws
+    /// Call after the last chunk.
+    /// - Throws: ``GzipFault/truncated`` when the input stopped inside a member.
+    func finish() throws(GzipFault)
+    /// Where a fault was found, in compressed bytes from the start of the stream.
+    var faultOffset: Int { get }
+}
+
+extension InflateBackend {
+    /// A new inflater of this backend (`.auto` resolved).
+    /// - Throws: ``InflateBackendError`` when the backend is ISA-L and ISA-L is unavailable.
+    package func makeInflater(outputCapacity: Int) throws(InflateBackendError) -> any GzipStreamInflater {
+        switch try resolved() {
+        case .isal: return try IsalInflater(outputCapacity: outputCapacity)
+        default: return GzipInflater(outputCapacity: outputCapacity)
+        }
+    }
+}
