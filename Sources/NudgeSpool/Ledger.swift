@@ -107,54 +107,54 @@ public struct LedgerEntry: Sendable, Equatable {
 
     /// The ledger line: JSON, then the CRC-32 of the text before `,"crc32"`.
     var line: [UInt8] {
-        var out = ByteBuffer(capacity: 512)
-        func key(_ name: StaticString) { out.append(0x22); out.append(name); out.append(0x22); out.append(0x3A) }
-        func int(_ value: Int) { JSONOutput.appendDecimal(value, to: &out) }
-        func string(_ text: String) { JSONOutput.appendString(text, to: &out) }
-        out.append(0x7B)
-        key("commit"); int(commit)
-        out.append(0x2C); key("committed_at"); string(committedAt)
-        out.append(0x2C); key("inputs"); out.append(0x5B)
-        for (i, input) in inputs.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            out.append(0x7B)
-            key("path"); string(input.path)
-            out.append(0x2C); key("absolute_path")
-            if let absolute = input.absolutePath { string(absolute) } else { out.append("null") }
-            out.append(0x2C); key("size"); int(input.size)
-            out.append(0x2C); key("fingerprint"); string(input.fingerprint)
-            out.append(0x2C); key("format"); string(input.format.rawValue)
-            out.append(0x2C); key("records"); int(input.records)
-            out.append(0x2C); key("accepted"); int(input.accepted)
-            out.append(0x2C); key("dropped"); int(input.dropped)
-            out.append(0x2C); key("status"); string(input.status.rawValue)
-            out.append(0x7D)
+        var json = JSONWriter()
+        json.beginObject()
+        json.value("commit", commit)
+        json.value("committed_at", committedAt)
+        json.beginArray("inputs")
+        for input in inputs {
+            json.beginObject()
+            json.value("path", input.path)
+            json.value("absolute_path", input.absolutePath)
+            json.value("size", input.size)
+            json.value("fingerprint", input.fingerprint)
+            json.value("format", input.format.rawValue)
+            json.value("records", input.records)
+            json.value("accepted", input.accepted)
+            json.value("dropped", input.dropped)
+            json.value("status", input.status.rawValue)
+            json.endObject()
         }
-        out.append(0x5D)
+        json.endArray()
         if let redrive {
-            out.append(0x2C); key("redrive"); out.append(0x7B); key("replaced"); out.append(0x5B)
-            for (i, file) in redrive.replaced.enumerated() {
-                if i > 0 { out.append(0x2C) }
-                out.append(0x7B); key("commit"); int(file.commit)
-                out.append(0x2C); key("dropped_bytes"); int(file.droppedBytes)
-                out.append(0x2C); key("moved"); int(file.moved); out.append(0x7D)
+            json.beginObject("redrive")
+            json.beginArray("replaced")
+            for file in redrive.replaced {
+                json.beginObject()
+                json.value("commit", file.commit)
+                json.value("dropped_bytes", file.droppedBytes)
+                json.value("moved", file.moved)
+                json.endObject()
             }
-            out.append(0x5D); out.append(0x2C); key("sources"); out.append(0x5B)
-            for (i, source) in redrive.sources.enumerated() {
-                if i > 0 { out.append(0x2C) }
-                out.append(0x7B); key("path"); string(source.path)
-                out.append(0x2C); key("moved"); int(source.moved); out.append(0x7D)
+            json.endArray()
+            json.beginArray("sources")
+            for source in redrive.sources {
+                json.beginObject()
+                json.value("path", source.path)
+                json.value("moved", source.moved)
+                json.endObject()
             }
-            out.append(0x5D); out.append(0x7D)
+            json.endArray()
+            json.endObject()
         }
-        out.append(0x2C); key("accepted_bytes"); int(acceptedBytes)
-        out.append(0x2C); key("dropped_bytes"); int(droppedBytes)
-        out.append(0x2C); key("journal_bytes"); int(journalBytes)
-        let crc = out.withBytes { StateFile.crc32($0) }
-        out.append(0x2C); key("crc32"); string(hex(UInt32(truncatingIfNeeded: crc)))
-        out.append(0x7D)
-        out.append(0x0A)
-        return out.bytes
+        json.value("accepted_bytes", acceptedBytes)
+        json.value("dropped_bytes", droppedBytes)
+        json.value("journal_bytes", journalBytes)
+        // The CRC-32 of everything before `,"crc32"`.
+        let crc = json.withBytes { StateFile.crc32($0) }
+        json.value("crc32", hex(UInt32(truncatingIfNeeded: crc)))
+        json.endObject()
+        return json.line
     }
 
     /// Reads a ledger line (without its `\n`); nil when it is not a whole, intact entry.

@@ -1,5 +1,7 @@
-/// Builds a JSON document for a report (audit, collisions, redrive): objects, arrays
-/// and members in the order written, commas placed for the caller.
+/// Builds a JSON document: objects, arrays and members in the order written, commas
+/// placed for the caller. Every document the tool writes goes through it (summaries,
+/// reports, the ledger, checkpoints), except spool records, which the record encoders
+/// write from the same ``JSONOutput`` primitives on the hot path.
 package struct JSONWriter: ~Copyable {
     private(set) var out = ByteBuffer(capacity: 4096)
     private var needsComma = false
@@ -35,10 +37,24 @@ package struct JSONWriter: ~Copyable {
         out.append(flag ? "true" : "false")
     }
 
-    /// A number with `decimals` digits after the point.
-    package mutating func value(_ key: String? = nil, _ number: Double, decimals: Int) {
+    /// A number with `decimals` digits after the point (`null` for nil).
+    package mutating func value(_ key: String? = nil, _ number: Double?, decimals: Int) {
         separate(key)
-        out.append(utf8: fixed(number, decimals: decimals))
+        if let number { out.append(utf8: fixed(number, decimals: decimals)) } else { out.append("null") }
+    }
+
+    /// An array of strings.
+    package mutating func array(_ key: String? = nil, _ texts: [String]) {
+        beginArray(key)
+        for text in texts { value(String?.none, text) }
+        endArray()
+    }
+
+    /// An array of integers.
+    package mutating func array(_ key: String? = nil, _ numbers: [Int]) {
+        beginArray(key)
+        for number in numbers { value(String?.none, number) }
+        endArray()
     }
 
     /// JSON text written as it is (a spool record).
@@ -47,5 +63,11 @@ package struct JSONWriter: ~Copyable {
         out.append(bytes)
     }
 
+    /// The document so far.
+    package func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { out.withBytes(body) }
+
     package var text: String { out.withBytes { String(decoding: $0, as: UTF8.self) } }
+
+    /// The document followed by a line feed: one NDJSON line.
+    package var line: [UInt8] { out.withBytes { Array($0) + [0x0A] } }
 }

@@ -41,115 +41,90 @@ public struct RunSummary: Sendable {
 
     /// The `--json` document (`schemas/run-summary.schema.json`).
     public var json: String {
-        var out = ByteBuffer(capacity: 4096)
-        func key(_ name: String) { out.append(utf8: "\"\(name)\":") }
-        func string(_ text: String) { JSONOutput.appendString(text, to: &out) }
-        func int(_ value: Int) { JSONOutput.appendDecimal(value, to: &out) }
-        out.append(0x7B)
-        key("spool"); string(spool)
-        out.append(0x2C); key("records"); int(counts.records)
-        out.append(0x2C); key("accepted"); int(counts.accepted)
-        out.append(0x2C); key("dropped"); int(counts.dropped)
-        out.append(0x2C); key("accepted_by_kind")
-        out.append(utf8: "{\"identify\":\(counts.acceptedIdentify),\"track\":\(counts.acceptedTrack)}")
-        out.append(0x2C); key("reasons"); out.append(0x7B)
-        for (i, reason) in ReasonCode.allCases.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            key(reason.rawValue); int(counts[reason])
-        }
-        out.append(0x7D)
-        out.append(0x2C); key("corrupt_inputs"); int(faults)
-        out.append(0x2C); key("inputs"); out.append(0x5B)
-        for (i, input) in inputs.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            out.append(0x7B)
-            key("path"); string(input.path)
-            out.append(0x2C); key("format"); string(input.format.rawValue)
-            out.append(0x2C); key("bytes"); int(input.bytes)
-            out.append(0x2C); key("uncompressed_bytes"); int(input.uncompressedBytes)
-            out.append(0x2C); key("records"); int(input.counts.records)
-            out.append(0x2C); key("accepted"); int(input.counts.accepted)
-            out.append(0x2C); key("dropped"); int(input.counts.dropped)
-            out.append(0x2C); key("status"); string(input.status.rawValue)
-            out.append(0x2C); key("fault")
+        var json = JSONWriter()
+        json.beginObject()
+        json.value("spool", spool)
+        json.value("records", counts.records)
+        json.value("accepted", counts.accepted)
+        json.value("dropped", counts.dropped)
+        json.beginObject("accepted_by_kind")
+        json.value("identify", counts.acceptedIdentify)
+        json.value("track", counts.acceptedTrack)
+        json.endObject()
+        json.beginObject("reasons")
+        for reason in ReasonCode.allCases { json.value(reason.rawValue, counts[reason]) }
+        json.endObject()
+        json.value("corrupt_inputs", faults)
+        json.beginArray("inputs")
+        for input in inputs {
+            json.beginObject()
+            json.value("path", input.path)
+            json.value("format", input.format.rawValue)
+            json.value("bytes", input.bytes)
+            json.value("uncompressed_bytes", input.uncompressedBytes)
+            json.value("records", input.counts.records)
+            json.value("accepted", input.counts.accepted)
+            json.value("dropped", input.counts.dropped)
+            json.value("status", input.status.rawValue)
             if let fault = input.fault {
-                out.append(0x7B)
-                key("offset"); int(fault.offset)
-                out.append(0x2C); key("line"); int(fault.line)
-                out.append(0x2C); key("message"); string(fault.message)
-                out.append(0x7D)
+                json.beginObject("fault")
+                json.value("offset", fault.offset)
+                json.value("line", fault.line)
+                json.value("message", fault.message)
+                json.endObject()
             } else {
-                out.append("null")
+                json.value("fault", nil as Int?)
             }
-            out.append(0x7D)
+            json.endObject()
         }
-        out.append(0x5D)
-        out.append(0x2C); key("skipped"); out.append(0x5B)
-        for (i, skip) in skipped.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            out.append(0x7B)
-            key("path"); string(skip.path)
+        json.endArray()
+        json.beginArray("skipped")
+        for skip in skipped {
+            json.beginObject()
+            json.value("path", skip.path)
             switch skip.reason {
             case .committed(let commit, let path):
-                out.append(0x2C); key("reason"); string("already_committed")
-                out.append(0x2C); key("commit"); int(commit)
-                out.append(0x2C); key("committed_path"); string(path)
+                json.value("reason", "already_committed")
+                json.value("commit", commit)
+                json.value("committed_path", path)
             case .namedTwice, .empty:
-                out.append(0x2C); key("reason"); string(skip.reason == .empty ? "empty" : "named_twice")
-                out.append(0x2C); key("commit"); out.append("null")
-                out.append(0x2C); key("committed_path"); out.append("null")
+                json.value("reason", skip.reason == .empty ? "empty" : "named_twice")
+                json.value("commit", nil as Int?)
+                json.value("committed_path", nil as String?)
             case .sameContent(let path):
-                out.append(0x2C); key("reason"); string("same_content")
-                out.append(0x2C); key("commit"); out.append("null")
-                out.append(0x2C); key("committed_path"); string(path)
+                json.value("reason", "same_content")
+                json.value("commit", nil as Int?)
+                json.value("committed_path", path)
             }
-            out.append(0x7D)
+            json.endObject()
         }
-        out.append(0x5D)
-        out.append(0x2C); key("left_out"); out.append(0x7B)
-        for (i, (name, paths)) in [("hidden", discovery.hidden), ("symbolic_links", discovery.symbolicLinks),
-                                   ("excluded", discovery.excluded), ("loops", discovery.loops),
-                                   ("broken_links", discovery.brokenLinks)].enumerated() {
-            if i > 0 { out.append(0x2C) }
-            key(name); out.append(0x5B)
-            for (j, path) in paths.enumerated() {
-                if j > 0 { out.append(0x2C) }
-                string(path)
-            }
-            out.append(0x5D)
-        }
-        out.append(0x7D)
-        out.append(0x2C); key("not_json_inputs"); out.append(0x5B)
-        for (i, input) in notJSONInputs.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            string(input.path)
-        }
-        out.append(0x5D)
-        out.append(0x2C); key("redrivable_tracks"); int(redrivable)
-        out.append(0x2C); key("interrupted"); out.append(interrupted ? "true" : "false")
-        out.append(0x2C); key("recovery"); out.append(0x5B)
-        for (i, note) in notes.enumerated() {
-            if i > 0 { out.append(0x2C) }
-            string(note)
-        }
-        out.append(0x5D)
-        out.append(0x2C); key("state")
+        json.endArray()
+        json.beginObject("left_out")
+        json.array("hidden", discovery.hidden)
+        json.array("symbolic_links", discovery.symbolicLinks)
+        json.array("excluded", discovery.excluded)
+        json.array("loops", discovery.loops)
+        json.array("broken_links", discovery.brokenLinks)
+        json.endObject()
+        json.array("not_json_inputs", notJSONInputs.map(\.path))
+        json.value("redrivable_tracks", redrivable)
+        json.value("interrupted", interrupted)
+        json.array("recovery", notes)
         if let state {
-            out.append(0x7B)
-            key("users"); int(state.users)
-            out.append(0x2C); key("identified_users"); int(state.identifiedUsers)
-            out.append(0x2C); key("links"); int(state.links)
-            out.append(0x2C); key("message_ids"); int(state.messageIDs)
-            out.append(0x7D)
+            json.beginObject("state")
+            json.value("users", state.users)
+            json.value("identified_users", state.identifiedUsers)
+            json.value("links", state.links)
+            json.value("message_ids", state.messageIDs)
+            json.endObject()
         } else {
-            out.append("null")
+            json.value("state", nil as Int?)
         }
-        out.append(0x2C); key("uncompressed_bytes"); int(uncompressedBytes)
-        out.append(0x2C); key("elapsed_seconds")
-        out.append(utf8: String(format3(elapsedSeconds)))
-        out.append(0x2C); key("exit_status"); int(Int(exitStatus))
-        out.append(0x7D)
-        return out.withBytes { String(decoding: $0, as: UTF8.self) }
+        json.value("uncompressed_bytes", uncompressedBytes)
+        json.value("elapsed_seconds", elapsedSeconds, decimals: 3)
+        json.value("exit_status", Int(exitStatus))
+        json.endObject()
+        return json.text
     }
 
     /// The human summary for standard error. Long runs stay short: at most

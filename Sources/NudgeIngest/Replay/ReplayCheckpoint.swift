@@ -32,23 +32,22 @@ public struct ReplayCheckpoint: Sendable, Equatable {
     public init() {}
 
     var json: [UInt8] {
-        var out = ByteBuffer(capacity: 256)
-        func integers(_ values: Set<Int>) { out.append(utf8: values.sorted().map(String.init).joined(separator: ",")) }
-        out.append(utf8: "{\"version\":2,\"watermark\":\(watermark),\"done\":[")
-        integers(done)
-        out.append(utf8: "],\"requeued\":[")
-        integers(requeued)
-        out.append(utf8: "],\"rejected_users\":[")
-        for (i, user) in rejectedUsers.sorted().enumerated() {
-            if i > 0 { out.append(0x2C) }
-            // The ext_id's text as the spool holds it (escapes included), as a JSON
-            // string: it reads back exactly, whatever escapes it has.
-            JSONOutput.appendString(user, to: &out)
-        }
-        out.append(utf8: "],\"rejected_bytes\":\(rejectedBytes),\"rejected_rewrite\":")
-        if let rejectedRewrite { JSONOutput.appendString(rejectedRewrite, to: &out) } else { out.append("null") }
-        out.append(utf8: ",\"acknowledged\":\(acknowledged),\"rejected\":\(rejected),\"requeued_total\":\(requeuedTotal)}\n")
-        return out.bytes
+        var json = JSONWriter()
+        json.beginObject()
+        json.value("version", 2)
+        json.value("watermark", watermark)
+        json.array("done", done.sorted())
+        json.array("requeued", requeued.sorted())
+        // Each ext_id's text as the spool holds it (escapes included), as a JSON string:
+        // it reads back exactly, whatever escapes it has.
+        json.array("rejected_users", rejectedUsers.sorted())
+        json.value("rejected_bytes", rejectedBytes)
+        json.value("rejected_rewrite", rejectedRewrite)
+        json.value("acknowledged", acknowledged)
+        json.value("rejected", rejected)
+        json.value("requeued_total", requeuedTotal)
+        json.endObject()
+        return json.line
     }
 
     /// Reads a checkpoint of version 2, or of version 1 (before `requeue`).

@@ -51,28 +51,37 @@ public struct ReplaySummary: Sendable {
     }
 
     public var json: String {
-        func number(_ value: Double?) -> String { value.map { fixed($0 * 1000, decimals: 1) } ?? "null" }
-        var out = ByteBuffer(capacity: 512)
-        out.append(utf8: "{\"spool\":")
-        JSONOutput.appendString(spool, to: &out)
-        out.append(utf8: ",\"endpoint\":")
-        JSONOutput.appendString(endpoint, to: &out)
-        out.append(utf8: ",\"dry_run\":\(dryRun),\"total\":\(total),\"requests\":\(tally.requests),\"sent\":\(tally.sent)")
-        out.append(utf8: ",\"acknowledged\":\(tally.acknowledged),\"rejected\":\(tally.rejected),\"retries\":\(tally.retries)")
-        out.append(utf8: ",\"splits\":\(tally.splits),\"remaining\":\(remaining),\"stopped\":")
-        if let stopReason { JSONOutput.appendString(stopReason, to: &out) } else { out.append("null") }
-        if dryRun {
-            out.append(utf8: ",\"requests_per_second\":null,\"records_per_second\":null")
-        } else {
-            let seconds = max(elapsedSeconds, 1e-9)
-            out.append(utf8: ",\"requests_per_second\":\(fixed(Double(tally.requests) / seconds, decimals: 1))")
-            out.append(utf8: ",\"records_per_second\":\(fixed(Double(tally.acknowledged + tally.rejected) / seconds, decimals: 1))")
-        }
-        out.append(utf8: ",\"latency_ms\":{\"p50\":\(number(latency(percentile: 0.5))),\"p99\":\(number(latency(percentile: 0.99)))}")
-        out.append(utf8: ",\"concurrency\":{\"peak\":\(tally.peakConcurrency),\"final\":\(tally.concurrency)}")
-        out.append(utf8: ",\"total_acknowledged\":\(totalAcknowledged),\"total_rejected\":\(totalRejected)")
-        out.append(utf8: ",\"elapsed_seconds\":\(format3(elapsedSeconds)),\"exit_status\":\(exitStatus)}")
-        return out.withBytes { String(decoding: $0, as: UTF8.self) }
+        let seconds = max(elapsedSeconds, 1e-9)
+        var json = JSONWriter()
+        json.beginObject()
+        json.value("spool", spool)
+        json.value("endpoint", endpoint)
+        json.value("dry_run", dryRun)
+        json.value("total", total)
+        json.value("requests", tally.requests)
+        json.value("sent", tally.sent)
+        json.value("acknowledged", tally.acknowledged)
+        json.value("rejected", tally.rejected)
+        json.value("retries", tally.retries)
+        json.value("splits", tally.splits)
+        json.value("remaining", remaining)
+        json.value("stopped", stopReason)
+        json.value("requests_per_second", dryRun ? nil : Double(tally.requests) / seconds, decimals: 1)
+        json.value("records_per_second", dryRun ? nil : Double(tally.acknowledged + tally.rejected) / seconds, decimals: 1)
+        json.beginObject("latency_ms")
+        json.value("p50", latency(percentile: 0.5).map { $0 * 1000 }, decimals: 1)
+        json.value("p99", latency(percentile: 0.99).map { $0 * 1000 }, decimals: 1)
+        json.endObject()
+        json.beginObject("concurrency")
+        json.value("peak", tally.peakConcurrency)
+        json.value("final", tally.concurrency)
+        json.endObject()
+        json.value("total_acknowledged", totalAcknowledged)
+        json.value("total_rejected", totalRejected)
+        json.value("elapsed_seconds", elapsedSeconds, decimals: 3)
+        json.value("exit_status", Int(exitStatus))
+        json.endObject()
+        return json.text
     }
 
     public var report: String {

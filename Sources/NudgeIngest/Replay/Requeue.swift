@@ -66,12 +66,16 @@ public struct RequeueSummary: Sendable {
     public var pending = 0
 
     public var json: String {
-        var out = ByteBuffer(capacity: 128)
-        out.append(utf8: "{\"spool\":")
-        JSONOutput.appendString(spool, to: &out)
-        out.append(utf8: ",\"dry_run\":\(dryRun),\"requeued\":\(requeued),\"identifies_added\":\(identifiesAdded)")
-        out.append(utf8: ",\"remaining_rejected\":\(remaining),\"pending\":\(pending)}")
-        return out.withBytes { String(decoding: $0, as: UTF8.self) }
+        var json = JSONWriter()
+        json.beginObject()
+        json.value("spool", spool)
+        json.value("dry_run", dryRun)
+        json.value("requeued", requeued)
+        json.value("identifies_added", identifiesAdded)
+        json.value("remaining_rejected", remaining)
+        json.value("pending", pending)
+        json.endObject()
+        return json.text
     }
 
     public var report: String {
