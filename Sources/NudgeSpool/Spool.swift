@@ -207,22 +207,54 @@ public final class Spool {
     package func commit(
         _ inputs: [LedgerInput], writer: SpoolWriter, state: inout IdentityState, redrive: RedriveChange? = nil
     ) throws(SpoolError) {
-        let commit = ledger.lastCommit + 1
+        let prepared = prepareCommit(ledger.lastCommit + 1, inputs, writer: writer, state: &state)
+        try perform(prepared, redrive: redrive)
+    }
+
+    /// A commit whose records and journal are ready, to be made durable by
+    /// ``perform(_:redrive:)``, on this thread or another.
+    package struct PreparedCommit: @unchecked Sendable {
+        // @unchecked Sendable: the writer is handed over whole; the thread that prepared
+        // the commit no longer touches it until `perform` has returned.
+        package let commit: Int
+        let inputs: [LedgerInput]
+        let writer: SpoolWriter
+        let journal: [UInt8]
+    }
+
+    /// Takes what `state` changed since its last save as commit `commit`'s journal (in
+    /// memory) and marks the changes saved, so the caller may go on changing `state`
+    /// while the commit is performed. Counts the journal towards the next compaction,
+    /// which ``compactionIsDue`` tells.
+    package func prepareCommit(
+        _ commit: Int, _ inputs: [LedgerInput], writer: SpoolWriter, state: inout IdentityState
+    ) -> PreparedCommit {
+        let journal = StateFile.journal(of: state, commit: commit)
+        state.markChangesSaved()
+        journalsSinceSnapshot += 1
+        journalBytesSinceSnapshot += journal.count
+        return PreparedCommit(commit: commit, inputs: inputs, writer: writer, journal: journal)
+    }
+
+    /// Makes a prepared commit durable, in commit order (the caller performs one at a
+    /// time, each after the one before it returned). Throws with nothing of it committed.
+    package func perform(_ prepared: PreparedCommit, redrive: RedriveChange? = nil) throws(SpoolError) {
+        let (commit, writer) = (prepared.commit, prepared.writer)
+        precondition(commit == ledger.lastCommit + 1, "commits are performed in order")
         let journalTemporary = stateFolder + "/." + LedgerEntry.journalFileName(commit) + ".partial"
         do {
             let sizes = try writer.sync()
-            let journalBytes = try StateFile.write(state, kind: .journal, commit: commit, to: journalTemporary)
+            try StateFile.write(prepared.journal, to: journalTemporary)
+            let journalBytes = prepared.journal.count
             CrashPoint.reach(.synced, commit: commit)
             try writer.publish()
             try Files.rename(journalTemporary, journalPath(commit))
             for folder in [acceptedFolder, droppedFolder, stateFolder] { try Files.syncDirectory(folder) }
             CrashPoint.reach(.renamed, commit: commit)
             try ledger.append(LedgerEntry(
-                commit: commit, committedAt: Timestamp.now.isoString, inputs: inputs, redrive: redrive,
+                commit: commit, committedAt: Timestamp.now.isoString, inputs: prepared.inputs, redrive: redrive,
                 acceptedBytes: sizes.accepted, droppedBytes: sizes.dropped, journalBytes: journalBytes))
             CrashPoint.reach(.committed, commit: commit)
-            journalsSinceSnapshot += 1
-            journalBytesSinceSnapshot += journalBytes
         } catch {
             // Leave nothing of the commit visible; what a crash would leave, the next open removes.
             writer.discard()
@@ -232,11 +264,19 @@ public final class Spool {
             }
             throw error
         }
-        state.markChangesSaved()
         if let redrive {
             // Committed: a failure from here on is finished by the next open, never undone.
             _ = try putReplacementsInPlace(redrive, of: commit)
         }
+    }
+
+    /// Whether the journals prepared since the snapshot are worth compacting (see
+    /// ``compactIfDue(_:)``). A caller that performs commits on another thread waits for
+    /// them before compacting: the snapshot is of `state` as of the last commit.
+    package var compactionIsDue: Bool {
+        (journalsSinceSnapshot >= 32 && journalBytesSinceSnapshot >= snapshotBytes / 8)
+            || journalBytesSinceSnapshot >= max(snapshotBytes, 64 << 20)
+            || journalsSinceSnapshot >= 1024
     }
 
     /// Replaces the snapshot and its journals by one new snapshot when the journals are
@@ -246,10 +286,7 @@ public final class Spool {
     /// state is not rewritten for a few small inputs. A failure leaves the journals, so
     /// nothing is lost; it is reported in `notes`.
     package func compactIfDue(_ state: IdentityState) {
-        let due = (journalsSinceSnapshot >= 32 && journalBytesSinceSnapshot >= snapshotBytes / 8)
-            || journalBytesSinceSnapshot >= max(snapshotBytes, 64 << 20)
-            || journalsSinceSnapshot >= 1024
-        guard due else { return }
+        guard compactionIsDue else { return }
         let commit = ledger.lastCommit
         let temporary = stateFolder + "/.snapshot.partial"
         do throws(SpoolError) {

@@ -42,6 +42,31 @@ public enum StateFile {
     ) throws(SpoolError) -> Int {
         var out = try Writer(path: path)
         defer { out.close() }
+        try encode(state, kind: kind, commit: commit, into: &out)
+        return try out.finish()
+    }
+
+    /// The journal of what `state` changed since its last save, whole, in memory: what
+    /// a pipelined commit writes later, on another thread, while `state` moves on.
+    package static func journal(of state: IdentityState, commit: Int) -> [UInt8] {
+        var out = Writer(inMemoryFor: "journal of commit \(commit)")
+        // In memory nothing can fail.
+        try! encode(state, kind: .journal, commit: commit, into: &out)
+        _ = try! out.finish()
+        return out.memory
+    }
+
+    /// Writes `bytes` (a whole state file) to a new file at `path`, synced.
+    package static func write(_ bytes: [UInt8], to path: String) throws(SpoolError) {
+        let fd = try Files.create(path)
+        defer { Glibc.close(fd) }
+        try Files.writeAll(fd, bytes, path: path)
+        try Files.sync(fd, path: path)
+    }
+
+    private static func encode(
+        _ state: IdentityState, kind: Kind, commit: Int, into out: inout Writer
+    ) throws(SpoolError) {
         out.append(magic)
         out.append(version)
         out.append(kind.rawValue)
@@ -107,7 +132,6 @@ public enum StateFile {
             out.append(raw)
             try out.flushIfFull()
         }
-        return try out.finish()
     }
 
     /// Applies the file at `path` to `state`. `commit` is the commit the file must
@@ -162,13 +186,23 @@ public enum StateFile {
     struct Writer: ~Copyable {
         let path: String
         private var fd: Int32
-        private var buffer = ByteBuffer(capacity: 4 << 20 + 64)
+        private var buffer: ByteBuffer
         private var crc: UInt = 0
         private var written = 0
+        /// Without a file (`fd` -1), what was flushed.
+        private(set) var memory: [UInt8] = []
 
         init(path: String) throws(SpoolError) {
             self.path = path
             fd = try Files.create(path)
+            buffer = ByteBuffer(capacity: 4 << 20 + 64)
+        }
+
+        /// A writer that keeps the file's bytes in ``memory``; `label` names it in errors.
+        init(inMemoryFor label: String) {
+            path = label
+            fd = -1
+            buffer = ByteBuffer(capacity: 64 << 10)
         }
 
         mutating func append(_ bytes: [UInt8]) { buffer.append(bytes) }
@@ -202,7 +236,11 @@ public enum StateFile {
         private mutating func flush() throws(SpoolError) {
             let (fd, path) = (self.fd, self.path)
             crc = buffer.withBytes { crc32($0, continuing: crc) }
-            try buffer.withBytes { (bytes) throws(SpoolError) in try Files.writeAll(fd, bytes, path: path) }
+            if fd < 0 {
+                buffer.withBytes { memory.append(contentsOf: $0) }
+            } else {
+                try buffer.withBytes { (bytes) throws(SpoolError) in try Files.writeAll(fd, bytes, path: path) }
+            }
             written += buffer.count
             buffer.removeAll()
         }
@@ -215,7 +253,7 @@ public enum StateFile {
             append(UInt32(truncatingIfNeeded: crc))
             append(StateFile.trailerMagic)
             try flush()
-            try Files.sync(fd, path: path)
+            if fd >= 0 { try Files.sync(fd, path: path) }
             close()
             return written
         }

@@ -131,7 +131,13 @@ public struct IngestRun {
             return summary
         }
         let state = try spool.loadState()
-        let writer = SpoolWriter(directory: options.spool, flushThreshold: options.spoolFlushBytes)
+        // Two writers take turns: one receives input N+1's records while the committer
+        // syncs input N's.
+        let writers = (0..<2).map { _ in SpoolWriter(directory: options.spool, flushThreshold: options.spoolFlushBytes) }
+        let committer = Committer(spool: spool)
+        // On any exit, the commit in flight finishes before the spool is let go.
+        defer { committer.stop() }
+        var nextCommit = spool.ledger.lastCommit + 1
         var decider = Decider(state: state)
         let reader = InputReader(chunkBytes: options.readChunkBytes, inflateChunkBytes: options.inflateChunkBytes,
                                  maxLineBytes: options.maxLineBytes, inflater: options.inflate)
@@ -154,7 +160,8 @@ public struct IngestRun {
                 summary.interrupted = true
                 break
             }
-            try writer.begin(commit: spool.ledger.lastCommit + 1)
+            let writer = writers[index % 2]
+            try writer.begin(commit: nextCommit)
             let source = records.sources[index]
             let before = decider.counts
             let total = sizes[index]
@@ -211,11 +218,19 @@ public struct IngestRun {
                 path: input.path, absolutePath: plan.absolutePaths[index], size: stage.bytes,
                 fingerprint: stage.fingerprint, format: stage.format, records: counts.records,
                 accepted: counts.accepted, dropped: counts.dropped, status: inputSummary.status)
-            try spool.commit([committed], writer: writer, state: &decider.state)
-            spool.compactIfDue(decider.state)
+            let prepared = spool.prepareCommit(nextCommit, [committed], writer: writer, state: &decider.state)
+            try committer.waitUntilIdle()
+            committer.submit(prepared)
+            nextCommit += 1
+            if spool.compactionIsDue {
+                // The snapshot is of the state as of the last commit: this one, performed.
+                try committer.waitUntilIdle()
+                spool.compactIfDue(decider.state)
+            }
             summary.inputs.append(inputSummary)
             bytesBefore += total ?? 0
         }
+        try committer.waitUntilIdle()
         // What was committed: an interrupted input's records are not.
         summary.counts = summary.inputs.reduce(OutcomeCounts()) { $0 + $1.counts }
         if !summary.interrupted {
