@@ -86,6 +86,7 @@ def build(names):
         include += ["-I", str(target / "include")]
 
     libraries = [build_dir / f"lib{name}.a" for name in modules]
+    # (Linked in the reverse order: a static library must come before those it uses.)
     shims = [build_dir / (target.name + ".o") for target in c_targets]
     stamp = build_dir / "library.stamp"
     library_key = fingerprint(library_sources + c_sources)
@@ -118,7 +119,8 @@ def build(names):
         if not binary.exists() or not binary_stamp.exists() or binary_stamp.read_text() != key:
             print(f"building fuzz-{name}…", file=sys.stderr)
             swiftc(["-parse-as-library", "-O", "-package-name", "nudge_ingest", SANITIZE, "-I", str(build_dir),
-                    *include, *target_sources, *map(str, libraries), *map(str, shims), "-lz", "-o", str(binary)])
+                    *include, *target_sources, *map(str, reversed(libraries)), *map(str, shims), "-lz",
+                    "-o", str(binary)])
             binary_stamp.write_text(key)
         binaries[name] = binary
     return binaries
