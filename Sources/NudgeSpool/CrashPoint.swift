@@ -1,6 +1,5 @@
 import Glibc
 import NudgeCore
-import NudgeSystem
 
 /// Test instrumentation: named instants of the commit protocol where the process can
 /// be made to kill itself (`SIGKILL`, as `kill -9` would), so that the durability tests

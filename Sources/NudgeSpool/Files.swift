@@ -1,6 +1,5 @@
 import Glibc
 import NudgeCore
-import NudgeSystem
 
 /// The few file-system calls the spool makes, with their errors typed.
 package enum Files {

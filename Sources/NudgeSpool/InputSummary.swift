@@ -1,5 +1,4 @@
 import NudgeCore
-import NudgeSystem
 
 /// How an input's bytes were stored.
 public enum InputFormat: String, Sendable {

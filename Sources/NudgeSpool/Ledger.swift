@@ -151,7 +151,7 @@ public struct LedgerEntry: Sendable, Equatable {
         json.value("dropped_bytes", droppedBytes)
         json.value("journal_bytes", journalBytes)
         // The CRC-32 of everything before `,"crc32"`.
-        let crc = json.withBytes { StateFile.crc32($0) }
+        let crc = json.withBytes { CRC32.checksum($0) }
         json.value("crc32", hex(UInt32(truncatingIfNeeded: crc)))
         json.endObject()
         return json.line
@@ -164,7 +164,7 @@ public struct LedgerEntry: Sendable, Equatable {
               let markerStart = line.lastRange(of: marker)?.lowerBound
         else { return nil }
         let stored = String(decoding: line[(markerStart + marker.count)...].dropLast(2), as: UTF8.self)
-        let crc = Array(line[..<markerStart]).withUnsafeBytes { StateFile.crc32($0) }
+        let crc = Array(line[..<markerStart]).withUnsafeBytes { CRC32.checksum($0) }
         guard stored == hex(UInt32(truncatingIfNeeded: crc)),
               let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
               let commit = object["commit"] as? Int, let committedAt = object["committed_at"] as? String,

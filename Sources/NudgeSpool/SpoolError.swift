@@ -1,6 +1,5 @@
 import Glibc
 import NudgeCore
-import NudgeSystem
 
 /// Why the spool could not be opened, continued or written. Every case stops the run
 /// before anything half-done becomes visible (exit 1).

@@ -1,6 +1,5 @@
 import Glibc
 import NudgeCore
-import NudgeSystem
 
 /// Why a committed spool file could not be read.
 public enum SpoolReadError: Error, Sendable, CustomStringConvertible {

@@ -1,4 +1,3 @@
-import CZlib
 import Glibc
 import NudgeCore
 import NudgeSystem
@@ -176,12 +175,6 @@ public enum StateFile {
         return header.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self))) }
     }
 
-    /// CRC-32 (zlib's) of `bytes`, continuing `crc`.
-    static func crc32(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt = 0) -> UInt {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
-        return crc32_z(crc, base.assumingMemoryBound(to: Bytef.self), bytes.count)
-    }
-
     /// Appends to a new file through a buffer, keeping the running length and CRC.
     struct Writer: ~Copyable {
         let path: String
@@ -235,7 +228,7 @@ public enum StateFile {
 
         private mutating func flush() throws(SpoolError) {
             let (fd, path) = (self.fd, self.path)
-            crc = buffer.withBytes { crc32($0, continuing: crc) }
+            crc = buffer.withBytes { CRC32.checksum($0, continuing: crc) }
             if fd < 0 {
                 buffer.withBytes { memory.append(contentsOf: $0) }
             } else {
@@ -304,7 +297,7 @@ public enum StateFile {
                   UInt64(littleEndian: trailer.loadUnaligned(as: UInt64.self)) == UInt64(end)
             else { throw damaged("its end marker is missing (the file was cut short or overwritten)") }
             let stored = UInt32(littleEndian: trailer.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-            let actual = UInt32(truncatingIfNeeded: StateFile.crc32(UnsafeRawBufferPointer(rebasing: bytes[..<end])))
+            let actual = UInt32(truncatingIfNeeded: CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[..<end])))
             guard stored == actual else { throw damaged("checksum mismatch (CRC-32 \(hex(actual)), expected \(hex(stored)))") }
 
             guard try take(8).elementsEqual(StateFile.magic) else { throw damaged("it is not a nudge-ingest state file") }

@@ -1,6 +1,5 @@
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 /// The accepted side of the audit, by event: how many identifies, and how many tracks
 /// of each event name, the accepted spool holds. Read whole from the committed accepted

@@ -1,6 +1,4 @@
 import NudgeCore
-import NudgeSpool
-import NudgeSystem
 
 /// Which dropped records `audit list` and `redrive` select. Each kind of criterion
 /// given must match (AND); several values of one kind are alternatives (OR).

@@ -1,7 +1,6 @@
 import Glibc
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 /// `audit --html`: the report as one self-contained page (inline CSS and SVG, no
 /// script, nothing fetched), for people who would rather look than read.

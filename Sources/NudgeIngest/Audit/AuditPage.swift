@@ -1,6 +1,5 @@
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 /// One page of `nudge-ingest audit list`: the dropped records a filter selects, in
 /// spool order, with a cursor to the next page (`schemas/audit-list.schema.json`).

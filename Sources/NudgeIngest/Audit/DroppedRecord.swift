@@ -1,6 +1,4 @@
 import NudgeCore
-import NudgeSpool
-import NudgeSystem
 
 /// One line of the dropped spool, read: its reason and where it came from, with its
 /// other members left as byte ranges of the line until something asks for them.

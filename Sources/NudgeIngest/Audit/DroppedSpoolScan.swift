@@ -1,6 +1,5 @@
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 /// One record met while scanning the dropped spool: its members, and what audit
 /// derives from them on demand (strings, the event's time, its user ids).

@@ -1,6 +1,5 @@
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 /// `nudge-ingest preview`: what `run` would decide for events against a spool's current
 /// identity state, changing nothing.

@@ -1,6 +1,5 @@
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 /// `nudge-ingest audit collisions`: distinct raw `userId`s that Nudge's sanitising
 /// (spaces to `_`, then lowercase) merges into one `ext_id`: a silent merge of what may

@@ -36,9 +36,7 @@ final class Committer: @unchecked Sendable {
         precondition(!busy, "one commit in flight at a time")
         if !running {
             running = true
-            let thread = Thread { [self] in performLoop() }
-            thread.name = "ingest-commit"
-            thread.start()
+            Thread { [self] in performLoop() }.start()
         }
         pending = prepared
         busy = true

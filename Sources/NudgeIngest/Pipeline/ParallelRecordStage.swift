@@ -1,6 +1,5 @@
 import Foundation
 import NudgeCore
-import NudgeSpool
 import NudgeSystem
 
 /// Reads and parses a run's inputs on every core, and hands their records to one

@@ -1,6 +1,5 @@
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 /// The outcome of `nudge-ingest run`: the contract's run summary.
 public struct RunSummary: Sendable {

@@ -1,7 +1,5 @@
 import Glibc
 import NudgeCore
-import NudgeSpool
-import NudgeSystem
 
 /// One input to read: a file, or standard input.
 public struct InputFile: Sendable, Equatable {

@@ -1,7 +1,6 @@
 import Glibc
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 /// An input a run leaves alone because the spool has committed its content already.
 public struct SkippedInput: Sendable {

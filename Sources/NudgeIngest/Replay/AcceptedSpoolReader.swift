@@ -1,7 +1,6 @@
 import Glibc
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 /// One accepted record read back from the spool, with its body's exact bytes.
 public struct AcceptedRecord: Sendable {

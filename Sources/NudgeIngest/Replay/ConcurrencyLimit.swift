@@ -1,6 +1,4 @@
 import NudgeCore
-import NudgeSpool
-import NudgeSystem
 
 /// How many requests `replay` keeps in flight: additive increase, multiplicative
 /// decrease (AIMD), as TCP does for its window. It starts small, doubles per round

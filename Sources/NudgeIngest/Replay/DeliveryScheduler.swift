@@ -1,6 +1,4 @@
 import NudgeCore
-import NudgeSpool
-import NudgeSystem
 
 /// One accepted record as replay sees it: where it is in the spool and what the
 /// ordering rules need.

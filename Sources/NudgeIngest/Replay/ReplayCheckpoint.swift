@@ -1,6 +1,5 @@
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 // Foundation's JSON parser reads the checkpoint once, when a replay or requeue starts.
 import Foundation

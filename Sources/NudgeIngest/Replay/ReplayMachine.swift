@@ -1,6 +1,4 @@
 import NudgeCore
-import NudgeSpool
-import NudgeSystem
 
 /// Settings of one `nudge-ingest replay`.
 public struct ReplayConfiguration: Sendable {

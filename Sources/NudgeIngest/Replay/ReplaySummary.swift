@@ -1,6 +1,4 @@
 import NudgeCore
-import NudgeSpool
-import NudgeSystem
 
 /// The outcome of `nudge-ingest replay` (`schemas/replay-summary.schema.json`).
 public struct ReplaySummary: Sendable {

@@ -1,5 +1,4 @@
 import NudgeCore
-import NudgeSpool
 import NudgeSystem
 
 /// One HTTP request replay sends.

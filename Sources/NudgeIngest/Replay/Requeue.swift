@@ -1,6 +1,5 @@
 import NudgeCore
 import NudgeSpool
-import NudgeSystem
 
 // Foundation's JSON parser reads the rejected spool: an operator's one-off step over
 // records Nudge refused, far from the hot path.

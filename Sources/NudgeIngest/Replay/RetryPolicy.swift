@@ -1,6 +1,4 @@
 import NudgeCore
-import NudgeSpool
-import NudgeSystem
 
 /// How `replay` reads an answer, how long it waits before trying again, and when it
 /// gives up. The statuses follow Segment's own client for the Nudge destination: the

@@ -1,5 +1,4 @@
 import CZlib
-import NudgeCore
 
 /// Why a gzip stream could not be inflated to its end.
 public enum GzipFault: Error, Equatable, Sendable {

@@ -1,5 +1,4 @@
 import CIsal
-import NudgeCore
 
 /// Which library inflates gzip inputs.
 ///

@@ -1,5 +1,4 @@
 import CIsal
-import NudgeCore
 
 /// Streams the members of a gzip file through ISA-L's igzip, one input chunk at a time:
 /// the same contract as ``GzipInflater`` (zlib), several times faster where ISA-L is

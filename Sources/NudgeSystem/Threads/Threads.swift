@@ -1,5 +1,4 @@
 import Foundation
-import NudgeCore
 
 /// A mutex with several condition variables, so that threads waiting for different
 /// things are woken separately (`NSCondition` has one condition per lock). The
