@@ -1,5 +1,5 @@
-import Glibc
 import NudgeCore
+import NudgeSystem
 
 /// Test instrumentation: named instants of the commit protocol where the process can
 /// be made to kill itself (`SIGKILL`, as `kill -9` would), so that the durability tests
@@ -31,7 +31,7 @@ package enum CrashPoint: String, CaseIterable {
     case snapshotRenamed = "snapshot-renamed"
 
     private static let armed: (point: String, commit: Int)? = {
-        guard let value = getenv("NUDGE_INGEST_CRASH_AT").map({ String(cString: $0) }),
+        guard let value = CurrentProcess.environment("NUDGE_INGEST_CRASH_AT"),
               let at = value.firstIndex(of: "@"), let commit = Int(value[value.index(after: at)...])
         else { return nil }
         return (String(value[..<at]), commit)
@@ -44,6 +44,6 @@ package enum CrashPoint: String, CaseIterable {
 
     /// Kills the process if this point of `commit` is armed.
     package static func reach(_ point: CrashPoint, commit: Int) {
-        if isArmed(point, commit: commit) { kill(getpid(), SIGKILL) }
+        if isArmed(point, commit: commit) { CurrentProcess.killImmediately() }
     }
 }

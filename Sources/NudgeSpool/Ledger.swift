@@ -2,8 +2,10 @@ import NudgeCore
 import NudgeSystem
 
 // Foundation's JSON parser reads the ledger: one short line per commit, read once when
-// a spool is opened, far from the hot path.
-import Foundation
+// a spool is opened, far from the hot path. Only it is imported: the system calls are
+// NudgeSystem's.
+import struct Foundation.Data
+import class Foundation.JSONSerialization
 
 /// One input a commit processed, as the ledger records it.
 public struct LedgerInput: Sendable, Equatable {
@@ -255,11 +257,11 @@ public struct Ledger: Sendable {
     /// (what readers such as `replay` use while a run may be appending).
     public static func committed(inSpool spool: String) throws(SpoolError) -> Ledger {
         let path = spool + "/state/ledger.ndjson"
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let code = errno
-            try Self.explainMissingLedger(spool: spool, errno: code)
-            throw .cannotRead(path: path, errno: code)
+        do {
+            _ = try FileSystem.status(of: path)
+        } catch {
+            try Self.explainMissingLedger(spool: spool, error: error)
+            throw .cannotRead(path: path, error: error)
         }
         var notes: [String] = []
         return try load(path, notes: &notes, repair: false)
@@ -268,14 +270,14 @@ public struct Ledger: Sendable {
     /// Why a reader finds no ledger at `spool`, as precisely as the folder tells: it
     /// does not exist or is empty (no run wrote it), it cannot be read (permissions),
     /// it holds something else, or it holds spool files without their ledger (damage).
-    private static func explainMissingLedger(spool: String, errno code: Int32) throws(SpoolError) {
-        var info = stat()
-        guard stat(spool, &info) == 0 else {
-            throw errno == ENOENT ? .noSpool(path: spool) : .cannotRead(path: spool, errno: errno)
+    private static func explainMissingLedger(spool: String, error ledgerError: SystemError) throws(SpoolError) {
+        let status: FileStatus
+        do { status = try FileSystem.status(of: spool) } catch {
+            throw error == .noSuchFile ? .noSpool(path: spool) : .cannotRead(path: spool, error: error)
         }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw .notASpool(path: spool) }
-        if code == EACCES || code == EPERM { throw .cannotRead(path: spool + "/state/ledger.ndjson", errno: code) }
-        guard access(spool, R_OK | X_OK) == 0 else { throw .cannotRead(path: spool, errno: errno) }
+        guard status.kind == .directory else { throw .notASpool(path: spool) }
+        if ledgerError.isPermissionDenied { throw .cannotRead(path: spool + "/state/ledger.ndjson", error: ledgerError) }
+        do { try FileSystem.checkListable(spool) } catch { throw .cannotRead(path: spool, error: error) }
         let spoolFiles = [spool + "/accepted", spool + "/dropped"].flatMap { Files.names(in: $0) }
             .filter { $0.hasSuffix(".ndjson") || $0.hasSuffix(".ndjson.gz") }
         if !spoolFiles.isEmpty || Files.size(of: spool + "/state/snapshot") != nil {
@@ -290,9 +292,9 @@ public struct Ledger: Sendable {
     /// A new, empty ledger, synced, so that a spool with files but no ledger is known
     /// to be foreign rather than new.
     static func create(_ path: String) throws(SpoolError) -> Ledger {
-        let fd = try Files.create(path)
-        defer { close(fd) }
-        try Files.sync(fd, path: path)
+        let file = try Files.create(path)
+        defer { file.close() }
+        try Files.sync(file, path: path)
         return Ledger(path: path)
     }
 
@@ -304,10 +306,9 @@ public struct Ledger: Sendable {
     /// was written) is cut off when `repair` (the run holding the lock does that) and
     /// reported in `notes`, or just left out; any other bad line is damage.
     static func load(_ path: String, notes: inout [String], repair: Bool = true) throws(SpoolError) -> Ledger {
-        let fd = open(path, repair ? O_RDWR | O_CLOEXEC : O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotRead(path: path, errno: errno) }
-        defer { close(fd) }
-        guard let bytes = Files.read(path) else { throw .cannotRead(path: path, errno: errno) }
+        let file = try Files.open(path, for: repair ? .readingAndWriting : .reading)
+        defer { file.close() }
+        let bytes = try Files.read(path)
         var ledger = Ledger(path: path)
         var start = 0
         while start < bytes.count {
@@ -323,7 +324,7 @@ public struct Ledger: Sendable {
                 }
                 // An interrupted append: the commit never completed.
                 guard repair else { break }
-                guard ftruncate(fd, off_t(start)) == 0, fsync(fd) == 0 else { throw .cannotWrite(path: path, errno: errno) }
+                try Files.truncate(file, to: start, path: path)
                 notes.append("the ledger's last line was unfinished (a commit interrupted while it was written); "
                              + "it was removed, and that commit's input will be processed again")
                 break
@@ -338,19 +339,18 @@ public struct Ledger: Sendable {
     /// Appends a commit's line and syncs it: the commit point. On failure the file is
     /// cut back to its last whole entry.
     mutating func append(_ entry: LedgerEntry) throws(SpoolError) {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-        guard fd >= 0 else { throw .cannotWrite(path: path, errno: errno) }
-        defer { close(fd) }
+        let file = try Files.open(path, for: .appending)
+        defer { file.close() }
         let line = entry.line
         do throws(SpoolError) {
             if CrashPoint.isArmed(.ledgerHalfWritten, commit: entry.commit) {
-                try Files.writeAll(fd, Array(line[..<(line.count / 2)]), path: path)
+                try Files.writeAll(file, Array(line[..<(line.count / 2)]), path: path)
                 CrashPoint.reach(.ledgerHalfWritten, commit: entry.commit)
             }
-            try Files.writeAll(fd, line, path: path)
-            try Files.sync(fd, path: path)
+            try Files.writeAll(file, line, path: path)
+            try Files.sync(file, path: path)
         } catch {
-            ftruncate(fd, off_t(length))
+            try? file.truncate(to: length)
             throw error
         }
         entries.append(entry)

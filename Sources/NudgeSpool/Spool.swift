@@ -1,4 +1,3 @@
-import Glibc
 import NudgeCore
 import NudgeSystem
 
@@ -66,7 +65,7 @@ public final class Spool {
         let last = ledger.lastCommit
         var removed: [String] = []
         func removeUnfinished(_ path: String) {
-            if unlink(path) == 0 { removed.append(path) }
+            if FileSystem.remove(path) { removed.append(path) }
         }
         if let header = try StateFile.peekCommit(snapshotPath) {
             guard header <= last else {
@@ -96,7 +95,7 @@ public final class Spool {
                     throw .damaged(path: ledger.path, problem: "it ends at commit \(last), but \(path) belongs to "
                                    + "commit \(commit): the ledger lost commits")
                 } else if folder == stateFolder && commit <= snapshotCommit {
-                    unlink(path)  // a journal the snapshot already holds
+                    Files.remove(path)  // a journal the snapshot already holds
                 }
             }
         }
@@ -136,8 +135,8 @@ public final class Spool {
             let partial = droppedFolder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: commit)
             guard Files.size(of: partial) != nil else { continue }
             if file.droppedBytes == 0 {
-                unlink(droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
-                unlink(partial)
+                Files.remove(droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
+                Files.remove(partial)
             } else {
                 try Files.rename(partial, droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
             }
@@ -185,7 +184,7 @@ public final class Spool {
             let snapshotCommit = try StateFile.peekCommit(snapshotPath) ?? 0
             do throws(SpoolError) {
                 guard snapshotCommit <= ledger.lastCommit else {
-                    throw .cannotRead(path: snapshotPath, errno: ESTALE)
+                    throw .cannotRead(path: snapshotPath, error: .staleFile)
                 }
                 return try loadState(stateFolder: directory + "/state", snapshotCommit: snapshotCommit,
                                      through: ledger.lastCommit)
@@ -260,7 +259,7 @@ public final class Spool {
             writer.discard()
             let name = LedgerEntry.spoolFileName(commit)
             for path in [journalTemporary, journalPath(commit), acceptedFolder + "/" + name, droppedFolder + "/" + name] {
-                unlink(path)
+                Files.remove(path)
             }
             throw error
         }
@@ -295,11 +294,11 @@ public final class Spool {
             try Files.rename(temporary, snapshotPath)
             try Files.syncDirectory(stateFolder)
             CrashPoint.reach(.snapshotRenamed, commit: commit)
-            for old in stride(from: snapshotCommit + 1, through: commit, by: 1) { unlink(journalPath(old)) }
+            for old in stride(from: snapshotCommit + 1, through: commit, by: 1) { Files.remove(journalPath(old)) }
             (snapshotCommit, snapshotBytes) = (commit, bytes)
             (journalsSinceSnapshot, journalBytesSinceSnapshot) = (0, 0)
         } catch {
-            unlink(temporary)
+            Files.remove(temporary)
             notes.append("the identity state could not be compacted into one snapshot (\(error)); "
                          + "its journals were kept, nothing is lost")
         }

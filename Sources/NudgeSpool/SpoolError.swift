@@ -1,12 +1,12 @@
-import Glibc
 import NudgeCore
+import NudgeSystem
 
 /// Why the spool could not be opened, continued or written. Every case stops the run
 /// before anything half-done becomes visible (exit 1).
 public enum SpoolError: Error, Sendable, CustomStringConvertible {
-    case cannotCreate(path: String, errno: Int32)
-    case cannotWrite(path: String, errno: Int32)
-    case cannotRead(path: String, errno: Int32)
+    case cannotCreate(path: String, error: SystemError)
+    case cannotWrite(path: String, error: SystemError)
+    case cannotRead(path: String, error: SystemError)
     /// Nothing at `path`, or an empty folder: no run has written a spool there.
     case noSpool(path: String)
     /// `path` holds other things than a spool (no `state/ledger.ndjson`, no spool files).
@@ -20,19 +20,19 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .cannotCreate(let path, let code) where code == EACCES || code == EPERM:
+        case .cannotCreate(let path, let error) where error.isPermissionDenied:
             return "permission denied: cannot create \(path). Run as the user who owns the spool, or name "
                 + "another --spool."
-        case .cannotCreate(let path, let code):
-            return "cannot create \(path): \(String(cString: strerror(code)))"
-        case .cannotWrite(let path, let code):
-            return "cannot write \(path): \(String(cString: strerror(code))). Nothing of the input being "
+        case .cannotCreate(let path, let error):
+            return "cannot create \(path): \(error)"
+        case .cannotWrite(let path, let error):
+            return "cannot write \(path): \(error). Nothing of the input being "
                 + "processed was committed; free the space and run the same command again to continue."
-        case .cannotRead(let path, let code) where code == EACCES || code == EPERM:
+        case .cannotRead(let path, let error) where error.isPermissionDenied:
             return "permission denied: cannot read \(path). A spool's files are readable only by the user "
                 + "whose run wrote them (folders 0700, files 0600): run this as that user."
-        case .cannotRead(let path, let code):
-            return "cannot read \(path): \(String(cString: strerror(code)))"
+        case .cannotRead(let path, let error):
+            return "cannot read \(path): \(error)"
         case .noSpool(let path):
             return "no spool at \(path): run `nudge-ingest run --spool \(path) INPUT…` first "
                 + "(or name the spool a run wrote with --spool)."

@@ -1,9 +1,9 @@
-import Glibc
 import NudgeCore
+import NudgeSystem
 
 /// Why a committed spool file could not be read.
 public enum SpoolReadError: Error, Sendable, CustomStringConvertible {
-    case unreadable(path: String, errno: Int32)
+    case unreadable(path: String, error: SystemError)
     case malformed(path: String, line: Int, problem: String)
     /// The file is not the size its commit gave it: a redrive rewrote it since the
     /// ledger was read, or the spool is damaged.
@@ -11,7 +11,7 @@ public enum SpoolReadError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unreadable(let path, let code): "cannot read \(path): \(String(cString: strerror(code)))"
+        case .unreadable(let path, let error): "cannot read \(path): \(error)"
         case .malformed(let path, let line, let problem): "\(path):\(line): not a spool record: \(problem)"
         case .changed(let path, let expected, let found):
             "\(path) is \(found) bytes, but the ledger gives it \(expected): it changed while being read "
@@ -33,7 +33,7 @@ public struct SpoolLineReader {
     package let files: [CommittedFile]
     /// Index in `files` of the file being read (-1 before the first).
     public private(set) var fileIndex = -1
-    private var descriptor: Int32 = -1
+    private var descriptor: FileDescriptor?
     /// Bytes of the current file read so far, and the unread part of them.
     private var offset = 0
     private var pending: [UInt8] = []
@@ -62,8 +62,7 @@ public struct SpoolLineReader {
     public mutating func nextLine() throws(SpoolReadError) -> ArraySlice<UInt8>? {
         while true {
             if pendingStart < pending.count, let newline = pending.withUnsafeBytes({ bytes in
-                memchr(bytes.baseAddress! + pendingStart, 0x0A, bytes.count - pendingStart)
-                    .map { UnsafeRawPointer($0) - bytes.baseAddress! }
+                LineFramer.firstNewline(in: bytes.baseAddress!, from: pendingStart, to: bytes.count)
             }) {
                 defer { pendingStart = newline + 1 }
                 lineNumber += 1
@@ -99,8 +98,8 @@ public struct SpoolLineReader {
     }
 
     private mutating func closeFile() {
-        if descriptor >= 0 { close(descriptor) }
-        descriptor = -1
+        descriptor?.close()
+        descriptor = nil
     }
 
     /// Opens file `index`: its committed version, checked against the ledger's size.
@@ -115,17 +114,16 @@ public struct SpoolLineReader {
         }
         var found = -1
         for candidate in candidates {
-            let fd = openReadOnly(candidate)
-            guard fd >= 0 else { continue }
-            var info = stat()
-            if fstat(fd, &info) == 0 && Int(info.st_size) == file.bytes {
-                descriptor = fd
+            guard let opened = try? FileDescriptor.open(candidate, for: .reading) else { continue }
+            let size = (try? opened.status().size) ?? -1
+            if size == file.bytes {
+                descriptor = opened
                 return
             }
-            if found < 0 { found = Int(info.st_size) }
-            close(fd)
+            if found < 0 { found = size }
+            opened.close()
         }
-        if found < 0 { throw .unreadable(path: candidates[0], errno: ENOENT) }
+        if found < 0 { throw .unreadable(path: candidates[0], error: .noSuchFile) }
         throw .changed(path: candidates[0], expected: file.bytes, found: found)
     }
 
@@ -135,21 +133,17 @@ public struct SpoolLineReader {
         let want = min(chunkBytes, files[fileIndex].bytes - offset)
         let start = pending.count
         pending += repeatElement(0, count: want)
-        let (fd, at) = (descriptor, offset)
-        var n = -1
-        repeat {
-            n = pending.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + start, want, off_t(at)) }
-        } while n < 0 && errno == EINTR
-        guard n > 0 else {
-            throw .unreadable(path: path(of: fileIndex), errno: n == 0 ? EIO : errno)
+        let (file, at) = (descriptor!, offset)
+        let result = pending.withUnsafeMutableBytes { buffer in
+            Result { () throws(SystemError) in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...]), at: at)
+            }
         }
+        let n: Int
+        do { n = try result.get() } catch { throw .unreadable(path: path(of: fileIndex), error: error) }
+        guard n > 0 else { throw .unreadable(path: path(of: fileIndex), error: .inputOutput) }
         pending.removeLast(want - n)
         offset += n
         progress?.advance(by: n)
     }
-}
-
-/// `open(2)` for reading (a free function: inside the reader, `open` is its own method).
-private func openReadOnly(_ path: String) -> Int32 {
-    open(path, O_RDONLY | O_CLOEXEC)
 }

@@ -1,4 +1,3 @@
-import Glibc
 import NudgeCore
 import NudgeSystem
 
@@ -7,33 +6,39 @@ import NudgeSystem
 /// leaves a stale lock behind. The file holds the holder's pid and start time, for
 /// the message a second run prints.
 package final class SpoolLock {
-    private let descriptor: Int32
+    private let descriptor: FileDescriptor
 
     /// - Parameter holderName: the command that holds this lock, for the refusal message.
     package init(path: String, spool: String, holderName: String = "run") throws(SpoolError) {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .cannotCreate(path: path, errno: errno) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let code = errno
-            let holder = Self.holder(fd)
-            close(fd)
-            if code == EWOULDBLOCK { throw .inUse(path: spool, command: holderName, holder: holder) }
-            throw .cannotWrite(path: path, errno: code)
+        let file: FileDescriptor
+        do { file = try .create(path, for: .readingAndWriting, truncating: false) } catch {
+            throw .cannotCreate(path: path, error: error)
         }
-        descriptor = fd
-        var text = "process \(getpid()), started \(Timestamp.now.isoString)\n"
-        ftruncate(fd, 0)
-        text.withUTF8 { _ = pwrite(fd, $0.baseAddress, $0.count, 0) }
+        let isLocked: Bool
+        do { isLocked = try file.tryLockExclusively() } catch {
+            file.close()
+            throw .cannotWrite(path: path, error: error)
+        }
+        guard isLocked else {
+            let holder = Self.holder(file)
+            file.close()
+            throw .inUse(path: spool, command: holderName, holder: holder)
+        }
+        descriptor = file
+        // Best effort: the text only names the holder in another run's refusal.
+        let text = Array("process \(CurrentProcess.id), started \(Timestamp.now.isoString)\n".utf8)
+        try? file.truncate(to: 0)
+        _ = text.withUnsafeBytes { try? file.writeAll($0, at: 0) }
     }
 
     deinit {
-        close(descriptor)  // releases the lock
+        descriptor.close()  // releases the lock
     }
 
     /// What the lock file says of its holder.
-    private static func holder(_ fd: Int32) -> String {
+    private static func holder(_ file: FileDescriptor) -> String {
         var buffer = [UInt8](repeating: 0, count: 200)
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        let n = buffer.withUnsafeMutableBytes { (try? file.read(into: $0, at: 0)) ?? 0 }
         let text = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
         let line = text.split(separator: "\n").first.map(String.init) ?? ""
         return line.isEmpty ? "holder unknown" : line

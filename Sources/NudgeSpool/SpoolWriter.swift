@@ -1,4 +1,3 @@
-import Glibc
 import NudgeCore
 import NudgeSystem
 
@@ -52,13 +51,13 @@ public final class SpoolWriter {
 
     private func submit(_ buffer: inout ByteBuffer, to file: inout OpenFile) throws(BackgroundWriter.Failure) {
         file.bytesWritten += buffer.count
-        try writer.submit(&buffer, to: file.descriptor)
+        try writer.submit(&buffer, to: file.descriptor!)
     }
 
     /// The error for a failed write (called once no access to either file is under way).
     private func writeError(_ failure: BackgroundWriter.Failure) -> SpoolError {
         let file = failure.descriptor == acceptedFile?.descriptor ? acceptedFile : droppedFile
-        return .cannotWrite(path: file?.partialPath ?? directory, errno: failure.code)
+        return .cannotWrite(path: file?.partialPath ?? directory, error: failure.error)
     }
 
     /// Writes everything buffered and syncs both files; returns their sizes.
@@ -99,8 +98,8 @@ public final class SpoolWriter {
 private struct OpenFile {
     let finalPath: String
     let partialPath: String
-    /// Open until `sync()`; -1 after.
-    var descriptor: Int32
+    /// Open until `sync()`; nil after.
+    var descriptor: FileDescriptor?
     /// Bytes handed to the writer.
     var bytesWritten = 0
     var isPublished = false
@@ -113,14 +112,14 @@ private struct OpenFile {
 
     /// Makes the written bytes durable and closes the file.
     mutating func sync() throws(SpoolError) {
-        if bytesWritten > 0 { try Files.sync(descriptor, path: partialPath) }
-        close(descriptor)
-        descriptor = -1
+        if bytesWritten > 0 { try Files.sync(descriptor!, path: partialPath) }
+        descriptor?.close()
+        descriptor = nil
     }
 
     mutating func publish() throws(SpoolError) {
         if bytesWritten == 0 {
-            unlink(partialPath)
+            Files.remove(partialPath)
         } else {
             try Files.rename(partialPath, finalPath)
         }
@@ -128,7 +127,7 @@ private struct OpenFile {
     }
 
     func discard() {
-        if descriptor >= 0 { close(descriptor) }
-        if !isPublished { unlink(partialPath) }
+        descriptor?.close()
+        if !isPublished { Files.remove(partialPath) }
     }
 }

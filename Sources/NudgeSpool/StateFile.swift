@@ -1,4 +1,3 @@
-import Glibc
 import NudgeCore
 import NudgeSystem
 
@@ -57,10 +56,10 @@ public enum StateFile {
 
     /// Writes `bytes` (a whole state file) to a new file at `path`, synced.
     package static func write(_ bytes: [UInt8], to path: String) throws(SpoolError) {
-        let fd = try Files.create(path)
-        defer { Glibc.close(fd) }
-        try Files.writeAll(fd, bytes, path: path)
-        try Files.sync(fd, path: path)
+        let file = try Files.create(path)
+        defer { file.close() }
+        try Files.writeAll(file, bytes, path: path)
+        try Files.sync(file, path: path)
     }
 
     private static func encode(
@@ -137,38 +136,34 @@ public enum StateFile {
     /// belong to (nil for a snapshot, whose commit is returned).
     @discardableResult
     public static func apply(_ path: String, kind: Kind, commit: Int?, to state: inout IdentityState) throws(SpoolError) -> Int {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { throw .damaged(path: path, problem: "the file is missing") }
-            throw .cannotRead(path: path, errno: errno)
+        let file: FileDescriptor
+        do { file = try .open(path, for: .reading) } catch {
+            if error == .noSuchFile { throw .damaged(path: path, problem: "the file is missing") }
+            throw .cannotRead(path: path, error: error)
         }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .cannotRead(path: path, errno: errno) }
-        let size = Int(info.st_size)
+        defer { file.close() }
+        let size: Int
+        do { size = try file.status().size } catch { throw .cannotRead(path: path, error: error) }
         guard size >= headerBytes + trailerBytes else {
             throw .damaged(path: path, problem: "it is \(size) bytes, too short to be a state file (truncated?)")
         }
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw .cannotRead(path: path, errno: errno)
-        }
-        defer { munmap(mapped, size) }
-        madvise(mapped, size, MADV_SEQUENTIAL)
-        var reader = Reader(bytes: UnsafeRawBufferPointer(start: mapped, count: size), path: path)
+        let mapped: MappedFile
+        do { mapped = try file.mapForReading(count: size) } catch { throw .cannotRead(path: path, error: error) }
+        var reader = Reader(bytes: mapped.bytes, path: path)
         return try reader.apply(kind: kind, commit: commit, to: &state)
     }
 
     /// The commit a snapshot at `path` holds, read from its header; nil when there is
     /// no file. The whole file is checked when it is loaded.
     static func peekCommit(_ path: String) throws(SpoolError) -> Int? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT { return nil }
-            throw .cannotRead(path: path, errno: errno)
+        let file: FileDescriptor
+        do { file = try .open(path, for: .reading) } catch {
+            if error == .noSuchFile { return nil }
+            throw .cannotRead(path: path, error: error)
         }
-        defer { close(fd) }
+        defer { file.close() }
         var header = [UInt8](repeating: 0, count: headerBytes)
-        let n = header.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        let n = header.withUnsafeMutableBytes { (try? file.read(into: $0, at: 0)) ?? -1 }
         guard n == headerBytes, header.starts(with: magic) else {
             throw .damaged(path: path, problem: "its header is missing or wrong (truncated?)")
         }
@@ -178,23 +173,23 @@ public enum StateFile {
     /// Appends to a new file through a buffer, keeping the running length and CRC.
     struct Writer: ~Copyable {
         let path: String
-        private var fd: Int32
+        private var file: FileDescriptor?
         private var buffer: ByteBuffer
         private var crc: UInt = 0
         private var written = 0
-        /// Without a file (`fd` -1), what was flushed.
+        /// Without a file, what was flushed.
         private(set) var memory: [UInt8] = []
 
         init(path: String) throws(SpoolError) {
             self.path = path
-            fd = try Files.create(path)
+            file = try Files.create(path)
             buffer = ByteBuffer(capacity: 4 << 20 + 64)
         }
 
         /// A writer that keeps the file's bytes in ``memory``; `label` names it in errors.
         init(inMemoryFor label: String) {
             path = label
-            fd = -1
+            file = nil
             buffer = ByteBuffer(capacity: 64 << 10)
         }
 
@@ -227,12 +222,12 @@ public enum StateFile {
         }
 
         private mutating func flush() throws(SpoolError) {
-            let (fd, path) = (self.fd, self.path)
+            let (file, path) = (self.file, self.path)
             crc = buffer.withBytes { CRC32.checksum($0, continuing: crc) }
-            if fd < 0 {
-                buffer.withBytes { memory.append(contentsOf: $0) }
+            if let file {
+                try buffer.withBytes { (bytes) throws(SpoolError) in try Files.writeAll(file, bytes, path: path) }
             } else {
-                try buffer.withBytes { (bytes) throws(SpoolError) in try Files.writeAll(fd, bytes, path: path) }
+                buffer.withBytes { memory.append(contentsOf: $0) }
             }
             written += buffer.count
             buffer.removeAll()
@@ -246,14 +241,14 @@ public enum StateFile {
             append(UInt32(truncatingIfNeeded: crc))
             append(StateFile.trailerMagic)
             try flush()
-            if fd >= 0 { try Files.sync(fd, path: path) }
+            if let file { try Files.sync(file, path: path) }
             close()
             return written
         }
 
         mutating func close() {
-            if fd >= 0 { Glibc.close(fd) }
-            fd = -1
+            file?.close()
+            file = nil
         }
     }
 

@@ -1,6 +1,5 @@
 import Glibc
 import NudgeCore
-import NudgeCore
 
 /// Monotonic seconds.
 package enum MonotonicClock {

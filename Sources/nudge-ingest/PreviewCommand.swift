@@ -1,6 +1,6 @@
 import ArgumentParser
 import NudgeIngest
-import Glibc
+import NudgeSystem
 
 struct PreviewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -62,8 +62,7 @@ struct PreviewCommand: ParsableCommand {
         }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            let n = chunk.withUnsafeMutableBytes { (try? FileDescriptor.standardInput.read(into: $0)) ?? 0 }
             guard n > 0 else { break }
             chunk.withUnsafeBytes { preview.consume(UnsafeRawBufferPointer(rebasing: $0[..<n]), show) }
         }
@@ -76,7 +75,9 @@ struct PreviewCommand: ParsableCommand {
     static func argumentBytes(_ text: String) -> [UInt8] {
         for index in (1..<Int(CommandLine.argc)).reversed() {
             guard let argument = CommandLine.unsafeArgv[index] else { continue }
-            let bytes = UnsafeRawBufferPointer(start: argument, count: strlen(argument))
+            var length = 0
+            while argument[length] != 0 { length += 1 }
+            let bytes = UnsafeRawBufferPointer(start: argument, count: length)
             if String(decoding: bytes, as: UTF8.self) == text { return Array(bytes) }
         }
         return Array(text.utf8)

@@ -1,6 +1,6 @@
 import ArgumentParser
 import NudgeIngest
-import Glibc
+import NudgeSystem
 
 struct RedriveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,7 +45,7 @@ struct RedriveCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        signal(SIGXFSZ, SIG_IGN)
+        CurrentProcess.ignore(.fileSizeLimit)
         let summary: RedriveSummary
         let progress = ProgressLine.onTerminal()
         do {

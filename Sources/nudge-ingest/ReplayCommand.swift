@@ -2,7 +2,7 @@ import ArgumentParser
 import Dispatch
 import NudgeIngest
 import NudgeReplayHTTP
-import Glibc
+import NudgeSystem
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -116,7 +116,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     var resolvedKey: String {
-        apiKey ?? getenv("NUDGE_API_KEY").map { String(cString: $0) } ?? ""
+        apiKey ?? CurrentProcess.environment("NUDGE_API_KEY") ?? ""
     }
 
     func run() async throws {
@@ -130,7 +130,7 @@ struct ReplayCommand: AsyncParsableCommand {
         configuration.maxRequestsPerSecond = maxRps
         configuration.retry.maxAttempts = maxAttempts
         configuration.retry.maxTotalSeconds = maxRetrySeconds
-        let progress = isatty(STDERR_FILENO) != 0 && !dryRun ? ProgressLine() : nil
+        let progress = FileDescriptor.standardError.isTerminal && !dryRun ? ProgressLine() : nil
         let transport = HTTPClientTransport(timeoutSeconds: timeout, connections: concurrency)
         let interrupts = Interrupts(progress: progress, timeout: timeout)
         let summary: ReplaySummary
@@ -164,8 +164,8 @@ final class Interrupts {
     init(progress: ProgressLine?, timeout: Double) {
         let (stream, continuation) = AsyncStream<Void>.makeStream()
         self.stream = stream
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        CurrentProcess.ignore(.interrupt)
+        source = DispatchSource.makeSignalSource(signal: CurrentProcess.Signal.interrupt.rawValue, queue: .global())
         // Only the source's serial handler touches the count.
         nonisolated(unsafe) var count = 0
         source.setEventHandler {
@@ -177,7 +177,7 @@ final class Interrupts {
                 continuation.yield(())
             } else {
                 FileStream.standardError.write("stopped at once; the last checkpoint holds: run the same command to continue\n")
-                _exit(130)
+                CurrentProcess.exitImmediately(130)
             }
         }
         source.resume()

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Dispatch
-import Glibc
 import NudgeCore
 import NudgeIngest
 import NudgeSpool
@@ -120,7 +119,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         // Past a file-size limit, fail the write (EFBIG) and say so, instead of dying.
-        signal(SIGXFSZ, SIG_IGN)
+        CurrentProcess.ignore(.fileSizeLimit)
         let discovery = InputDiscovery.inputs(
             for: inputs, options: WalkOptions(includes: include, excludes: exclude, followSymlinks: followSymlinks))
         var options = RunOptions()
@@ -180,7 +179,7 @@ final class ProgressLine: Sendable {
     /// A progress line when standard error is a terminal; nil otherwise (a log file
     /// gets the summary only).
     static func onTerminal() -> ProgressLine? {
-        isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
+        FileDescriptor.standardError.isTerminal ? ProgressLine() : nil
     }
 
     func show(_ progress: RunProgress) {
@@ -209,9 +208,7 @@ final class ProgressLine: Sendable {
 
     /// The terminal's width now (it may be resized while a run goes on); 80 when unknown.
     static var width: Int {
-        var size = winsize()
-        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 { return Int(size.ws_col) }
-        return 80
+        FileDescriptor.standardError.terminalColumns ?? 80
     }
 }
 
@@ -227,13 +224,13 @@ final class Interruption {
     private let source: any DispatchSourceSignal
 
     init(progress: ProgressLine?) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        CurrentProcess.ignore(.interrupt)
+        source = DispatchSource.makeSignalSource(signal: CurrentProcess.Signal.interrupt.rawValue, queue: .global())
         source.setEventHandler { [requested] in
             if requested.value.exchange(true, ordering: .relaxed) {
                 progress?.clear()
                 FileStream.standardError.write("nudge-ingest: interrupted again: stopping now\n")
-                _exit(130)
+                CurrentProcess.exitImmediately(130)
             }
             progress?.clear()
             FileStream.standardError.write("nudge-ingest: interrupted: stopping; the input being read is not "
@@ -247,20 +244,14 @@ final class Interruption {
 
 /// Unbuffered writes to a file descriptor.
 struct FileStream {
-    let descriptor: Int32
-    static let standardError = FileStream(descriptor: STDERR_FILENO)
-    static let standardOutput = FileStream(descriptor: STDOUT_FILENO)
+    let descriptor: FileDescriptor
+    static let standardError = FileStream(descriptor: .standardError)
+    static let standardOutput = FileStream(descriptor: .standardOutput)
 
+    /// Writes all of `text`; a failure (a closed pipe) is not reported: there is no one to tell.
     func write(_ text: String) {
         var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if n <= 0 { return }
-                offset += n
-            }
-        }
+        text.withUTF8 { bytes in _ = try? descriptor.writeAll(UnsafeRawBufferPointer(bytes)) }
     }
 }
 

@@ -11,8 +11,13 @@ import Testing
     static let cTargets = ["CBytes": "NudgeCore", "CZlib": "NudgeSystem", "CIsal": "NudgeSystem", "CLinux": "NudgeSystem"]
     /// What the core may import besides the modules above: nothing with I/O or threads.
     static let coreMay: Set<String> = ["CBytes"]
+    /// What only NudgeSystem may import: the C library, and Foundation whole (it
+    /// re-exports the C library). Elsewhere a scoped import of one declaration, such as
+    /// `import class Foundation.JSONSerialization`, brings in that declaration alone.
+    static let systemOnly: Set<String> = ["Glibc", "Foundation", "Musl"]
 
-    /// The modules each source file of `module` imports.
+    /// The modules each source file of `module` imports; a scoped import
+    /// (`import struct Foundation.Data`) is named by its declaration, `Foundation.Data`.
     static func imports(of module: String) throws -> [(file: String, module: String)] {
         let folder = repositoryRoot.appendingPathComponent("Sources/\(module)")
         let files = try FileManager.default.subpathsOfDirectory(atPath: folder.path)
@@ -22,9 +27,12 @@ import Testing
             try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
                 .split(separator: "\n")
                 .compactMap { line -> (String, String)? in
-                    let words = line.split(separator: " ")
-                    guard words.count == 2, words[0] == "import" || words[0] == "@testable" else { return nil }
-                    return ("\(module)/\(file)", String(words[1]))
+                    var words = line.split(separator: " ").drop { $0.hasPrefix("@") }
+                    guard words.first == "import" else { return nil }
+                    words = words.dropFirst()
+                    if words.count == 2 { words = words.dropFirst() }  // the kind of a scoped import
+                    guard words.count == 1 else { return nil }
+                    return ("\(module)/\(file)", String(words.first!))
                 }
         }
     }
@@ -51,6 +59,19 @@ import Testing
         for (file, imported) in try Self.imports(of: "NudgeCore") {
             #expect(Self.coreMay.contains(imported), "\(file) imports \(imported)")
         }
+    }
+
+    @Test func onlyTheSystemModuleImportsTheCLibrary() throws {
+        var scoped = 0
+        for module in Self.layers where module != "NudgeSystem" {
+            for (file, imported) in try Self.imports(of: module) {
+                #expect(!Self.systemOnly.contains(imported), "\(file) imports \(imported); only NudgeSystem may")
+                if imported.hasPrefix("Foundation.") { scoped += 1 }
+            }
+        }
+        // The parser must see the scoped imports the readers of small JSON files use.
+        #expect(scoped >= 2)
+        #expect(try Self.imports(of: "NudgeSystem").contains { $0.module == "Glibc" })
     }
 
     @Test func noDarwinBranchesRemain() throws {

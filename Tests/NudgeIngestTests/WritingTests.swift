@@ -82,8 +82,8 @@ import Testing
     @Test func backgroundWritesKeepSubmissionOrder() throws {
         try withTemporaryDirectory { dir in
             let paths = ["a", "b"].map { dir.appendingPathComponent($0).path }
-            let descriptors = paths.map { open($0, O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
-            defer { descriptors.forEach { close($0) } }
+            let descriptors = try paths.map { try FileDescriptor.create($0) }
+            defer { descriptors.forEach { $0.close() } }
             let writer = BackgroundWriter(maxPending: 1)
             defer { writer.stop() }
             var expected = [String](repeating: "", count: 2)
@@ -108,11 +108,14 @@ import Testing
         defer { writer.stop() }
         var buffer = ByteBuffer(capacity: 16)
         buffer.append("record\n")
-        let readOnly = open("/dev/null", O_RDONLY)
-        defer { close(readOnly) }
+        let readOnly = try FileDescriptor.open("/dev/null", for: .reading)
+        defer { readOnly.close() }
         try writer.submit(&buffer, to: readOnly)
         let isEmpty = buffer.isEmpty
         #expect(isEmpty)
-        #expect(throws: BackgroundWriter.Failure.self) { try writer.drain() }
+        // write(2) on a descriptor opened for reading: EBADF, with the descriptor named.
+        let failure = #expect(throws: BackgroundWriter.Failure.self) { try writer.drain() }
+        #expect(failure?.descriptor == readOnly)
+        #expect(failure?.error == SystemError(code: EBADF))
     }
 }

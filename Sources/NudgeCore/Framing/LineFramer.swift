@@ -108,7 +108,7 @@ public struct LineFramer: ~Copyable {
 
     /// The offset of the first `\n` in `base[start..<end]`.
     @inline(__always)
-    static func firstNewline(in base: UnsafeRawPointer, from start: Int, to end: Int) -> Int? {
+    package static func firstNewline(in base: UnsafeRawPointer, from start: Int, to end: Int) -> Int? {
         let found = nudge_find_byte(base + start, 0x0A, end - start)
         return found < 0 ? nil : start + found
     }

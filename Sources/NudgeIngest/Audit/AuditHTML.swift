@@ -1,6 +1,6 @@
-import Glibc
 import NudgeCore
 import NudgeSpool
+import NudgeSystem
 
 /// `audit --html`: the report as one self-contained page (inline CSS and SVG, no
 /// script, nothing fetched), for people who would rather look than read.
@@ -15,9 +15,9 @@ extension AuditReport {
 
     /// Writes the page to `path` (0600: it quotes dropped records).
     public func writeHTML(to path: String, collisions: UserIDCollisions? = nil, accepted: AcceptedEvents? = nil) throws(SpoolError) {
-        let fd = try Files.create(path)
-        defer { close(fd) }
-        try Files.writeAll(fd, Array(html(collisions: collisions, accepted: accepted).utf8), path: path)
+        let file = try Files.create(path)
+        defer { file.close() }
+        try Files.writeAll(file, Array(html(collisions: collisions, accepted: accepted).utf8), path: path)
     }
 
     /// The page: the counts, both charts, each reason with what to do about it, the

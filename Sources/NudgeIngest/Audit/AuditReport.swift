@@ -1,5 +1,4 @@
 import Dispatch
-import Glibc
 import NudgeCore
 import NudgeSpool
 import NudgeSystem
@@ -99,7 +98,7 @@ public struct AuditReport: Sendable {
             if let rewrite = checkpoint.rejectedRewrite, Files.size(of: spool + "/rejected/" + rewrite) != nil {
                 path = spool + "/rejected/" + rewrite
             }
-            let bytes = (Files.read(path) ?? []).prefix(checkpoint.rejectedBytes)
+            let bytes = ((try? Files.read(path)) ?? []).prefix(checkpoint.rejectedBytes)
             counts.rejected = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
             return counts
         }
@@ -208,7 +207,7 @@ public struct AuditReport: Sendable {
     }
 
     /// One reader per core: two on the project's build machine.
-    public static var defaultParallelism: Int { min(max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1), 8) }
+    public static var defaultParallelism: Int { min(availableCores(), 8) }
 
     /// `files` cut into at most `count` runs of consecutive files of about equal bytes.
     static func shards(of files: [CommittedFile], into count: Int) -> [[CommittedFile]] {

@@ -1,4 +1,3 @@
-import Glibc
 import NudgeCore
 import NudgeSpool
 import NudgeSystem
@@ -125,7 +124,7 @@ private final class RewrittenFiles {
     let folder: String
     let commit: Int
     /// The file being read, and its rewrite once one of its records moved.
-    private(set) var current: (commit: Int, moved: Int, fd: Int32, written: Int, path: String)?
+    private(set) var current: (commit: Int, moved: Int, file: FileDescriptor?, written: Int, path: String)?
     private var buffer = ByteBuffer(capacity: 1 << 20)
     private(set) var replaced: [RedriveChange.Replaced] = []
 
@@ -136,8 +135,8 @@ private final class RewrittenFiles {
 
     /// A record that stays dropped: copied when its file is being rewritten.
     func keep(_ drop: ScannedDrop) throws(SpoolError) {
-        if current == nil { current = (drop.commit, 0, -1, 0, "") }
-        guard current!.fd >= 0 else { return }
+        if current == nil { current = (drop.commit, 0, nil, 0, "") }
+        guard current!.file != nil else { return }
         buffer.append(drop.bytes)
         buffer.append(0x0A)
         if buffer.count >= 1 << 20 { try flush() }
@@ -145,43 +144,43 @@ private final class RewrittenFiles {
 
     /// A record that moved: left out of the rewrite, which starts here if it has not.
     func drop(_ drop: ScannedDrop) throws(SpoolError) {
-        if current == nil || current!.fd < 0 {
+        if current == nil || current!.file == nil {
             let path = folder + "/" + LedgerEntry.replacementFileName(of: drop.commit, by: commit)
-            let fd = try Files.create(path)
-            current = (drop.commit, 0, fd, 0, path)
+            let file = try Files.create(path)
+            current = (drop.commit, 0, file, 0, path)
             try Files.copy(from: folder + "/" + LedgerEntry.spoolFileName(drop.commit), bytes: drop.lineOffset,
-                           to: fd, path: path)
+                           to: file, path: path)
             current!.written = drop.lineOffset
         }
         current!.moved += 1
     }
 
     private func flush() throws(SpoolError) {
-        guard let file = current, file.fd >= 0, !buffer.isEmpty else { return }
-        try buffer.withBytes { (bytes) throws(SpoolError) in try Files.writeAll(file.fd, bytes, path: file.path) }
-        current!.written += buffer.count
+        guard let current, let file = current.file, !buffer.isEmpty else { return }
+        try buffer.withBytes { (bytes) throws(SpoolError) in try Files.writeAll(file, bytes, path: current.path) }
+        self.current!.written += buffer.count
         buffer.removeAll()
     }
 
     /// Completes the rewrite of the file being read, if any: written, synced, listed.
     func finishFile() throws(SpoolError) {
         defer { current = nil }
-        guard let file = current, file.fd >= 0 else { return }
+        guard let rewrite = current, let file = rewrite.file else { return }
         try flush()
-        try Files.sync(file.fd, path: file.path)
-        close(file.fd)
-        current!.fd = -1
-        replaced.append(.init(commit: file.commit, droppedBytes: current!.written, moved: file.moved))
+        try Files.sync(file, path: rewrite.path)
+        file.close()
+        current!.file = nil
+        replaced.append(.init(commit: rewrite.commit, droppedBytes: current!.written, moved: rewrite.moved))
     }
 
     /// Removes every rewrite (nothing was committed).
     func discard() {
-        if let file = current, file.fd >= 0 {
-            close(file.fd)
-            unlink(file.path)
+        if let rewrite = current, let file = rewrite.file {
+            file.close()
+            Files.remove(rewrite.path)
         }
         current = nil
-        for file in replaced { unlink(folder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: commit)) }
+        for file in replaced { Files.remove(folder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: commit)) }
     }
 }
 

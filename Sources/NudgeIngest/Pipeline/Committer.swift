@@ -1,4 +1,3 @@
-import Foundation
 import NudgeSpool
 import NudgeSystem
 
@@ -36,7 +35,7 @@ final class Committer: @unchecked Sendable {
         precondition(!busy, "one commit in flight at a time")
         if !running {
             running = true
-            Thread { [self] in performLoop() }.start()
+            startThread(named: "ingest-commit") { [self] in performLoop() }
         }
         pending = prepared
         busy = true
@@ -64,7 +63,6 @@ final class Committer: @unchecked Sendable {
     }
 
     private func performLoop() {
-        nameCurrentThread("ingest-commit")
         lock.lock()
         while true {
             while pending == nil && !stopping { lock.wait(0) }

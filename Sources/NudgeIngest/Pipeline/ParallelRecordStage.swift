@@ -1,4 +1,3 @@
-import Foundation
 import NudgeCore
 import NudgeSystem
 
@@ -121,16 +120,10 @@ final class ParallelRecordStage: @unchecked Sendable {
     func start() {
         readersRunning = configuration.readers
         for index in 0..<configuration.readers {
-            Thread { [self] in
-                nameCurrentThread("ingest-read-\(index)")
-                readInputs()
-            }.start()
+            startThread(named: "ingest-read-\(index)") { [self] in readInputs() }
         }
         for index in 0..<configuration.workers {
-            Thread { [self] in
-                nameCurrentThread("ingest-parse-\(index)")
-                parseBatches()
-            }.start()
+            startThread(named: "ingest-parse-\(index)") { [self] in parseBatches() }
         }
     }
 

@@ -1,5 +1,5 @@
-import Glibc
 import NudgeCore
+import NudgeSystem
 
 /// One input to read: a file, or standard input.
 public struct InputFile: Sendable, Equatable {
@@ -19,9 +19,7 @@ public struct InputFile: Sendable, Equatable {
     /// that cannot be stat-ed (inputs whose size is unknown, and that cannot be read twice).
     public var regularFileSize: Int? {
         guard !isStandardInput else { return nil }
-        var info = stat()
-        guard withCPath({ stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        return Int(info.st_size)
+        return FileSystem.regularFileSize(fileSystemPath)
     }
 
     public init(path: String, unreadableReason: String? = nil) {
@@ -34,11 +32,12 @@ public struct InputFile: Sendable, Equatable {
         self.unreadableReason = unreadableReason
     }
 
-    /// Calls `body` with the path as a C string.
-    func withCPath<R>(_ body: (UnsafePointer<CChar>) -> R) -> R {
-        (fileSystemPath + [0]).withUnsafeBufferPointer { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
-        }
+}
+
+extension InputFile: SystemPath {
+    /// The path as the file system has it, as a C string.
+    package func withSystemPath<Result>(_ body: (UnsafePointer<CChar>) -> Result) -> Result {
+        fileSystemPath.withSystemPath(body)
     }
 }
 
@@ -65,10 +64,7 @@ public struct WalkOptions: Sendable, Equatable {
     func admits(relativePath: [UInt8], name: [UInt8]) -> Bool {
         func matches(_ glob: String) -> Bool {
             let subject = glob.utf8.contains(0x2F) ? relativePath : name
-            let flags: Int32 = glob.utf8.contains(0x2F) ? FNM_PATHNAME : 0
-            return (subject + [0]).withUnsafeBufferPointer { bytes in
-                bytes.withMemoryRebound(to: CChar.self) { fnmatch(glob, $0.baseAddress!, flags) == 0 }
-            }
+            return FileSystem.matches(glob: glob, subject, slashesMustMatch: glob.utf8.contains(0x2F))
         }
         if !includes.isEmpty && !includes.contains(where: matches) { return false }
         return !excludes.contains(where: matches)
@@ -129,9 +125,8 @@ public enum InputDiscovery {
 
     /// The folder's device and inode (symbolic links followed), or nil for anything else.
     static func directoryIdentity(_ input: InputFile) -> FolderIdentity? {
-        var info = stat()
-        guard input.withCPath({ stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFDIR else { return nil }
-        return FolderIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+        guard let status = try? FileSystem.status(of: input), status.kind == .directory else { return nil }
+        return FolderIdentity(device: status.device, inode: status.inode)
     }
 
     /// One directory walk: what it reads and what it leaves out. Breadth first, each
@@ -150,9 +145,9 @@ public enum InputDiscovery {
             while next < queue.count {
                 let (directory, relative) = queue[next]
                 next += 1
-                guard let names = Self.entries(of: directory) else {
-                    files.append(InputFile(fileSystemPath: directory,
-                                           unreadableReason: "cannot list the directory: \(String(cString: strerror(errno)))"))
+                let names: [[UInt8]]
+                do { names = try FileSystem.entries(of: directory) } catch {
+                    files.append(InputFile(fileSystemPath: directory, unreadableReason: "cannot list the directory: \(error)"))
                     continue
                 }
                 let prefix = directory.last == 0x2F ? directory : directory + [0x2F]
@@ -163,52 +158,38 @@ public enum InputDiscovery {
                         found.hidden.append(child.path)
                         continue
                     }
-                    var info = stat()
-                    guard child.withCPath({ lstat($0, &info) }) == 0 else { continue }
-                    var mode = info.st_mode & S_IFMT
-                    if mode == S_IFLNK {
+                    guard var status = try? FileSystem.status(of: child, followingLinks: false) else { continue }
+                    if status.kind == .symbolicLink {
                         guard options.followSymlinks else {
                             found.symbolicLinks.append(child.path)
                             continue
                         }
-                        guard child.withCPath({ stat($0, &info) }) == 0 else {
+                        guard let target = try? FileSystem.status(of: child) else {
                             found.brokenLinks.append(child.path)
                             continue
                         }
-                        mode = info.st_mode & S_IFMT
+                        status = target
                     }
-                    switch mode {
-                    case S_IFREG:
+                    switch status.kind {
+                    case .regular:
                         if options.admits(relativePath: childRelative, name: name) {
                             files.append(child)
                         } else {
                             found.excluded.append(child.path)
                         }
-                    case S_IFDIR:
+                    case .directory:
                         // Each folder once: a link back to a folder being walked would never end.
-                        let identity = FolderIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+                        let identity = FolderIdentity(device: status.device, inode: status.inode)
                         guard visited.insert(identity).inserted else {
                             found.loops.append(child.path)
                             continue
                         }
                         queue.append((child.fileSystemPath, childRelative))
-                    default:
+                    case .symbolicLink, .other:
                         continue  // sockets, devices, FIFOs: only regular files are read from a walk
                     }
                 }
             }
-        }
-
-        /// The names in `directory` but `.` and `..`, sorted bytewise; nil when it cannot be listed.
-        private static func entries(of directory: [UInt8]) -> [[UInt8]]? {
-            guard let handle = InputFile(fileSystemPath: directory).withCPath({ opendir($0) }) else { return nil }
-            defer { closedir(handle) }
-            var names: [[UInt8]] = []
-            while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix(while: { $0 != 0 })) }
-                if name != [0x2E] && name != [0x2E, 0x2E] { names.append(name) }
-            }
-            return names.sorted { $0.lexicographicallyPrecedes($1) }
         }
     }
 }

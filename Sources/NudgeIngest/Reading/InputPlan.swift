@@ -1,6 +1,6 @@
-import Glibc
 import NudgeCore
 import NudgeSpool
+import NudgeSystem
 
 /// An input a run leaves alone because the spool has committed its content already.
 public struct SkippedInput: Sendable {
@@ -123,22 +123,18 @@ extension Spool {
 
     /// The input's absolute path, symbolic links resolved.
     static func absolutePath(_ input: InputFile) -> String? {
-        guard let resolved = input.withCPath({ realpath($0, nil) }) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        FileSystem.canonicalPath(input).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The ``ContentHasher`` digest of a file's bytes, or nil when it cannot be read.
     static func fingerprint(_ input: InputFile) -> String? {
-        let fd = input.withCPath { open($0, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        guard let file = try? FileDescriptor.open(input, for: .reading) else { return nil }
+        defer { file.close() }
         var hasher = ContentHasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while true {
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; return nil }
+            guard let n = try? file.read(into: buffer) else { return nil }
             if n == 0 { return hasher.hexDigest }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
         }

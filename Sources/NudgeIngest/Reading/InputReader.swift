@@ -1,4 +1,3 @@
-import Glibc
 import NudgeCore
 import NudgeSpool
 import NudgeSystem
@@ -137,12 +136,12 @@ public struct InputReader: Sendable {
             report.end = .unreadable(reason)
             return report
         }
-        let fd = input.isStandardInput ? STDIN_FILENO : input.withCPath { open($0, O_RDONLY | O_CLOEXEC) }
-        guard fd >= 0 else {
-            report.end = .unreadable(String(cString: strerror(errno)))
+        let file: FileDescriptor
+        do { file = input.isStandardInput ? .standardInput : try .open(input, for: .reading) } catch {
+            report.end = .unreadable(error.description)
             return report
         }
-        defer { if !input.isStandardInput { close(fd) } }
+        defer { if !input.isStandardInput { file.close() } }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chunkBytes, 16), alignment: 16)
         defer { buffer.deallocate() }
 
@@ -173,10 +172,9 @@ public struct InputReader: Sendable {
         }
 
         while true {
-            let n = Glibc.read(fd, buffer.baseAddress! + pending, buffer.count - pending)
-            if n < 0 {
-                if errno == EINTR { continue }
-                report.end = .unreadable(String(cString: strerror(errno)))
+            let n: Int
+            do { n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[pending...])) } catch {
+                report.end = .unreadable(error.description)
                 report.faultOffset = report.bytes
                 return report
             }

@@ -1,8 +1,10 @@
 import NudgeCore
 import NudgeSpool
+import NudgeSystem
 
 // Foundation's JSON parser reads the checkpoint once, when a replay or requeue starts.
-import Foundation
+import struct Foundation.Data
+import class Foundation.JSONSerialization
 
 /// What `replay` has finished, in `SPOOL/replay/checkpoint.json`
 /// (`schemas/replay-checkpoint.schema.json`): written to a temporary file, synced and
@@ -76,7 +78,7 @@ public struct ReplayCheckpoint: Sendable, Equatable {
     public static func saved(inSpool spool: String) throws(SpoolError) -> ReplayCheckpoint {
         let path = spool + "/replay/checkpoint.json"
         guard Files.size(of: path) != nil else { return ReplayCheckpoint() }
-        guard let bytes = Files.read(path), let saved = ReplayCheckpoint(json: bytes) else {
+        guard let saved = ReplayCheckpoint(json: try Files.read(path)) else {
             throw .damaged(path: path, problem: "it is not a replay checkpoint this tool wrote")
         }
         return saved
@@ -89,7 +91,7 @@ final class ReplayStore {
     let folder: String
     let rejectedPath: String
     private let lock: SpoolLock
-    private var rejectedFile: Int32
+    private var rejectedFile: FileDescriptor
     private(set) var checkpoint: ReplayCheckpoint
 
     var checkpointPath: String { folder + "/checkpoint.json" }
@@ -99,7 +101,7 @@ final class ReplayStore {
         try Files.makeDirectory(folder)
         try Files.makeDirectory(spool + "/rejected")
         lock = try SpoolLock(path: folder + "/lock", spool: spool, holderName: holderName)
-        unlink(folder + "/.checkpoint.json.partial")
+        Files.remove(folder + "/.checkpoint.json.partial")
         checkpoint = try ReplayCheckpoint.saved(inSpool: spool)
         rejectedPath = spool + "/rejected/rejected.ndjson"
         // A requeue committed (its checkpoint names the rewritten file) and was killed
@@ -111,24 +113,28 @@ final class ReplayStore {
                 try Files.rename(path, rejectedPath)
                 try Files.syncDirectory(spool + "/rejected")
             } else {
-                unlink(path)
+                Files.remove(path)
             }
         }
-        rejectedFile = open(rejectedPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard rejectedFile >= 0 else { throw .cannotCreate(path: rejectedPath, errno: errno) }
+        do { rejectedFile = try .create(rejectedPath, truncating: false) } catch {
+            throw .cannotCreate(path: rejectedPath, error: error)
+        }
         // Entries written after the last checkpoint are written again by this replay.
         let size = Files.size(of: rejectedPath) ?? 0
         guard size >= checkpoint.rejectedBytes else {
             throw .damaged(path: rejectedPath, problem: "it is \(size) bytes, shorter than the \(checkpoint.rejectedBytes) "
                            + "the checkpoint vouches for")
         }
-        guard ftruncate(rejectedFile, off_t(checkpoint.rejectedBytes)) == 0,
-              lseek(rejectedFile, off_t(checkpoint.rejectedBytes), SEEK_SET) >= 0
-        else { throw .cannotWrite(path: rejectedPath, errno: errno) }
+        do {
+            try rejectedFile.truncate(to: checkpoint.rejectedBytes)
+            try rejectedFile.seek(to: checkpoint.rejectedBytes)
+        } catch {
+            throw .cannotWrite(path: rejectedPath, error: error)
+        }
     }
 
     deinit {
-        close(rejectedFile)
+        rejectedFile.close()
     }
 
     /// Appends rejected records; they are synced before the checkpoint that counts them.
@@ -141,10 +147,10 @@ final class ReplayStore {
     func save(_ next: ReplayCheckpoint) throws(SpoolError) {
         try Files.sync(rejectedFile, path: rejectedPath)
         let temporary = folder + "/.checkpoint.json.partial"
-        let fd = try Files.create(temporary)
-        defer { close(fd) }
-        try Files.writeAll(fd, next.json, path: temporary)
-        try Files.sync(fd, path: temporary)
+        let file = try Files.create(temporary)
+        defer { file.close() }
+        try Files.writeAll(file, next.json, path: temporary)
+        try Files.sync(file, path: temporary)
         try Files.rename(temporary, checkpointPath)
         try Files.syncDirectory(folder)
         checkpoint = next
@@ -157,11 +163,11 @@ final class ReplayStore {
         let name = ".rejected.ndjson.requeue-\(next.requeuedTotal)"
         let rejectedFolder = String(rejectedPath.dropLast("/rejected.ndjson".count))
         let hiddenPath = rejectedFolder + "/" + name
-        let fd = try Files.create(hiddenPath)
+        let file = try Files.create(hiddenPath)
         do {
-            defer { close(fd) }
-            try Files.writeAll(fd, kept, path: hiddenPath)
-            try Files.sync(fd, path: hiddenPath)
+            defer { file.close() }
+            try Files.writeAll(file, kept, path: hiddenPath)
+            try Files.sync(file, path: hiddenPath)
         }
         CrashPoint.reach(.requeueWritten, commit: next.requeuedTotal)
         var committed = next
@@ -172,10 +178,9 @@ final class ReplayStore {
         try Files.rename(hiddenPath, rejectedPath)
         try Files.syncDirectory(rejectedFolder)
         // This process's descriptor still points at the old file.
-        close(rejectedFile)
-        rejectedFile = open(rejectedPath, O_WRONLY | O_CLOEXEC)
-        guard rejectedFile >= 0, lseek(rejectedFile, 0, SEEK_END) >= 0 else {
-            throw .cannotWrite(path: rejectedPath, errno: errno)
-        }
+        let reopened = try Files.open(rejectedPath, for: .writing)
+        rejectedFile.close()
+        rejectedFile = reopened
+        do { try rejectedFile.seekToEnd() } catch { throw .cannotWrite(path: rejectedPath, error: error) }
     }
 }

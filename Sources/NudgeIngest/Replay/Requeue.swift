@@ -3,7 +3,8 @@ import NudgeSpool
 
 // Foundation's JSON parser reads the rejected spool: an operator's one-off step over
 // records Nudge refused, far from the hot path.
-import Foundation
+import struct Foundation.Data
+import class Foundation.JSONSerialization
 
 /// Which rejected records `requeue` puts back. Each kind of filter that is given must
 /// match; repeated values of one kind are alternatives. No filter: every record.
@@ -115,7 +116,7 @@ public enum Requeue {
         if dryRun, let rewrite = checkpoint.rejectedRewrite, Files.size(of: spool + "/rejected/" + rewrite) != nil {
             path = spool + "/rejected/" + rewrite
         }
-        let bytes = Array((Files.read(path) ?? []).prefix(checkpoint.rejectedBytes))
+        let bytes = Array(((try? Files.read(path)) ?? []).prefix(checkpoint.rejectedBytes))
         let lines = try parse(bytes, path: path, ledger: ledger)
 
         var chosen = Set(lines.indices.filter { filter.matches(lines[$0]) })

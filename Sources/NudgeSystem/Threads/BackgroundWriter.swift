@@ -23,15 +23,15 @@ package final class BackgroundWriter: @unchecked Sendable {
     // locked; a queued block's memory belongs to the writing thread until it is back
     // in `spare`.
 
-    /// A write that failed: the file descriptor and `errno`.
+    /// A write that failed: the file and why.
     package struct Failure: Error {
-        package var descriptor: Int32
-        package var code: Int32
+        package var descriptor: FileDescriptor
+        package var error: SystemError
     }
 
     private struct Job {
         var block: ByteBuffer.Storage
-        var descriptor: Int32
+        var descriptor: FileDescriptor
     }
 
     private let condition = NSCondition()
@@ -54,17 +54,13 @@ package final class BackgroundWriter: @unchecked Sendable {
 
     /// Queues `buffer`'s bytes for writing to `descriptor` and leaves `buffer` empty,
     /// in a spare block of memory (waiting while `maxPending` blocks are queued).
-    package func submit(_ buffer: inout ByteBuffer, to descriptor: Int32) throws(Failure) {
+    package func submit(_ buffer: inout ByteBuffer, to descriptor: FileDescriptor) throws(Failure) {
         guard !buffer.isEmpty else { return }
         condition.lock()
         defer { condition.unlock() }
         if !started {
             started = true
-            let thread = Thread { [self] in
-                nameCurrentThread("ingest-write")
-                run()
-            }
-            thread.start()
+            startThread(named: "ingest-write") { [self] in run() }
         }
         while queue.count >= maxPending && failure == nil { condition.wait() }
         if let failure { throw failure }
@@ -100,12 +96,12 @@ package final class BackgroundWriter: @unchecked Sendable {
             let job = queue.removeFirst()
             writing = true
             condition.unlock()
-            let code = Self.writeAll(job.block, to: job.descriptor)
+            let result = Result { () throws(SystemError) in try Self.writeAll(job.block, to: job.descriptor) }
             condition.lock()
             writing = false
             spare.append(job.block)
-            if let code {
-                failure = Failure(descriptor: job.descriptor, code: code)
+            if case .failure(let error) = result {
+                failure = Failure(descriptor: job.descriptor, error: error)
             }
             condition.broadcast()
         }
@@ -114,22 +110,12 @@ package final class BackgroundWriter: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Writes the whole block, retrying short writes and `EINTR`; returns `errno` on failure.
-    private static func writeAll(_ block: ByteBuffer.Storage, to descriptor: Int32) -> Int32? {
-        var offset = 0
-        while offset < block.count {
-            let written = write(descriptor, block.base + offset, block.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            offset += written
-        }
+    /// Writes the whole block, then asks the kernel to start writing it to disk.
+    private static func writeAll(_ block: ByteBuffer.Storage, to descriptor: FileDescriptor) throws(SystemError) {
+        try descriptor.writeAll(UnsafeRawBufferPointer(start: block.base, count: block.count))
         // Best effort: where the call fails the commit's fsync writes everything.
-        let end = lseek(descriptor, 0, SEEK_CUR)
-        if end >= block.count {
-            _ = nudge_start_writeback(descriptor, Int64(end) - Int64(block.count), Int64(block.count))
+        if let end = try? descriptor.currentOffset(), end >= block.count {
+            _ = nudge_start_writeback(descriptor.rawValue, Int64(end - block.count), Int64(block.count))
         }
-        return nil
     }
 }

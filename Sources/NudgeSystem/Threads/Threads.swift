@@ -35,6 +35,14 @@ package final class WaitLock: @unchecked Sendable {
     package func broadcastAll() { for index in 0..<count { broadcast(index) } }
 }
 
+/// Starts a thread named `name` (see ``nameCurrentThread(_:)``) that runs `body`.
+package func startThread(named name: String, _ body: @escaping @Sendable () -> Void) {
+    Thread {
+        nameCurrentThread(name)
+        body()
+    }.start()
+}
+
 /// Names the calling thread as `top`, `ps -L` and profilers show it (Linux keeps 15 bytes).
 package func nameCurrentThread(_ name: String) {
     Thread.current.name = name

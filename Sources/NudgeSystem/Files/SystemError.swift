@@ -1,0 +1,31 @@
+import Glibc
+
+/// A system call's failure: its `errno`, typed, so that the layers above compare and
+/// report it without importing the C library.
+public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The `errno` value.
+    public let code: Int32
+
+    public init(code: Int32) {
+        self.code = code
+    }
+
+    /// The C library's text for the error (`strerror`), such as "No such file or directory".
+    public var description: String { String(cString: strerror(code)) }
+
+    /// The calling thread's `errno` now: read it right after the call that failed.
+    package static var current: SystemError { SystemError(code: errno) }
+
+    /// `EACCES` or `EPERM`: the user may not do this, whatever else is true.
+    public var isPermissionDenied: Bool { code == EACCES || code == EPERM }
+
+    public static let noSuchFile = SystemError(code: ENOENT)
+    public static let alreadyExists = SystemError(code: EEXIST)
+    public static let interrupted = SystemError(code: EINTR)
+    public static let wouldBlock = SystemError(code: EWOULDBLOCK)
+    public static let inputOutput = SystemError(code: EIO)
+    public static let invalidArgument = SystemError(code: EINVAL)
+    public static let staleFile = SystemError(code: ESTALE)
+    public static let fileTooLarge = SystemError(code: EFBIG)
+    public static let noSpace = SystemError(code: ENOSPC)
+}

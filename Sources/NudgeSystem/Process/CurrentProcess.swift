@@ -1,0 +1,47 @@
+import Glibc
+
+/// What the tool asks of its own process: its id, its environment, signals and exits.
+package enum CurrentProcess {
+    /// The process id.
+    package static var id: Int32 { getpid() }
+
+    /// The value of environment variable `name`, if set.
+    package static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+
+    /// Ends the process at once with `SIGKILL`, as `kill -9` would: nothing is flushed,
+    /// no cleanup runs (the durability tests' crash points).
+    package static func killImmediately() -> Never {
+        kill(getpid(), SIGKILL)
+        fatalError("SIGKILL did not end the process")
+    }
+
+    /// Ends the process at once with `status`, without running exit handlers.
+    package static func exitImmediately(_ status: Int32) -> Never {
+        _exit(status)
+    }
+
+    /// The signals the tool handles.
+    package enum Signal: Sendable {
+        /// `SIGINT`, Ctrl-C.
+        case interrupt
+        /// `SIGXFSZ`, sent when a write passes the file-size limit (`ulimit -f`).
+        case fileSizeLimit
+
+        /// The signal's number.
+        package var rawValue: Int32 {
+            switch self {
+            case .interrupt: SIGINT
+            case .fileSizeLimit: SIGXFSZ
+            }
+        }
+    }
+
+    /// Stops `signal` from having its default effect: ignoring `SIGXFSZ` makes a write
+    /// past the limit fail with `EFBIG` instead of killing the process; ignoring `SIGINT`
+    /// leaves it to a dispatch source to handle.
+    package static func ignore(_ signal: Signal) {
+        _ = Glibc.signal(signal.rawValue, SIG_IGN)
+    }
+}
