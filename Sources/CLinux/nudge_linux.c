@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 
 #include "nudge_linux.h"
 
@@ -12,4 +13,8 @@ int nudge_start_writeback(int fd, long long offset, long long length) {
     errno = ENOSYS;
     return -1;
 #endif
+}
+
+int nudge_return_freed_blocks_from(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes) == 1 && mallopt(M_TRIM_THRESHOLD, bytes) == 1;
 }

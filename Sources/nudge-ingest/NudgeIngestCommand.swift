@@ -1,5 +1,6 @@
 import ArgumentParser
 import NudgeIngest
+import NudgeSystem
 
 @main
 struct NudgeIngestCommand: AsyncParsableCommand {
@@ -37,6 +38,7 @@ struct NudgeIngestCommand: AsyncParsableCommand {
     /// Parses and runs, mapping usage errors to exit status 1 as the contract says
     /// (ArgumentParser's default is 64, `EX_USAGE`).
     static func main() async {
+        CurrentProcess.returnLargeFreedBlocksToTheSystem()
         do {
             var command = try parseAsRoot()
             if var asynchronous = command as? AsyncParsableCommand {

@@ -9,6 +9,31 @@ import Testing
 /// answers, by snapshot or by journals, and the content hash does not depend on how
 /// the bytes are cut.
 @Suite struct StateFileTests {
+    /// The sharded table keeps every key through many growths, tells present from
+    /// absent, and stays within its stated 21–43 bytes a key as a set.
+    @Test func aFingerprintTableKeepsEveryKeyAsItsShardsGrow() {
+        var random = SystemRandomNumberGenerator()
+        let keys = (0..<200_000).map { _ in Fingerprint(high: random.next(), low: random.next() | 1) }
+        var set = FingerprintTable(minimumCapacity: 16, storesValues: false)
+        var map = FingerprintTable(minimumCapacity: 16)
+        var wasPresent = 0
+        for (index, key) in keys.enumerated() {
+            if set.insert(key) { wasPresent += 1 }
+            if map.set(key, to: UInt32(index)) != nil { wasPresent += 1 }
+        }
+        #expect(wasPresent == 0)
+        #expect(set.count == keys.count && map.count == keys.count)
+        var again = 0
+        for key in keys where set.insert(key) { again += 1 }
+        #expect(again == keys.count && set.count == keys.count)
+        #expect(keys.indices.allSatisfy { map.value(for: keys[$0]) == UInt32($0) })
+        #expect(map.value(for: Fingerprint(high: 1, low: 3)) == nil)
+        #expect((21 * keys.count...43 * keys.count).contains(set.memoryBytes))
+        var seen = 0
+        set.forEach { _, _ in seen += 1 }
+        #expect(seen == keys.count)
+    }
+
     /// A state built by random identifies, tracks and links, with what it should answer.
     struct Scenario {
         var state = IdentityState(initialCapacity: 64)

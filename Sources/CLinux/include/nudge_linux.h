@@ -10,4 +10,10 @@
 /// Returns 0, or -1 with `errno` set (ENOSYS where the call does not exist).
 int nudge_start_writeback(int fd, long long offset, long long length);
 
+/// glibc's `mallopt` (in <malloc.h>, which Swift's Glibc module leaves out): frees of
+/// blocks of at least `bytes` go back to the system (`M_MMAP_THRESHOLD`, which also
+/// stops glibc from raising that bound by itself), and the heap is trimmed once `bytes`
+/// at its top are free (`M_TRIM_THRESHOLD`). Returns 1 when both were set.
+int nudge_return_freed_blocks_from(int bytes);
+
 #endif

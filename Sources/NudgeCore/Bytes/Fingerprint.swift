@@ -51,22 +51,77 @@ public struct Fingerprint: Hashable, Sendable {
     }
 }
 
-/// An open-addressing hash table from fingerprints to 32-bit values (or a set, with
-/// no values), with linear probing; it grows at three quarters full. A slot is 20
-/// bytes (16 as a set): for N keys, 27–53 N bytes (21–43 N as a set).
+/// A hash table from fingerprints to 32-bit values (or a set, with no values): 16
+/// open-addressing shards with linear probing, chosen by a fingerprint's top bits,
+/// each growing on its own at three quarters full. A slot is 20 bytes (16 as a set):
+/// for N keys, 27–53 N bytes (21–43 N as a set).
+///
+/// Shards bound what growing costs: a shard's old and new slots exist together for a
+/// moment, so a table of one piece would briefly need one and a half times its size
+/// (48 MiB for 1M `messageId`s), where the shards need a sixteenth more.
 public struct FingerprintTable: Sendable {
-    private var keys: [Fingerprint]
-    private var values: [UInt32]
-    private let storesValues: Bool
-    public private(set) var count = 0
+    private static let shardBits = 4
+    private var shards: [FingerprintShard]
 
-    /// Slots in the table (a power of two).
-    public var capacity: Int { keys.count }
+    public var count: Int { shards.reduce(0) { $0 + $1.count } }
+    /// Slots in the table (the shards' together).
+    public var capacity: Int { shards.reduce(0) { $0 + $1.capacity } }
     /// Bytes the table's arrays hold.
-    public var memoryBytes: Int { keys.count * MemoryLayout<Fingerprint>.stride + values.count * 4 }
+    public var memoryBytes: Int { shards.reduce(0) { $0 + $1.memoryBytes } }
 
     /// - Parameter storesValues: `false` makes a set: `insert` only, no `set`/`value`.
     public init(minimumCapacity: Int = 1024, storesValues: Bool = true) {
+        let perShard = minimumCapacity >> Self.shardBits
+        shards = (0..<(1 << Self.shardBits)).map { _ in
+            FingerprintShard(minimumCapacity: perShard, storesValues: storesValues)
+        }
+    }
+
+    @inline(__always)
+    private static func shard(of key: Fingerprint) -> Int { Int(truncatingIfNeeded: key.high >> (64 - shardBits)) }
+
+    /// Grows the shards, once, to hold `count` keys spread evenly without growing again.
+    public mutating func reserve(_ count: Int) {
+        for index in shards.indices { shards[index].reserve(count >> Self.shardBits) }
+    }
+
+    public func value(for key: Fingerprint) -> UInt32? {
+        shards[Self.shard(of: key)].value(for: key)
+    }
+
+    /// Stores `value` for `key`; returns the value it replaced.
+    @discardableResult
+    public mutating func set(_ key: Fingerprint, to value: UInt32) -> UInt32? {
+        shards[Self.shard(of: key)].set(key, to: value)
+    }
+
+    /// Adds `key` if absent; returns whether it was already present.
+    public mutating func insert(_ key: Fingerprint) -> Bool {
+        shards[Self.shard(of: key)].insert(key)
+    }
+
+    /// Calls `body` with every key (and its value, 0 in a set), shard by shard in slot
+    /// order. Inserting them in this order into a table of the same capacity touches
+    /// memory almost sequentially, which is what makes loading a saved state fast.
+    public func forEach<E: Error>(_ body: (Fingerprint, UInt32) throws(E) -> Void) throws(E) {
+        for shard in shards { try shard.forEach(body) }
+    }
+}
+
+/// One shard of a ``FingerprintTable``: open addressing, linear probing, a power of two
+/// slots, growing at three quarters full.
+struct FingerprintShard: Sendable {
+    private var keys: [Fingerprint]
+    private var values: [UInt32]
+    private let storesValues: Bool
+    private(set) var count = 0
+
+    /// Slots in the shard (a power of two).
+    var capacity: Int { keys.count }
+    /// Bytes the shard's arrays hold.
+    var memoryBytes: Int { keys.count * MemoryLayout<Fingerprint>.stride + values.count * 4 }
+
+    init(minimumCapacity: Int, storesValues: Bool) {
         let capacity = Self.capacity(for: minimumCapacity)
         self.storesValues = storesValues
         keys = Array(repeating: Fingerprint(high: 0, low: 0), count: capacity)
@@ -81,7 +136,7 @@ public struct FingerprintTable: Sendable {
     }
 
     /// Grows the table, once, to hold `count` keys without growing again.
-    public mutating func reserve(_ count: Int) {
+    mutating func reserve(_ count: Int) {
         let needed = Self.capacity(for: count)
         if needed > keys.count { rehash(capacity: needed) }
     }
@@ -103,14 +158,14 @@ public struct FingerprintTable: Sendable {
         }
     }
 
-    public func value(for key: Fingerprint) -> UInt32? {
+    func value(for key: Fingerprint) -> UInt32? {
         let (index, found) = slot(for: key)
         return found ? values[index] : nil
     }
 
     /// Stores `value` for `key`; returns the value it replaced.
     @discardableResult
-    public mutating func set(_ key: Fingerprint, to value: UInt32) -> UInt32? {
+    mutating func set(_ key: Fingerprint, to value: UInt32) -> UInt32? {
         let (index, found) = slot(for: key)
         if found {
             let old = values[index]
@@ -125,7 +180,7 @@ public struct FingerprintTable: Sendable {
     }
 
     /// Adds `key` if absent; returns whether it was already present.
-    public mutating func insert(_ key: Fingerprint) -> Bool {
+    mutating func insert(_ key: Fingerprint) -> Bool {
         let (index, found) = slot(for: key)
         if found { return true }
         keys[index] = key
@@ -137,7 +192,7 @@ public struct FingerprintTable: Sendable {
     /// Calls `body` with every key (and its value, 0 in a set) in slot order. Inserting
     /// them in this order into a table of the same capacity touches memory almost
     /// sequentially, which is what makes loading a saved state fast.
-    public func forEach<E: Error>(_ body: (Fingerprint, UInt32) throws(E) -> Void) throws(E) {
+    func forEach<E: Error>(_ body: (Fingerprint, UInt32) throws(E) -> Void) throws(E) {
         for index in keys.indices where keys[index].low != 0 {
             try body(keys[index], storesValues ? values[index] : 0)
         }
@@ -148,6 +203,7 @@ public struct FingerprintTable: Sendable {
     private mutating func rehash(capacity: Int) {
         let oldKeys = keys
         let oldValues = values
+        // Released as the new arrays replace them: only this shard's slots are doubled up.
         keys = Array(repeating: Fingerprint(high: 0, low: 0), count: capacity)
         values = storesValues ? Array(repeating: 0, count: capacity) : []
         count = 0

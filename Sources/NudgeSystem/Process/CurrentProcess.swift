@@ -1,3 +1,4 @@
+import CLinux
 import Glibc
 
 /// What the tool asks of its own process: its id, its environment, signals and exits.
@@ -20,6 +21,15 @@ package enum CurrentProcess {
     /// Ends the process at once with `status`, without running exit handlers.
     package static func exitImmediately(_ status: Int32) -> Never {
         _exit(status)
+    }
+
+    /// Has the C allocator give every freed block of 128 KiB or more back to the system.
+    /// By default glibc raises that bound to the largest block freed so far (up to 32
+    /// MiB), after which the large, short-lived buffers of a run (a commit's journal, a
+    /// growing table's old slots) stay in its heap as free but resident memory: about
+    /// 10 MiB of `run`'s peak on the 1M-event export, for no gain in speed.
+    public static func returnLargeFreedBlocksToTheSystem() {
+        _ = nudge_return_freed_blocks_from(128 << 10)
     }
 
     /// The signals the tool handles.
