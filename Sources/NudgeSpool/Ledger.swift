@@ -306,7 +306,10 @@ public struct Ledger: Sendable {
     /// was written) is cut off when `repair` (the run holding the lock does that) and
     /// reported in `notes`, or just left out; any other bad line is damage.
     static func load(_ path: String, notes: inout [String], repair: Bool = true) throws(SpoolError) -> Ledger {
-        let file = try Files.open(path, for: repair ? .readingAndWriting : .reading)
+        let file: FileDescriptor
+        do { file = try .open(path, for: repair ? .readingAndWriting : .reading) } catch {
+            throw .cannotRead(path: path, error: error)
+        }
         defer { file.close() }
         let bytes = try Files.read(path)
         var ledger = Ledger(path: path)
