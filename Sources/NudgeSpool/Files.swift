@@ -18,13 +18,8 @@ package enum Files {
         var copied = 0
         while copied < bytes {
             let want = min(chunk.count, bytes - copied)
-            let result = chunk.withUnsafeMutableBytes { buffer in
-                Result { () throws(SystemError) in
-                    try input.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: copied)
-                }
-            }
             let n: Int
-            do { n = try result.get() } catch { throw .cannotRead(path: source, error: error) }
+            do { n = try input.read(into: &chunk, 0..<want, at: copied) } catch { throw .cannotRead(path: source, error: error) }
             guard n > 0 else { throw .cannotRead(path: source, error: .inputOutput) }
             try writeAll(file, Array(chunk[..<n]), path: path)
             copied += n
@@ -85,8 +80,9 @@ package enum Files {
         do { try FileSystem.rename(from, to: to) } catch { throw .cannotWrite(path: to, error: error) }
     }
 
-    /// Removes a file; nothing is said when there was none.
-    package static func remove(_ path: String) {
+    /// Removes a file; false when there was none (or it could not be removed).
+    @discardableResult
+    package static func remove(_ path: String) -> Bool {
         FileSystem.remove(path)
     }
 
@@ -103,11 +99,8 @@ package enum Files {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let result = chunk.withUnsafeMutableBytes { buffer in
-                Result { () throws(SystemError) in try file.read(into: buffer) }
-            }
             let n: Int
-            do { n = try result.get() } catch { throw .cannotRead(path: path, error: error) }
+            do { n = try file.read(into: &chunk, chunk.indices) } catch { throw .cannotRead(path: path, error: error) }
             if n == 0 { return bytes }
             bytes += chunk[..<n]
         }

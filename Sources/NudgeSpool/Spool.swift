@@ -65,7 +65,7 @@ public final class Spool {
         let last = ledger.lastCommit
         var removed: [String] = []
         func removeUnfinished(_ path: String) {
-            if FileSystem.remove(path) { removed.append(path) }
+            if Files.remove(path) { removed.append(path) }
         }
         if let header = try StateFile.peekCommit(snapshotPath) {
             guard header <= last else {

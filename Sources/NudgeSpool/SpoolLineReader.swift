@@ -134,13 +134,10 @@ public struct SpoolLineReader {
         let start = pending.count
         pending += repeatElement(0, count: want)
         let (file, at) = (descriptor!, offset)
-        let result = pending.withUnsafeMutableBytes { buffer in
-            Result { () throws(SystemError) in
-                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[start...]), at: at)
-            }
-        }
         let n: Int
-        do { n = try result.get() } catch { throw .unreadable(path: path(of: fileIndex), error: error) }
+        do { n = try file.read(into: &pending, start..<pending.count, at: at) } catch {
+            throw .unreadable(path: path(of: fileIndex), error: error)
+        }
         guard n > 0 else { throw .unreadable(path: path(of: fileIndex), error: .inputOutput) }
         pending.removeLast(want - n)
         offset += n

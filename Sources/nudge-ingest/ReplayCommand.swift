@@ -164,11 +164,9 @@ final class Interrupts {
     init(progress: ProgressLine?, timeout: Double) {
         let (stream, continuation) = AsyncStream<Void>.makeStream()
         self.stream = stream
-        CurrentProcess.ignore(.interrupt)
-        source = DispatchSource.makeSignalSource(signal: CurrentProcess.Signal.interrupt.rawValue, queue: .global())
         // Only the source's serial handler touches the count.
         nonisolated(unsafe) var count = 0
-        source.setEventHandler {
+        source = CurrentProcess.handleInterrupts {
             count += 1
             if count == 1 {
                 progress?.clear()
@@ -180,7 +178,6 @@ final class Interrupts {
                 CurrentProcess.exitImmediately(130)
             }
         }
-        source.resume()
     }
 
     deinit {

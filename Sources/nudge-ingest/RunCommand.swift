@@ -224,9 +224,7 @@ final class Interruption {
     private let source: any DispatchSourceSignal
 
     init(progress: ProgressLine?) {
-        CurrentProcess.ignore(.interrupt)
-        source = DispatchSource.makeSignalSource(signal: CurrentProcess.Signal.interrupt.rawValue, queue: .global())
-        source.setEventHandler { [requested] in
+        source = CurrentProcess.handleInterrupts { [requested] in
             if requested.value.exchange(true, ordering: .relaxed) {
                 progress?.clear()
                 FileStream.standardError.write("nudge-ingest: interrupted again: stopping now\n")
@@ -236,7 +234,6 @@ final class Interruption {
             FileStream.standardError.write("nudge-ingest: interrupted: stopping; the input being read is not "
                                            + "committed, the ones before it are. Ctrl-C again to stop at once\n")
         }
-        source.resume()
     }
 
     var isRequested: Bool { requested.value.load(ordering: .relaxed) }

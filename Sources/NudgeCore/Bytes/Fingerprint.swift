@@ -135,7 +135,7 @@ struct FingerprintShard: Sendable {
         return capacity
     }
 
-    /// Grows the table, once, to hold `count` keys without growing again.
+    /// Grows the shard, once, to hold `count` keys without growing again.
     mutating func reserve(_ count: Int) {
         let needed = Self.capacity(for: count)
         if needed > keys.count { rehash(capacity: needed) }
@@ -189,9 +189,7 @@ struct FingerprintShard: Sendable {
         return false
     }
 
-    /// Calls `body` with every key (and its value, 0 in a set) in slot order. Inserting
-    /// them in this order into a table of the same capacity touches memory almost
-    /// sequentially, which is what makes loading a saved state fast.
+    /// Calls `body` with every key (and its value, 0 in a set) in slot order.
     func forEach<E: Error>(_ body: (Fingerprint, UInt32) throws(E) -> Void) throws(E) {
         for index in keys.indices where keys[index].low != 0 {
             try body(keys[index], storesValues ? values[index] : 0)

@@ -66,6 +66,20 @@ package struct FileDescriptor: Hashable, Sendable {
         try retryingInterrupts { pread(rawValue, buffer.baseAddress, buffer.count, off_t(offset)) }
     }
 
+    /// Reads up to `range.count` bytes into `bytes[range]`, at file offset `offset` or, when
+    /// it is nil, at the current offset; returns how many were read, 0 at the end.
+    package func read(into bytes: inout [UInt8], _ range: Range<Int>, at offset: Int? = nil) throws(SystemError) -> Int {
+        // withUnsafeMutableBytes does not carry a typed error: the one bridge for reads.
+        let result = bytes.withUnsafeMutableBytes { raw in
+            Result { () throws(SystemError) in
+                let target = UnsafeMutableRawBufferPointer(rebasing: raw[range])
+                if let offset { return try read(into: target, at: offset) }
+                return try read(into: target)
+            }
+        }
+        return try result.get()
+    }
+
     /// Writes all of `bytes` at the current offset, whatever short writes the kernel makes.
     package func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
         var offset = 0
@@ -150,16 +164,6 @@ package struct FileDescriptor: Hashable, Sendable {
         }
         madvise(base, count, MADV_SEQUENTIAL)
         return MappedFile(bytes: UnsafeRawBufferPointer(start: base, count: count))
-    }
-
-    /// Runs a call until it is not interrupted by a signal; a negative result throws `errno`.
-    private func retryingInterrupts<Value: BinaryInteger>(_ call: () -> Value) throws(SystemError) -> Value {
-        while true {
-            let value = call()
-            if value >= 0 { return value }
-            let error = SystemError.current
-            if error != .interrupted { throw error }
-        }
     }
 }
 

@@ -26,6 +26,4 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let inputOutput = SystemError(code: EIO)
     public static let invalidArgument = SystemError(code: EINVAL)
     public static let staleFile = SystemError(code: ESTALE)
-    public static let fileTooLarge = SystemError(code: EFBIG)
-    public static let noSpace = SystemError(code: ENOSPC)
 }

@@ -21,14 +21,19 @@ extension Array: SystemPath where Element == UInt8 {
 }
 
 extension SystemPath {
-    /// Runs a system call on the path; a negative result is a failure, reported with the
-    /// `errno` read before anything else can change it.
+    /// Runs a system call on the path (see ``retryingInterrupts(_:)``).
     func call<Value: BinaryInteger>(_ body: (UnsafePointer<CChar>) -> Value) throws(SystemError) -> Value {
-        let (value, code) = withSystemPath { path in
-            let value = body(path)
-            return (value, value < 0 ? SystemError.current : nil)
-        }
-        if let code { throw code }
-        return value
+        try withSystemPath { path in Result { () throws(SystemError) in try retryingInterrupts { body(path) } } }.get()
+    }
+}
+
+/// Runs a system call until a signal does not interrupt it; a negative result throws
+/// `errno`, read before anything else can change it.
+func retryingInterrupts<Value: BinaryInteger>(_ call: () -> Value) throws(SystemError) -> Value {
+    while true {
+        let value = call()
+        if value >= 0 { return value }
+        let error = SystemError.current
+        if error != .interrupted { throw error }
     }
 }

@@ -1,4 +1,5 @@
 import CLinux
+import Dispatch
 import Glibc
 
 /// What the tool asks of its own process: its id, its environment, signals and exits.
@@ -46,6 +47,17 @@ package enum CurrentProcess {
             case .fileSizeLimit: SIGXFSZ
             }
         }
+    }
+
+    /// Hands each Ctrl-C (`SIGINT`) to `handler`, one at a time on a dispatch queue,
+    /// instead of letting it end the process; for as long as the returned source lives
+    /// and is not cancelled.
+    package static func handleInterrupts(_ handler: @escaping () -> Void) -> any DispatchSourceSignal {
+        ignore(.interrupt)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+        return source
     }
 
     /// Stops `signal` from having its default effect: ignoring `SIGXFSZ` makes a write
