@@ -91,11 +91,24 @@ let package = Package(
             dependencies: ["NudgeSystem", "NudgeSpool", "NudgeIngest"],
             path: "Benchmarks/InflateBenchmark"
         ),
-        // Unit tests of each stage, and end-to-end tests that run the built binary.
+        // The tests mirror the modules: each test target sees its own module and those below
+        // it, so a test of the core cannot reach the spool (ArchitectureTests checks it).
+        // What they share (temporary directories, running programs, the fixtures in
+        // Tests/Fixtures, the in-memory record stage) is NudgeTestSupport.
+        .target(
+            name: "NudgeTestSupport",
+            dependencies: ["NudgeCore"],
+            path: "Tests/NudgeTestSupport"
+        ),
+        .testTarget(name: "NudgeCoreTests", dependencies: ["NudgeCore", "NudgeTestSupport"]),
+        .testTarget(name: "NudgeSystemTests", dependencies: ["NudgeSystem", "NudgeTestSupport"]),
+        .testTarget(name: "NudgeSpoolTests", dependencies: ["NudgeSpool", "NudgeTestSupport"]),
+        .testTarget(name: "NudgeIngestTests", dependencies: ["NudgeIngest", "NudgeTestSupport"]),
+        // End to end: the built `nudge-ingest` binary on real files, a real loopback HTTP
+        // server, real signals; and the architecture's own checks.
         .testTarget(
-            name: "NudgeIngestTests",
-            dependencies: ["NudgeCore", "NudgeSystem", "NudgeSpool", "NudgeIngest", "NudgeReplayHTTP", "nudge-ingest"],
-            exclude: ["Fixtures"]
+            name: "CommandLineTests",
+            dependencies: ["NudgeIngest", "nudge-ingest", "NudgeTestSupport"]
         ),
     ]
 )

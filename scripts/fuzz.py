@@ -8,7 +8,7 @@
 Targets are built with `swiftc -sanitize=fuzzer,address` (the library once, then one
 binary per target) under .build/fuzz/. Each run starts from a seed corpus made here
 from the bundled sample export, Segment's published examples (checked in under
-Tests/NudgeIngestTests/Fixtures/) and Fuzz/Seeds/, plus every input in
+Tests/Fixtures/) and Fuzz/Seeds/, plus every input in
 Fuzz/Regressions/<target>/, and keeps what it learns in .build/fuzz/corpus/<target>/,
 so longer or repeated runs go on from where the last one stopped. An input that
 crashes a target or breaks one of its properties is saved under
@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".build" / "fuzz"
-SEGMENT_EXAMPLES = ROOT / "Tests" / "NudgeIngestTests" / "Fixtures"
+SEGMENT_EXAMPLES = ROOT / "Tests" / "Fixtures"
 
 TARGETS = {
     # name: (source file, max input length)

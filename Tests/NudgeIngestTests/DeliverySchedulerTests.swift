@@ -1,3 +1,4 @@
+import NudgeTestSupport
 import Testing
 @testable import NudgeCore
 @testable import NudgeIngest

@@ -1,9 +1,7 @@
 import Foundation
+import NudgeTestSupport
 import Testing
 @testable import NudgeCore
-@testable import NudgeIngest
-@testable import NudgeSpool
-@testable import NudgeSystem
 
 /// The contract's rules, one by one, on real lines through the decide-and-write stage.
 @Suite struct DeciderTests {

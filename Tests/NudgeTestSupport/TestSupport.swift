@@ -1,22 +1,22 @@
 import Foundation
+import NudgeCore
 import Testing
-@testable import NudgeCore
-@testable import NudgeIngest
-@testable import NudgeSpool
-@testable import NudgeSystem
 
-/// The repository's root, found from this file's path.
-let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
+// What the test targets share: temporary directories, running programs (the tool, gzip,
+// Python), the fixtures, and the in-memory record stage. It uses only the modules' public
+// and package API, so it builds in any configuration.
 
-let fixtures = repositoryRoot.appendingPathComponent("Tests/NudgeIngestTests/Fixtures")
+/// The repository's root, found from this file's path (`Tests/NudgeTestSupport/…`).
+package let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+package let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
 /// Segment's published example events (sources in segment-spec-examples.SOURCES.md),
 /// checked in so that a clone of the repository alone passes its tests.
-let segmentCorpus = repositoryRoot.appendingPathComponent("Tests/NudgeIngestTests/Fixtures")
+package let segmentCorpus = repositoryRoot.appendingPathComponent("Tests/Fixtures")
 
 /// A fresh temporary directory, removed when the test's closure returns.
-func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
+package func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
     let url = FileManager.default.temporaryDirectory
         .appendingPathComponent("nudge-ingest-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -24,17 +24,17 @@ func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
     return try body(url)
 }
 
-struct ProcessResult {
-    var status: Int32
-    var stdout: Data
-    var stderr: String
-    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+package struct ProcessResult {
+    package var status: Int32
+    package var stdout: Data
+    package var stderr: String
+    package var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
 }
 
 /// Runs a program to completion, feeding `stdin`; output goes through temporary files
 /// so neither pipe can fill up and stall the child.
 @discardableResult
-func runProgram(_ executable: String, _ arguments: [String], stdin: Data? = nil,
+package func runProgram(_ executable: String, _ arguments: [String], stdin: Data? = nil,
                 currentDirectory: URL? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -71,7 +71,7 @@ func runProgram(_ executable: String, _ arguments: [String], stdin: Data? = nil,
 }
 
 /// The built `nudge-ingest` binary, beside the test bundle.
-var toolPath: String {
+package var toolPath: String {
     let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     var dir = exe.deletingLastPathComponent()
     while dir.path != "/" {
@@ -83,27 +83,27 @@ var toolPath: String {
 }
 
 /// Compresses with the system's gzip: real gzip members made by an independent tool.
-func gzip(_ bytes: [UInt8], level: Int = 6) throws -> [UInt8] {
+package func gzip(_ bytes: [UInt8], level: Int = 6) throws -> [UInt8] {
     let result = try runProgram("/usr/bin/env", ["gzip", "-c", "-\(level)", "-n"], stdin: Data(bytes))
     precondition(result.status == 0, "gzip failed: \(result.stderr)")
     return [UInt8](result.stdout)
 }
 
 /// Parses one JSON document with Foundation (tests only: the oracle, not the product).
-func parseJSON(_ bytes: some Collection<UInt8>) throws -> Any {
+package func parseJSON(_ bytes: some Collection<UInt8>) throws -> Any {
     try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
 }
 
 /// The outcome of one spool record: where it came from and what became of it.
-struct Outcome {
-    var file: String
-    var line: Int
+package struct Outcome {
+    package var file: String
+    package var line: Int
     /// "accepted:identify", "accepted:track" or "dropped:<reason>".
-    var code: String
-    var record: [String: Any]
+    package var code: String
+    package var record: [String: Any]
 
     /// Every record of both spools, in input order within each file.
-    static func all(accepted: [[String: Any]], dropped: [[String: Any]]) -> [Outcome] {
+    package static func all(accepted: [[String: Any]], dropped: [[String: Any]]) -> [Outcome] {
         let records = accepted.map { ("accepted:\($0["kind"] as! String)", $0) }
             + dropped.map { ("dropped:\($0["reason"] as! String)", $0) }
         return records.map { code, record in
@@ -114,19 +114,19 @@ struct Outcome {
 }
 
 /// Runs the decide-and-write stage over `text` framed as one input, in memory.
-struct InMemoryRun {
-    var accepted: [[String: Any]] = []
-    var dropped: [[String: Any]] = []
-    var counts: OutcomeCounts
-    var acceptedBytes: [UInt8]
-    var droppedBytes: [UInt8]
+package struct InMemoryRun {
+    package var accepted: [[String: Any]] = []
+    package var dropped: [[String: Any]] = []
+    package var counts: OutcomeCounts
+    package var acceptedBytes: [UInt8]
+    package var droppedBytes: [UInt8]
 
-    init(_ text: String, maxLineBytes: Int = 1 << 20, path: String = "input.ndjson") throws {
+    package init(_ text: String, maxLineBytes: Int = 1 << 20, path: String = "input.ndjson") throws {
         try self.init(bytes: Array(text.utf8), maxLineBytes: maxLineBytes, path: path)
     }
 
     /// - Parameter chunk: feed the framer this many bytes at a time (all at once if nil).
-    init(bytes: [UInt8], maxLineBytes: Int = 1 << 20, path: String = "input.ndjson", chunk: Int? = nil) throws {
+    package init(bytes: [UInt8], maxLineBytes: Int = 1 << 20, path: String = "input.ndjson", chunk: Int? = nil) throws {
         var processor = RecordProcessor(maxLineBytes: maxLineBytes)
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         let source = SourceFile(path: path)
@@ -153,62 +153,32 @@ struct InMemoryRun {
         #expect(counts.records == counts.accepted + counts.dropped)
     }
 
-    static func records(_ ndjson: [UInt8]) throws -> [[String: Any]] {
+    package static func records(_ ndjson: [UInt8]) throws -> [[String: Any]] {
         try ndjson.split(separator: 0x0A).map { try parseJSON($0) as! [String: Any] }
     }
 
     /// Every record's outcome code, in line order.
-    var codes: [String] { Outcome.all(accepted: accepted, dropped: dropped).map(\.code) }
+    package var codes: [String] { Outcome.all(accepted: accepted, dropped: dropped).map(\.code) }
 
     /// The body of the only accepted record.
-    var onlyBody: [String: Any]? {
+    package var onlyBody: [String: Any]? {
         accepted.count == 1 ? accepted[0]["body"] as? [String: Any] : nil
     }
-}
-
-/// Checks a run against a generator's manifest (`file<TAB>line<TAB>outcome` for every
-/// physical line, `skip` for blank ones, line `-` for a fault), whose file names are
-/// the spool's after `marker` (or the spool's own, without one). Returns the outcomes seen.
-@discardableResult
-func expectManifestOutcomes(_ run: EndToEndTests.Run, manifest: URL, relativeTo marker: String? = nil) throws -> Set<String> {
-    var actual: [String: String] = [:]
-    for outcome in Outcome.all(accepted: run.accepted, dropped: run.dropped) {
-        let file = marker.map { outcome.file.components(separatedBy: $0).last! } ?? outcome.file
-        let isFault = outcome.code == "dropped:corrupt_input"
-        let key = "\(file)\t\(isFault ? "-" : String(outcome.line))"
-        #expect(actual[key] == nil, "two records for \(key)")
-        actual[key] = isFault ? "corrupt_input" : outcome.code
-    }
-    var checked = 0
-    var seen = Set<String>()
-    for row in try String(contentsOf: manifest, encoding: .utf8).split(separator: "\n") {
-        let fields = row.split(separator: "\t").map(String.init)
-        let key = "\(fields[0])\t\(fields[1])"
-        if fields[2] == "skip" {
-            #expect(actual[key] == nil, "\(key) is blank and must not be a record")
-            continue
-        }
-        #expect(actual[key] == fields[2], "\(key)")
-        seen.insert(fields[2])
-        checked += 1
-    }
-    #expect(checked == actual.count)
-    return seen
 }
 
 /// The peak resident set the tool must stay under, whatever its input, with lines up
 /// to the default `--max-line-bytes`: the runtime, the pipeline's 4 MiB of slots, the
 /// 1 MiB line carry and the spool's buffers.
-let memoryBoundMiB = 64
+package let memoryBoundMiB = 64
 
 /// A program's run measured from outside: exit status, output, its own peak resident
 /// set and its wall time.
-struct MeasuredRun {
-    var status: Int32
-    var stdout: Data
-    var stderr: String
-    var peakKiB: Int
-    var seconds: Double
+package struct MeasuredRun {
+    package var status: Int32
+    package var stdout: Data
+    package var stderr: String
+    package var peakKiB: Int
+    package var seconds: Double
 }
 
 /// Runs a program with its output to files and measures it.
@@ -217,7 +187,7 @@ struct MeasuredRun {
 /// child. Spawning it from this test process directly would not do: `posix_spawn`
 /// uses `vfork`, and until `exec` the child shares this process's memory, so the
 /// kernel would count this test runner's peak as the child's.
-func runMeasured(_ path: String, _ arguments: [String]) throws -> MeasuredRun {
+package func runMeasured(_ path: String, _ arguments: [String]) throws -> MeasuredRun {
     let script = """
         import os, sys, time
         out = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -248,13 +218,13 @@ func runMeasured(_ path: String, _ arguments: [String]) throws -> MeasuredRun {
                        peakKiB: peak, seconds: seconds)
 }
 
-struct MeasuringFailed: Error {
-    var detail: String
+package struct MeasuringFailed: Error {
+    package var detail: String
 }
 
 /// The sanitizer these tests were built with (`swift test --sanitize=…`), if any: its
 /// runtime is linked into the test binary and the tool alike.
-let sanitizerInUse: String? = {
+package let sanitizerInUse: String? = {
     for (symbol, name) in [("__asan_init", "address"), ("__tsan_init", "thread")] where dlsym(nil, symbol) != nil {
         return name
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NudgeTestSupport
 import Testing
 @testable import NudgeCore
 @testable import NudgeIngest

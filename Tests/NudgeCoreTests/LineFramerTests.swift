@@ -1,8 +1,6 @@
+import NudgeTestSupport
 import Testing
 @testable import NudgeCore
-@testable import NudgeIngest
-@testable import NudgeSpool
-@testable import NudgeSystem
 
 /// The framer against a plain oracle, fed at every chunk size and one byte at a time.
 @Suite struct LineFramerTests {

@@ -1,8 +1,7 @@
 import Foundation
+import NudgeTestSupport
 import Testing
 @testable import NudgeCore
-@testable import NudgeIngest
-@testable import NudgeSpool
 @testable import NudgeSystem
 
 /// The writer's byte-level pieces: escaping eight bytes at a time, the output buffer,

@@ -1,7 +1,7 @@
 import Foundation
+import NudgeTestSupport
 import Testing
 @testable import NudgeCore
-@testable import NudgeIngest
 @testable import NudgeSpool
 @testable import NudgeSystem
 

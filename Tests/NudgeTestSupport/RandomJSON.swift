@@ -1,37 +1,34 @@
-@testable import NudgeCore
-@testable import NudgeIngest
-@testable import NudgeSpool
-@testable import NudgeSystem
+import NudgeCore
 
 /// Random JSON text for differential and property tests: Segment-like events whose
 /// fields the rules read turn up with every kind of value, at the right depth and at
 /// the wrong one, under escaped and repeated keys, with random whitespace, escapes,
 /// non-ASCII text and number spellings. Deterministic for a given generator state.
-struct RandomJSON {
-    var generator: SeededGenerator
+package struct RandomJSON {
+    package var generator: SeededGenerator
     /// Exponents up to 400, beyond a Double (valid JSON, but Foundation refuses them).
-    var hugeNumbers: Bool
+    package var hugeNumbers: Bool
 
-    init(seed: UInt64, hugeNumbers: Bool = true) {
+    package init(seed: UInt64, hugeNumbers: Bool = true) {
         generator = SeededGenerator(seed: seed)
         self.hugeNumbers = hugeNumbers
     }
 
-    mutating func chance(_ percent: Int) -> Bool {
+    package mutating func chance(_ percent: Int) -> Bool {
         Int.random(in: 0..<100, using: &generator) < percent
     }
 
-    mutating func pick<T>(_ options: [T]) -> T {
+    package mutating func pick<T>(_ options: [T]) -> T {
         options[Int.random(in: 0..<options.count, using: &generator)]
     }
 
-    static let topKeys = ["type", "event", "userId", "anonymousId", "messageId", "timestamp", "previousId",
+    package static let topKeys = ["type", "event", "userId", "anonymousId", "messageId", "timestamp", "previousId",
                           "traits", "properties", "context", "sentAt", "integrations", "Type", "user_id"]
-    static let nestedKeys = ["name", "email", "phone", "timezone", "type", "userId", "at", "list", "Email"]
-    static let types = ["identify", "track", "alias", "page", "Identify", "track ", ""]
+    package static let nestedKeys = ["name", "email", "phone", "timezone", "type", "userId", "at", "list", "Email"]
+    package static let types = ["identify", "track", "alias", "page", "Identify", "track ", ""]
 
     /// One event line (no newline).
-    mutating func event() -> [UInt8] {
+    package mutating func event() -> [UInt8] {
         var out: [UInt8] = []
         whitespace(&out)
         out.append(0x7B)
@@ -58,7 +55,7 @@ struct RandomJSON {
     }
 
     /// Any JSON value, nesting at most a few levels.
-    mutating func value(depth: Int, into out: inout [UInt8]) {
+    package mutating func value(depth: Int, into out: inout [UInt8]) {
         switch Int.random(in: 0..<(depth < 4 ? 10 : 7), using: &generator) {
         case 0, 1, 2: string(text(), escapingSome: chance(30), into: &out)
         case 3, 4: number(into: &out)
@@ -76,7 +73,7 @@ struct RandomJSON {
         }
     }
 
-    mutating func object(depth: Int, into out: inout [UInt8]) {
+    package mutating func object(depth: Int, into out: inout [UInt8]) {
         out.append(0x7B)
         for index in 0..<Int.random(in: 0...5, using: &generator) {
             if index > 0 { out.append(0x2C) }
@@ -91,14 +88,14 @@ struct RandomJSON {
 
     /// Short text: ASCII, spaces, non-ASCII letters (Greek sigma, accents, emoji),
     /// Unicode white space, and characters that must be escaped.
-    mutating func text() -> String {
+    package mutating func text() -> String {
         let pieces = ["a", "Z", "7", " ", "_", "@", ".", "é", "e\u{301}", "Σ", "ς", "İ", "ß", "😀", "\u{2003}", "\u{3000}",
                       "\u{FEFF}", "\"", "\\", "/", "\n", "\t", "\u{1}", "\u{7F}", "\u{2028}", "user", "x@Y.com"]
         return (0..<Int.random(in: 0...8, using: &generator)).map { _ in pick(pieces) }.joined()
     }
 
     /// An RFC 3339 date-time, or something close to one.
-    mutating func timestamp() -> String {
+    package mutating func timestamp() -> String {
         let year = pick([0, 1, 1969, 1970, 2000, 2024, 2100, 9999, Int.random(in: 0...9999, using: &generator)])
         let month = chance(95) ? Int.random(in: 1...12, using: &generator) : pick([0, 13])
         let day = chance(90) ? Int.random(in: 1...28, using: &generator) : pick([0, 29, 30, 31, 32])
@@ -112,7 +109,7 @@ struct RandomJSON {
         return text
     }
 
-    mutating func number(into out: inout [UInt8]) {
+    package mutating func number(into out: inout [UInt8]) {
         var text = chance(20) ? "-" : ""
         text += chance(15) ? "0" : String(Int.random(in: 1...999_999, using: &generator))
         if chance(10) { text += "123456789012345678901234567890" }
@@ -123,7 +120,7 @@ struct RandomJSON {
 
     /// A JSON string of `text`: what must be escaped is, and with `escapingSome` other
     /// characters are written as `\uXXXX` (surrogate pairs beyond the BMP) or `\/`.
-    mutating func string(_ text: String, escapingSome: Bool, into out: inout [UInt8]) {
+    package mutating func string(_ text: String, escapingSome: Bool, into out: inout [UInt8]) {
         out.append(0x22)
         for scalar in text.unicodeScalars {
             let value = scalar.value
@@ -168,7 +165,7 @@ struct RandomJSON {
 
     /// `line` with one to three bytes replaced, removed or inserted from JSON's own
     /// alphabet and some bytes that are not UTF-8.
-    mutating func mutate(_ line: [UInt8]) -> [UInt8] {
+    package mutating func mutate(_ line: [UInt8]) -> [UInt8] {
         let alphabet = Array("{}[]\",:\\/ 0123456789.eE+-tfnrulsabu\u{0}\t".utf8) + [0x80, 0xC3, 0xA9, 0xED, 0xF4, 0xFF]
         var line = line
         for _ in 0..<Int.random(in: 1...3, using: &generator) {

@@ -1,9 +1,8 @@
 import Foundation
+import NudgeTestSupport
 import Testing
 @testable import NudgeCore
-@testable import NudgeIngest
-@testable import NudgeSpool
-@testable import NudgeSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif

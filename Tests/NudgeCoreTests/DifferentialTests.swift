@@ -1,9 +1,7 @@
 import Foundation
+import NudgeTestSupport
 import Testing
 @testable import NudgeCore
-@testable import NudgeIngest
-@testable import NudgeSpool
-@testable import NudgeSystem
 
 /// The byte-level code against independent implementations in Python, on hundreds of
 /// thousands of generated and mutated inputs: the scanner against the standard `json`

@@ -1,4 +1,5 @@
 import Foundation
+import NudgeTestSupport
 import Testing
 
 /// The module rules of `docs/architecture.md`, read from the sources: SwiftPM lets a
@@ -15,11 +16,17 @@ import Testing
     /// re-exports the C library). Elsewhere a scoped import of one declaration, such as
     /// `import class Foundation.JSONSerialization`, brings in that declaration alone.
     static let systemOnly: Set<String> = ["Glibc", "Foundation", "Musl"]
+    /// Each folder of `Tests/` and the highest module its files may import: the test
+    /// targets mirror the modules, so a core test that reached for the spool would fail.
+    static let testTargets = [
+        "NudgeTestSupport": "NudgeCore", "NudgeCoreTests": "NudgeCore", "NudgeSystemTests": "NudgeSystem",
+        "NudgeSpoolTests": "NudgeSpool", "NudgeIngestTests": "NudgeIngest", "CommandLineTests": "nudge-ingest",
+    ]
 
     /// The modules each source file of `module` imports; a scoped import
     /// (`import struct Foundation.Data`) is named by its declaration, `Foundation.Data`.
-    static func imports(of module: String) throws -> [(file: String, module: String)] {
-        let folder = repositoryRoot.appendingPathComponent("Sources/\(module)")
+    static func imports(of module: String, in root: String = "Sources") throws -> [(file: String, module: String)] {
+        let folder = repositoryRoot.appendingPathComponent("\(root)/\(module)")
         let files = try FileManager.default.subpathsOfDirectory(atPath: folder.path)
             .filter { $0.hasSuffix(".swift") }
         #expect(!files.isEmpty, "\(module) has no sources")
@@ -42,6 +49,18 @@ import Testing
             let below = Set(Self.layers[..<index])
             for (file, imported) in try Self.imports(of: module) where Self.layers.contains(imported) {
                 #expect(below.contains(imported), "\(file) imports \(imported), which is not below \(module)")
+            }
+        }
+    }
+
+    @Test func eachTestTargetImportsOnlyItsModuleAndThoseBelow() throws {
+        let folders = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("Tests").path)
+        #expect(Set(folders).subtracting(["Fixtures"]) == Set(Self.testTargets.keys), "a test folder without a rule")
+        for (target, highest) in Self.testTargets {
+            let visible = Set(Self.layers[...Self.layers.firstIndex(of: highest)!])
+            for (file, imported) in try Self.imports(of: target, in: "Tests")
+            where Self.layers.contains(imported) || Self.cTargets[imported] != nil {
+                #expect(visible.contains(imported), "\(file) imports \(imported), which is above \(highest)")
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NudgeTestSupport
 import Testing
 @testable import NudgeCore
 @testable import NudgeIngest
@@ -18,14 +19,14 @@ import Testing
         var inputs: [InputFile] = []
         let count = Int.random(in: 2...6, using: &random.generator)
         for index in 0..<count {
-            let export = PipelinePropertyTests.mixedExport(&random)
+            let export = MixedExport.random(&random)
             let name: String
             var bytes: [UInt8]
             let kind = truncatingLast && index == count - 1 ? 9 : Int.random(in: 0..<10, using: &random.generator)
             switch kind {
             case 0..<6:
                 name = "part-\(index).gz"
-                bytes = try PipelinePropertyTests.gzipMembers(export.stream, &random)
+                bytes = try MixedExport.gzipMembers(export.stream, &random)
             case 6..<9:
                 name = "part-\(index).ndjson"
                 bytes = export.stream
@@ -69,7 +70,7 @@ import Testing
                 let inputs = try Self.writeInputs(&random, in: dir, truncatingLast: trial % 2 == 1)
                 var reference = RunOptions()
                 reference.spool = dir.appendingPathComponent("jobs-1").path
-                reference.maxLineBytes = PipelinePropertyTests.maxLineBytes
+                reference.maxLineBytes = MixedExport.maxLineBytes
                 reference.jobs = 1
                 let expected = try IngestRun(options: reference).run(inputs)
                 let expectedFiles = try Self.spoolFiles(reference.spool)
@@ -112,14 +113,14 @@ import Testing
         try withTemporaryDirectory { dir in
             var inputs: [InputFile] = []
             for index in 0..<12 {
-                let export = PipelinePropertyTests.mixedExport(&random)
+                let export = MixedExport.random(&random)
                 let url = dir.appendingPathComponent("part-\(index).gz")
                 try Data(try gzip(export.stream)).write(to: url)
                 inputs.append(InputFile(path: url.path))
             }
             var options = RunOptions()
             options.spool = dir.appendingPathComponent("spool").path
-            options.maxLineBytes = PipelinePropertyTests.maxLineBytes
+            options.maxLineBytes = MixedExport.maxLineBytes
             options.jobs = 16
             options.batchCount = 2
             options.batchBytes = 300

@@ -1,8 +1,6 @@
+import NudgeTestSupport
 import Testing
 @testable import NudgeCore
-@testable import NudgeIngest
-@testable import NudgeSpool
-@testable import NudgeSystem
 
 @Suite struct TimestampTests {
     func iso(_ text: String) -> String? {

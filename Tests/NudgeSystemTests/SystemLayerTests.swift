@@ -1,5 +1,7 @@
 import Foundation
+import NudgeTestSupport
 import Testing
+@testable import NudgeCore
 @testable import NudgeSystem
 
 /// NudgeSystem's file and process calls, on a real file system: what each returns and

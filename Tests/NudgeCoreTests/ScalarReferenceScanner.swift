@@ -1,7 +1,5 @@
+import NudgeTestSupport
 @testable import NudgeCore
-@testable import NudgeIngest
-@testable import NudgeSpool
-@testable import NudgeSystem
 
 // The scanner as it was before it examined 16-byte SIMD blocks (commit dea7928 of
 // Sources/NudgeIngest/Scanning/JSONScanner.swift, byte at a time with an 8-byte SWAR
