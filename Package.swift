@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -6,6 +6,13 @@ let package = Package(
     products: [
         .executable(name: "nudge-ingest", targets: ["nudge-ingest"]),
         .library(name: "NudgeIngest", targets: ["NudgeIngest", "NudgeSpool", "NudgeSystem", "NudgeCore"]),
+    ],
+    // HTTP (on by default): replay's transport over async-http-client and SwiftNIO. CI's
+    // sanitizer builds turn it off (`--disable-default-traits`) so that they compile
+    // the tool's own code, not SwiftNIO and BoringSSL twice more (docs/hardening.md).
+    traits: [
+        .trait(name: "HTTP", description: "replay's HTTP transport (async-http-client, SwiftNIO)"),
+        .default(enabledTraits: ["HTTP"]),
     ],
     dependencies: [
         // `--help` that teaches, subcommands and typed validation.
@@ -62,9 +69,9 @@ let package = Package(
             name: "NudgeReplayHTTP",
             dependencies: [
                 "NudgeIngest",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["HTTP"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["HTTP"])),
             ]
         ),
         // The thin command line over the library.

@@ -101,6 +101,9 @@ struct ReplayCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        guard builtWithHTTP else {
+            throw ValidationError("This nudge-ingest was built without its HTTP trait (--disable-default-traits), so it cannot replay; build it with the default traits.")
+        }
         guard concurrency >= 1 && concurrency <= 256 else { throw ValidationError("--concurrency must be between 1 and 256.") }
         guard batchSize >= 1 && batchSize <= 10_000 else { throw ValidationError("--batch-size must be between 1 and 10000.") }
         guard batchBytes >= 1024 else { throw ValidationError("--batch-bytes must be at least 1024.") }
@@ -119,6 +122,7 @@ struct ReplayCommand: AsyncParsableCommand {
         apiKey ?? CurrentProcess.environment("NUDGE_API_KEY") ?? ""
     }
 
+    #if HTTP
     func run() async throws {
         var configuration = ReplayConfiguration()
         configuration.endpoint = endpoint
@@ -152,7 +156,19 @@ struct ReplayCommand: AsyncParsableCommand {
         try finish(report: summary.report, json: json ? summary.json : nil, exitStatus: summary.exitStatus,
                    progress: progress)
     }
+    #else
+    func run() async throws {
+        preconditionFailure("validate() refuses replay without the HTTP trait")
+    }
+    #endif
 }
+
+/// Whether this build has replay's HTTP transport (the package's HTTP trait, on by default).
+#if HTTP
+private let builtWithHTTP = true
+#else
+private let builtWithHTTP = false
+#endif
 
 /// Ctrl-C while a replay runs: the first is handed to the replay (it stops starting
 /// requests and finishes those in flight); a second ends the process at once, which

@@ -78,6 +78,14 @@ import Testing
         for (file, imported) in try Self.imports(of: "NudgeCore") {
             #expect(Self.coreMay.contains(imported), "\(file) imports \(imported)")
         }
+        // Swift's concurrency needs no import, so its words are looked for too: CI runs
+        // no ThreadSanitizer over the core's tests because the core has no threads.
+        let folder = repositoryRoot.appendingPathComponent("Sources/NudgeCore")
+        let concurrency = try Regex(#"\b(async|await|actor|Task|nonisolated|pthread)\b"#)
+        for file in try FileManager.default.subpathsOfDirectory(atPath: folder.path) where file.hasSuffix(".swift") {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            #expect(text.firstMatch(of: concurrency) == nil, "NudgeCore/\(file) uses Swift concurrency or threads")
+        }
     }
 
     @Test func onlyTheSystemModuleImportsTheCLibrary() throws {

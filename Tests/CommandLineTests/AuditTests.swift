@@ -556,9 +556,11 @@ import Testing
             #expect(again["moved"] as? Int == 0 && again["commit"] is NSNull)
             #expect(try DurabilityTests.SpoolContents(spool) == contents)
             // A dry replay prints each request, then its summary as the last line.
-            let replay = try Self.tool(["replay", "--spool", spool.path, "--dry-run", "--json"], in: dir)
-            let replaySummary = try #require(try parseJSON(Data(replay.stdoutText.split(separator: "\n").last!.utf8)) as? [String: Any])
-            #expect(replaySummary["sent"] as? Int == 5, "every accepted record, the redriven ones included")
+            if toolCanReplay {
+                let replay = try Self.tool(["replay", "--spool", spool.path, "--dry-run", "--json"], in: dir)
+                let replaySummary = try #require(try parseJSON(Data(replay.stdoutText.split(separator: "\n").last!.utf8)) as? [String: Any])
+                #expect(replaySummary["sent"] as? Int == 5, "every accepted record, the redriven ones included")
+            }
         }
     }
 

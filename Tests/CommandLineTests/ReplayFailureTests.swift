@@ -10,7 +10,7 @@ import Testing
 /// operator's mistakes (a wrong key, a wrong endpoint, a key revoked half-way) stop it
 /// without consuming anything; 413s split batches; connections cut mid-request, 5xx
 /// and 429 storms cost no timeouts and lose or double nothing; Ctrl-C saves and stops.
-@Suite(.serialized) struct ReplayFailureTests {
+@Suite(.serialized, .enabled(if: toolCanReplay, "replay needs the HTTP trait")) struct ReplayFailureTests {
     typealias FakeNudge = ReplayTests.FakeNudge
 
     static func environment(key: String = ReplayTests.apiKey) -> [String: String] {

@@ -98,7 +98,7 @@ import Testing
     /// in spool order per user, identify before track on the wire; the rejected user's
     /// records are in the rejected spool; batches and headers are right; the key never
     /// shows.
-    @Test func everyRecordIsAcknowledgedOnceInOrderThroughFaults() throws {
+    @Test(.enabled(if: toolCanReplay, "replay needs the HTTP trait")) func everyRecordIsAcknowledgedOnceInOrderThroughFaults() throws {
         try withTemporaryDirectory { dir in
             let spool = try Self.sampleSpool(in: dir)
             let rejectedUser = "jose.alvarez6@example.org"
@@ -200,7 +200,7 @@ import Testing
     /// replays lose nothing, and what is acknowledged twice is at most what group
     /// commit had not saved: the requests in flight and those answered in the last
     /// 200 ms before each kill.
-    @Test func aKilledReplayResumesWithoutLoss() throws {
+    @Test(.enabled(if: toolCanReplay, "replay needs the HTTP trait")) func aKilledReplayResumesWithoutLoss() throws {
         try withTemporaryDirectory { dir in
             let spool = try Self.sampleSpool(in: dir)
             let server = try FakeNudge(in: dir, faults: #"{"latency": 0.1}"#)
@@ -238,7 +238,7 @@ import Testing
 
     /// When retries are spent the replay stops with exit 2 and skips nothing; the next
     /// replay delivers everything. Records a later run adds go with the next replay.
-    @Test func spentRetriesStopWithoutSkippingAndLaterRunsAreDelivered() throws {
+    @Test(.enabled(if: toolCanReplay, "replay needs the HTTP trait")) func spentRetriesStopWithoutSkippingAndLaterRunsAreDelivered() throws {
         try withTemporaryDirectory { dir in
             let spool = try Self.sampleSpool(in: dir)
             let down = try FakeNudge(in: dir, faults: #"{"always": 503}"#)
@@ -265,7 +265,7 @@ import Testing
 
     /// `--max-rps` spaces request starts; on a terminal a progress line is redrawn and
     /// cleared; a second replay on the same spool is refused while the first runs.
-    @Test func rateCapProgressLineAndLock() throws {
+    @Test(.enabled(if: toolCanReplay, "replay needs the HTTP trait")) func rateCapProgressLineAndLock() throws {
         try withTemporaryDirectory { dir in
             let spool = try Self.sampleSpool(in: dir)
             let server = try FakeNudge(in: dir)
@@ -302,7 +302,7 @@ import Testing
         }
     }
 
-    @Test func dryRunPrintsRequestsAndSendsNothing() throws {
+    @Test(.enabled(if: toolCanReplay, "replay needs the HTTP trait")) func dryRunPrintsRequestsAndSendsNothing() throws {
         try withTemporaryDirectory { dir in
             let spool = try Self.sampleSpool(in: dir)
             let server = try FakeNudge(in: dir)

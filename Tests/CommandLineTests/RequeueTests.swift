@@ -9,7 +9,7 @@ import Testing
 /// `nudge-ingest requeue` on a spool whose replay had one user's identifies rejected:
 /// filters, a dry run, the crash-safe commit, the next replay sending exactly the
 /// requeued records in order, and what `audit` counts.
-@Suite(.serialized) struct RequeueTests {
+@Suite(.serialized, .enabled(if: toolCanReplay, "replay needs the HTTP trait")) struct RequeueTests {
     static let rejectedUser = "jose.alvarez6@example.org"
 
     /// A sample spool replayed against a Nudge that rejects one user's identifies (400):

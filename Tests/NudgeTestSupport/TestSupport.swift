@@ -222,6 +222,15 @@ package struct MeasuringFailed: Error {
     package var detail: String
 }
 
+/// Whether the package was built with its HTTP trait (on by default), so that the tool
+/// can replay. CI's sanitizer builds turn it off to leave SwiftNIO out (`.ci/run`); the
+/// tests that send over HTTP then stand aside.
+#if HTTP
+package let toolCanReplay = true
+#else
+package let toolCanReplay = false
+#endif
+
 /// The sanitizer these tests were built with (`swift test --sanitize=…`), if any: its
 /// runtime is linked into the test binary and the tool alike.
 package let sanitizerInUse: String? = {
