@@ -7,11 +7,12 @@ let package = Package(
         .executable(name: "nudge-ingest", targets: ["nudge-ingest"]),
         .library(name: "NudgeIngest", targets: ["NudgeIngest", "NudgeSpool", "NudgeSystem", "NudgeCore"]),
     ],
-    // HTTP (on by default): replay's transport over async-http-client and SwiftNIO. CI's
-    // sanitizer builds turn it off (`--disable-default-traits`) so that they compile
-    // the tool's own code, not SwiftNIO and BoringSSL twice more (docs/hardening.md).
+    // HTTP (on by default): the network side, replay's transport over async-http-client
+    // and SwiftNIO, and S3's request signing with swift-crypto. CI's sanitizer builds turn
+    // it off (`--disable-default-traits`) so that they compile the tool's own code, not
+    // SwiftNIO and BoringSSL twice more (docs/hardening.md).
     traits: [
-        .trait(name: "HTTP", description: "replay's HTTP transport (async-http-client, SwiftNIO)"),
+        .trait(name: "HTTP", description: "replay's HTTP transport and S3 signing (async-http-client, SwiftNIO, swift-crypto)"),
         .default(enabledTraits: ["HTTP"]),
     ],
     dependencies: [
@@ -23,6 +24,9 @@ let package = Package(
         // Named for its NIOCore and NIOHTTP1 products, which the transport spells out
         // (async-http-client brings it anyway).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // SHA-256 and HMAC-SHA256 for AWS Signature V4 (reading archives from S3), with
+        // the HTTP trait. async-http-client already builds it, through swift-certificates.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // The modules, bottom up; each may use only those above it:
@@ -30,6 +34,7 @@ let package = Package(
         //                no threads; of C only libc's byte search (testable on bytes alone)
         //   NudgeSystem  the one module that imports C (zlib, ISA-L, Linux shims): inflaters,
         //                threads and locks, the background writer, the clock
+        //   NudgeS3      S3's conventions: SigV4, AWS credentials and config, listings
         //   NudgeSpool   the spool on disk: ledger, state file, spool files, lock, readers
         //   NudgeIngest  the operations: run (reading, the parallel record stage), replay,
         //                audit, preview, redrive
@@ -53,6 +58,16 @@ let package = Package(
         .target(
             name: "NudgeSystem",
             dependencies: ["NudgeCore", "CZlib", "CIsal", "CLinux"]
+        ),
+        // S3 the AWS way: Signature V4, credentials and region from the environment and
+        // the shared files, s3:// locations, ListObjectsV2's answers. No HTTP here.
+        .target(
+            name: "NudgeS3",
+            dependencies: [
+                "NudgeCore",
+                "NudgeSystem",
+                .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["HTTP"])),
+            ]
         ),
         .target(
             name: "NudgeSpool",
@@ -109,6 +124,7 @@ let package = Package(
         ),
         .testTarget(name: "NudgeCoreTests", dependencies: ["NudgeCore", "NudgeTestSupport"]),
         .testTarget(name: "NudgeSystemTests", dependencies: ["NudgeSystem", "NudgeTestSupport"]),
+        .testTarget(name: "NudgeS3Tests", dependencies: ["NudgeS3", "NudgeTestSupport"]),
         .testTarget(name: "NudgeSpoolTests", dependencies: ["NudgeSpool", "NudgeTestSupport"]),
         .testTarget(name: "NudgeIngestTests", dependencies: ["NudgeIngest", "NudgeTestSupport"]),
         // End to end: the built `nudge-ingest` binary on real files, a real loopback HTTP

@@ -96,14 +96,7 @@ package enum Files {
     package static func read(_ path: String) throws(SpoolError) -> [UInt8] {
         let file = try open(path, for: .reading)
         defer { file.close() }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n: Int
-            do { n = try file.read(into: &chunk, chunk.indices) } catch { throw .cannotRead(path: path, error: error) }
-            if n == 0 { return bytes }
-            bytes += chunk[..<n]
-        }
+        do { return try file.readToEnd() } catch { throw .cannotRead(path: path, error: error) }
     }
 
     /// The size of a regular file, or nil when there is none.

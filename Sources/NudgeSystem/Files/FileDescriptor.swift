@@ -80,6 +80,18 @@ package struct FileDescriptor: Hashable, Sendable {
         return try result.get()
     }
 
+    /// Reads from the current offset to the end: for small files (a config file, a
+    /// checkpoint), not for inputs.
+    package func readToEnd() throws(SystemError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = try read(into: &chunk, chunk.indices)
+            if count == 0 { return bytes }
+            bytes += chunk[..<count]
+        }
+    }
+
     /// Writes all of `bytes` at the current offset, whatever short writes the kernel makes.
     package func writeAll(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
         var offset = 0

@@ -20,6 +20,7 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
     public var isPermissionDenied: Bool { code == EACCES || code == EPERM }
 
     public static let noSuchFile = SystemError(code: ENOENT)
+    public static let notADirectory = SystemError(code: ENOTDIR)
     public static let alreadyExists = SystemError(code: EEXIST)
     public static let interrupted = SystemError(code: EINTR)
     public static let wouldBlock = SystemError(code: EWOULDBLOCK)
