@@ -89,6 +89,19 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["HTTP"])),
             ]
         ),
+        // S3 over async-http-client: listing and streaming reads that resume, signed
+        // (with the HTTP trait, like replay's transport).
+        .target(
+            name: "NudgeS3HTTP",
+            dependencies: [
+                "NudgeCore",
+                "NudgeSystem",
+                "NudgeS3",
+                .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["HTTP"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+                .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+            ]
+        ),
         // The thin command line over the library.
         .executableTarget(
             name: "nudge-ingest",
@@ -125,6 +138,8 @@ let package = Package(
         .testTarget(name: "NudgeCoreTests", dependencies: ["NudgeCore", "NudgeTestSupport"]),
         .testTarget(name: "NudgeSystemTests", dependencies: ["NudgeSystem", "NudgeTestSupport"]),
         .testTarget(name: "NudgeS3Tests", dependencies: ["NudgeS3", "NudgeTestSupport"]),
+        // Against a real S3-compatible server on loopback: moto, started by the tests.
+        .testTarget(name: "NudgeS3HTTPTests", dependencies: ["NudgeS3HTTP", "NudgeTestSupport"]),
         .testTarget(name: "NudgeSpoolTests", dependencies: ["NudgeSpool", "NudgeTestSupport"]),
         .testTarget(name: "NudgeIngestTests", dependencies: ["NudgeIngest", "NudgeTestSupport"]),
         // End to end: the built `nudge-ingest` binary on real files, a real loopback HTTP

@@ -7,7 +7,7 @@ import Testing
 /// or `import Glibc` in the core would compile. These tests make it fail instead.
 @Suite struct ArchitectureTests {
     /// The library's modules, bottom up: each may import only those before it.
-    static let layers = ["NudgeCore", "NudgeSystem", "NudgeS3", "NudgeSpool", "NudgeIngest", "NudgeReplayHTTP", "nudge-ingest"]
+    static let layers = ["NudgeCore", "NudgeSystem", "NudgeS3", "NudgeSpool", "NudgeIngest", "NudgeReplayHTTP", "NudgeS3HTTP", "nudge-ingest"]
     /// The C targets and the one module allowed to import each.
     static let cTargets = ["CBytes": "NudgeCore", "CZlib": "NudgeSystem", "CIsal": "NudgeSystem", "CLinux": "NudgeSystem"]
     /// What the core may import besides the modules above: nothing with I/O or threads.
@@ -20,7 +20,7 @@ import Testing
     /// targets mirror the modules, so a core test that reached for the spool would fail.
     static let testTargets = [
         "NudgeTestSupport": "NudgeCore", "NudgeCoreTests": "NudgeCore", "NudgeSystemTests": "NudgeSystem",
-        "NudgeS3Tests": "NudgeS3", "NudgeSpoolTests": "NudgeSpool", "NudgeIngestTests": "NudgeIngest", "CommandLineTests": "nudge-ingest",
+        "NudgeS3Tests": "NudgeS3", "NudgeS3HTTPTests": "NudgeS3HTTP", "NudgeSpoolTests": "NudgeSpool", "NudgeIngestTests": "NudgeIngest", "CommandLineTests": "nudge-ingest",
     ]
 
     /// The modules each source file of `module` imports; a scoped import

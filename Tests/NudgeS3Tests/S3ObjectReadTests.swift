@@ -34,12 +34,12 @@ import Testing
         let first = read.nextRequest(endpoint: Self.moto)
         #expect(first.signable.header("range") == nil && first.signable.header("if-match") == nil)
         #expect(read.answered(status: 200, etag: "\"v1\"", error: nil) == .readBody)
-        read.received(40)
+        read.didReceive(40)
         #expect(read.connectionFailed("connection reset by peer") == .retry(afterSeconds: 0.05))
         let second = read.nextRequest(endpoint: Self.moto)
         #expect(second.signable.header("range") == "bytes=40-" && second.signable.header("if-match") == "\"v1\"")
         #expect(read.answered(status: 206, etag: "\"v1\"", error: nil) == .readBody)
-        read.received(60)
+        read.didReceive(60)
         #expect(read.isComplete && read.attempts == 2)
     }
 
@@ -47,7 +47,7 @@ import Testing
         var read = S3ObjectRead(bucket: "logs", key: "k.gz", size: 100, etag: "\"v1\"", accessKeyID: "AKIA1")
         _ = read.nextRequest(endpoint: Self.moto)
         #expect(read.answered(status: 200, etag: "\"v1\"", error: nil) == .readBody)
-        read.received(10)
+        read.didReceive(10)
         _ = read.connectionFailed("reset")
         _ = read.nextRequest(endpoint: Self.moto)
         let changed = read.answered(status: 412, etag: nil, error: S3ErrorResponse(code: "PreconditionFailed", message: "At least one of the pre-conditions you specified did not hold"))
@@ -60,7 +60,7 @@ import Testing
         var ranged = S3ObjectRead(bucket: "logs", key: "k.gz", size: 100, etag: "\"v1\"", accessKeyID: "AKIA1")
         _ = ranged.nextRequest(endpoint: Self.moto)
         _ = ranged.answered(status: 200, etag: "\"v1\"", error: nil)
-        ranged.received(5)
+        ranged.didReceive(5)
         _ = ranged.connectionFailed("reset")
         _ = ranged.nextRequest(endpoint: Self.moto)
         guard case .fail = ranged.answered(status: 200, etag: "\"v1\"", error: nil) else { Issue.record("a 200 to a range"); return }

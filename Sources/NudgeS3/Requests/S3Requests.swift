@@ -95,7 +95,7 @@ public struct S3ObjectRead: Sendable {
     }
 
     /// Counts bytes of the body as they are handed on.
-    public mutating func received(_ count: Int) {
+    public mutating func didReceive(_ count: Int) {
         received += count
     }
 
@@ -173,7 +173,7 @@ public enum S3Error: Error, Sendable, Equatable, CustomStringConvertible {
             case nil where status == 403:
                 return "\(location): HTTP 403 for access key \(accessKeyID) on bucket \(bucket)"
             case "NoSuchBucket": return "no bucket \(bucket) (\(location)); check the name"
-            case "NoSuchKey": return "no object \(location); it may have been deleted since the listing"
+            case "NoSuchKey": return "no object \(location)" + (error!.message.isEmpty ? "" : ": \(error!.message)")
             case "AuthorizationHeaderMalformed", "PermanentRedirect":
                 let region = error?.region.map { " it is in \($0):" } ?? ""
                 return "bucket \(bucket) is in another region;\(region) set AWS_REGION\(error?.region.map { "=\($0)" } ?? "")"

@@ -1,0 +1,95 @@
+import Foundation
+import NudgeTestSupport
+import Testing
+@testable import NudgeCore
+@testable import NudgeS3
+@testable import NudgeS3HTTP
+@testable import NudgeSystem
+
+#if HTTP
+/// The S3 client against a real S3-compatible server on loopback (moto), which checks
+/// every request's Signature V4 against the key it issued.
+@Suite(.serialized, .enabled(if: MotoServer.isInstalledOrRequired, "needs moto's server: pip install 'moto[server]'"))
+struct S3HTTPClientTests {
+    /// Runs `body` with a client of `moto`, signing with its key (or another secret), and
+    /// shuts the client down however `body` ends.
+    static func withClient<R>(_ moto: MotoServer, secret: String? = nil,
+                              _ body: (S3HTTPClient) async throws -> R) async throws -> R {
+        let environment = ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": secret ?? moto.secretAccessKey,
+                           "AWS_ENDPOINT_URL_S3": moto.endpoint, "HOME": "/nonexistent"]
+        let configuration = try AWSConfiguration.resolve(environment: { environment[$0] },
+                                                         readFile: { _ throws(AWSConfigurationError) in nil })
+        let client = S3HTTPClient(configuration: configuration, timeoutSeconds: 10)
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    static func read(_ client: S3HTTPClient, _ object: S3ObjectListing.Object, in bucket: String) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        _ = try await client.read(object, in: bucket) { bytes += $0 }
+        return bytes
+    }
+
+    /// Every page of a listing, in bytewise key order, each object read whole and equal
+    /// to what was put; a full key names one object, a folder without its `/` the ones below.
+    @Test func listsEveryPageInKeyOrderAndReadsEachObject() async throws {
+        var objects: [String: [UInt8]] = [:]
+        let day1 = "segment-logs/src/2025-05-14/", day2 = "segment-logs/src/2025-05-15/"
+        for (index, key) in ["\(day1)a.gz", "\(day1)b c+é.gz", "\(day1)Z~.gz", "\(day2)a.gz", "\(day2)empty.gz",
+                             "other/x.gz"].enumerated() {
+            objects[key] = key.hasSuffix("empty.gz") ? [] : Array(repeating: UInt8(index), count: 1000 * index + 1)
+                + Array(key.utf8)
+        }
+        let moto = try MotoServer(bucket: "archive", objects: objects)
+        try await Self.withClient(moto) { client in
+        let listed = try await client.objects(at: S3Location("s3://archive/segment-logs/")!, pageSize: 2)
+        let expectedKeys = objects.keys.filter { $0.hasPrefix("segment-logs/") }
+            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        #expect(listed.map(\.key) == expectedKeys)
+        #expect(listed.map(\.key).first == "\(day1)Z~.gz", "bytewise: Z before a")
+        for object in listed {
+            #expect(object.size == objects[object.key]!.count && object.etag.hasPrefix("\""))
+            #expect(try await Self.read(client, object, in: "archive") == objects[object.key]!, "\(object.key)")
+        }
+        let one = try await client.objects(at: S3Location("s3://archive/\(day1)b c+é.gz")!)
+        #expect(one.map(\.key) == ["\(day1)b c+é.gz"])
+        let folder = try await client.objects(at: S3Location("s3://archive/segment-logs/src/2025-05-15")!)
+        #expect(folder.map(\.key) == ["\(day2)a.gz", "\(day2)empty.gz"])
+        }
+    }
+
+    /// A wrong secret is refused by the server's signature check, and the message names
+    /// the access key id and the bucket, never the secret; a missing bucket or key says so.
+    @Test func refusalsAndMissingThingsAreSaidPlainly() async throws {
+        let moto = try MotoServer(bucket: "archive", objects: ["k.gz": Array("hello".utf8)])
+        let refused = try await Self.withClient(moto, secret: "not-the-secret-at-all") { wrong in
+            await #expect(throws: S3Error.self) { _ = try await wrong.objects(at: S3Location("s3://archive/")!) }
+        }
+        let message = refused.map { "\($0)" } ?? ""
+        #expect(message.contains("SignatureDoesNotMatch") && message.contains("access key \(moto.accessKeyID)")
+                && message.contains("bucket archive"), "\(message)")
+        #expect(!message.contains("not-the-secret") && !message.contains(moto.secretAccessKey))
+
+        try await Self.withClient(moto) { client in
+        let noBucket = await #expect(throws: S3Error.self) { _ = try await client.objects(at: S3Location("s3://nothere/")!) }
+        #expect(noBucket.map { "\($0)" } == "no bucket nothere (s3://nothere/); check the name")
+        let noKey = await #expect(throws: S3Error.self) { _ = try await client.objects(at: S3Location("s3://archive/none.gz")!) }
+        #expect(noKey.map { "\($0)" }?.hasPrefix("no object s3://archive/none.gz") == true)
+        // An object deleted after the listing.
+        let gone = S3ObjectListing.Object(key: "gone.gz", size: 5, etag: "")
+        let deleted = await #expect(throws: S3Error.self) { _ = try await Self.read(client, gone, in: "archive") }
+        #expect(deleted.map { "\($0)" }?.hasPrefix("no object s3://archive/gone.gz") == true)
+        // A listing's ETag the object no longer has: refused, not spliced.
+        let stale = S3ObjectListing.Object(key: "k.gz", size: 5, etag: "\"0123456789abcdef0123456789abcdef\"")
+        let changed = await #expect(throws: S3Error.self) { _ = try await Self.read(client, stale, in: "archive") }
+        #expect(changed.map { "\($0)" }?.contains("changed while it was read") == true)
+        }
+    }
+}
+#endif

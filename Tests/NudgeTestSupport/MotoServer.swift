@@ -1,0 +1,109 @@
+import Foundation
+
+/// A real S3-compatible server on loopback for the tests: moto's (`pip install
+/// 'moto[server]'`, which `.ci/run` installs), started on a free port and stopped when
+/// this is released.
+///
+/// It checks Signature V4 for real: started with `INITIAL_NO_AUTH_ACTION_COUNT`, it lets
+/// the setup's requests through unchecked (an IAM user with an access key, the bucket,
+/// the objects), and from then on verifies every signature against that key's secret.
+package final class MotoServer {
+    package let port: Int
+    /// The access key every later request must be signed with.
+    package let accessKeyID: String
+    package let secretAccessKey: String
+    private let process: Process
+
+    package var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    /// Whether moto's server, 5.2.6 or later, is installed here (earlier versions refuse
+    /// correct signatures over a query with `%2F`). In CI (`CI` set) the tests that need
+    /// it run whatever this says, so that a missing server fails them.
+    package static let isInstalledOrRequired: Bool = {
+        let check = "import moto.server, boto3, sys; sys.exit(tuple(map(int, moto.__version__.split('.')[:3])) < (5, 2, 6))"
+        return (try? runProgram("/usr/bin/env", ["python3", "-c", check]))?.status == 0
+            || ProcessInfo.processInfo.environment["CI"] != nil
+    }()
+
+    /// Starts a server holding `bucket` with `objects` (key → bytes).
+    package init(bucket: String, objects: [String: [UInt8]]) throws {
+        // The setup goes unsigned: moto's own signature check refuses some keys boto3
+        // signs (with `+` or non-ASCII), which this client reads fine.
+        let setupActions = 3 + 1 + objects.count
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("moto-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var manifest: [[String]] = []
+        for (index, (key, bytes)) in objects.enumerated() {
+            let file = directory.appendingPathComponent("object-\(index)")
+            try Data(bytes).write(to: file)
+            manifest.append([key, file.path])
+        }
+        let manifestFile = directory.appendingPathComponent("manifest.json")
+        try JSONSerialization.data(withJSONObject: manifest).write(to: manifestFile)
+
+        var lastFailure = ""
+        for _ in 0..<5 {
+            let port = Int.random(in: 20_000..<60_000)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)]
+            var environment = ProcessInfo.processInfo.environment
+            environment["INITIAL_NO_AUTH_ACTION_COUNT"] = String(setupActions)
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let result = try runProgram("/usr/bin/env", ["python3", "-c", Self.setup, "http://127.0.0.1:\(port)", bucket,
+                                                          manifestFile.path])
+            let fields = result.stdoutText.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            if result.status == 0, fields.count == 2, process.isRunning {
+                self.port = port
+                self.process = process
+                accessKeyID = fields[0]
+                secretAccessKey = fields[1]
+                return
+            }
+            lastFailure = result.stderr
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        throw MotoFailed(detail: lastFailure)
+    }
+
+    /// Waits for the server, makes the IAM user and its key, the bucket and the objects,
+    /// and prints the key.
+    private static let setup = """
+        import boto3, json, sys, time, urllib.request
+        url, bucket, manifest = sys.argv[1:4]
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(url + "/moto-api/", timeout=1); break
+            except Exception:
+                time.sleep(0.05)
+        def client(service):
+            return boto3.client(service, endpoint_url=url, region_name="us-east-1",
+                                aws_access_key_id="setup", aws_secret_access_key="setup")
+        iam = client("iam")
+        iam.create_user(UserName="nudge")
+        iam.put_user_policy(UserName="nudge", PolicyName="all", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName="nudge")["AccessKey"]
+        s3 = client("s3")
+        s3.create_bucket(Bucket=bucket)
+        for name, path in json.load(open(manifest)):
+            s3.put_object(Bucket=bucket, Key=name, Body=open(path, "rb").read())
+        print(key["AccessKeyId"], key["SecretAccessKey"])
+        """
+
+    deinit {
+        // moto's server does not stop on SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+package struct MotoFailed: Error, CustomStringConvertible {
+    package var detail: String
+    package var description: String { "moto: \(detail)" }
+}
