@@ -13,10 +13,10 @@ import Testing
 struct S3HTTPClientTests {
     /// Runs `body` with a client of `moto`, signing with its key (or another secret), and
     /// shuts the client down however `body` ends.
-    static func withClient<R>(_ moto: MotoServer, secret: String? = nil,
+    static func withClient<R>(_ moto: MotoServer, secret: String? = nil, endpoint: String? = nil,
                               _ body: (S3HTTPClient) async throws -> R) async throws -> R {
         let environment = ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": secret ?? moto.secretAccessKey,
-                           "AWS_ENDPOINT_URL_S3": moto.endpoint, "HOME": "/nonexistent"]
+                           "AWS_ENDPOINT_URL_S3": endpoint ?? moto.endpoint, "HOME": "/nonexistent"]
         let configuration = try AWSConfiguration.resolve(environment: { environment[$0] },
                                                          readFile: { _ throws(AWSConfigurationError) in nil })
         let client = S3HTTPClient(configuration: configuration, timeoutSeconds: 10)
@@ -89,6 +89,27 @@ struct S3HTTPClientTests {
         let stale = S3ObjectListing.Object(key: "k.gz", size: 5, etag: "\"0123456789abcdef0123456789abcdef\"")
         let changed = await #expect(throws: S3Error.self) { _ = try await Self.read(client, stale, in: "archive") }
         #expect(changed.map { "\($0)" }?.contains("changed while it was read") == true)
+        }
+    }
+
+    /// Through a proxy that drops the connection a third of the way into the object, the
+    /// read resumes with a ranged GET under the ETag; through one that answers 503
+    /// SlowDown twice, it retries. Either way the bytes are the object's, once each.
+    @Test func aCutConnectionResumesWithARangeAndSlowDownIsRetried() async throws {
+        let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        let moto = try MotoServer(bucket: "archive", objects: ["big.gz": bytes])
+        let object = try await Self.withClient(moto) { try await $0.objects(at: S3Location("s3://archive/big.gz")!) }[0]
+        var policy = S3RetryPolicy()
+        policy.baseDelaySeconds = 0.01
+        for (mode, attempts) in [("cut:100000", 2), ("slowdown:2", 3)] {
+            let proxy = try LoopbackProxy(upstreamPort: moto.port, mode: mode)
+            let (read, received) = try await Self.withClient(moto, endpoint: proxy.endpoint) { client in
+                var received: [UInt8] = []
+                let read = try await client.read(object, in: "archive", policy: policy) { received += $0 }
+                return (read, received)
+            }
+            #expect(received.count == bytes.count && received == bytes, "\(mode)")
+            #expect(read.attempts == attempts, "\(mode)")
         }
     }
 }

@@ -107,3 +107,73 @@ package struct MotoFailed: Error, CustomStringConvertible {
     package var detail: String
     package var description: String { "moto: \(detail)" }
 }
+
+/// A TCP proxy on loopback in front of a server, for the failures a network makes:
+/// `cut:N` forwards the first connection's answer only up to N bytes and then closes it
+/// (a connection dropped mid-object); `slowdown:K` answers the first K requests itself
+/// with S3's 503 SlowDown. Every other connection passes through untouched.
+package final class LoopbackProxy {
+    package let port: Int
+    private let process: Process
+
+    package var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    package init(upstreamPort: Int, mode: String) throws {
+        let script = """
+            import socket, sys, threading
+            upstream, mode = int(sys.argv[1]), sys.argv[2]
+            kind, amount = mode.split(":"); amount = int(amount)
+            server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", 0)); server.listen(16)
+            print(server.getsockname()[1], flush=True)
+            def pump(source, target, limit=None):
+                sent = 0
+                try:
+                    while limit is None or sent < limit:
+                        data = source.recv(65536 if limit is None else min(65536, limit - sent))
+                        if not data: break
+                        target.sendall(data); sent += len(data)
+                except OSError:
+                    pass
+                for s in (source, target):
+                    try: s.shutdown(socket.SHUT_RDWR)
+                    except OSError: pass
+            count = 0
+            while True:
+                client, _ = server.accept(); count += 1
+                if kind == "slowdown" and count <= amount:
+                    client.recv(65536)
+                    body = b"<?xml version='1.0'?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                    client.sendall(b"HTTP/1.1 503 Slow Down\\r\\nContent-Length: %d\\r\\nConnection: close\\r\\n\\r\\n" % len(body) + body)
+                    client.close(); continue
+                up = socket.create_connection(("127.0.0.1", upstream))
+                threading.Thread(target=pump, args=(client, up), daemon=True).start()
+                threading.Thread(target=pump, args=(up, client, amount if kind == "cut" and count == 1 else None), daemon=True).start()
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, String(upstreamPort), mode]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line: [UInt8] = []
+        while !line.contains(0x0A) {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            line += data
+        }
+        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw MotoFailed(detail: "the proxy did not start")
+        }
+        self.port = port
+        self.process = process
+    }
+
+    deinit {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
