@@ -97,7 +97,7 @@ public final class S3HTTPClient: Sendable {
                         }
                         read.didReceive(piece.readableBytes)
                     }
-                    if read.received >= object.size { return read }
+                    if read.isComplete { return read }
                     verdict = read.connectionFailed("the answer ended after \(read.received) of \(object.size) bytes")
                 case let other:
                     verdict = other
@@ -110,11 +110,9 @@ public final class S3HTTPClient: Sendable {
                 // A connection refused, reset or timed out, before or during the body.
                 verdict = read.connectionFailed("\(error)")
             }
-            switch verdict {
-            case .readBody: continue
-            case .retry(let seconds): try await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            case .fail(let error): throw error
-            }
+            // Here the verdict is to retry or to stop: only an answer leads to its body.
+            if case .fail(let error) = verdict { throw error }
+            if case .retry(let seconds) = verdict { try await Task.sleep(nanoseconds: UInt64(seconds * 1e9)) }
         }
     }
 
@@ -124,7 +122,7 @@ public final class S3HTTPClient: Sendable {
         var attempts = 0
         while true {
             attempts += 1
-            var cause: S3RetryCause
+            let cause: S3RetryCause
             do {
                 let response = try await client.execute(signed(unsigned), timeout: timeout)
                 let body = try await collect(response)
@@ -141,10 +139,8 @@ public final class S3HTTPClient: Sendable {
             } catch {
                 cause = .connection("\(error)")
             }
-            guard attempts < policy.maxAttempts else {
-                throw .retriesSpent(bucket: bucket, key: key, attempts: attempts, last: cause)
-            }
-            try? await Task.sleep(nanoseconds: UInt64(policy.delay(afterAttempt: attempts) * 1e9))
+            let seconds = try policy.afterFailure(attempt: attempts, cause, bucket: bucket, key: key).get()
+            try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
         }
     }
 

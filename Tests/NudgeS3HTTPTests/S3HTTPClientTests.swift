@@ -94,7 +94,8 @@ struct S3HTTPClientTests {
 
     /// Through a proxy that drops the connection a third of the way into the object, the
     /// read resumes with a ranged GET under the ETag; through one that answers 503
-    /// SlowDown twice, it retries. Either way the bytes are the object's, once each.
+    /// SlowDown twice, it retries. Either way the bytes are the object's, once each. A
+    /// listing is retried alike.
     @Test func aCutConnectionResumesWithARangeAndSlowDownIsRetried() async throws {
         let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
         let moto = try MotoServer(bucket: "archive", objects: ["big.gz": bytes])
@@ -111,6 +112,19 @@ struct S3HTTPClientTests {
             #expect(received.count == bytes.count && received == bytes, "\(mode)")
             #expect(read.attempts == attempts, "\(mode)")
         }
+        // A listing page goes by the same policy: two 503s are retried, and a server that
+        // keeps answering 503 stops it once the attempts are spent.
+        let slow = try LoopbackProxy(upstreamPort: moto.port, mode: "slowdown:2")
+        let listed = try await Self.withClient(moto, endpoint: slow.endpoint) {
+            try await $0.objects(at: S3Location("s3://archive/")!, policy: policy)
+        }
+        #expect(listed == [object])
+        let stuck = try LoopbackProxy(upstreamPort: moto.port, mode: "slowdown:1000")
+        policy.maxAttempts = 3
+        let spent = try await Self.withClient(moto, endpoint: stuck.endpoint) { client in
+            await #expect(throws: S3Error.self) { _ = try await client.objects(at: S3Location("s3://archive/")!, policy: policy) }
+        }
+        #expect(spent.map { "\($0)" } == "s3://archive/: gave up after 3 attempts, the last HTTP 503 SlowDown")
     }
 }
 #endif

@@ -38,8 +38,6 @@ public struct S3Endpoint: Sendable, Equatable {
         if isPathStyle { return (host, "/" + URIEncoding.encode(bucket) + "/" + encodedKey) }
         return ("\(bucket).\(host)", "/" + encodedKey)
     }
-
-    public var description: String { "\(scheme)://\(host)" + (isPathStyle ? " (path-style)" : "") }
 }
 
 /// What `nudge-ingest` needs to reach S3, found the way the AWS CLI and SDKs find it:

@@ -105,10 +105,10 @@ public struct S3ObjectRead: Sendable {
     }
 
     private mutating func retryOrFail(_ cause: S3RetryCause) -> Verdict {
-        guard attempts < policy.maxAttempts else {
-            return .fail(.retriesSpent(bucket: bucket, key: key, attempts: attempts, last: cause))
+        switch policy.afterFailure(attempt: attempts, cause, bucket: bucket, key: key) {
+        case .success(let seconds): .retry(afterSeconds: seconds)
+        case .failure(let error): .fail(error)
         }
-        return .retry(afterSeconds: policy.delay(afterAttempt: attempts))
     }
 
     public enum Verdict: Sendable, Equatable {
@@ -132,6 +132,16 @@ public struct S3RetryPolicy: Sendable {
 
     public func isRetried(status: Int, code: String) -> Bool {
         [500, 502, 503, 504].contains(status) || code == "SlowDown" || code == "InternalError" || code == "RequestTimeout"
+    }
+
+    /// After attempt `attempt` (1 for the first) failed for `cause`: the wait before the
+    /// next, or the error to stop with once the attempts are spent. Object reads and
+    /// listing pages alike go by it.
+    public func afterFailure(attempt: Int, _ cause: S3RetryCause, bucket: String, key: String) -> Result<Double, S3Error> {
+        guard attempt < maxAttempts else {
+            return .failure(.retriesSpent(bucket: bucket, key: key, attempts: attempt, last: cause))
+        }
+        return .success(delay(afterAttempt: attempt))
     }
 
     /// The wait after attempt `attempt` (1 for the first) failed.
