@@ -90,13 +90,15 @@ let package = Package(
             ]
         ),
         // S3 over async-http-client: listing and streaming reads that resume, signed
-        // (with the HTTP trait, like replay's transport).
+        // (with the HTTP trait, like replay's transport), and `run`'s source of s3://
+        // inputs over it.
         .target(
             name: "NudgeS3HTTP",
             dependencies: [
                 "NudgeCore",
                 "NudgeSystem",
                 "NudgeS3",
+                "NudgeIngest",
                 .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["HTTP"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
                 .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["HTTP"])),
@@ -111,6 +113,8 @@ let package = Package(
                 "NudgeSpool",
                 "NudgeIngest",
                 "NudgeReplayHTTP",
+                "NudgeS3",
+                "NudgeS3HTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

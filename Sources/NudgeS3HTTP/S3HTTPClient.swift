@@ -74,10 +74,11 @@ public final class S3HTTPClient: Sendable {
     }
 
     /// Reads `object` of `bucket` to its end, handing each piece of its bytes to `consume`
-    /// as it arrives; a dropped connection resumes with a ranged GET under the object's
-    /// ETag, 500s and 503s are retried with backoff.
+    /// as it arrives (the next piece is asked for once `consume` returns, so a slow
+    /// consumer holds the download back); a dropped connection resumes with a ranged GET
+    /// under the object's ETag, 500s and 503s are retried with backoff.
     public func read(_ object: S3ObjectListing.Object, in bucket: String, policy: S3RetryPolicy = S3RetryPolicy(),
-                     consume: (UnsafeRawBufferPointer) throws -> Void) async throws -> S3ObjectRead {
+                     consume: (NIOCore.ByteBuffer) async throws -> Void) async throws -> S3ObjectRead {
         var read = S3ObjectRead(bucket: bucket, key: object.key, size: object.size, etag: object.etag,
                                 accessKeyID: configuration.credentials.accessKeyID, policy: policy)
         while true {
@@ -91,7 +92,7 @@ public final class S3HTTPClient: Sendable {
                 case .readBody:
                     for try await piece in response.body {
                         do {
-                            try piece.withUnsafeReadableBytes { try consume($0) }
+                            try await consume(piece)
                         } catch {
                             throw ConsumerFailed(error: error)
                         }

@@ -18,17 +18,21 @@ public struct LedgerInput: Sendable, Equatable {
     public var size: Int
     /// ``ContentHasher`` digest of those bytes.
     public var fingerprint: String
+    /// For an object in S3 (`absolutePath` its `s3://` URL): the version read, as
+    /// S3's ETag. A later run that lists another ETag under the URL finds it changed.
+    public var etag: String?
     public var format: InputFormat
     public var records: Int
     public var accepted: Int
     public var dropped: Int
     public var status: InputSummary.Status
 
-    package init(path: String, absolutePath: String? = nil, size: Int, fingerprint: String, format: InputFormat, records: Int, accepted: Int, dropped: Int, status: InputSummary.Status) {
+    package init(path: String, absolutePath: String? = nil, size: Int, fingerprint: String, etag: String? = nil, format: InputFormat, records: Int, accepted: Int, dropped: Int, status: InputSummary.Status) {
         self.path = path
         self.absolutePath = absolutePath
         self.size = size
         self.fingerprint = fingerprint
+        self.etag = etag
         self.format = format
         self.records = records
         self.accepted = accepted
@@ -120,6 +124,7 @@ public struct LedgerEntry: Sendable, Equatable {
             json.value("absolute_path", input.absolutePath)
             json.value("size", input.size)
             json.value("fingerprint", input.fingerprint)
+            if let etag = input.etag { json.value("etag", etag) }
             json.value("format", input.format.rawValue)
             json.value("records", input.records)
             json.value("accepted", input.accepted)
@@ -184,7 +189,7 @@ public struct LedgerEntry: Sendable, Equatable {
                   let status = (input["status"] as? String).flatMap(InputSummary.Status.init(rawValue:))
             else { return nil }
             read.append(LedgerInput(path: path, absolutePath: input["absolute_path"] as? String, size: size,
-                                    fingerprint: fingerprint, format: format, records: records,
+                                    fingerprint: fingerprint, etag: input["etag"] as? String, format: format, records: records,
                                     accepted: accepted, dropped: dropped, status: status))
         }
         var redrive: RedriveChange?

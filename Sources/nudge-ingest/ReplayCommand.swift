@@ -163,13 +163,6 @@ struct ReplayCommand: AsyncParsableCommand {
     #endif
 }
 
-/// Whether this build has replay's HTTP transport (the package's HTTP trait, on by default).
-#if HTTP
-private let builtWithHTTP = true
-#else
-private let builtWithHTTP = false
-#endif
-
 /// Ctrl-C while a replay runs: the first is handed to the replay (it stops starting
 /// requests and finishes those in flight); a second ends the process at once, which
 /// the checkpoint is made for.

@@ -97,7 +97,13 @@ struct RunCommand: ParsableCommand {
         valueName: "BACKEND"))
     var inflate: InflateBackend = .auto
 
-    @Argument(help: ArgumentHelp("Files, directories or - (standard input).", valueName: "INPUT"))
+    @Option(name: .customLong("s3-endpoint"), help: ArgumentHelp(
+        "Read s3:// inputs from this S3-compatible server (MinIO, R2, moto) instead of AWS.",
+        discussion: "As AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, which it overrides. Objects are then addressed path-style (http://HOST/BUCKET/KEY).",
+        valueName: "URL"))
+    var s3Endpoint: String?
+
+    @Argument(help: ArgumentHelp("Files, directories, s3://BUCKET/PREFIX or - (standard input).", valueName: "INPUT"))
     var inputs: [String] = []
 
     func validate() throws {
@@ -110,6 +116,12 @@ struct RunCommand: ParsableCommand {
         guard jobs >= 1 && jobs <= 1024 else {
             throw ValidationError("--jobs must be between 1 and 1024.")
         }
+        if S3Inputs.named(in: inputs) && !builtWithHTTP {
+            throw ValidationError("This nudge-ingest was built without its HTTP trait (--disable-default-traits), so it cannot read s3:// inputs; build it with the default traits.")
+        }
+        if let s3Endpoint, let problem = S3Inputs.problem(withEndpoint: s3Endpoint) {
+            throw ValidationError(problem)
+        }
         do {
             _ = try inflate.resolved()
         } catch {
@@ -120,19 +132,31 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         // Past a file-size limit, fail the write (EFBIG) and say so, instead of dying.
         CurrentProcess.ignore(.fileSizeLimit)
-        let discovery = InputDiscovery.inputs(
-            for: inputs, options: WalkOptions(includes: include, excludes: exclude, followSymlinks: followSymlinks))
+        let s3: S3Inputs?
+        do { s3 = S3Inputs.named(in: inputs) ? try S3Inputs(endpoint: s3Endpoint) : nil } catch {
+            throw fail(error, progress: nil)
+        }
+        defer { s3?.shutdown() }
+        let progress = ProgressLine.onTerminal()
+        if let progress, s3 != nil { progress.show("listing the S3 inputs…") }
+        let discovery: Discovery
+        do {
+            discovery = try InputDiscovery.inputs(
+                for: inputs, options: WalkOptions(includes: include, excludes: exclude, followSymlinks: followSymlinks),
+                remote: s3?.source)
+        } catch {
+            throw fail(error, progress: progress)
+        }
         var options = RunOptions()
         options.spool = spool
         options.maxLineBytes = lineLimit.maxLineBytes
         options.reprocessChanged = reprocessChanged
         options.jobs = jobs
         options.inflate = inflate
-        let progress = ProgressLine.onTerminal()
         let interruption = Interruption(progress: progress)
         var summary: RunSummary
         do {
-            summary = try IngestRun(options: options).run(
+            summary = try IngestRun(options: options, remote: s3?.source).run(
                 discovery.inputs, progress: progress.map { line in { line.show($0) } },
                 stopRequested: { interruption.isRequested })
         } catch {

@@ -110,7 +110,7 @@ import Testing
     @Test func runsOverPartsEqualOneRunOverAll() throws {
         try withTemporaryDirectory { dir in
             let root = try Self.generateExport(in: dir, files: 9, events: 6000, seed: 11)
-            let files = InputDiscovery.inputs(for: [dir.appendingPathComponent(root).path]).inputs.map {
+            let files = try InputDiscovery.inputs(for: [dir.appendingPathComponent(root).path]).inputs.map {
                 String($0.path.dropFirst(dir.path.count + 1))
             }
             try #require(files.count == 9)

@@ -5,6 +5,9 @@ import Testing
 @testable import NudgeS3
 @testable import NudgeS3HTTP
 @testable import NudgeSystem
+#if HTTP
+import NIOCore
+#endif
 
 #if HTTP
 /// The S3 client against a real S3-compatible server on loopback (moto), which checks
@@ -32,7 +35,7 @@ struct S3HTTPClientTests {
 
     static func read(_ client: S3HTTPClient, _ object: S3ObjectListing.Object, in bucket: String) async throws -> [UInt8] {
         var bytes: [UInt8] = []
-        _ = try await client.read(object, in: bucket) { bytes += $0 }
+        _ = try await client.read(object, in: bucket) { bytes += $0.readableBytesView }
         return bytes
     }
 
@@ -106,7 +109,7 @@ struct S3HTTPClientTests {
             let proxy = try LoopbackProxy(upstreamPort: moto.port, mode: mode)
             let (read, received) = try await Self.withClient(moto, endpoint: proxy.endpoint) { client in
                 var received: [UInt8] = []
-                let read = try await client.read(object, in: "archive", policy: policy) { received += $0 }
+                let read = try await client.read(object, in: "archive", policy: policy) { received += $0.readableBytesView }
                 return (read, received)
             }
             #expect(received.count == bytes.count && received == bytes, "\(mode)")

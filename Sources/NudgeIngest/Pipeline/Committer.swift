@@ -12,10 +12,13 @@ import NudgeSystem
 /// a kill still leaves every input committed or not, as ``Spool/perform(_:redrive:)``
 /// makes each one.
 final class Committer: @unchecked Sendable {
-    // @unchecked Sendable: `pending`, `busy`, `failure` and `stopping` are touched only
-    // while `lock` is held. While a commit is in flight the sequencer touches neither its
-    // writer nor the spool's ledger, which only `perform` changes.
-    private let spool: Spool
+    // @unchecked Sendable: `spool`, `pending`, `busy`, `failure`, `stopping` and
+    // `running` are touched only while `lock` is held. While a commit is in flight the
+    // sequencer touches neither its writer nor the spool's ledger, which only `perform`
+    // changes.
+    /// Let go once stopped, so that the spool (and its lock) goes when the run does, not
+    /// when the thread is torn down: the next run in this process may lock it at once.
+    private var spool: Spool?
     private let lock = WaitLock(conditions: 1)
     private var pending: Spool.PreparedCommit?
     private var busy = false
@@ -53,12 +56,14 @@ final class Committer: @unchecked Sendable {
     }
 
     /// Lets the commit in flight finish (its failure, if any, is dropped: the caller is
-    /// already failing) and ends the thread.
+    /// already failing), ends the thread and lets the spool go.
     func stop() {
         lock.lock()
         while busy { lock.wait(0) }
         stopping = true
         lock.broadcast(0)
+        while running { lock.wait(0) }
+        spool = nil
         lock.unlock()
     }
 
@@ -66,7 +71,7 @@ final class Committer: @unchecked Sendable {
         lock.lock()
         while true {
             while pending == nil && !stopping { lock.wait(0) }
-            guard let prepared = pending else { break }
+            guard let prepared = pending, let spool else { break }
             pending = nil
             lock.unlock()
             var failed: SpoolError?
@@ -76,6 +81,8 @@ final class Committer: @unchecked Sendable {
             busy = false
             lock.broadcast(0)
         }
+        running = false
+        lock.broadcast(0)
         lock.unlock()
     }
 }

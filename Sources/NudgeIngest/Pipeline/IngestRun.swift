@@ -94,9 +94,12 @@ public func fitted(_ head: String, _ tail: String, width: Int) -> String {
 /// Runs the whole pipeline over the inputs: read → frame → scan → decide → write.
 public struct IngestRun {
     public var options: RunOptions
+    /// Where the inputs in S3 are read from (nil: a run of local inputs only).
+    public var remote: (any RemoteInputSource)?
 
-    public init(options: RunOptions) {
+    public init(options: RunOptions, remote: (any RemoteInputSource)? = nil) {
         self.options = options
+        self.remote = remote
     }
 
     /// Processes `inputs` into the spool and returns the summary. Throws only for spool
@@ -115,13 +118,15 @@ public struct IngestRun {
     ///
     /// When `stopRequested` turns true (Ctrl-C), the input being read is abandoned,
     /// uncommitted, and the summary says the run was interrupted: the inputs before it
-    /// stay committed, and the same command continues from there.
+    /// stay committed, and the same command continues from there. So it is when the
+    /// remote store fails (``ReadEnd/stopped(_:)``), with the reason in
+    /// ``RunSummary/stopped``.
     public func run(
         _ inputs: [InputFile], progress: ((RunProgress) -> Void)? = nil, stopRequested: (() -> Bool)? = nil
     ) throws(SpoolError) -> RunSummary {
         let started = MonotonicClock.now
         let spool = try Spool(directory: options.spool)
-        let plan = try spool.plan(inputs, reprocessChanged: options.reprocessChanged)
+        let plan = try spool.plan(inputs, reprocessChanged: options.reprocessChanged, remote: remote)
         var summary = RunSummary(spool: options.spool)
         summary.skipped = plan.skipped
         guard !plan.toProcess.isEmpty else {
@@ -139,7 +144,7 @@ public struct IngestRun {
         var nextCommit = spool.ledger.lastCommit + 1
         var decider = Decider(state: state)
         let reader = InputReader(chunkBytes: options.readChunkBytes, inflateChunkBytes: options.inflateChunkBytes,
-                                 maxLineBytes: options.maxLineBytes, inflater: options.inflate)
+                                 maxLineBytes: options.maxLineBytes, inflater: options.inflate, remote: remote)
         var lastProgress = started
         let records = ParallelRecordStage(
             inputs: plan.toProcess, reader: reader,
@@ -190,6 +195,11 @@ public struct IngestRun {
                 }
             }
             let stage = report.stage
+            if case .stopped(let failure) = stage.end {
+                // Not the input's fault: nothing of it is committed, the next run reads it again.
+                summary.stopped = failure.message
+                break inputs
+            }
             var inputSummary = InputSummary(
                 path: input.path, format: stage.format, bytes: stage.bytes,
                 uncompressedBytes: stage.uncompressedBytes, counts: OutcomeCounts(), status: .ok, fault: nil)
@@ -202,6 +212,8 @@ public struct IngestRun {
             case .corrupt(let fault):
                 inputSummary.status = .corrupt
                 inputSummary.fault = (stage.faultOffset, report.faultLine, fault.message)
+            case .stopped:
+                preconditionFailure("a stopped input is never committed")
             }
             if let fault = inputSummary.fault {
                 decider.recordFault(
@@ -215,7 +227,7 @@ public struct IngestRun {
             let counts = inputSummary.counts
             let committed = LedgerInput(
                 path: input.path, absolutePath: plan.absolutePaths[index], size: stage.bytes,
-                fingerprint: stage.fingerprint, format: stage.format, records: counts.records,
+                fingerprint: stage.fingerprint, etag: input.remote?.etag, format: stage.format, records: counts.records,
                 accepted: counts.accepted, dropped: counts.dropped, status: inputSummary.status)
             let prepared = spool.prepareCommit(nextCommit, [committed], writer: writer, state: &decider.state)
             try committer.waitUntilIdle()
@@ -232,7 +244,7 @@ public struct IngestRun {
         try committer.waitUntilIdle()
         // What was committed: an interrupted input's records are not.
         summary.counts = summary.inputs.reduce(OutcomeCounts()) { $0 + $1.counts }
-        if !summary.interrupted {
+        if !summary.interrupted && summary.stopped == nil {
             summary.redrivable = decider.waitingTracks.acceptable(in: decider.state)
             summary.state = decider.state.statistics
         }

@@ -20,6 +20,10 @@ public struct RunSummary: Sendable {
     public var planned = 0
     /// Ctrl-C stopped the run: `inputs` were committed, the one being read was not.
     public var interrupted = false
+    /// Why the remote store stopped the run (S3 unreachable after its retries, a key
+    /// refused, an object changed while read): `inputs` were committed, the one being
+    /// read was not, and the same command continues from it.
+    public var stopped: String?
     /// Tracks this run dropped as `not_identified` or `anonymous_only` that the spool's
     /// identity state accepts now (their identify came later): what `redrive` would move.
     public var redrivable = 0
@@ -34,9 +38,9 @@ public struct RunSummary: Sendable {
     public var compressedBytes: Int { inputs.reduce(0) { $0 + $1.bytes } }
     public var faults: Int { counts[.corruptInput] }
 
-    /// 0 when every input was read whole; 2 when some input was unreadable or corrupt;
-    /// 130 when Ctrl-C interrupted the run.
-    public var exitStatus: Int32 { interrupted ? 130 : faults > 0 ? 2 : 0 }
+    /// 0 when every input was read whole; 2 when some input was unreadable or corrupt,
+    /// or S3 stopped the run; 130 when Ctrl-C interrupted the run.
+    public var exitStatus: Int32 { interrupted ? 130 : faults > 0 || stopped != nil ? 2 : 0 }
 
     /// The `--json` document (`schemas/run-summary.schema.json`).
     public var json: String {
@@ -108,6 +112,7 @@ public struct RunSummary: Sendable {
         json.array("not_json_inputs", notJSONInputs.map(\.path))
         json.value("redrivable_tracks", redrivable)
         json.value("interrupted", interrupted)
+        json.value("stopped", stopped)
         json.array("recovery", notes)
         if let state {
             json.beginObject("state")
@@ -132,12 +137,14 @@ public struct RunSummary: Sendable {
         var lines: [String] = []
         for note in notes { lines.append("nudge-ingest run: recovered spool \(spool): \(note)") }
         if inputs.isEmpty {
-            var line = "nudge-ingest run: " + (interrupted ? "interrupted before any input was committed" : "nothing to do")
+            var line = "nudge-ingest run: " + (interrupted ? "interrupted before any input was committed"
+                : stopped != nil ? "stopped before any input was committed" : "nothing to do")
             let skips = skipLines
             if skips.count == 1 && !interrupted { line += ": " + skips[0]; lines.append(line + " (spool \(spool))") }
             else { lines.append(line + " (spool \(spool))"); lines += skips.map { "  " + $0 } }
             lines += leftOutLines.map { "  " + $0 }
-            if interrupted { lines.append("  run the same command again to continue") }
+            if let stopped { lines.append("  stopped: \(stopped)") }
+            if interrupted || stopped != nil { lines.append("  run the same command again to continue") }
             return lines.joined(separator: "\n")
         }
         let c = counts
@@ -186,6 +193,9 @@ public struct RunSummary: Sendable {
         }
         if interrupted {
             lines.append("  interrupted: \(inputs.count) of \(planned) inputs committed; run the same command again to continue")
+        } else if let stopped {
+            lines.append("  stopped: \(stopped)")
+            lines.append("  \(inputs.count) of \(planned) inputs committed; run the same command again to continue")
         } else if exitStatus != 0 {
             lines.append("  exit status \(exitStatus): \(faults) input\(faults == 1 ? " was" : "s were") unreadable or corrupt; the records before each fault were kept")
         }

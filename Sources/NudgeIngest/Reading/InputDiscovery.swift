@@ -1,23 +1,28 @@
 import NudgeCore
 import NudgeSystem
 
-/// One input to read: a file, or standard input.
+/// One input to read: a file, standard input, or an object in S3.
 public struct InputFile: Sendable, Equatable {
     /// The path as reached from the command-line argument (the argument joined with the
-    /// path walked below it); `-` for standard input. Records carry it as `source.file`;
-    /// bytes of a file name that are not UTF-8 show as U+FFFD here.
+    /// path walked below it); `-` for standard input; `s3://BUCKET/KEY` for an object.
+    /// Records carry it as `source.file`; bytes of a file name that are not UTF-8 show
+    /// as U+FFFD here.
     public let path: String
     /// The path's bytes as the file system has them: what is opened.
     public let fileSystemPath: [UInt8]
     /// Why the input cannot be read, when that is known before opening it
     /// (a directory that cannot be listed). Reported as a fault, like a failed open.
     public let unreadableReason: String?
+    /// The object, for an input in S3 (read through the run's ``RemoteInputSource``).
+    public let remote: RemoteObject?
 
-    public var isStandardInput: Bool { fileSystemPath == [0x2D] }
+    public var isStandardInput: Bool { remote == nil && fileSystemPath == [0x2D] }
 
-    /// The size of a regular file; nil for standard input, a FIFO, a device or a path
-    /// that cannot be stat-ed (inputs whose size is unknown, and that cannot be read twice).
+    /// The size of a regular file, or the listed size of an object; nil for standard
+    /// input, a FIFO, a device or a path that cannot be stat-ed (inputs whose size is
+    /// unknown, and that cannot be read twice).
     public var regularFileSize: Int? {
+        if let remote { return remote.size }
         guard !isStandardInput else { return nil }
         return FileSystem.regularFileSize(fileSystemPath)
     }
@@ -30,6 +35,15 @@ public struct InputFile: Sendable, Equatable {
         self.fileSystemPath = fileSystemPath
         self.path = String(decoding: fileSystemPath, as: UTF8.self)
         self.unreadableReason = unreadableReason
+        remote = nil
+    }
+
+    /// An object in S3: its path is its `s3://` URL.
+    public init(remote object: RemoteObject) {
+        path = object.url
+        fileSystemPath = Array(object.url.utf8)
+        unreadableReason = nil
+        remote = object
     }
 
 }
@@ -99,10 +113,21 @@ public struct Discovery: Sendable {
 /// Under a folder named, hidden entries (a name starting with `.`) are skipped, and
 /// so are symbolic links unless `followSymlinks`; `--include`/`--exclude` select the
 /// rest. Each is counted in the ``Discovery`` for the summary.
+///
+/// An argument `remote` names (`s3://BUCKET/PREFIX`) is listed there: a full key is one
+/// input, a prefix ending in `/` (or a name that is a folder) is walked like a
+/// directory, keys in bytewise order, the same rules choosing among them. A listing that
+/// fails throws: nothing is read.
 public enum InputDiscovery {
-    public static func inputs(for arguments: [String], options: WalkOptions = WalkOptions()) -> Discovery {
+    public static func inputs(
+        for arguments: [String], options: WalkOptions = WalkOptions(), remote: (any RemoteInputSource)? = nil
+    ) throws(RemoteReadError) -> Discovery {
         var discovery = Discovery()
         for argument in arguments {
+            if let remote, remote.names(argument) {
+                add(try remote.list(argument), options: options, to: &discovery)
+                continue
+            }
             let input = InputFile(path: argument)
             if argument != "-", let folder = directoryIdentity(input) {
                 var walk = Walk(options: options, visited: [folder])
@@ -119,6 +144,29 @@ public enum InputDiscovery {
             }
         }
         return discovery
+    }
+
+    /// A listing's objects as inputs: those walked as a folder pass the walk's rules
+    /// (hidden names skipped, `--include`/`--exclude`), as files under a directory do.
+    private static func add(_ listing: RemoteListing, options: WalkOptions, to discovery: inout Discovery) {
+        for (object, relative) in zip(listing.objects, listing.relativePaths) {
+            guard let relative else {
+                discovery.inputs.append(InputFile(remote: object))
+                continue
+            }
+            let relativeBytes = Array(relative.utf8)
+            let components = relativeBytes.split(separator: 0x2F, omittingEmptySubsequences: false)
+            if let hidden = components.firstIndex(where: { $0.first == 0x2E }) {
+                // Named once, as a walk names a hidden folder it does not enter.
+                let base = Array(object.url.utf8.dropLast(relativeBytes.count))
+                let name = String(decoding: base + Array(components[...hidden].joined(separator: [0x2F])), as: UTF8.self)
+                if discovery.hidden.last != name { discovery.hidden.append(name) }
+            } else if !options.admits(relativePath: relativeBytes, name: Array(components.last ?? [])) {
+                discovery.excluded.append(object.url)
+            } else {
+                discovery.inputs.append(InputFile(remote: object))
+            }
+        }
     }
 
     struct FolderIdentity: Hashable { var device: UInt64; var inode: UInt64 }

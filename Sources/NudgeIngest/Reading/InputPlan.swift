@@ -43,7 +43,16 @@ extension Spool {
     /// inputs that could not be read when they were committed, are always processed.
     /// Only inputs whose size matches a committed one's, or another input's, are read
     /// here, to compute their fingerprint.
-    public func plan(_ inputs: [InputFile], reprocessChanged: Bool) throws(SpoolError) -> InputPlan {
+    ///
+    /// An object in S3 is known by its `s3://` URL, size and ETag: the same three
+    /// committed are skipped without reading it, another ETag or size under the URL is a
+    /// change. An object whose size and ETag are those of a committed object elsewhere
+    /// is a copy of it; otherwise, when some committed input has its size, it is read
+    /// from `remote` to compare fingerprints, as a file would be.
+    public func plan(
+        _ inputs: [InputFile], reprocessChanged: Bool, remote: (any RemoteInputSource)? = nil
+    ) throws(SpoolError) -> InputPlan {
+        var fingerprints = Fingerprints(remote: remote)
         var byPath: [String: (commit: Int, input: LedgerInput)] = [:]
         var bySize: [Int: [(commit: Int, input: LedgerInput)]] = [:]
         for entry in ledger.entries {
@@ -56,6 +65,34 @@ extension Spool {
         var changed: [ChangedInput] = []
         var seen: Set<String> = []
         for input in inputs {
+            if let object = input.remote {
+                guard seen.insert(object.url).inserted else {
+                    plan.skipped.append(SkippedInput(path: input.path, reason: .namedTwice))
+                    continue
+                }
+                if object.size == 0 {
+                    plan.skipped.append(SkippedInput(path: input.path, reason: .empty))
+                    continue
+                }
+                if let known = byPath[object.url] {
+                    if known.input.size == object.size && known.input.etag == object.etag {
+                        plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: known.commit, path: known.input.path)))
+                        continue
+                    }
+                    changed.append(ChangedInput(path: input.path, change:
+                        "ETag \(known.input.etag ?? "none"), \(known.input.size) bytes when committed (commit \(known.commit)); "
+                        + "ETag \(object.etag), \(object.size) bytes now"))
+                } else if let candidates = bySize[object.size],
+                          let match = candidates.first(where: { $0.input.etag == object.etag })
+                              ?? fingerprints.of(input).flatMap({ print in candidates.first { $0.input.fingerprint == print } }) {
+                    plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: match.commit, path: match.input.path)))
+                    continue
+                }
+                plan.toProcess.append(input)
+                plan.absolutePaths.append(object.url)
+                plan.sizes.append(object.size)
+                continue
+            }
             guard !input.isStandardInput, let absolute = Self.absolutePath(input) else {
                 plan.toProcess.append(input)
                 plan.absolutePaths.append(nil)
@@ -73,7 +110,7 @@ extension Spool {
                     continue
                 }
                 if let known = byPath[absolute] {
-                    let fingerprint = known.input.size == size ? Self.fingerprint(input) : nil
+                    let fingerprint = known.input.size == size ? fingerprints.of(input) : nil
                     if fingerprint == known.input.fingerprint {
                         plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: known.commit, path: known.input.path)))
                         continue
@@ -82,7 +119,7 @@ extension Spool {
                         ? "\(known.input.size) bytes when committed (commit \(known.commit)), \(size) bytes now"
                         : "same size, other content than when committed (commit \(known.commit))"
                     changed.append(ChangedInput(path: input.path, change: what))
-                } else if let candidates = bySize[size], let fingerprint = Self.fingerprint(input),
+                } else if let candidates = bySize[size], let fingerprint = fingerprints.of(input),
                           let match = candidates.first(where: { $0.input.fingerprint == fingerprint }) {
                     plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: match.commit, path: match.input.path)))
                     continue
@@ -93,12 +130,12 @@ extension Spool {
             plan.sizes.append(size)
         }
         if !changed.isEmpty && !reprocessChanged { throw .changedInputs(changed) }
-        return Self.skippingCopies(in: plan)
+        return Self.skippingCopies(in: plan, fingerprints: &fingerprints)
     }
 
-    /// `plan` without the inputs whose bytes an earlier input of it has: files of the
+    /// `plan` without the inputs whose bytes an earlier input of it has: inputs of the
     /// same size are fingerprinted, the first of each content is kept.
-    private static func skippingCopies(in plan: InputPlan) -> InputPlan {
+    private static func skippingCopies(in plan: InputPlan, fingerprints: inout Fingerprints) -> InputPlan {
         var sizeCounts: [Int: Int] = [:]
         for case let size? in plan.sizes { sizeCounts[size, default: 0] += 1 }
         guard sizeCounts.values.contains(where: { $0 > 1 }) else { return plan }
@@ -106,7 +143,7 @@ extension Spool {
         kept.skipped = plan.skipped
         var firstWith: [String: String] = [:]
         for (index, input) in plan.toProcess.enumerated() {
-            if let size = plan.sizes[index], sizeCounts[size]! > 1, let fingerprint = Self.fingerprint(input) {
+            if let size = plan.sizes[index], sizeCounts[size]! > 1, let fingerprint = fingerprints.of(input) {
                 let key = "\(size):\(fingerprint)"
                 if let first = firstWith[key] {
                     kept.skipped.append(SkippedInput(path: input.path, reason: .sameContent(path: first)))
@@ -126,15 +163,36 @@ extension Spool {
         FileSystem.canonicalPath(input).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The ``ContentHasher`` digest of a file's bytes, or nil when it cannot be read.
-    static func fingerprint(_ input: InputFile) -> String? {
-        guard let file = try? FileDescriptor.open(input, for: .reading) else { return nil }
-        defer { file.close() }
+}
+
+/// The ``ContentHasher`` digests of a plan's inputs, each read at most once: an object
+/// in S3 is fetched whole to hash it, and two objects with the same size and ETag hold
+/// the same bytes.
+private struct Fingerprints {
+    let remote: (any RemoteInputSource)?
+    private var known: [String: String?] = [:]
+
+    init(remote: (any RemoteInputSource)?) {
+        self.remote = remote
+    }
+
+    /// The digest of `input`'s bytes, or nil when it cannot be read.
+    mutating func of(_ input: InputFile) -> String? {
+        let identity = input.remote.map { "\($0.size) \($0.etag)" } ?? input.path
+        if let digest = known[identity] { return digest }
+        let digest = Self.read(input, remote: remote)
+        known[identity] = digest
+        return digest
+    }
+
+    private static func read(_ input: InputFile, remote: (any RemoteInputSource)?) -> String? {
+        guard let opened = try? OpenedInput.open(input, remote: remote) else { return nil }
+        defer { opened.close() }
         var hasher = ContentHasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while true {
-            guard let n = try? file.read(into: buffer) else { return nil }
+            guard let n = try? opened.read(into: buffer) else { return nil }
             if n == 0 { return hasher.hexDigest }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<n]))
         }

@@ -10,6 +10,10 @@ public enum ReadEnd: Sendable, Equatable {
     case unreadable(String)
     /// The gzip stream is corrupt, truncated or followed by garbage.
     case corrupt(GzipFault)
+    /// The remote store failed (unreachable after its retries, credentials refused, the
+    /// object changed or gone): not a fault of the input. The run stops before it, with
+    /// the input uncommitted.
+    case stopped(RemoteReadError)
 }
 
 /// What the decompress stage saw of one input.
@@ -61,17 +65,20 @@ public struct InputReader: Sendable {
     /// gzip input ends ``ReadEnd/unreadable(_:)`` with ``InflateBackendError/message``;
     /// a front end should check ``InflateBackend/resolved()`` first.
     public var inflater: InflateBackend
+    /// Where inputs in S3 are read from (nil: a run without them).
+    public var remote: (any RemoteInputSource)?
 
     /// - Parameter inflater: `.zlib` unless asked (`run` asks for `--inflate`, default
     ///   `.auto`).
     public init(
         chunkBytes: Int = 1 << 20, inflateChunkBytes: Int = 256 << 10, maxLineBytes: Int,
-        inflater: InflateBackend = .zlib
+        inflater: InflateBackend = .zlib, remote: (any RemoteInputSource)? = nil
     ) {
         self.chunkBytes = chunkBytes
         self.inflateChunkBytes = inflateChunkBytes
         self.maxLineBytes = maxLineBytes
         self.inflater = inflater
+        self.remote = remote
     }
 
     /// Reads, inflates and frames `input` on the calling thread, handing every line to
@@ -132,16 +139,12 @@ public struct InputReader: Sendable {
         emit: (UnsafeRawBufferPointer, Int) throws -> Void
     ) throws -> DecompressReport {
         var report = DecompressReport()
-        if let reason = input.unreadableReason {
-            report.end = .unreadable(reason)
+        let file: OpenedInput
+        do { file = try .open(input, remote: remote) } catch {
+            report.end = error.end
             return report
         }
-        let file: FileDescriptor
-        do { file = input.isStandardInput ? .standardInput : try .open(input, for: .reading) } catch {
-            report.end = .unreadable(error.description)
-            return report
-        }
-        defer { if !input.isStandardInput { file.close() } }
+        defer { file.close() }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(chunkBytes, 16), alignment: 16)
         defer { buffer.deallocate() }
 
@@ -174,7 +177,7 @@ public struct InputReader: Sendable {
         while true {
             let n: Int
             do { n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[pending...])) } catch {
-                report.end = .unreadable(error.description)
+                report.end = error.end
                 report.faultOffset = report.bytes
                 return report
             }
@@ -207,5 +210,16 @@ public struct InputReader: Sendable {
             }
         }
         return report
+    }
+}
+
+extension OpenedInput.Failure {
+    /// How reading ends: a file that fails is unreadable (a fault of that input), a
+    /// remote store that fails stops the run.
+    var end: ReadEnd {
+        switch self {
+        case .file(let why): .unreadable(why)
+        case .remote(let error): .stopped(error)
+        }
     }
 }

@@ -32,6 +32,12 @@ public struct S3ObjectListing: Sendable, Equatable {
         public var size: Int
         /// The entity tag with its quotes, as S3 sends it (`"644be06d…"`).
         public var etag: String
+
+        public init(key: String, size: Int, etag: String) {
+            self.key = key
+            self.size = size
+            self.etag = etag
+        }
     }
 
     public var objects: [Object]
