@@ -5,8 +5,10 @@ import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import NudgeCore
+import NudgeIngest
 import NudgeS3
 import NudgeSystem
+import Synchronization
 
 /// Lists and reads S3 objects over async-http-client, signing every request with
 /// Signature V4. What to ask next after a failure is ``S3ObjectRead``'s to decide: this
@@ -16,6 +18,10 @@ public final class S3HTTPClient: Sendable {
     private let client: HTTPClient
     private let timeout: TimeAmount
     private let signer: SigV4Signer
+    private let counts = Mutex(RemoteRequestCounts())
+
+    /// Requests sent so far, retries and resumed reads among them, and object bytes received.
+    public var requestCounts: RemoteRequestCounts { counts.withLock { $0 } }
 
     /// - Parameter timeoutSeconds: the most a request may wait for its answer's head, or
     ///   between two pieces of its body.
@@ -82,7 +88,13 @@ public final class S3HTTPClient: Sendable {
         var read = S3ObjectRead(bucket: bucket, key: object.key, size: object.size, etag: object.etag,
                                 accessKeyID: configuration.credentials.accessKeyID, policy: policy)
         while true {
+            let resumesBefore = read.resumes
             let request = signed(read.nextRequest(endpoint: configuration.endpoint))
+            counts.withLock { [attempts = read.attempts, resumed = read.resumes > resumesBefore] in
+                $0.requests += 1
+                if attempts > 1 { $0.retries += 1 }
+                if resumed { $0.resumes += 1 }
+            }
             let verdict: S3ObjectRead.Verdict
             do {
                 let response = try await client.execute(request, timeout: timeout)
@@ -97,6 +109,7 @@ public final class S3HTTPClient: Sendable {
                             throw ConsumerFailed(error: error)
                         }
                         read.didReceive(piece.readableBytes)
+                        counts.withLock { $0.bytes += piece.readableBytes }
                     }
                     if read.isComplete { return read }
                     verdict = read.connectionFailed("the answer ended after \(read.received) of \(object.size) bytes")
@@ -123,6 +136,10 @@ public final class S3HTTPClient: Sendable {
         var attempts = 0
         while true {
             attempts += 1
+            counts.withLock { [attempts] in
+                $0.requests += 1
+                if attempts > 1 { $0.retries += 1 }
+            }
             let cause: S3RetryCause
             do {
                 let response = try await client.execute(signed(unsigned), timeout: timeout)

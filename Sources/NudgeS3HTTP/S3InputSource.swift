@@ -33,6 +33,8 @@ public final class S3InputSource: RemoteInputSource {
         _ = waitFor { [client] () async throws(S3Error) in await client.shutdown() }
     }
 
+    public var requestCounts: RemoteRequestCounts { client.requestCounts }
+
     public func names(_ argument: String) -> Bool {
         argument.hasPrefix("s3://")
     }

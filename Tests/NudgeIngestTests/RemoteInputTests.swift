@@ -40,6 +40,8 @@ import Testing
             lock.withLock { failures[url] = after }
         }
 
+        var requestCounts: RemoteRequestCounts { RemoteRequestCounts(requests: lock.withLock { opened.count }) }
+
         func names(_ argument: String) -> Bool { argument.hasPrefix("s3://") }
 
         func list(_ location: String) throws(RemoteReadError) -> RemoteListing {

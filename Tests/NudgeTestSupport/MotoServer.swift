@@ -96,6 +96,21 @@ package final class MotoServer {
         print(key["AccessKeyId"], key["SecretAccessKey"])
         """
 
+    /// Puts `bytes` as `key` of `bucket`, signed with the server's key (a new version:
+    /// another ETag).
+    package func put(bucket: String, key: String, bytes: [UInt8]) throws {
+        let script = """
+            import boto3, sys
+            url, key_id, secret, bucket, key = sys.argv[1:6]
+            s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                              aws_access_key_id=key_id, aws_secret_access_key=secret)
+            s3.put_object(Bucket=bucket, Key=key, Body=sys.stdin.buffer.read())
+            """
+        let result = try runProgram("/usr/bin/env", ["python3", "-c", script, endpoint, accessKeyID, secretAccessKey,
+                                                     bucket, key], stdin: Data(bytes))
+        guard result.status == 0 else { throw MotoFailed(detail: result.stderr) }
+    }
+
     deinit {
         // moto's server does not stop on SIGTERM.
         kill(process.processIdentifier, SIGKILL)
@@ -109,8 +124,8 @@ package struct MotoFailed: Error, CustomStringConvertible {
 }
 
 /// A TCP proxy on loopback in front of a server, for the failures a network makes:
-/// `cut:N` forwards the first connection's answer only up to N bytes and then closes it
-/// (a connection dropped mid-object); `slowdown:K` answers the first K requests itself
+/// `cut:N` forwards answers only up to N bytes a connection, until one connection has
+/// been cut there (a connection dropped mid-object: small answers, a listing, pass); `slowdown:K` answers the first K requests itself
 /// with S3's 503 SlowDown. Every other connection passes through untouched.
 package final class LoopbackProxy {
     package let port: Int
@@ -126,13 +141,17 @@ package final class LoopbackProxy {
             server = socket.socket(); server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             server.bind(("127.0.0.1", 0)); server.listen(16)
             print(server.getsockname()[1], flush=True)
+            cut_done = threading.Event()
             def pump(source, target, limit=None):
                 sent = 0
                 try:
-                    while limit is None or sent < limit:
-                        data = source.recv(65536 if limit is None else min(65536, limit - sent))
+                    while limit is None or cut_done.is_set() or sent < limit:
+                        room = 65536 if limit is None or cut_done.is_set() else min(65536, limit - sent)
+                        data = source.recv(room)
                         if not data: break
                         target.sendall(data); sent += len(data)
+                    else:
+                        cut_done.set()
                 except OSError:
                     pass
                 for s in (source, target):
@@ -148,7 +167,7 @@ package final class LoopbackProxy {
                     client.close(); continue
                 up = socket.create_connection(("127.0.0.1", upstream))
                 threading.Thread(target=pump, args=(client, up), daemon=True).start()
-                threading.Thread(target=pump, args=(up, client, amount if kind == "cut" and count == 1 else None), daemon=True).start()
+                threading.Thread(target=pump, args=(up, client, amount if kind == "cut" else None), daemon=True).start()
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

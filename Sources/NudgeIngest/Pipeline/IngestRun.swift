@@ -131,6 +131,7 @@ public struct IngestRun {
         summary.skipped = plan.skipped
         guard !plan.toProcess.isEmpty else {
             summary.notes = spool.notes
+            summary.remoteRequests = remote?.requestCounts
             summary.elapsedSeconds = MonotonicClock.now - started
             return summary
         }
@@ -249,6 +250,7 @@ public struct IngestRun {
             summary.state = decider.state.statistics
         }
         summary.notes = spool.notes
+        summary.remoteRequests = remote?.requestCounts
         summary.elapsedSeconds = MonotonicClock.now - started
         return summary
     }

@@ -24,6 +24,8 @@ public struct RunSummary: Sendable {
     /// refused, an object changed while read): `inputs` were committed, the one being
     /// read was not, and the same command continues from it.
     public var stopped: String?
+    /// What was asked of S3, when the run read from it (listing included).
+    public var remoteRequests: RemoteRequestCounts?
     /// Tracks this run dropped as `not_identified` or `anonymous_only` that the spool's
     /// identity state accepts now (their identify came later): what `redrive` would move.
     public var redrivable = 0
@@ -113,6 +115,16 @@ public struct RunSummary: Sendable {
         json.value("redrivable_tracks", redrivable)
         json.value("interrupted", interrupted)
         json.value("stopped", stopped)
+        if let remote = remoteRequests {
+            json.beginObject("s3")
+            json.value("requests", remote.requests)
+            json.value("retries", remote.retries)
+            json.value("resumes", remote.resumes)
+            json.value("bytes", remote.bytes)
+            json.endObject()
+        } else {
+            json.value("s3", nil as Int?)
+        }
         json.array("recovery", notes)
         if let state {
             json.beginObject("state")
@@ -183,6 +195,13 @@ public struct RunSummary: Sendable {
         let seconds = max(elapsedSeconds, 1e-9)
         let mb = Double(uncompressedBytes) / 1_000_000
         lines.append("  \(group(Int(Double(c.records) / seconds))) records/s, \(format1(mb / seconds)) MB/s uncompressed (\(format1(mb)) MB in \(format3(elapsedSeconds)) s)")
+        if let remote = remoteRequests {
+            var line = "  S3: \(group(remote.requests)) request\(remote.requests == 1 ? "" : "s"), \(group(remote.bytes)) bytes"
+            if remote.retries > 0 {
+                line += "; \(group(remote.retries)) retried (\(group(remote.resumes)) resumed after a dropped connection)"
+            }
+            lines.append(line)
+        }
         if let state {
             lines.append("  spool state: \(group(state.users)) users (\(group(state.identifiedUsers)) identified), "
                          + "\(group(state.links)) links, \(group(state.messageIDs)) message ids")

@@ -56,9 +56,28 @@ public struct RemoteListing: Sendable {
     }
 }
 
+/// What a run asked of the remote store, for its summary: how often the network failed
+/// and was got round.
+public struct RemoteRequestCounts: Sendable, Equatable {
+    /// Requests sent: listing pages and object reads, every attempt counted.
+    public var requests = 0
+    /// Attempts after a failure (a 500, a 503 SlowDown, a dropped connection).
+    public var retries = 0
+    /// Of those, object reads resumed from the last byte received (a ranged GET).
+    public var resumes = 0
+    /// Object bytes received.
+    public var bytes = 0
+
+    public init(requests: Int = 0, retries: Int = 0, resumes: Int = 0, bytes: Int = 0) {
+        (self.requests, self.retries, self.resumes, self.bytes) = (requests, retries, resumes, bytes)
+    }
+}
+
 /// Where a run reads `s3://` inputs from: handed in by the front end (the command line
 /// builds one over HTTP), so that the library itself builds without the network.
 public protocol RemoteInputSource: Sendable {
+    /// What was asked of the store so far.
+    var requestCounts: RemoteRequestCounts { get }
     /// Whether `argument` names a location of this store (`s3://…`).
     func names(_ argument: String) -> Bool
     /// The objects `location` names: one for a full key, every object below it for a

@@ -53,6 +53,8 @@ public struct S3ObjectRead: Sendable {
     public private(set) var received = 0
     /// Attempts made, the first included.
     public private(set) var attempts = 0
+    /// Attempts that asked for the rest of the object after some bytes of it arrived.
+    public private(set) var resumes = 0
     public var policy: S3RetryPolicy
 
     public init(bucket: String, key: String, size: Int, etag: String?, accessKeyID: String,
@@ -70,6 +72,7 @@ public struct S3ObjectRead: Sendable {
     /// The next request: from the first byte not yet received, under the ETag.
     public mutating func nextRequest(endpoint: S3Endpoint) -> S3Request {
         attempts += 1
+        if received > 0 { resumes += 1 }
         return S3Request.getObject(bucket: bucket, key: key, endpoint: endpoint, from: received, etag: etag)
     }
 
