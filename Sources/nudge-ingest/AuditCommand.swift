@@ -62,6 +62,12 @@ struct AuditReportCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Type and event rows the table shows.", valueName: "N"))
     var top: Int = 20
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Only the records of this input, or of inputs under this folder (repeat for several).",
+        discussion: "As source.file gives them: a path as it was given to run, or s3://BUCKET/KEY and s3://BUCKET/PREFIX/ for inputs read from S3. The HTML page's accepted side and userId collisions stay the whole spool's.",
+        valueName: "PATH"))
+    var file: [String] = []
+
     /// A subcommand written after options meant for it (`audit --spool S list`): taken
     /// here only to say where the options go.
     @Argument(help: .hidden)
@@ -81,7 +87,7 @@ struct AuditReportCommand: ParsableCommand {
         let report: AuditReport
         let progress = ProgressLine.onTerminal()
         do {
-            report = try AuditReport.make(spool: spool, progress: progress?.scan("audit: reading the dropped spool"))
+            report = try AuditReport.make(spool: spool, files: file, progress: progress?.scan("audit: reading the dropped spool"))
         } catch {
             throw fail(error, progress: progress)
         }

@@ -12,9 +12,22 @@ struct RunCommand: ParsableCommand {
         abstract: "Process Segment archive exports into the accepted and dropped spools.",
         discussion: """
             INPUTs are files, directories (read recursively, files in bytewise path order,
-            so Segment's received-day folders read chronologically) or - for standard
-            input. Gzip is detected by its magic bytes; every member of a multi-member file
-            is read. Anything else is read as plain NDJSON.
+            so Segment's received-day folders read chronologically), S3 locations or - for
+            standard input. Gzip is detected by its magic bytes; every member of a
+            multi-member file is read. Anything else is read as plain NDJSON.
+
+            s3://BUCKET/PREFIX/ is listed and walked like a directory (keys in bytewise
+            order); s3://BUCKET/KEY is one object. Objects are streamed and inflated as
+            they arrive, --jobs at once; a dropped connection resumes where it stopped,
+            503s and 500s are retried. Credentials, region and endpoint are found as the
+            AWS CLI finds them: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+            AWS_SESSION_TOKEN, else ~/.aws/credentials and ~/.aws/config under
+            AWS_PROFILE; AWS_REGION or AWS_DEFAULT_REGION; AWS_ENDPOINT_URL_S3 or
+            --s3-endpoint for MinIO, R2 or moto. For SSO, assume-role or instance roles,
+            first run: eval "$(aws configure export-credentials --format env)". The
+            ledger knows objects by URL, size and ETag: a rerun downloads nothing, and an
+            object rewritten since is a changed input. If S3 fails mid-run, the run stops
+            before that object (exit 2); run the same command again to continue.
 
             In a directory walk, hidden files and folders (.DS_Store, .git) are skipped,
             and so are symbolic links unless --follow-symlinks; --include and --exclude
@@ -53,8 +66,9 @@ struct RunCommand: ParsableCommand {
 
             Exit status: 0 every input read whole, or nothing to do (drops are not
             failures); 1 usage or configuration error, a spool in use or damaged, a
-            changed input, or a failed write (nothing half-committed: free the space and
-            run again); 2 some input unreadable or corrupt.
+            changed input, a failed S3 listing, or a failed write (nothing half-committed:
+            free the space and run again); 2 some input unreadable or corrupt, or S3 stopped
+            the run.
             """
     )
 

@@ -108,6 +108,13 @@ struct S3RunTests {
             let listed = try #require(try parseJSON(audit.stdout) as? [String: Any])["data"] as? [[String: Any]] ?? []
             let files = Set(listed.compactMap { ($0["source"] as? [String: Any])?["file"] as? String })
             #expect(!listed.isEmpty && files.allSatisfy { $0.hasPrefix("s3://archive/segment-logs/Ky9Pf34qY6/") })
+            // `audit --file` limits the report to them: the bundled sample's counts alone.
+            let report = try runProgram(toolPath, ["audit", "--spool", s3Spool.path, "--format", "json",
+                                                   "--file", "s3://archive/segment-logs/Ky9Pf34qY6"])
+            let sample = try #require(try parseJSON(report.stdout) as? [String: Any])
+            #expect([sample["records"], sample["accepted"], sample["dropped"], sample["corrupt_inputs"]] as? [Int]
+                    == [404, 204, 200, 1], "\(report.stderr)")
+            #expect((sample["files"] as? [[String: Any]])?.count == 7)
 
             // An object written again (another ETag) is refused, unless asked.
             let changedKey = objects.keys.sorted().last!

@@ -2,6 +2,7 @@ import Foundation
 import NudgeTestSupport
 import Testing
 @testable import NudgeCore
+@testable import NudgeIngest
 @testable import NudgeS3
 @testable import NudgeS3HTTP
 @testable import NudgeSystem
@@ -128,6 +129,53 @@ struct S3HTTPClientTests {
             await #expect(throws: S3Error.self) { _ = try await client.objects(at: S3Location("s3://archive/")!, policy: policy) }
         }
         #expect(spent.map { "\($0)" } == "s3://archive/: gave up after 3 attempts, the last HTTP 503 SlowDown")
+    }
+
+    /// `run`'s reading thread takes an object's bytes from ``S3InputSource``'s stream:
+    /// while it reads nothing, the download stops once 1 MiB waits for it (moto would
+    /// send the 24 MB object in a fraction of a second), so memory stays bounded; read on,
+    /// the bytes are the object's. Closing a stream midway stops its download.
+    @Test func aReaderThatFallsBehindHoldsTheDownloadBack() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let bytes = (0..<24_000_000).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        let moto = try MotoServer(bucket: "archive", objects: ["big.gz": bytes, "other.gz": Array(bytes.prefix(8_000_000))])
+        let environment = ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey,
+                           "AWS_ENDPOINT_URL_S3": moto.endpoint, "HOME": "/nonexistent"]
+        let configuration = try AWSConfiguration.resolve(environment: { environment[$0] },
+                                                         readFile: { _ throws(AWSConfigurationError) in nil })
+        let source = S3InputSource(configuration: configuration, bufferedBytes: 1 << 20)
+        defer { source.shutdown() }
+        let listing = try source.list("s3://archive/")
+        #expect(listing.objects.map(\.url) == ["s3://archive/big.gz", "s3://archive/other.gz"])
+        #expect(listing.relativePaths == ["big.gz", "other.gz"])
+
+        let stream = source.open(listing.objects[0])
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+        var received: [UInt8] = []
+        let first = try stream.read(into: buffer)
+        received += buffer[..<first]
+        Thread.sleep(forTimeInterval: 1)
+        let held = source.requestCounts.bytes
+        #expect(held <= (1 << 20) + (1 << 19), "\(held) bytes fetched while the reader waited")
+        while true {
+            let count = try stream.read(into: buffer)
+            if count == 0 { break }
+            received += buffer[..<count]
+        }
+        stream.close()
+        #expect(received.count == bytes.count && received == bytes)
+
+        // A stream let go after its first bytes: its download ends there.
+        let before = source.requestCounts.bytes
+        let abandoned = source.open(listing.objects[1])
+        _ = try abandoned.read(into: buffer)
+        abandoned.close()
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(source.requestCounts.bytes - before <= (1 << 20) + (1 << 19))
     }
 }
 #endif

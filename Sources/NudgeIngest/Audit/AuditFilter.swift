@@ -19,6 +19,12 @@ public struct AuditFilter: Sendable, Equatable {
 
     public init() {}
 
+    /// Whether `file` (a `source.file`) is one of `files` or lies under one of them as a
+    /// folder (`s3://BUCKET/PREFIX` included).
+    public static func selects(file: String, in files: [String]) -> Bool {
+        files.contains { file == $0 || file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
+    }
+
     /// Whether matching needs the original event read from `raw`.
     var readsOriginalEvent: Bool { !users.isEmpty || from != nil || to != nil }
 
@@ -26,12 +32,7 @@ public struct AuditFilter: Sendable, Equatable {
         if !reasons.isEmpty && !reasons.contains(drop.reason) { return false }
         if !types.isEmpty && !(drop.type.map(types.contains) ?? false) { return false }
         if !events.isEmpty && !(drop.event.map(events.contains) ?? false) { return false }
-        if !files.isEmpty {
-            let file = drop.file
-            guard files.contains(where: { file == $0 || file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) else {
-                return false
-            }
-        }
+        if !files.isEmpty && !Self.selects(file: drop.file, in: files) { return false }
         guard readsOriginalEvent else { return true }
         let original = drop.originalEvent()
         if !users.isEmpty {

@@ -41,7 +41,7 @@ extension AuditReport {
             <h1>Dropped records in <code>\(escape(spool))</code></h1>
             <p>\(group(records)) records = \(group(accepted)) accepted + <b>\(group(dropped)) dropped</b>\(escape(percent(dropped, of: records)))
             \(faults > 0 ? " · \(group(faults)) input fault\(faults == 1 ? "" : "s") (corrupt_input)" : "")\(redriven > 0 ? " · \(group(redriven)) accepted by redrive" : "")
-            · \(commits) commits</p>
+            · \(commits) commits\(onlyFiles.isEmpty ? "" : " · only from " + onlyFiles.map { "<code>\(escape($0))</code>" }.joined(separator: ", ") + " (the accepted side and the collisions: the whole spool)")</p>
 
             """
         for problem in problems { page += "<p class=\"warn\">\(escape(problem))</p>\n" }

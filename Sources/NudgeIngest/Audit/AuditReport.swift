@@ -56,6 +56,9 @@ public struct AuditReport: Sendable {
 
     public var spool: String
     public var commits: Int
+    /// With `audit --file`: the inputs (or folders of them, `s3://` prefixes included)
+    /// the report is limited to; empty for the whole spool.
+    public var onlyFiles: [String] = []
     public var records = 0
     public var accepted = 0
     public var dropped = 0
@@ -107,13 +110,18 @@ public struct AuditReport: Sendable {
     /// Reads the committed dropped spool once, and the ledger. The dropped files are
     /// split into `parallelism` runs of consecutive commits, of about equal bytes, read
     /// at once (one per core by default); their tallies are added up in commit order.
+    /// With `files`, only the records of those inputs, or of inputs under those folders
+    /// (as `source.file` gives them), are counted.
     public static func make(
-        spool: String, parallelism: Int = defaultParallelism, progress: ScanProgress? = nil
+        spool: String, files onlyFiles: [String] = [], parallelism: Int = defaultParallelism,
+        progress: ScanProgress? = nil
     ) throws(AuditError) -> AuditReport {
         let started = MonotonicClock.now
         let ledger: Ledger
         do { ledger = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
         var report = AuditReport(spool: spool, commits: ledger.lastCommit)
+        report.onlyFiles = onlyFiles
+        let selected = { (path: String) in onlyFiles.isEmpty || AuditFilter.selects(file: path, in: onlyFiles) }
         let state: IdentityState
         do {
             report.replay = try ReplayCounts.read(spool: spool)
@@ -138,7 +146,8 @@ public struct AuditReport: Sendable {
             var tally = Tally(state: state)
             results.buffer.baseAddress!.advanced(by: shard).initialize(to: Result { () throws(AuditError) -> Tally in
                 try scan.forEach { (drop) throws(AuditError) -> Bool in
-                    tally.add(drop)
+                    // `file` makes a String: only asked for when filtering.
+                    if onlyFiles.isEmpty || AuditFilter.selects(file: drop.file, in: onlyFiles) { tally.add(drop) }
                     return true
                 }
                 return tally
@@ -181,11 +190,11 @@ public struct AuditReport: Sendable {
             return path
         }
         for entry in ledger.entries {
-            for input in entry.inputs {
+            for input in entry.inputs where selected(input.path) {
                 files[file(input.path)]!.records += input.records
                 files[input.path]!.accepted += input.accepted
             }
-            for source in entry.redrive?.sources ?? [] {
+            for source in entry.redrive?.sources ?? [] where selected(source.path) {
                 files[file(source.path)]!.accepted += source.moved
                 files[source.path]!.redriven += source.moved
                 report.redriven += source.moved
@@ -357,7 +366,8 @@ extension AuditReport {
     /// The report as a person reads it in a terminal.
     public func table(top: Int = 20) -> String {
         var lines: [String] = []
-        lines.append("Dropped records in \(spool) (\(commits) commit\(commits == 1 ? "" : "s"))")
+        lines.append("Dropped records in \(spool) (\(commits) commit\(commits == 1 ? "" : "s"))"
+                     + (onlyFiles.isEmpty ? "" : ", only from " + onlyFiles.joined(separator: ", ")))
         lines.append("  \(group(records)) records = \(group(accepted)) accepted + \(group(dropped)) dropped"
                      + percent(dropped, of: records)
                      + (faults > 0 ? "; \(group(faults)) input fault\(faults == 1 ? "" : "s") (corrupt_input)" : "")
@@ -418,6 +428,9 @@ extension AuditReport {
         out.beginObject()
         out.value("spool", spool)
         out.value("commits", commits)
+        out.beginArray("only_files")
+        for file in onlyFiles { out.value(nil, file) }
+        out.endArray()
         out.value("records", records)
         out.value("accepted", accepted)
         out.value("dropped", dropped)

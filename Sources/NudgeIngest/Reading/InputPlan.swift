@@ -178,7 +178,7 @@ private struct Fingerprints {
 
     /// The digest of `input`'s bytes, or nil when it cannot be read.
     mutating func of(_ input: InputFile) -> String? {
-        let identity = input.remote.map { "\($0.size) \($0.etag)" } ?? input.path
+        let identity = input.remote.map { "object \($0.size) \($0.etag)" } ?? "file " + input.path
         if let digest = known[identity] { return digest }
         let digest = Self.read(input, remote: remote)
         known[identity] = digest
