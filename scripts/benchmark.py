@@ -388,13 +388,18 @@ def report(results):
     return "\n".join(out)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_export_arguments(parser):
+    """The generated export's shape, as `export_files` takes it."""
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--days", type=int, default=4)
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_export_arguments(parser)
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each command (median reported)")
     parser.add_argument("--mix", choices=["clean", "dirty", "both"], default="both",
                         help="clean: no bad lines; dirty: 10%% bad lines covering every drop reason")

@@ -18,6 +18,7 @@ each command runs on a fresh spool, median of --runs:
 It checks that both runs give the same counts, and prints a Markdown table.
 """
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -77,17 +78,12 @@ with ThreadPoolExecutor(threads) as pool:
 
 def run_summary(command, env):
     out = subprocess.run(command + ["--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    import json
     return json.loads(out.stdout)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--files", type=int, default=8)
-    parser.add_argument("--days", type=int, default=4)
-    parser.add_argument("--users", type=int, default=50_000)
-    parser.add_argument("--seed", type=int, default=1)
+    bench.add_export_arguments(parser)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, action="append", help="run --jobs N (repeat; default: the cores)")
     parser.add_argument("--tool", help="measure this nudge-ingest binary instead of building one")

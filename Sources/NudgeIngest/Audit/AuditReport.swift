@@ -428,9 +428,7 @@ extension AuditReport {
         out.beginObject()
         out.value("spool", spool)
         out.value("commits", commits)
-        out.beginArray("only_files")
-        for file in onlyFiles { out.value(nil, file) }
-        out.endArray()
+        out.array("only_files", onlyFiles)
         out.value("records", records)
         out.value("accepted", accepted)
         out.value("dropped", dropped)

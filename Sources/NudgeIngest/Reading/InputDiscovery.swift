@@ -8,7 +8,8 @@ public struct InputFile: Sendable, Equatable {
     /// Records carry it as `source.file`; bytes of a file name that are not UTF-8 show
     /// as U+FFFD here.
     public let path: String
-    /// The path's bytes as the file system has them: what is opened.
+    /// The path's bytes as the file system has them: what is opened (for an object,
+    /// its URL's bytes, never opened).
     public let fileSystemPath: [UInt8]
     /// Why the input cannot be read, when that is known before opening it
     /// (a directory that cannot be listed). Reported as a fault, like a failed open.
@@ -45,7 +46,6 @@ public struct InputFile: Sendable, Equatable {
         unreadableReason = nil
         remote = object
     }
-
 }
 
 extension InputFile: SystemPath {

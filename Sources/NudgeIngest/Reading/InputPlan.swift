@@ -84,7 +84,7 @@ extension Spool {
                         + "ETag \(object.etag), \(object.size) bytes now"))
                 } else if let candidates = bySize[object.size],
                           let match = candidates.first(where: { $0.input.etag == object.etag })
-                              ?? fingerprints.of(input).flatMap({ print in candidates.first { $0.input.fingerprint == print } }) {
+                              ?? fingerprints.of(input).flatMap({ digest in candidates.first { $0.input.fingerprint == digest } }) {
                     plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: match.commit, path: match.input.path)))
                     continue
                 }
@@ -162,7 +162,6 @@ extension Spool {
     static func absolutePath(_ input: InputFile) -> String? {
         FileSystem.canonicalPath(input).map { String(decoding: $0, as: UTF8.self) }
     }
-
 }
 
 /// The ``ContentHasher`` digests of a plan's inputs, each read at most once: an object
