@@ -27,6 +27,9 @@ let package = Package(
         // SHA-256 and HMAC-SHA256 for AWS Signature V4 (reading archives from S3), with
         // the HTTP trait. async-http-client already builds it, through swift-certificates.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // `serve`'s HTTP server, with the HTTP trait. Its own traits (swift-configuration,
+        // full Foundation) are left off: nothing here uses them.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         // The modules, bottom up; each may use only those above it:
@@ -104,6 +107,21 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["HTTP"])),
             ]
         ),
+        // `serve`: the audit as an authenticated HTTP API over Hummingbird, and the API
+        // keys it checks (with the HTTP trait).
+        .target(
+            name: "NudgeServe",
+            dependencies: [
+                "NudgeCore",
+                "NudgeSystem",
+                "NudgeSpool",
+                "NudgeIngest",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HTTP"])),
+                // NIOThreadPool: the blocking spool reads run there, off the serving threads.
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+                .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["HTTP"])),
+            ]
+        ),
         // The thin command line over the library.
         .executableTarget(
             name: "nudge-ingest",
@@ -115,6 +133,7 @@ let package = Package(
                 "NudgeReplayHTTP",
                 "NudgeS3",
                 "NudgeS3HTTP",
+                "NudgeServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

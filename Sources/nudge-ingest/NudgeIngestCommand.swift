@@ -32,7 +32,7 @@ struct NudgeIngestCommand: AsyncParsableCommand {
             """,
         version: NudgeIngestVersion.current,
         subcommands: [RunCommand.self, ReplayCommand.self, RequeueCommand.self, AuditCommand.self, PreviewCommand.self,
-                      RedriveCommand.self]
+                      RedriveCommand.self, ServeCommand.self, KeysCommand.self]
     )
 
     /// Parses and runs, mapping usage errors to exit status 1 as the contract says

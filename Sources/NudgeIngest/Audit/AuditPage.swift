@@ -12,6 +12,8 @@ public struct AuditPage: Sendable {
 
     /// The records, each the spool line exactly (a `dropped-record`).
     public var records: [[UInt8]] = []
+    /// Each record's ``DropID``, in the same order.
+    public var ids: [DropID] = []
     /// Where the next page starts; nil when this is the last.
     public var nextCursor: String?
     public var hasMore: Bool { nextCursor != nil }
@@ -45,6 +47,7 @@ public struct AuditPage: Sendable {
                 return false
             }
             page.records.append(Array(drop.bytes))
+            page.ids.append(DropID(commit: drop.commit, line: drop.record.line))
             last = Cursor(commit: drop.commit, version: versions[drop.commit] ?? drop.commit,
                           offset: drop.lineOffset + drop.bytes.count + 1, sourceLine: drop.record.line,
                           filter: filter.digest)
@@ -102,6 +105,64 @@ public struct AuditPage: Sendable {
             }
             return file.commit == commit ? (commit, sourceLine) : nil
         }
+    }
+}
+
+/// A dropped record's name that stays the same while runs add commits and redrives
+/// rewrite files: its commit and its `source.line` (one commit is one input, so no two
+/// of its records share a line). Written `COMMIT-LINE`.
+public struct DropID: Sendable, Hashable, CustomStringConvertible {
+    public var commit: Int
+    public var line: Int
+
+    public init(commit: Int, line: Int) {
+        (self.commit, self.line) = (commit, line)
+    }
+
+    /// Reads `COMMIT-LINE`; nil for anything else.
+    public init?(_ text: some StringProtocol) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let commit = Int(parts[0]), let line = Int(parts[1]), commit > 0, line > 0 else { return nil }
+        self.init(commit: commit, line: line)
+    }
+
+    public var description: String { "\(commit)-\(line)" }
+}
+
+extension AuditPage {
+    /// The committed dropped record `id` names, the spool line exactly; nil when there is
+    /// none (never committed, or moved to the accepted spool by a redrive). Reads only
+    /// its commit's file.
+    public static func record(spool: String, id: DropID) throws(AuditError) -> [UInt8]? {
+        var scan: DroppedSpoolScan
+        do { scan = try DroppedSpoolScan(spool: spool) } catch { throw .spool(error) }
+        guard let index = scan.lines.files.firstIndex(where: { $0.commit == id.commit }) else { return nil }
+        do { try scan.lines.seek(file: index, offset: 0, line: 1) } catch { throw .reading(error) }
+        var found: [UInt8]?
+        try scan.forEach { (drop) throws(AuditError) -> Bool in
+            guard drop.commit == id.commit else { return false }
+            if drop.record.line == id.line { found = Array(drop.bytes) }
+            return found == nil
+        }
+        return found
+    }
+
+    /// `{"data":[…],"next_cursor":…,"has_more":…}` with each record's `"id"` first.
+    public var jsonWithIDs: String {
+        var out = JSONWriter()
+        out.beginObject()
+        out.beginArray("data")
+        for (record, id) in zip(records, ids) { Self.withID(record, id).withUnsafeBytes { out.json(nil, $0) } }
+        out.endArray()
+        out.value("next_cursor", nextCursor)
+        out.value("has_more", hasMore)
+        out.endObject()
+        return out.text
+    }
+
+    /// A spool line (an object) with `"id":"COMMIT-LINE"` as its first member.
+    public static func withID(_ record: [UInt8], _ id: DropID) -> [UInt8] {
+        Array("{\"id\":\"\(id)\",".utf8) + record.dropFirst()
     }
 }
 

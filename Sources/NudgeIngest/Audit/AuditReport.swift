@@ -97,12 +97,7 @@ public struct AuditReport: Sendable {
             counts.acknowledged = checkpoint.acknowledged
             counts.requeued = checkpoint.requeuedTotal
             counts.requeuedPending = checkpoint.requeued.count
-            var path = spool + "/rejected/rejected.ndjson"
-            if let rewrite = checkpoint.rejectedRewrite, Files.size(of: spool + "/rejected/" + rewrite) != nil {
-                path = spool + "/rejected/" + rewrite
-            }
-            let bytes = ((try? Files.read(path)) ?? []).prefix(checkpoint.rejectedBytes)
-            counts.rejected = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            counts.rejected = ((try? checkpoint.rejectedLines(inSpool: spool)) ?? []).count
             return counts
         }
     }

@@ -56,7 +56,7 @@ public struct DroppedRecord {
     }
 
     /// The text of the JSON string at `range` of `bytes`.
-    static func string(_ range: Range<Int>?, in bytes: UnsafeRawBufferPointer) -> String? {
+    package static func string(_ range: Range<Int>?, in bytes: UnsafeRawBufferPointer) -> String? {
         range.flatMap { JSONMembers.decodedString(bytes, $0) }.map { String(decoding: $0, as: UTF8.self) }
     }
 

@@ -83,6 +83,17 @@ public struct ReplayCheckpoint: Sendable, Equatable {
         }
         return saved
     }
+
+    /// The records of the rejected spool that this checkpoint vouches for, each its line
+    /// (a `rejected-record`), read without the replay lock: a replay may be running.
+    public func rejectedLines(inSpool spool: String) throws(SpoolError) -> [ArraySlice<UInt8>] {
+        var path = spool + "/rejected/rejected.ndjson"
+        if let rejectedRewrite, Files.size(of: spool + "/rejected/" + rejectedRewrite) != nil {
+            path = spool + "/rejected/" + rejectedRewrite
+        }
+        guard Files.size(of: path) != nil else { return [] }
+        return (try Files.read(path)).prefix(rejectedBytes).split(separator: 0x0A)
+    }
 }
 
 /// `SPOOL/replay/` and `SPOOL/rejected/`: the checkpoint, the rejected spool and the

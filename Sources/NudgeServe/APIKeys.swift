@@ -1,0 +1,154 @@
+// With the package's HTTP trait, as the server (Package.swift).
+#if HTTP
+import Crypto
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
+import struct Foundation.Data
+import class Foundation.JSONSerialization
+
+/// What a key may do: `live` keys read everything `serve` offers, `test` keys may only
+/// preview (the shape of the elNudge Nudges API's `sk_live_` and `sk_test_` keys).
+public enum APIKeyKind: String, Sendable, CaseIterable {
+    case live, test
+
+    /// The prefix of its secret: `sk_live_` or `sk_test_`.
+    public var prefix: String { "sk_\(rawValue)_" }
+}
+
+/// One API key as stored: never its secret, only the secret's SHA-256.
+public struct APIKey: Sendable, Equatable {
+    /// `key_` and 12 hex digits: what `keys list` shows and `keys revoke` takes.
+    public var id: String
+    public var name: String
+    public var kind: APIKeyKind
+    /// SHA-256 of the secret, hex.
+    public var sha256: String
+    public var createdAt: String
+    public var revokedAt: String?
+
+    public var isActive: Bool { revokedAt == nil }
+}
+
+/// Why the keys could not be read or changed.
+public enum APIKeyError: Error, Sendable, CustomStringConvertible {
+    case spool(SpoolError)
+    case damaged(path: String, line: Int)
+    case noSuchKey(String)
+
+    public var description: String {
+        switch self {
+        case .spool(let error): "\(error)"
+        case .damaged(let path, let line): "\(path): line \(line) is not a key record; remove the line or restore the file"
+        case .noSuchKey(let id): "no key \(id) (nudge-ingest keys list shows them)"
+        }
+    }
+}
+
+/// The keys of a spool, in `SPOOL/serve/keys.ndjson` (folder 0700, file 0600): one JSON
+/// object a line, each key's id, name, kind, the SHA-256 of its secret, and when it was
+/// created and revoked (`schemas/api-key.schema.json`). Changes replace the file whole
+/// (written aside, synced, renamed), so a crash leaves the old keys or the new ones.
+public struct APIKeyStore: Sendable {
+    public let spool: String
+    public private(set) var keys: [APIKey]
+
+    var folder: String { spool + "/serve" }
+    var path: String { folder + "/keys.ndjson" }
+
+    /// Reads the keys (none when the file does not exist).
+    public init(spool: String) throws(APIKeyError) {
+        self.spool = spool
+        keys = []
+        guard Files.size(of: path) != nil else { return }
+        let bytes: [UInt8]
+        do { bytes = try Files.read(path) } catch { throw .spool(error) }
+        for (index, line) in bytes.split(separator: 0x0A).enumerated() {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                  let id = object["id"] as? String, let name = object["name"] as? String,
+                  let kind = (object["kind"] as? String).flatMap(APIKeyKind.init(rawValue:)),
+                  let sha256 = object["sha256"] as? String, let createdAt = object["created_at"] as? String
+            else { throw .damaged(path: path, line: index + 1) }
+            keys.append(APIKey(id: id, name: name, kind: kind, sha256: sha256, createdAt: createdAt,
+                               revokedAt: object["revoked_at"] as? String))
+        }
+    }
+
+    /// Makes a key of `kind` and stores its SHA-256: returns the key and its secret,
+    /// which is shown this once and stored nowhere.
+    public mutating func create(kind: APIKeyKind, name: String) throws(APIKeyError) -> (key: APIKey, secret: String) {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+        // 40 characters of 62: 238 bits.
+        let token = String(decoding: (0..<40).map { _ in alphabet[Int.random(in: 0..<62, using: &generator)] }, as: UTF8.self)
+        let secret = kind.prefix + token
+        let id = "key_" + (0..<6).map { _ in hex(UInt8.random(in: 0...255, using: &generator)) }.joined()
+        let key = APIKey(id: id, name: name, kind: kind, sha256: Self.digest(secret), createdAt: Timestamp.now.isoString)
+        keys.append(key)
+        try save()
+        return (key, secret)
+    }
+
+    /// Marks key `id` revoked: it opens nothing from then on (a server running now
+    /// reads the keys again at its next request).
+    public mutating func revoke(_ id: String) throws(APIKeyError) -> APIKey {
+        guard let index = keys.firstIndex(where: { $0.id == id }) else { throw .noSuchKey(id) }
+        if keys[index].revokedAt == nil { keys[index].revokedAt = Timestamp.now.isoString }
+        try save()
+        return keys[index]
+    }
+
+    /// The active key whose secret is `secret`, or nil. Every stored digest is compared
+    /// in full whatever matched, so the time taken says nothing of how close a guess was.
+    public func key(forSecret secret: String) -> APIKey? {
+        let presented = Array(Self.digest(secret).utf8)
+        var match: APIKey?
+        for key in keys {
+            let stored = Array(key.sha256.utf8)
+            var difference = UInt8(stored.count == presented.count ? 0 : 1)
+            for (a, b) in zip(stored, presented) { difference |= a ^ b }
+            if difference == 0 && key.isActive { match = key }
+        }
+        return match
+    }
+
+    /// SHA-256 of `secret`, hex.
+    static func digest(_ secret: String) -> String {
+        SHA256.hash(data: Array(secret.utf8)).map(hex).joined()
+    }
+
+    private func save() throws(APIKeyError) {
+        var text: [UInt8] = []
+        for key in keys {
+            var json = JSONWriter()
+            json.beginObject()
+            json.value("id", key.id)
+            json.value("name", key.name)
+            json.value("kind", key.kind.rawValue)
+            json.value("sha256", key.sha256)
+            json.value("created_at", key.createdAt)
+            json.value("revoked_at", key.revokedAt)
+            json.endObject()
+            text += Array(json.text.utf8) + [0x0A]
+        }
+        do throws(SpoolError) {
+            try Files.makeDirectory(folder)
+            let aside = path + ".partial"
+            let file = try Files.create(aside)
+            defer { file.close() }
+            try Files.writeAll(file, text, path: aside)
+            try Files.sync(file, path: aside)
+            try Files.rename(aside, path)
+            try Files.syncDirectory(folder)
+        } catch {
+            throw .spool(error)
+        }
+    }
+}
+
+private func hex(_ byte: UInt8) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 15)]], as: UTF8.self)
+}
+#endif

@@ -1,0 +1,176 @@
+import ArgumentParser
+import NudgeIngest
+import NudgeSystem
+#if HTTP
+import NudgeServe
+#endif
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the audit of a spool as an authenticated HTTP API, for the people who must look at what was dropped.",
+        discussion: """
+            Routes (JSON; every request needs Authorization: Bearer sk_live_…):
+              GET  /v1/drops          dropped records, audit list's filters: reason, type,
+                                      event, user, file, from, to; limit (default 50, at
+                                      most 200), cursor → {"data", "next_cursor", "has_more"};
+                                      each record with its stable "id"
+              GET  /v1/drops/ID       one dropped record
+              POST /v1/preview        {"event": {…}} (or application/x-ndjson, several) →
+                                      what run would decide, changing nothing; test keys
+                                      (sk_test_…) may call this alone
+              GET  /v1/report         the audit report
+              GET  /v1/collisions     userIds that Nudge would merge
+              GET  /v1/rejected       what Nudge refused during replay
+              GET  /                  the report as an HTML page
+            Errors are {"error": {"code", "message"}}: 400 names the parameter, 401 without
+            a known key, 403 for a test key, 404, 503 when the spool cannot be read.
+
+            Keys come from `nudge-ingest keys create --spool DIR (--live|--test)`; serve
+            reads them again at every request, so `keys revoke` takes effect at once.
+
+            serve reads only what the ledger has committed, without the spool's lock: a
+            run or a replay may work on the same spool meanwhile. It changes nothing in
+            the spool. One line per request goes to standard error, with the key's id,
+            never the key. Ctrl-C stops it.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The spool to serve.", valueName: "DIR"))
+    var spool: String = "spool"
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Address to listen on (port 0: any free port, printed at start).", valueName: "HOST:PORT"))
+    var listen: String = "127.0.0.1:8080"
+
+    func validate() throws {
+        guard builtWithHTTP else {
+            throw ValidationError("This nudge-ingest was built without its HTTP trait (--disable-default-traits), so it cannot serve; build it with the default traits.")
+        }
+        guard address != nil else { throw ValidationError("--listen must be HOST:PORT (127.0.0.1:8080, 0.0.0.0:8080, [::1]:8080).") }
+    }
+
+    /// `--listen` as host and port.
+    var address: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+              (0...65_535).contains(port) else { return nil }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    #if HTTP
+    func run() async throws {
+        // The spool must be one, and readable, before anything is served.
+        do { _ = try AuditReport.make(spool: spool) } catch { throw fail(error, progress: nil) }
+        let (host, port) = address!
+        let server = AuditServer(spool: spool) { line in FileStream.standardError.write(line + "\n") }
+        try await server.run(host: host, port: port) { bound in
+            FileStream.standardError.write("nudge-ingest serve: spool \(spool) on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)/ (Ctrl-C stops)\n")
+        }
+    }
+    #else
+    func run() async throws {
+        preconditionFailure("validate() refuses serve without the HTTP trait")
+    }
+    #endif
+}
+
+struct KeysCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Create, list and revoke the API keys `serve` accepts.",
+        discussion: """
+            Keys are stored in SPOOL/serve/keys.ndjson (0600) as the SHA-256 of their
+            secret, never the secret: `keys create` prints it once. sk_live_ keys read
+            everything serve offers; sk_test_ keys may only POST /v1/preview.
+            """,
+        subcommands: [KeysCreateCommand.self, KeysListCommand.self, KeysRevokeCommand.self]
+    )
+}
+
+struct KeysCreateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create", abstract: "Make a key and print its secret, once.")
+
+    @Option(name: .long, help: ArgumentHelp("The spool the key opens.", valueName: "DIR"))
+    var spool: String = "spool"
+
+    @Flag(help: "sk_live_: reads everything (--live), or sk_test_: may only preview (--test).")
+    var kind: Kind
+
+    @Option(name: .long, help: ArgumentHelp("Who it is for, shown by keys list.", valueName: "NAME"))
+    var name: String = ""
+
+    enum Kind: String, EnumerableFlag { case live, test }
+
+    func validate() throws {
+        guard builtWithHTTP else { throw ValidationError("This nudge-ingest was built without its HTTP trait, so it has no serve and no keys.") }
+    }
+
+    func run() throws {
+        #if HTTP
+        do {
+            var store = try APIKeyStore(spool: spool)
+            let (key, secret) = try store.create(kind: kind == .live ? .live : .test, name: name)
+            FileStream.standardOutput.write(secret + "\n")
+            FileStream.standardError.write("nudge-ingest keys: created \(key.id) (\(key.kind.rawValue)\(name.isEmpty ? "" : ", \(name)")); "
+                                           + "the secret above is shown this once\n")
+        } catch {
+            throw fail(error, progress: nil)
+        }
+        #endif
+    }
+}
+
+struct KeysListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "The keys: id, kind, name, created, revoked.")
+
+    @Option(name: .long, help: ArgumentHelp("The spool whose keys to list.", valueName: "DIR"))
+    var spool: String = "spool"
+
+    func validate() throws {
+        guard builtWithHTTP else { throw ValidationError("This nudge-ingest was built without its HTTP trait, so it has no serve and no keys.") }
+    }
+
+    func run() throws {
+        #if HTTP
+        do {
+            let store = try APIKeyStore(spool: spool)
+            if store.keys.isEmpty { FileStream.standardError.write("no keys yet: nudge-ingest keys create --spool \(spool) --live\n") }
+            for key in store.keys {
+                FileStream.standardOutput.write("\(key.id)  \(key.kind.rawValue)  created \(key.createdAt)"
+                    + (key.revokedAt.map { "  REVOKED \($0)" } ?? "") + (key.name.isEmpty ? "" : "  \(key.name)") + "\n")
+            }
+        } catch {
+            throw fail(error, progress: nil)
+        }
+        #endif
+    }
+}
+
+struct KeysRevokeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a key: it opens nothing from then on.")
+
+    @Option(name: .long, help: ArgumentHelp("The spool of the key.", valueName: "DIR"))
+    var spool: String = "spool"
+
+    @Argument(help: ArgumentHelp("The key's id (keys list).", valueName: "ID"))
+    var id: String
+
+    func validate() throws {
+        guard builtWithHTTP else { throw ValidationError("This nudge-ingest was built without its HTTP trait, so it has no serve and no keys.") }
+    }
+
+    func run() throws {
+        #if HTTP
+        do {
+            var store = try APIKeyStore(spool: spool)
+            let key = try store.revoke(id)
+            FileStream.standardError.write("nudge-ingest keys: revoked \(key.id)\n")
+        } catch {
+            throw fail(error, progress: nil)
+        }
+        #endif
+    }
+}

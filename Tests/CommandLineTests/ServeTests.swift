@@ -1,0 +1,261 @@
+import Foundation
+import NudgeTestSupport
+import Testing
+
+#if HTTP
+/// `nudge-ingest serve` for real: the built tool serving a spool on loopback, asked with
+/// curl, its answers checked against `audit list` and `preview` on the same spool.
+@Suite(.serialized) struct ServeTests {
+    /// A running `serve`, stopped when released.
+    final class Server {
+        let process: Process
+        let port: Int
+        let log: URL
+
+        init(spool: URL, log: URL) throws {
+            self.log = log
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: toolPath)
+            process.arguments = ["serve", "--spool", spool.path, "--listen", "127.0.0.1:0"]
+            process.standardError = try FileHandle(forWritingTo: log)
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            var port: Int?
+            for _ in 0..<200 where port == nil {
+                Thread.sleep(forTimeInterval: 0.05)
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                port = text.firstMatch(of: /on http:\/\/127\.0\.0\.1:(\d+)\//).flatMap { Int($0.1) }
+            }
+            guard let port else {
+                process.terminate()
+                throw ServerFailed(log: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+            }
+            self.port = port
+        }
+
+        /// Status and body of a request, with `key` as the Bearer token.
+        func request(_ path: String, key: String?, method: String = "GET", body: Data? = nil,
+                     contentType: String = "application/json") throws -> (status: Int, body: Data) {
+            var arguments = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "http://127.0.0.1:\(port)\(path)"]
+            if let key { arguments += ["-H", "Authorization: Bearer \(key)"] }
+            if body != nil { arguments += ["-H", "Content-Type: \(contentType)", "--data-binary", "@-"] }
+            let result = try runProgram("/usr/bin/env", arguments, stdin: body)
+            let text = result.stdout
+            let split = text.lastIndex(of: 0x0A) ?? text.startIndex
+            return (Int(String(decoding: text[text.index(after: split)...], as: UTF8.self)) ?? -1, Data(text[..<split]))
+        }
+
+        func json(_ path: String, key: String?) throws -> (status: Int, object: [String: Any]) {
+            let (status, body) = try request(path, key: key)
+            return (status, (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:])
+        }
+
+        deinit {
+            process.interrupt()
+            process.waitUntilExit()
+        }
+    }
+
+    struct ServerFailed: Error { var log: String }
+
+    /// A dirty generated export (every reason), run into a spool, with a live and a test key.
+    static func spool(in dir: URL) throws -> (spool: URL, live: String, test: String) {
+        let root = try DurabilityTests.generateExport(in: dir, files: 3, events: 6_000, seed: 31)
+        let spool = dir.appendingPathComponent("spool")
+        let run = try runProgram(toolPath, ["run", "--spool", spool.path, dir.appendingPathComponent(root).path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let live = try runProgram(toolPath, ["keys", "create", "--spool", spool.path, "--live", "--name", "tests"])
+        let test = try runProgram(toolPath, ["keys", "create", "--spool", spool.path, "--test"])
+        #expect(live.status == 0 && test.status == 0, "\(live.stderr) \(test.stderr)")
+        return (spool, live.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines),
+                test.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Every record `audit list` gives for `filters`, paged 1,000 at a time, each as its text.
+    static func auditList(_ spool: URL, _ filters: [String]) throws -> [String] {
+        var records: [String] = []
+        var cursor: String?
+        repeat {
+            let result = try runProgram(toolPath, ["audit", "list", "--spool", spool.path, "--format", "json", "--limit", "1000"]
+                                        + filters + (cursor.map { ["--cursor", $0] } ?? []))
+            let page = try #require(try parseJSON(result.stdout) as? [String: Any])
+            records += try (page["data"] as? [Any] ?? []).map(canonical)
+            cursor = page["next_cursor"] as? String
+        } while cursor != nil
+        return records
+    }
+
+    /// Every record `GET /v1/drops` gives for `query`, paged `limit` at a time: the records
+    /// (their `id` taken off) and the ids.
+    static func served(_ server: Server, key: String, _ query: String, limit: Int = 200) throws -> ([String], [String]) {
+        var records: [String] = [], ids: [String] = []
+        var cursor: String?
+        repeat {
+            var path = "/v1/drops?limit=\(limit)" + (query.isEmpty ? "" : "&" + query)
+            if let cursor { path += "&cursor=" + cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+            let (status, page) = try server.json(path, key: key)
+            try #require(status == 200, "\(path): \(page)")
+            for case var record as [String: Any] in page["data"] as? [Any] ?? [] {
+                ids.append(record.removeValue(forKey: "id") as? String ?? "")
+                records.append(try canonical(record))
+            }
+            cursor = page["next_cursor"] as? String
+        } while cursor != nil
+        return (records, ids)
+    }
+
+    static func canonical(_ value: Any) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    @Test func pagesAndFiltersGiveWhatAuditListGives() throws {
+        try withTemporaryDirectory { dir in
+            let (spool, live, _) = try Self.spool(in: dir)
+            let server = try Server(spool: spool, log: dir.appendingPathComponent("serve.log"))
+
+            // Every dropped record, each exactly once, in spool order, with a unique id
+            // that names it.
+            let everything = try Self.auditList(spool, [])
+            let (served, ids) = try Self.served(server, key: live, "")
+            #expect(everything.count > 1_000 && served == everything)
+            #expect(Set(ids).count == ids.count)
+            let (status, one) = try server.json("/v1/drops/\(ids[ids.count / 2])", key: live)
+            var record = one["data"] as? [String: Any] ?? [:]
+            #expect(status == 200 && record.removeValue(forKey: "id") as? String == ids[ids.count / 2])
+            #expect(try Self.canonical(record) == everything[ids.count / 2])
+
+            // Each filter of audit list, alike.
+            let file = try #require(FileManager.default.subpaths(atPath: dir.appendingPathComponent("segment-logs").path)?
+                .filter { $0.hasSuffix(".gz") }.sorted().first)
+            let folder = dir.appendingPathComponent("segment-logs").path + "/" + file.split(separator: "/").dropLast().joined(separator: "/")
+            let user = try #require(try Self.auditList(spool, ["--reason", "not_identified"]).first.flatMap { text -> String? in
+                let record = try parseJSON(Array(text.utf8)) as? [String: Any]
+                let raw = try parseJSON(Array((record?["raw"] as? String ?? "").utf8)) as? [String: Any]
+                return raw?["userId"] as? String
+            })
+            let cases: [([String], String)] = [
+                (["--reason", "not_identified", "--reason", "anonymous_only"], "reason=not_identified&reason=anonymous_only"),
+                (["--type", "track"], "type=track"),
+                (["--event", "Order Completed"], "event=Order%20Completed"),
+                (["--user", user], "user=" + user.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!),
+                (["--file", folder], "file=" + folder.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!),
+                (["--from", "2025-03-11", "--to", "2025-03-11"], "from=2025-03-11&to=2025-03-11"),
+            ]
+            for (arguments, query) in cases {
+                let expected = try Self.auditList(spool, arguments)
+                let (records, _) = try Self.served(server, key: live, query, limit: 97)
+                #expect(!expected.isEmpty && records == expected, "\(query): \(records.count) served, \(expected.count) listed")
+            }
+
+            // Bad parameters are named.
+            for (query, name) in [("limit=0", "limit"), ("limit=201", "limit"), ("reason=nope", "reason"),
+                                  ("from=yesterday", "from"), ("cursor=c1.x", "cursor"), ("order=sideways", "order")] {
+                let (status, answer) = try server.json("/v1/drops?" + query, key: live)
+                let error = answer["error"] as? [String: Any]
+                #expect(status == 400 && error?["code"] as? String == "bad_parameter"
+                        && (error?["message"] as? String ?? "").hasPrefix(name + ":"), "\(query): \(answer)")
+            }
+            #expect(try server.json("/v1/drops/99999-1", key: live).status == 404)
+            #expect(try server.json("/v1/drops/nonsense", key: live).status == 400)
+            #expect(try server.json("/v1/report", key: live).object["records"] as? Int ?? 0 > 0)
+            #expect(try server.json("/v1/collisions", key: live).status == 200)
+            #expect(try server.json("/v1/rejected", key: live).object["data"] as? [Any] != nil)
+            let page = try server.request("/", key: live)
+            #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("<h1>Dropped records in"))
+        }
+    }
+
+    @Test func keysOpenWhatTheirKindAllowsAndNeverShowInTheLog() throws {
+        try withTemporaryDirectory { dir in
+            let (spool, live, test) = try Self.spool(in: dir)
+            let log = dir.appendingPathComponent("serve.log")
+            let server = try Server(spool: spool, log: log)
+            let event = Data(#"{"event":{"type":"identify","userId":"someone"}}"#.utf8)
+
+            #expect(try server.json("/v1/drops", key: nil).status == 401)
+            #expect(try server.json("/v1/drops", key: "sk_live_" + String(repeating: "x", count: 40)).status == 401)
+            #expect(try server.json("/v1/drops", key: live).status == 200)
+            let forbidden = try server.json("/v1/drops", key: test)
+            #expect(forbidden.status == 403 && (forbidden.object["error"] as? [String: Any])?["code"] as? String == "forbidden")
+            #expect(try server.json("/v1/report", key: test).status == 403)
+            #expect(try server.request("/v1/preview", key: test, method: "POST", body: event).status == 200)
+            #expect(try server.request("/v1/preview", key: nil, method: "POST", body: event).status == 401)
+
+            // A revoked key opens nothing, at once.
+            let listed = try runProgram(toolPath, ["keys", "list", "--spool", spool.path]).stdoutText
+            let liveID = try #require(listed.split(separator: "\n").first { $0.contains(" live ") }?.split(separator: " ").first)
+            #expect(try runProgram(toolPath, ["keys", "revoke", "--spool", spool.path, String(liveID)]).status == 0)
+            #expect(try server.json("/v1/drops", key: live).status == 401)
+
+            // Only the SHA-256 is stored; the log names key ids, never a key.
+            let stored = try String(contentsOf: spool.appendingPathComponent("serve/keys.ndjson"), encoding: .utf8)
+            let permissions = try FileManager.default.attributesOfItem(atPath: spool.appendingPathComponent("serve/keys.ndjson").path)[.posixPermissions] as? Int
+            #expect(!stored.contains(live) && !stored.contains(test) && permissions == 0o600)
+            let logged = try String(contentsOf: log, encoding: .utf8)
+            #expect(logged.contains(" GET /v1/drops 401 ") && logged.contains(String(liveID)))
+            #expect(!logged.contains(live) && !logged.contains(test) && !logged.contains("sk_"), "\(logged)")
+        }
+    }
+
+    @Test func previewDecidesAsThePreviewCommandForEveryReason() throws {
+        try withTemporaryDirectory { dir in
+            let (spool, live, _) = try Self.spool(in: dir)
+            let server = try Server(spool: spool, log: dir.appendingPathComponent("serve.log"))
+            let when = "2025-03-10T08:00:00Z"
+            let events = [
+                #"{"type":"identify","userId":"p-known","messageId":"p-m1","traits":{"email":"p@example.com"}}"#,
+                #"{"type":"identify","userId":"p-known","messageId":"p-m1"}"#,
+                String(repeating: " ", count: (1 << 20) + 10) + #"{"type":"identify","userId":"long"}"#,
+                #"{"type":"identify","userId":"#,
+                #"["not", "an object"]"#,
+                #"{"userId":"p-known"}"#,
+                #"{"type":"page","userId":"p-known"}"#,
+                #"{"type":"identify"}"#,
+                #"{"type":"track","anonymousId":"p-nobody-knows","event":"E","timestamp":"\#(when)"}"#,
+                #"{"type":"identify","userId":1.5}"#,
+                #"{"type":"track","userId":"p-known","timestamp":"\#(when)"}"#,
+                #"{"type":"track","userId":"p-known","event":"E","timestamp":"yesterday"}"#,
+                #"{"type":"track","userId":"p-never-identified","event":"E","timestamp":"\#(when)"}"#,
+                #"{"type":"track","userId":"p-known","event":"E","timestamp":"\#(when)"}"#,
+            ]
+            let ndjson = Data((events.joined(separator: "\n") + "\n").utf8)
+            let (status, body) = try server.request("/v1/preview", key: live, method: "POST", body: ndjson,
+                                                    contentType: "application/x-ndjson")
+            #expect(status == 200)
+            let answers = try #require((try JSONSerialization.jsonObject(with: body) as? [String: Any])?["data"] as? [[String: Any]])
+            let command = try runProgram(toolPath, ["preview", "--spool", spool.path, "--json", "-"], stdin: ndjson)
+            let expected = command.stdoutText.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            try #require(answers.count == events.count && expected.count == events.count, "\(command.stderr)")
+            func withoutSource(_ record: Any?) throws -> String {
+                var record = record as? [String: Any] ?? [:]
+                record["source"] = nil
+                return try Self.canonical(record)
+            }
+            for (answer, outcome) in zip(answers, expected) {
+                #expect(answer["would_accept"] as? Bool == outcome["accepted"] as? Bool)
+                #expect(try withoutSource(answer["record"]) == withoutSource(outcome["record"]))
+            }
+            // Every reason a record can be dropped for (corrupt_input is a fault of a
+            // file, not a record), and acceptance.
+            let reasons = Set(answers.compactMap { $0["reason"] as? String })
+            let codes = try #require(try Self.json(at: repositoryRoot.appendingPathComponent("schemas/dropped-record.schema.json"))
+                .flatMap { (($0["properties"] as? [String: Any])?["reason"] as? [String: Any])?["enum"] as? [String] })
+            #expect(reasons == Set(codes).subtracting(["corrupt_input"]), "\(reasons.sorted())")
+            #expect(answers.first?["would_accept"] as? Bool == true && answers.last?["would_accept"] as? Bool == true)
+
+            // One event as {"event": …}; anything else is a 400 that says what to send.
+            let single = try server.request("/v1/preview", key: live, method: "POST", body: Data(#"{"event":\#(events[12])}"#.utf8))
+            let decided = (try JSONSerialization.jsonObject(with: single.body) as? [String: Any])?["data"] as? [String: Any]
+            #expect(single.status == 200 && decided?["reason"] as? String == "not_identified")
+            #expect(try server.request("/v1/preview", key: live, method: "POST", body: Data("[]".utf8)).status == 400)
+        }
+    }
+
+    static func json(at url: URL) throws -> [String: Any]? {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
+    }
+}
+#endif
