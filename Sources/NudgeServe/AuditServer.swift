@@ -166,8 +166,8 @@ public struct AuditServer: Sendable {
                 })) != nil, let found else { return nil }
                 return Array(bytes[found])
             }
-            guard let event else {
-                throw APIError.badParameter("event", "send {\"event\": {…}} as JSON, or events as application/x-ndjson")
+            guard let event, event.first == 0x7B else {
+                throw APIError.badParameter("event", "send {\"event\": {…}} (an object) as JSON, or events as application/x-ndjson")
             }
             outcomes.append(preview.decide(event: event))
         }
@@ -252,6 +252,7 @@ enum APIError: Error, HTTPResponseError {
     case unauthorized(String)
     case forbidden(String)
     case notFound(String)
+    case methodNotAllowed(allowed: String)
     case spool(String)
 
     var status: HTTPResponse.Status {
@@ -260,6 +261,7 @@ enum APIError: Error, HTTPResponseError {
         case .unauthorized: .unauthorized
         case .forbidden: .forbidden
         case .notFound: .notFound
+        case .methodNotAllowed: .methodNotAllowed
         case .spool: .serviceUnavailable
         }
     }
@@ -270,6 +272,7 @@ enum APIError: Error, HTTPResponseError {
         case .unauthorized: "unauthorized"
         case .forbidden: "forbidden"
         case .notFound: "not_found"
+        case .methodNotAllowed: "method_not_allowed"
         case .spool: "spool_unavailable"
         }
     }
@@ -278,6 +281,7 @@ enum APIError: Error, HTTPResponseError {
         switch self {
         case .badParameter(let name, let why): "\(name): \(why)"
         case .unauthorized(let why), .forbidden(let why), .notFound(let why), .spool(let why): why
+        case .methodNotAllowed(let allowed): "this path answers \(allowed) only"
         }
     }
 
@@ -291,6 +295,7 @@ enum APIError: Error, HTTPResponseError {
         out.endObject()
         var response = AuditServer.jsonResponse(out.text, status: status)
         if case .unauthorized = self { response.headers[.wwwAuthenticate] = "Bearer" }
+        if case .methodNotAllowed(let allowed) = self { response.headers[.allow] = allowed }
         return response
     }
 }
@@ -314,6 +319,9 @@ struct KeyCheck: RouterMiddleware {
             log("\(Timestamp.now.isoString) \(request.method) \(request.uri) \(status) \(format1(milliseconds)) ms \(keyID)")
         }
         do {
+            if let allowed = Self.method(for: request.uri.path), request.method != allowed {
+                throw APIError.methodNotAllowed(allowed: allowed.rawValue)
+            }
             let key = try Self.key(of: request, spool: spool)
             keyID = key.id
             if key.kind == .test && !(request.method == .post && request.uri.path == "/v1/preview") {
@@ -325,6 +333,16 @@ struct KeyCheck: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             status = Int(error.status.code)
             throw error
+        }
+    }
+
+    /// The one method a served path answers (nil for a path that is not served: 404).
+    static func method(for path: String) -> HTTPRequest.Method? {
+        switch path {
+        case "/", "/v1/drops", "/v1/report", "/v1/collisions", "/v1/rejected": .get
+        case "/v1/preview": .post
+        case _ where path.hasPrefix("/v1/drops/") && !path.dropFirst("/v1/drops/".count).contains("/"): .get
+        default: nil
         }
     }
 
