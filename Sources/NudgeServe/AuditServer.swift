@@ -1,6 +1,7 @@
 // With the package's HTTP trait (Package.swift): Hummingbird builds on SwiftNIO.
 #if HTTP
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -70,7 +71,16 @@ public struct AuditServer: Sendable {
             }
         }
         router.get("v1/rejected") { request, _ in try await Self.offload { try self.rejected(request) } }
-        router.get("/") { _, _ in try await Self.offload { try self.dashboard() } }
+        router.get("/") { request, _ in
+            // Signing in from a browser: the key goes into a cookie, and out of the address bar.
+            if request.uri.queryParameters["key"] != nil { return Self.signedIn(request) }
+            return try await Self.offload { try self.dashboard() }
+        }
+        router.get("ui/drops") { request, _ in try await Self.offload { try DashboardPages.list(try self.page(for: request), request: request) } }
+        router.get("ui/drops/:id") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await Self.offload { try DashboardPages.record(try self.record(id: id)) }
+        }
         return router
     }
 
@@ -83,18 +93,29 @@ public struct AuditServer: Sendable {
     func dashboard() throws -> Response {
         let html = try result { () throws(AuditError) in
             let report = try AuditReport.make(spool: spool)
-            do throws(SpoolError) { return report.html(collisions: try UserIDCollisions.make(spool: spool)) } catch {
+            do throws(SpoolError) {
+                return report.html(collisions: try UserIDCollisions.make(spool: spool), drillDown: "/ui/drops")
+            } catch {
                 throw .spool(error)
             }
         }
-        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(string: html)))
+        return Self.htmlResponse(html)
+    }
+
+    static func htmlResponse(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
     // MARK: Routes
 
     /// `GET /v1/drops`: a page of dropped records, `audit list`'s filters.
     func drops(_ request: Request) throws -> Response {
+        Self.jsonResponse(try page(for: request).jsonWithIDs)
+    }
+
+    /// The page of dropped records a request's parameters select: the filters of `audit
+    /// list`, `limit`, `cursor` and `order`, each checked (400 naming it).
+    func page(for request: Request) throws -> AuditPage {
         let query = request.uri.queryParameters
         var filter = AuditFilter()
         for reason in query[values: "reason"] {
@@ -104,10 +125,15 @@ public struct AuditServer: Sendable {
             }
             filter.reasons.append(code)
         }
-        filter.types = query[values: "type"].map(String.init)
-        filter.events = query[values: "event"].map(String.init)
-        filter.users = query[values: "user"].map(String.init)
-        filter.files = query[values: "file"].map(String.init)
+        func values(_ name: String) throws -> [String] {
+            let given = query[values: Substring(name)]
+            if given.contains(where: \.isEmpty) { throw APIError.badParameter(name, "must not be empty") }
+            return given.map(String.init)
+        }
+        filter.types = try values("type")
+        filter.events = try values("event")
+        filter.users = try values("user")
+        filter.files = try values("file")
         for (name, isEnd) in [("from", false), ("to", true)] {
             guard let text = query[Substring(name)] else { continue }
             guard let time = AuditFilter.parseTime(String(text), isEnd: isEnd) else {
@@ -127,25 +153,39 @@ public struct AuditServer: Sendable {
                 ? "desc is not served yet: page with asc (the spool's order)" : "must be asc")
         }
         let cursor = query["cursor"].map(String.init)
-        let page: AuditPage
-        do { page = try AuditPage.make(spool: spool, filter: filter, limit: limit, cursor: cursor) } catch {
+        do { return try AuditPage.make(spool: spool, filter: filter, limit: limit, cursor: cursor) } catch {
             if case .badCursor(let why) = error { throw APIError.badParameter("cursor", why) }
             throw APIError.spool(error.description)
         }
-        return Self.jsonResponse(page.jsonWithIDs)
     }
 
     /// `GET /v1/drops/{id}`: one dropped record.
     func drop(id text: String) throws -> Response {
-        guard let id = DropID(text) else { throw APIError.badParameter("id", "\(text) is not a record id (COMMIT-LINE)") }
-        let found: [UInt8]?
-        do { found = try AuditPage.record(spool: spool, id: id) } catch { throw APIError.spool(error.description) }
-        guard let found else { throw APIError.notFound("no dropped record \(id)") }
+        let (id, found) = try record(id: text)
         var out = JSONWriter()
         out.beginObject()
         AuditPage.withID(found, id).withUnsafeBytes { out.json("data", $0) }
         out.endObject()
         return Self.jsonResponse(out.text)
+    }
+
+    /// The dropped record `text` names (400 for what is not an id, 404 for none).
+    func record(id text: String) throws -> (DropID, [UInt8]) {
+        guard let id = DropID(text) else { throw APIError.badParameter("id", "\(text) is not a record id (COMMIT-LINE)") }
+        let found: [UInt8]?
+        do { found = try AuditPage.record(spool: spool, id: id) } catch { throw APIError.spool(error.description) }
+        guard let found else { throw APIError.notFound("no dropped record \(id)") }
+        return (id, found)
+    }
+
+    /// `GET /?key=sk_…`, the key valid (the middleware checked it): the key set as a
+    /// cookie that only this server's pages send (HttpOnly, SameSite=Strict, 8 hours),
+    /// and a redirect to `/` without it in the address.
+    static func signedIn(_ request: Request) -> Response {
+        let key = request.uri.queryParameters["key"].map(String.init) ?? ""
+        return Response(status: .seeOther, headers: [
+            .location: "/", .setCookie: "\(KeyCheck.cookie)=\(key); Path=/; Max-Age=28800; HttpOnly; SameSite=Strict",
+        ])
     }
 
     /// `POST /v1/preview`: `{"event": {…}}`, or NDJSON of several events decided in order.
@@ -316,7 +356,7 @@ struct KeyCheck: RouterMiddleware {
         var keyID = "-"
         defer {
             let milliseconds = (MonotonicClock.now - started) * 1000
-            log("\(Timestamp.now.isoString) \(request.method) \(request.uri) \(status) \(format1(milliseconds)) ms \(keyID)")
+            log("\(Timestamp.now.isoString) \(request.method) \(Self.redacted(request.uri)) \(status) \(format1(milliseconds)) ms \(keyID)")
         }
         do {
             if let allowed = Self.method(for: request.uri.path), request.method != allowed {
@@ -330,6 +370,13 @@ struct KeyCheck: RouterMiddleware {
             let response = try await next(request, context)
             status = Int(response.status.code)
             return response
+        } catch let error as APIError {
+            status = Int(error.status.code)
+            // A browser without a key gets a page to sign in with, not JSON.
+            if case .unauthorized(let why) = error, Self.isPage(request.uri.path) {
+                return AuditServer.htmlResponse(DashboardPages.signIn(why), status: .unauthorized)
+            }
+            throw error
         } catch let error as any HTTPResponseError {
             status = Int(error.status.code)
             throw error
@@ -339,23 +386,50 @@ struct KeyCheck: RouterMiddleware {
     /// The one method a served path answers (nil for a path that is not served: 404).
     static func method(for path: String) -> HTTPRequest.Method? {
         switch path {
-        case "/", "/v1/drops", "/v1/report", "/v1/collisions", "/v1/rejected": .get
+        case "/", "/v1/drops", "/v1/report", "/v1/collisions", "/v1/rejected", "/ui/drops": .get
         case "/v1/preview": .post
         case _ where path.hasPrefix("/v1/drops/") && !path.dropFirst("/v1/drops/".count).contains("/"): .get
+        case _ where path.hasPrefix("/ui/drops/") && !path.dropFirst("/ui/drops/".count).contains("/"): .get
         default: nil
         }
     }
 
+    /// The cookie a browser keeps the key in once signed in at `/?key=…`.
+    static let cookie = "nudge_key"
+
+    /// The key a request presents: `Authorization: Bearer …`; for the dashboard's pages
+    /// also the sign-in `?key=` of `/` and the cookie it sets.
     static func key(of request: Request, spool: String) throws(APIError) -> APIKey {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        var secret: String?
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
+            secret = String(header.dropFirst("Bearer ".count))
+        } else if isPage(request.uri.path) {
+            if request.uri.path == "/", let key = request.uri.queryParameters["key"] {
+                secret = String(key)
+            } else if let cookies = request.headers[.cookie] {
+                secret = cookies.split(separator: ";").lazy.map { $0.trimmingCharacters(in: .whitespaces) }
+                    .first { $0.hasPrefix(cookie + "=") }.map { String($0.dropFirst(cookie.count + 1)) }
+            }
+        }
+        guard let secret else {
             throw .unauthorized("send an API key: Authorization: Bearer sk_live_… (nudge-ingest keys create)")
         }
         let store: APIKeyStore
         do { store = try APIKeyStore(spool: spool) } catch { throw .spool(error.description) }
-        guard let key = store.key(forSecret: String(header.dropFirst("Bearer ".count))) else {
+        guard let key = store.key(forSecret: secret) else {
             throw .unauthorized("this API key is not one of this spool's, or it was revoked")
         }
         return key
+    }
+
+    /// The dashboard's HTML pages (`/` and `/ui/…`), which a browser opens.
+    static func isPage(_ path: String) -> Bool { path == "/" || path.hasPrefix("/ui/") }
+
+    /// The request as logged: a `key` in the query shown as `…`.
+    static func redacted(_ uri: URI) -> String {
+        guard let query = uri.query, query.contains("key=") else { return uri.path + (uri.query.map { "?" + $0 } ?? "") }
+        let parts = query.split(separator: "&").map { $0.hasPrefix("key=") ? "key=…" : String($0) }
+        return uri.path + "?" + parts.joined(separator: "&")
     }
 }
 #endif

@@ -292,6 +292,47 @@ import Testing
         }
     }
 
+    /// The dashboard in a real browser: headless Chromium signs in at `/?key=…` (the key
+    /// then kept in a cookie, out of the address), gets the report with both charts
+    /// drawn and no script, follows a reason's drill-down link to its records, and one
+    /// record's link to its raw line; without the cookie it gets the sign-in page.
+    @Test(.enabled(if: AuditTests.chromium != nil || ProcessInfo.processInfo.environment["CI"] == "true",
+                   "needs chromium (.ci/run installs it)"))
+    func theDashboardWorksInHeadlessChromium() throws {
+        let browser = try #require(AuditTests.chromium, "CI must have chromium: .ci/run installs it")
+        try withTemporaryDirectory { dir in
+            let (spool, live) = try Self.sampleSpool(in: dir)
+            let log = dir.appendingPathComponent("serve.log")
+            let server = try Server(spool: spool, log: log)
+            let base = "http://127.0.0.1:\(server.port)"
+            func open(_ url: String, profile: String = "profile") throws -> String {
+                let result = try runProgram(browser, [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(dir.path)/\(profile)",
+                    "--window-size=1200,900", "--virtual-time-budget=3000", "--dump-dom", url,
+                ])
+                #expect(result.status == 0, "\(result.stderr)")
+                return result.stdoutText
+            }
+            let report = try open(base + "/?key=" + live)
+            #expect(report.contains("<h1>Dropped records in") && !report.contains("<script"), "\(report.prefix(300))")
+            let charts = report.components(separatedBy: "<svg").dropFirst().map { $0.components(separatedBy: "</svg>")[0] }
+            #expect(charts.count == 2 && charts.allSatisfy { $0.components(separatedBy: "<rect").count > 3 }, "both charts")
+            let link = try #require(report.firstMatch(of: /href="(\/ui\/drops\?reason=not_identified)"/).map { String($0.1) })
+
+            // The cookie, not the address, carries the key from here.
+            let list = try open(base + link)
+            let record = try #require(list.firstMatch(of: /href="(\/ui\/drops\/\d+-\d+)"/).map { String($0.1) }, "\(list.prefix(500))")
+            #expect(list.components(separatedBy: "<td>not_identified</td>").count > 5)
+            let recordPage = try open(base + record)
+            #expect(recordPage.contains("<pre id=\"raw\">") && recordPage.contains("not_identified"))
+
+            let stranger = try open(base + "/ui/drops?reason=not_identified", profile: "other")
+            #expect(stranger.contains("sign in") && stranger.contains("name=\"key\"") && !stranger.contains("not_identified</td>"))
+            let logged = try String(contentsOf: log, encoding: .utf8)
+            #expect(logged.contains("GET /?key=… 303") && !logged.contains(live), "\(logged)")
+        }
+    }
+
     static func json(at url: URL) throws -> [String: Any]? {
         try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any]
     }

@@ -23,7 +23,17 @@ extension AuditReport {
     /// The page: the counts, both charts, each reason with what to do about it, the
     /// command that lists its records and its first raw lines; with `accepted`, the
     /// accepted side by event; with `collisions`, the userIds Nudge merges.
-    public func html(collisions: UserIDCollisions? = nil, accepted acceptedEvents: AcceptedEvents? = nil) -> String {
+    ///
+    /// With `drillDown` (a path, as `serve` gives: `/ui/drops`), every reason, input file
+    /// and day links to the list of its dropped records there.
+    public func html(collisions: UserIDCollisions? = nil, accepted acceptedEvents: AcceptedEvents? = nil,
+                     drillDown: String? = nil) -> String {
+        /// A link to the records `query` selects, or `text` as it is without `drillDown`.
+        func drill(_ text: String, _ query: [(String, String)]) -> String {
+            guard let drillDown else { return text }
+            let parameters = query.map { "\($0.0)=\(queryEncoded($0.1))" }.joined(separator: "&amp;")
+            return "<a class=drill href=\"\(drillDown)?\(parameters)\">\(text)</a>"
+        }
         var page = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
@@ -56,7 +66,8 @@ extension AuditReport {
             let shareText = entry.reason == .corruptInput ? "" : format1(share(entry.count)) + "%"
             page += "<tr><td><span class=swatch style=\"background:\(Self.colour(entry.reason))\"></span>"
             page += "<a href=\"#\(code)\">\(code)</a></td><td class=n>\(group(entry.count))</td>"
-            page += "<td class=n>\(shareText)</td><td>\(codeSpans(entry.reason.remedy))</td></tr>\n"
+            page += "<td class=n>\(shareText)</td><td>\(codeSpans(entry.reason.remedy))"
+                + (drillDown == nil ? "" : " " + drill("list them", [("reason", code)])) + "</td></tr>\n"
         }
         page += "</table>\n"
         for entry in reasons where entry.count > 0 {
@@ -77,7 +88,7 @@ extension AuditReport {
         page += "<h2>By input file</h2>\n<table><tr><th>file</th><th class=n>records</th><th class=n>accepted</th>"
             + "<th class=n>dropped</th><th class=n>redriven</th><th class=n>faults</th></tr>\n"
         for file in files {
-            page += "<tr><td><code>\(escape(file.path))</code></td><td class=n>\(group(file.records))</td>"
+            page += "<tr><td>\(drill("<code>\(escape(file.path))</code>", [("file", file.path)]))</td><td class=n>\(group(file.records))</td>"
                 + "<td class=n>\(group(file.accepted))</td><td class=n>\(group(file.dropped))</td>"
                 + "<td class=n>\(group(file.redriven))</td><td class=n>\(group(file.faults))</td></tr>\n"
         }
@@ -87,7 +98,8 @@ extension AuditReport {
             + "<th class=n>placed by folder</th><th>reasons</th></tr>\n"
         for day in periods {
             let reasons = day.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
-            page += "<tr><td>\(day.day ?? "no date")</td><td class=n>\(group(day.dropped))</td>"
+            let dayCell = day.day.map { $0.count == 10 ? drill($0, [("from", $0), ("to", $0)]) : $0 } ?? "no date"
+            page += "<tr><td>\(dayCell)</td><td class=n>\(group(day.dropped))</td>"
                 + "<td class=n>\(group(day.byFolder))</td><td>\(reasons)</td></tr>\n"
         }
         page += "</table>\n<p class=muted>Made by <code>nudge-ingest audit --html</code>. Days are the event's UTC day from "
@@ -218,7 +230,23 @@ func codeSpans(_ text: String) -> String {
 }
 
 /// Text safe inside HTML elements and attribute values.
-func escape(_ text: String) -> String {
+/// `text` for a URL's query: every byte but the unreserved ones percent-encoded.
+package func queryEncoded(_ text: String) -> String {
+    var out = ""
+    for byte in text.utf8 {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            out.unicodeScalars.append(Unicode.Scalar(byte))
+        default:
+            let digits = Array("0123456789ABCDEF".unicodeScalars)
+            out += "%" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
+        }
+    }
+    return out
+}
+
+package func escape(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
     for character in text {

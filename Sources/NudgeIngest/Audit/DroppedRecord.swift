@@ -9,15 +9,15 @@ public struct DroppedRecord {
     public var offset: Int?
     public var rawTruncated: Bool
     /// JSON values in the line: strings with their quotes; nil when absent or `null`.
-    var file: Range<Int>
-    var detail: Range<Int>
-    var type: Range<Int>?
-    var event: Range<Int>?
-    var messageID: Range<Int>?
-    var raw: Range<Int>
+    package var file: Range<Int>
+    package var detail: Range<Int>
+    package var type: Range<Int>?
+    package var event: Range<Int>?
+    package var messageID: Range<Int>?
+    package var raw: Range<Int>
 
     /// Reads the members of a dropped record (see `schemas/dropped-record.schema.json`).
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONMembers.Malformed) -> DroppedRecord {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONMembers.Malformed) -> DroppedRecord {
         var reason: ReasonCode?
         var file: Range<Int>?, line: Int?, offset: Int?
         var detail: Range<Int>?, raw: Range<Int>?, truncated: Bool?
