@@ -388,6 +388,18 @@ def report(results):
     return "\n".join(out)
 
 
+def use_tool(path, product="nudge-ingest"):
+    """Measures the binary at `path` (`--tool`), or builds the release one (`product`
+    alone, or the whole package with None)."""
+    global TOOL
+    if path:
+        TOOL = os.path.abspath(path)
+        return
+    log("building the release binary ...")
+    subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT]
+                   + (["--product", product] if product else []), check=True, stdout=subprocess.DEVNULL)
+
+
 def add_export_arguments(parser):
     """The generated export's shape, as `export_files` takes it."""
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -412,13 +424,7 @@ def main():
     parser.add_argument("--json", metavar="FILE", help="also write the raw results as JSON")
     args = parser.parse_args()
 
-    global TOOL
-    if args.tool:
-        TOOL = os.path.abspath(args.tool)
-    else:
-        log("building the release binary ...")
-        subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT], check=True,
-                       stdout=subprocess.DEVNULL)
+    use_tool(args.tool, product=None)
     os.makedirs(DATA, exist_ok=True)
     mixes = ["clean", "dirty"] if args.mix == "both" else [args.mix]
     with tempfile.TemporaryDirectory(prefix="nudge-bench-", dir=os.path.join(ROOT, ".build")) as scratch:

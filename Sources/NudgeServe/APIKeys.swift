@@ -57,7 +57,7 @@ public struct APIKeyStore: Sendable {
     var folder: String { spool + "/serve" }
     var path: String { folder + "/keys.ndjson" }
 
-    /// Reads the keys (none when the file does not exist).
+    /// Reads the keys of the spool at `spool` (none when it has no keys file).
     public init(spool: String) throws(APIKeyError) {
         self.spool = spool
         keys = []
@@ -77,7 +77,9 @@ public struct APIKeyStore: Sendable {
 
     /// Makes a key of `kind` and stores its SHA-256: returns the key and its secret,
     /// which is shown this once and stored nowhere.
+    /// A path that is not a spool is refused, as every command that reads one does.
     public mutating func create(kind: APIKeyKind, name: String) throws(APIKeyError) -> (key: APIKey, secret: String) {
+        do { _ = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
         // 40 characters of 62: 238 bits.

@@ -62,7 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
     #if HTTP
     func run() async throws {
         // The spool must be one, and readable, before anything is served.
-        do { _ = try AuditReport.make(spool: spool) } catch { throw fail(error, progress: nil) }
+        do { _ = try DroppedSpoolScan(spool: spool) } catch { throw fail(error, progress: nil) }
         let (host, port) = address!
         let server = AuditServer(spool: spool) { line in FileStream.standardError.write(line + "\n") }
         try await server.run(host: host, port: port) { bound in
@@ -89,12 +89,23 @@ struct KeysCommand: ParsableCommand {
     )
 }
 
+/// What every `keys` subcommand takes: the spool, and a build that has `serve`.
+struct KeysSpoolOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The spool whose keys these are.", valueName: "DIR"))
+    var spool: String = "spool"
+
+    func validate() throws {
+        guard builtWithHTTP else {
+            throw ValidationError("This nudge-ingest was built without its HTTP trait, so it has no serve and no keys.")
+        }
+    }
+}
+
 struct KeysCreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create", abstract: "Make a key and print its secret, once.")
 
-    @Option(name: .long, help: ArgumentHelp("The spool the key opens.", valueName: "DIR"))
-    var spool: String = "spool"
+    @OptionGroup var keys: KeysSpoolOption
 
     @Flag(help: "sk_live_: reads everything (--live), or sk_test_: may only preview (--test).")
     var kind: Kind
@@ -104,14 +115,10 @@ struct KeysCreateCommand: ParsableCommand {
 
     enum Kind: String, EnumerableFlag { case live, test }
 
-    func validate() throws {
-        guard builtWithHTTP else { throw ValidationError("This nudge-ingest was built without its HTTP trait, so it has no serve and no keys.") }
-    }
-
     func run() throws {
         #if HTTP
         do {
-            var store = try APIKeyStore(spool: spool)
+            var store = try APIKeyStore(spool: keys.spool)
             let (key, secret) = try store.create(kind: kind == .live ? .live : .test, name: name)
             FileStream.standardOutput.write(secret + "\n")
             FileStream.standardError.write("nudge-ingest keys: created \(key.id) (\(key.kind.rawValue)\(name.isEmpty ? "" : ", \(name)")); "
@@ -126,18 +133,13 @@ struct KeysCreateCommand: ParsableCommand {
 struct KeysListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "The keys: id, kind, name, created, revoked.")
 
-    @Option(name: .long, help: ArgumentHelp("The spool whose keys to list.", valueName: "DIR"))
-    var spool: String = "spool"
-
-    func validate() throws {
-        guard builtWithHTTP else { throw ValidationError("This nudge-ingest was built without its HTTP trait, so it has no serve and no keys.") }
-    }
+    @OptionGroup var keys: KeysSpoolOption
 
     func run() throws {
         #if HTTP
         do {
-            let store = try APIKeyStore(spool: spool)
-            if store.keys.isEmpty { FileStream.standardError.write("no keys yet: nudge-ingest keys create --spool \(spool) --live\n") }
+            let store = try APIKeyStore(spool: keys.spool)
+            if store.keys.isEmpty { FileStream.standardError.write("no keys yet: nudge-ingest keys create --spool \(keys.spool) --live\n") }
             for key in store.keys {
                 FileStream.standardOutput.write("\(key.id)  \(key.kind.rawValue)  created \(key.createdAt)"
                     + (key.revokedAt.map { "  REVOKED \($0)" } ?? "") + (key.name.isEmpty ? "" : "  \(key.name)") + "\n")
@@ -152,20 +154,15 @@ struct KeysListCommand: ParsableCommand {
 struct KeysRevokeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a key: it opens nothing from then on.")
 
-    @Option(name: .long, help: ArgumentHelp("The spool of the key.", valueName: "DIR"))
-    var spool: String = "spool"
+    @OptionGroup var keys: KeysSpoolOption
 
     @Argument(help: ArgumentHelp("The key's id (keys list).", valueName: "ID"))
     var id: String
 
-    func validate() throws {
-        guard builtWithHTTP else { throw ValidationError("This nudge-ingest was built without its HTTP trait, so it has no serve and no keys.") }
-    }
-
     func run() throws {
         #if HTTP
         do {
-            var store = try APIKeyStore(spool: spool)
+            var store = try APIKeyStore(spool: keys.spool)
             let key = try store.revoke(id)
             FileStream.standardError.write("nudge-ingest keys: revoked \(key.id)\n")
         } catch {

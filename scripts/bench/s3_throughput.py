@@ -88,12 +88,7 @@ def main():
     parser.add_argument("--jobs", type=int, action="append", help="run --jobs N (repeat; default: the cores)")
     parser.add_argument("--tool", help="measure this nudge-ingest binary instead of building one")
     args = parser.parse_args()
-    if args.tool:
-        bench.TOOL = os.path.abspath(args.tool)
-    else:
-        bench.log("building the release binary ...")
-        subprocess.run(["swift", "build", "-c", "release", "--package-path", bench.ROOT, "--product", "nudge-ingest"],
-                       check=True, stdout=subprocess.DEVNULL)
+    bench.use_tool(args.tool)
     files = bench.export_files(args, 0.0)
     root = files[0].split("/segment-logs/")[0]
     compressed, uncompressed, lines = bench.sizes(files)

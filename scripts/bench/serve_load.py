@@ -132,12 +132,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--tool", help="measure this nudge-ingest binary instead of building one")
     args = parser.parse_args()
-    if args.tool:
-        bench.TOOL = os.path.abspath(args.tool)
-    else:
-        bench.log("building the release binary ...")
-        subprocess.run(["swift", "build", "-c", "release", "--package-path", bench.ROOT, "--product", "nudge-ingest"],
-                       check=True, stdout=subprocess.DEVNULL)
+    bench.use_tool(args.tool)
     files = bench.export_files(args, 0.1)
     with tempfile.TemporaryDirectory(prefix="nudge-serve-bench-", dir=os.path.join(bench.ROOT, ".build")) as scratch:
         spool = os.path.join(scratch, "spool")
