@@ -25,6 +25,18 @@ public struct AuditFilter: Sendable, Equatable {
         files.contains { file == $0 || file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
     }
 
+    /// Whether `line`, a dropped record as the spool holds it, fails the reason criterion
+    /// by its first bytes alone: the spool writes `{"reason":"CODE",` first, so a page
+    /// of a rare reason passes over the other records without parsing them. False when
+    /// the line does not start so (then it is parsed and matched in full).
+    public func rejectsByReason(_ line: UnsafeRawBufferPointer) -> Bool {
+        guard !reasons.isEmpty else { return false }
+        let prefix = #"{"reason":""#.utf8
+        guard line.count > prefix.count + 1, line.starts(with: prefix) else { return false }
+        let code = line[prefix.count...].prefix { $0 != 0x22 }
+        return !reasons.contains { $0.rawValue.utf8.elementsEqual(code) }
+    }
+
     /// Whether matching needs the original event read from `raw`.
     var readsOriginalEvent: Bool { !users.isEmpty || from != nil || to != nil }
 

@@ -36,7 +36,8 @@ public struct AuditPage: Sendable {
         var page = AuditPage()
         var last: Cursor?
         let versions = Dictionary(uniqueKeysWithValues: scan.lines.files.map { ($0.commit, $0.replacedBy ?? $0.commit) })
-        try scan.forEach { (drop) throws(AuditError) -> Bool in
+        let skipping: ((UnsafeRawBufferPointer) -> Bool)? = filter.reasons.isEmpty ? nil : { filter.rejectsByReason($0) }
+        try scan.forEach(skipping: skipping) { (drop) throws(AuditError) -> Bool in
             if let skip = skipThrough {
                 if drop.commit == skip.commit && drop.record.line <= skip.line { return true }
                 skipThrough = nil

@@ -110,11 +110,16 @@ public struct DroppedSpoolScan {
     }
 
     /// Calls `body` with each record from the reader's position on, until it returns false.
-    public mutating func forEach(_ body: (ScannedDrop) throws(AuditError) -> Bool) throws(AuditError) {
+    /// Lines `skipping` is given and returns true for are passed over unread (a filter
+    /// that can tell from a line's first bytes that it does not match).
+    public mutating func forEach(
+        skipping: ((UnsafeRawBufferPointer) -> Bool)? = nil, _ body: (ScannedDrop) throws(AuditError) -> Bool
+    ) throws(AuditError) {
         while true {
             let next: ArraySlice<UInt8>?
             do { next = try lines.nextLine() } catch { throw .reading(error) }
             guard let line = next else { return }
+            if let skipping, line.withUnsafeBytes(skipping) { continue }
             let (commit, offset) = (lines.commit, lines.lineOffset)
             // The line is read in place, in the reader's buffer.
             let keepGoing = try line.withUnsafeBytes { bytes in
