@@ -148,12 +148,19 @@ public struct AuditServer: Sendable {
             }
             limit = value
         }
-        if let order = query["order"], order != "asc" {
-            throw APIError.badParameter("order", order == "desc"
-                ? "desc is not served yet: page with asc (the spool's order)" : "must be asc")
+        var descending = false
+        if let order = query["order"] {
+            guard order == "asc" || order == "desc" else {
+                throw APIError.badParameter("order", "must be asc (the spool's order, oldest first) or desc (newest first)")
+            }
+            descending = order == "desc"
         }
         let cursor = query["cursor"].map(String.init)
-        do { return try AuditPage.make(spool: spool, filter: filter, limit: limit, cursor: cursor) } catch {
+        do {
+            return descending
+                ? try AuditPage.makeDescending(spool: spool, filter: filter, limit: limit, cursor: cursor)
+                : try AuditPage.make(spool: spool, filter: filter, limit: limit, cursor: cursor)
+        } catch {
             if case .badCursor(let why) = error { throw APIError.badParameter("cursor", why) }
             throw APIError.spool(error.description)
         }

@@ -158,6 +158,14 @@ import Testing
                 $0.contains(#""reason":"not_identified""#) || $0.contains(#""reason":"anonymous_only""#)
             }
             #expect(try Self.served(server, key: live, "reason=not_identified&reason=anonymous_only").0 == byReason)
+            // Newest first: the same records backwards, every page boundary included.
+            let (descending, descendingIDs) = try Self.served(server, key: live, "order=desc")
+            #expect(descending == Array(everything.reversed()) && descendingIDs == Array(ids.reversed()))
+            #expect(try Self.served(server, key: live, "order=desc&reason=not_identified&reason=anonymous_only", limit: 37).0
+                    == Array(byReason.reversed()))
+            let tracks = try Self.auditList(spool, ["--type", "track", "--event", "Order Completed"])
+            #expect(try Self.served(server, key: live, "order=desc&type=track&event=Order%20Completed", limit: 7).0
+                    == Array(tracks.reversed()))
             for (arguments, query) in cases {
                 let expected = try Self.auditList(spool, arguments)
                 let (records, _) = try Self.served(server, key: live, query, limit: 97)
@@ -166,7 +174,8 @@ import Testing
 
             // Bad parameters are named.
             for (query, name) in [("limit=0", "limit"), ("limit=201", "limit"), ("reason=nope", "reason"),
-                                  ("from=yesterday", "from"), ("cursor=c1.x", "cursor"), ("order=sideways", "order")] {
+                                  ("from=yesterday", "from"), ("cursor=c1.x", "cursor"), ("order=sideways", "order"),
+                                  ("order=desc&cursor=c1.1.1.0.1.0", "cursor")] {
                 let (status, answer) = try server.json("/v1/drops?" + query, key: live)
                 let error = answer["error"] as? [String: Any]
                 #expect(status == 400 && error?["code"] as? String == "bad_parameter"

@@ -14,8 +14,9 @@ Then `serve` (release build) is started on 127.0.0.1 with a live key, and:
    i is due at start + i/rate whatever the answers before it, and its latency counts
    from when it was due, so a slow server is not hidden by a client that waits
    (coordinated omission). A pool of threads with keep-alive connections sends them.
-   Mixes: `first` (the first page), `random` (a page at a random cursor), `reason`
-   (pages of `reason=not_identified` at random cursors of that filter);
+   Mixes: `first` (the first page), `random` (a page at a random cursor), `desc` (the
+   first page newest first), `reason` (pages of `reason=not_identified` at random
+   cursors of that filter);
 3. the server's RSS before and after, and its peak (VmHWM).
 
 It prints a Markdown table. The client runs on the same machine: on 2 cores it takes
@@ -173,6 +174,7 @@ def main():
                 "first": ["/v1/drops?limit=200"],
                 "random": ["/v1/drops?limit=200" + ("&cursor=" + urllib.parse.quote(c, safe="") if c else "")
                            for c in random.sample(cursors, min(len(cursors), 2000))],
+                "desc": ["/v1/drops?limit=200&order=desc"],
                 "reason": ["/v1/drops?limit=200&reason=not_identified" +
                            ("&cursor=" + urllib.parse.quote(c, safe="") if c else "")
                            for c in random.sample(reason_cursors, min(len(reason_cursors), 2000))],

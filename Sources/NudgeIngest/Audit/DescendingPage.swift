@@ -1,0 +1,203 @@
+import NudgeCore
+import NudgeSpool
+import NudgeSystem
+
+extension AuditPage {
+    /// The page of `limit` records matching `filter`, newest first: the committed dropped
+    /// files read backwards from their ends (or from before `cursor`), so the first page
+    /// of a large spool costs what its last records cost. `cursor` is one a descending
+    /// page gave (`d1.…`); with the filter's digest in it, like the ascending ones.
+    public static func makeDescending(
+        spool: String, filter: AuditFilter, limit: Int = defaultLimit, cursor: String? = nil
+    ) throws(AuditError) -> AuditPage {
+        let ledger: Ledger
+        do { ledger = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
+        var lines = ReverseSpoolLines(folder: spool + "/dropped", files: ledger.droppedFiles)
+        defer { lines.close() }
+        // Records of the cursor's commit at or after this source line are passed over (a
+        // file a redrive rewrote since: its offsets moved, its lines did not).
+        var skipFrom: (commit: Int, line: Int)?
+        if let cursor {
+            let position = try DescendingCursor(cursor, filter: filter)
+            skipFrom = lines.moveBefore(position)
+        }
+        var page = AuditPage()
+        var last: DescendingCursor?
+        var folderDay: (commit: Int, day: Int64?) = (0, nil)
+        var full = false
+        while !full, let (line, commit, offset) = try lines.previous() {
+            let path = lines.path(commit), version = lines.version(of: commit)
+            try line.withUnsafeBytes { bytes in
+                Result { () throws(AuditError) in
+                    if filter.rejectsByReason(bytes) { return }
+                    let record: DroppedRecord
+                    do throws(JSONMembers.Malformed) { record = try DroppedRecord.parse(bytes) } catch {
+                        throw .reading(.malformed(path: path, line: 0, problem: error.problem))
+                    }
+                    if let skip = skipFrom, skip.commit == commit, record.line >= skip.line { return }
+                    if folderDay.commit != commit {
+                        let file = JSONMembers.decodedString(bytes, record.file).map { String(decoding: $0, as: UTF8.self) }
+                        folderDay = (commit, file.flatMap(ScannedDrop.receivedDay(inPath:)))
+                    }
+                    let drop = ScannedDrop(bytes: bytes, record: record, commit: commit, lineOffset: offset,
+                                           folderDay: folderDay.day)
+                    guard filter.matches(drop) else { return }
+                    // One more match past a full page: there is a next page, from the last kept.
+                    guard page.records.count < limit else {
+                        page.nextCursor = last?.text
+                        full = true
+                        return
+                    }
+                    page.records.append(Array(bytes))
+                    page.ids.append(DropID(commit: commit, line: record.line))
+                    last = DescendingCursor(commit: commit, version: version, offset: offset, sourceLine: record.line,
+                                            filter: filter.digest)
+                }
+            }.get()
+        }
+        return page
+    }
+}
+
+/// A position before a record, for descending pages: `d1.COMMIT.VERSION.OFFSET.LINE.FILTER`,
+/// the record's file, that file's version, the record's byte offset and `source.line`.
+struct DescendingCursor {
+    var commit: Int
+    var version: Int
+    var offset: Int
+    var sourceLine: Int
+    var filter: String
+
+    var text: String { "d1.\(commit).\(version).\(offset).\(sourceLine).\(filter)" }
+
+    init(commit: Int, version: Int, offset: Int, sourceLine: Int, filter: String) {
+        (self.commit, self.version, self.offset, self.sourceLine, self.filter) = (commit, version, offset, sourceLine, filter)
+    }
+
+    init(_ text: String, filter: AuditFilter) throws(AuditError) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 6, parts[0] == "d1", let commit = Int(parts[1]), let version = Int(parts[2]),
+              let offset = Int(parts[3]), let line = Int(parts[4]), commit > 0, offset >= 0
+        else { throw .badCursor("\"\(text)\" is not a cursor that a descending page gave") }
+        guard parts[5] == filter.digest else {
+            throw .badCursor("this cursor was made with other filters; repeat the filters of the first page")
+        }
+        self.init(commit: commit, version: version, offset: offset, sourceLine: line, filter: String(parts[5]))
+    }
+}
+
+/// The lines of committed spool files, last file first and each file from its end,
+/// read in chunks of 256 KiB, each file only up to the size the ledger gives it.
+struct ReverseSpoolLines {
+    let folder: String
+    let files: [CommittedFile]
+    /// The file being read (`files.count`: none yet), its descriptor and the bytes of it
+    /// held: `buffer` is the file's bytes from `bufferStart` to `end`, where `end` is
+    /// the end of the next line to hand out (its newline excluded).
+    private var fileIndex: Int
+    private var file: FileDescriptor?
+    private var buffer: [UInt8] = []
+    private var bufferStart = 0
+    private var end = 0
+    static let chunk = 256 << 10
+
+    init(folder: String, files: [CommittedFile]) {
+        self.folder = folder
+        self.files = files
+        fileIndex = files.count
+    }
+
+    func path(_ commit: Int) -> String { folder + "/" + LedgerEntry.spoolFileName(commit) }
+
+    func version(of commit: Int) -> Int {
+        files.first { $0.commit == commit }.map { $0.replacedBy ?? $0.commit } ?? commit
+    }
+
+    /// Moves to just before `cursor`'s record. When its file was rewritten since, the
+    /// file is read from its end and its records at or after the cursor's source line
+    /// are to be passed over (returned for the caller).
+    mutating func moveBefore(_ cursor: DescendingCursor) -> (commit: Int, line: Int)? {
+        guard let index = files.lastIndex(where: { $0.commit <= cursor.commit }) else {
+            fileIndex = -1
+            return nil
+        }
+        let target = files[index]
+        if target.commit == cursor.commit && (target.replacedBy ?? target.commit) == cursor.version {
+            open(index, endingAt: cursor.offset)
+            return nil
+        }
+        open(index, endingAt: nil)
+        return target.commit == cursor.commit ? (cursor.commit, cursor.sourceLine) : nil
+    }
+
+    /// Lets the file being read go.
+    mutating func close() {
+        file?.close()
+        file = nil
+    }
+
+    private mutating func open(_ index: Int, endingAt offset: Int?) {
+        file?.close()
+        file = nil
+        fileIndex = index
+        buffer = []
+        guard index >= 0 else { return }
+        let size = files[index].bytes
+        // The last byte of a file is its last line's newline.
+        end = min(offset.map { $0 - 1 } ?? size - 1, size)
+        bufferStart = max(end, 0)
+    }
+
+    /// The line before the current position, its commit and its byte offset; nil once
+    /// the first file's start is passed.
+    mutating func previous() throws(AuditError) -> (ArraySlice<UInt8>, commit: Int, offset: Int)? {
+        while true {
+            if fileIndex == files.count { open(files.count - 1, endingAt: nil) }
+            guard fileIndex >= 0 else { return nil }
+            guard end > 0 else {
+                open(fileIndex - 1, endingAt: nil)
+                continue
+            }
+            // The held bytes must reach back past the line's start (a newline, or the file's).
+            while true {
+                let local = buffer[..<(end - bufferStart)]
+                if let newline = local.lastIndex(of: 0x0A) {
+                    let start = newline + 1
+                    let line = buffer[start..<(end - bufferStart)]
+                    let offset = bufferStart + start
+                    end = offset - 1
+                    return (line, files[fileIndex].commit, offset)
+                }
+                if bufferStart == 0 {
+                    let line = buffer[0..<end]
+                    end = 0
+                    return (line, files[fileIndex].commit, 0)
+                }
+                try readEarlier()
+            }
+        }
+    }
+
+    /// Puts the chunk before `bufferStart` in front of the held bytes.
+    private mutating func readEarlier() throws(AuditError) {
+        let commit = files[fileIndex].commit
+        if file == nil {
+            do { file = try .open(path(commit), for: .reading) } catch {
+                throw .spool(.cannotRead(path: path(commit), error: error))
+            }
+        }
+        let start = max(0, bufferStart - Self.chunk)
+        var earlier = [UInt8](repeating: 0, count: bufferStart - start)
+        var filled = 0
+        while filled < earlier.count {
+            let n: Int
+            do { n = try file!.read(into: &earlier, filled..<earlier.count, at: start + filled) } catch {
+                throw .spool(.cannotRead(path: path(commit), error: error))
+            }
+            guard n > 0 else { throw .spool(.cannotRead(path: path(commit), error: .inputOutput)) }
+            filled += n
+        }
+        buffer = earlier + buffer[..<(end - bufferStart)]
+        bufferStart = start
+    }
+}
