@@ -191,6 +191,48 @@ import Testing
         }
     }
 
+    /// `serve` beside a `run` on the same spool: every answer while the run commits is
+    /// whole (200, counts that only grow, pages of committed records), the run is not
+    /// held up by the server, and afterwards the pages are `audit list`'s. Serving
+    /// changes no byte of the spool.
+    @Test func servesCommittedRecordsWhileARunAddsMore() throws {
+        try withTemporaryDirectory { dir in
+            let (spool, live, _) = try Self.spool(in: dir)
+            let more = try DurabilityTests.generateExport(in: dir.appendingPathComponent("later"), files: 4, events: 8_000, seed: 32)
+            let server = try Server(spool: spool, log: dir.appendingPathComponent("serve.log"))
+            func snapshot() throws -> [String: Data] {
+                var files: [String: Data] = [:]
+                let walk = FileManager.default.enumerator(at: spool, includingPropertiesForKeys: nil)!
+                for case let url as URL in walk where !url.hasDirectoryPath && !url.path.contains("/serve/") {
+                    files[url.path] = try Data(contentsOf: url)
+                }
+                return files
+            }
+            let before = try snapshot()
+            _ = try Self.served(server, key: live, "")
+            _ = try server.request("/", key: live)
+            #expect(try snapshot() == before, "serving changed the spool")
+
+            let run = Process()
+            run.executableURL = URL(fileURLWithPath: toolPath)
+            run.arguments = ["run", "--spool", spool.path, "--jobs", "1", dir.appendingPathComponent("later/" + more).path]
+            run.standardError = FileHandle.nullDevice
+            try run.run()
+            var records: [Int] = [], answers = 0
+            while run.isRunning {
+                let (status, report) = try server.json("/v1/report", key: live)
+                let (pageStatus, page) = try server.json("/v1/drops?order=desc&limit=5", key: live)
+                #expect(status == 200 && pageStatus == 200 && (page["data"] as? [Any])?.count == 5)
+                records.append(report["records"] as? Int ?? -1)
+                answers += 1
+            }
+            run.waitUntilExit()
+            #expect(run.terminationStatus == 0 && answers >= 2)
+            #expect(records == records.sorted() && !records.contains(-1), "\(records)")
+            #expect(try Self.served(server, key: live, "").0 == Self.auditList(spool, []))
+        }
+    }
+
     @Test func keysOpenWhatTheirKindAllowsAndNeverShowInTheLog() throws {
         try withTemporaryDirectory { dir in
             let (spool, live, test) = try Self.spool(in: dir)
