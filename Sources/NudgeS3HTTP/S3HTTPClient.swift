@@ -47,9 +47,17 @@ public final class S3HTTPClient: Sendable {
     /// `KEY/` when `KEY` is not an object but a folder.
     public func objects(at location: S3Location, pageSize: Int? = nil,
                         policy: S3RetryPolicy = S3RetryPolicy()) async throws(S3Error) -> [S3ObjectListing.Object] {
+        try await walk(location, pageSize: pageSize, policy: policy).objects
+    }
+
+    /// ``objects(at:pageSize:policy:)``, and the folder they were walked below (the
+    /// prefix their keys share, `""` for the bucket), nil when the location is one
+    /// object's full key.
+    public func walk(_ location: S3Location, pageSize: Int? = nil, policy: S3RetryPolicy = S3RetryPolicy())
+        async throws(S3Error) -> (objects: [S3ObjectListing.Object], folder: String?) {
         let listed = try await list(location, pageSize: pageSize, policy: policy)
-        if location.key.isEmpty || location.key.hasSuffix("/") { return listed }
-        if let exact = listed.first(where: { $0.key == location.key }) { return [exact] }
+        if location.key.isEmpty || location.key.hasSuffix("/") { return (listed, location.key) }
+        if let exact = listed.first(where: { $0.key == location.key }) { return ([exact], nil) }
         let folder = location.key + "/"
         let below = listed.filter { $0.key.hasPrefix(folder) }
         guard !below.isEmpty else {
@@ -57,7 +65,7 @@ public final class S3HTTPClient: Sendable {
                            error: S3ErrorResponse(code: "NoSuchKey", message: "nothing of that name, as a key or as a folder"),
                            accessKeyID: configuration.credentials.accessKeyID)
         }
-        return below
+        return (below, folder)
     }
 
     /// Every object whose key starts with `location.key`, all pages.

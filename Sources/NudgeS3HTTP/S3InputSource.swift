@@ -44,22 +44,20 @@ public final class S3InputSource: RemoteInputSource {
             throw RemoteReadError(message: "\(argument): not an S3 location; write s3://BUCKET/KEY or s3://BUCKET/PREFIX/")
         }
         let listed = waitFor { [client, policy] () async throws(S3Error) in
-            try await client.objects(at: location, policy: policy)
+            try await client.walk(location, policy: policy)
         }
-        let objects: [S3ObjectListing.Object]
+        let (objects, folder): ([S3ObjectListing.Object], String?)
         switch listed {
-        case .success(let found): objects = found
+        case .success(let found): (objects, folder) = found
         case .failure(let error): throw RemoteReadError(message: error.description)
         }
         let inputs = objects.map {
             RemoteObject(url: S3Location(bucket: location.bucket, key: $0.key).description, size: $0.size, etag: $0.etag)
         }
         // A full key is one object, named; anything else was walked below a folder.
-        if objects.count == 1 && objects[0].key == location.key {
-            return RemoteListing(objects: inputs, relativePaths: [nil])
-        }
-        let folder = location.key.isEmpty || location.key.hasSuffix("/") ? location.key : location.key + "/"
-        return RemoteListing(objects: inputs, relativePaths: objects.map { String($0.key.utf8.dropFirst(folder.utf8.count))! })
+        return RemoteListing(objects: inputs, relativePaths: objects.map { object in
+            folder.map { String(object.key.utf8.dropFirst($0.utf8.count))! }
+        })
     }
 
     public func open(_ object: RemoteObject) -> any RemoteByteStream {

@@ -76,10 +76,10 @@ public struct AuditServer: Sendable {
             if request.uri.queryParameters["key"] != nil { return Self.signedIn(request) }
             return try await Self.offload { try self.dashboard() }
         }
-        router.get("ui/drops") { request, _ in try await Self.offload { try DashboardPages.list(try self.page(for: request), request: request) } }
+        router.get("ui/drops") { request, _ in try await Self.offload { DashboardPages.list(try self.page(for: request), request: request) } }
         router.get("ui/drops/:id") { _, context in
             let id = context.parameters.get("id") ?? ""
-            return try await Self.offload { try DashboardPages.record(try self.record(id: id)) }
+            return try await Self.offload { DashboardPages.record(try self.record(id: id)) }
         }
         return router
     }
@@ -141,13 +141,7 @@ public struct AuditServer: Sendable {
             }
             if isEnd { filter.to = time } else { filter.from = time }
         }
-        var limit = Self.defaultLimit
-        if let text = query["limit"] {
-            guard let value = Int(text), (1...Self.maximumLimit).contains(value) else {
-                throw APIError.badParameter("limit", "must be a whole number from 1 to \(Self.maximumLimit)")
-            }
-            limit = value
-        }
+        let limit = try Self.limit(query)
         var descending = false
         if let order = query["order"] {
             guard order == "asc" || order == "desc" else {
@@ -230,15 +224,13 @@ public struct AuditServer: Sendable {
     /// `{"would_accept", "record", "reason", "detail"}` of one outcome.
     static func write(_ outcome: Preview.Outcome, key: String?, to out: inout JSONWriter) {
         outcome.record.withUnsafeBytes { bytes in
-            var members: [String: Range<Int>] = [:]
-            try? JSONMembers.forEach(in: bytes, object: 0..<bytes.count) { name, value in
-                members[String(decoding: name, as: UTF8.self)] = value
-            }
+            // A dropped record is read as the dropped spool's reader reads one.
+            let dropped = outcome.isAccepted ? nil : try? DroppedRecord.parse(bytes)
             out.beginObject(key)
             out.value("would_accept", outcome.isAccepted)
             out.json("record", bytes)
-            out.value("reason", outcome.isAccepted ? nil : DroppedRecord.string(members["reason"], in: bytes))
-            out.value("detail", outcome.isAccepted ? nil : DroppedRecord.string(members["detail"], in: bytes))
+            out.value("reason", dropped?.reason.rawValue)
+            out.value("detail", dropped.flatMap { DroppedRecord.string($0.detail, in: bytes) })
             out.endObject()
         }
     }
@@ -247,13 +239,7 @@ public struct AuditServer: Sendable {
     /// time (`limit`, and `cursor`: the number of records before the page).
     func rejected(_ request: Request) throws -> Response {
         let query = request.uri.queryParameters
-        var limit = Self.defaultLimit
-        if let text = query["limit"] {
-            guard let value = Int(text), (1...Self.maximumLimit).contains(value) else {
-                throw APIError.badParameter("limit", "must be a whole number from 1 to \(Self.maximumLimit)")
-            }
-            limit = value
-        }
+        let limit = try Self.limit(query)
         var start = 0
         if let text = query["cursor"] {
             guard text.hasPrefix("r1."), let value = Int(text.dropFirst(3)), value >= 0 else {
@@ -267,15 +253,16 @@ public struct AuditServer: Sendable {
         }
         let page = lines.dropFirst(start).prefix(limit)
         let next = start + page.count < lines.count ? "r1.\(start + page.count)" : nil
-        var out = JSONWriter()
-        out.beginObject()
-        out.beginArray("data")
-        for line in page { line.withUnsafeBytes { out.json(nil, $0) } }
-        out.endArray()
-        out.value("next_cursor", next)
-        out.value("has_more", next != nil)
-        out.endObject()
-        return Self.jsonResponse(out.text)
+        return Self.jsonResponse(AuditPage.pageJSON(page, nextCursor: next))
+    }
+
+    /// `limit`: 1 to ``maximumLimit``, ``defaultLimit`` when not given.
+    static func limit(_ query: FlatDictionary<Substring, Substring>) throws -> Int {
+        guard let text = query["limit"] else { return defaultLimit }
+        guard let value = Int(text), (1...maximumLimit).contains(value) else {
+            throw APIError.badParameter("limit", "must be a whole number from 1 to \(maximumLimit)")
+        }
+        return value
     }
 
     // MARK: Answers

@@ -22,7 +22,7 @@ enum DashboardPages {
 
     /// `GET /ui/drops?…`: a page of the records the parameters select, each linked to its
     /// own page, and a link to the next page.
-    static func list(_ records: AuditPage, request: Request) throws -> Response {
+    static func list(_ records: AuditPage, request: Request) -> Response {
         let query = request.uri.query ?? ""
         let criteria = query.split(separator: "&").filter { !$0.hasPrefix("cursor=") && !$0.hasPrefix("key=") }
         var body = "<p class=muted>\(escape(criteria.isEmpty ? "every dropped record" : criteria.joined(separator: " · ")))"
@@ -47,7 +47,7 @@ enum DashboardPages {
     }
 
     /// `GET /ui/drops/ID`: one record, its fields and its raw line.
-    static func record(_ found: (DropID, [UInt8])) throws -> Response {
+    static func record(_ found: (DropID, [UInt8])) -> Response {
         let (id, line) = found
         var body = ""
         line.withUnsafeBytes { bytes in

@@ -397,7 +397,7 @@ import Testing
             #expect(lines.count >= 3, "\(output)")
             for line in lines {
                 #expect(line.count <= 79, "wider than the terminal: \(line)")
-                #expect(line.contains("%") && line.contains("records"), "\(line)")
+                #expect(line.contains("% of ") && line.contains(" MB") && line.contains("records"), "\(line)")
             }
             #expect(lines.contains { $0.contains("ETA ") }, "\(lines)")
             #expect(lines.contains { $0.contains("…") }, "the path is shortened in its middle: \(lines)")

@@ -259,6 +259,13 @@ import Testing
             let stored = try String(contentsOf: spool.appendingPathComponent("serve/keys.ndjson"), encoding: .utf8)
             let permissions = try FileManager.default.attributesOfItem(atPath: spool.appendingPathComponent("serve/keys.ndjson").path)[.posixPermissions] as? Int
             #expect(!stored.contains(live) && !stored.contains(test) && permissions == 0o600)
+            let lines = stored.split(separator: "\n")
+            #expect(lines.count == 2 && lines.filter { !$0.contains(#""revoked_at":null"#) }.count == 1)
+            for line in lines { try ReplayTests.expectValid(Data(line.utf8), schema: "api-key") }
+            // What is stored is the secret's SHA-256, as an independent hasher computes it.
+            let digest = try runProgram("/usr/bin/env", ["python3", "-c", "import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())"],
+                                        stdin: Data(live.utf8)).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(digest.count == 64 && stored.contains(#""sha256":"\#(digest)""#))
             let logged = try String(contentsOf: log, encoding: .utf8)
             #expect(logged.contains(" GET /v1/drops 401 ") && logged.contains(String(liveID)))
             #expect(!logged.contains(live) && !logged.contains(test) && !logged.contains("sk_"), "\(logged)")

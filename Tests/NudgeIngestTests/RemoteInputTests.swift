@@ -252,6 +252,27 @@ import Testing
         }
     }
 
+    /// A run's progress counts the bytes of the listed total: the plan takes each
+    /// object's size from the listing, downloading nothing, and the line says it.
+    @Test func progressCountsAgainstTheListedSizes() throws {
+        let parts = try Self.parts(seed: 21)
+        try withTemporaryDirectory { dir in
+            let bucket = MemoryBucket()
+            for (index, part) in parts.prefix(3).enumerated() { bucket.put("s3://b/logs/\(index).gz", part) }
+            let inputs = try InputDiscovery.inputs(for: ["s3://b/logs/"], remote: bucket).inputs
+            let plan = try Spool(directory: dir.appendingPathComponent("spool").path)
+                .plan(inputs, reprocessChanged: false, remote: bucket)
+            #expect(plan.sizes == parts.prefix(3).map { Optional($0.count) })
+            #expect(bucket.opened.isEmpty)
+            let total = parts.prefix(3).reduce(0) { $0 + $1.count }
+            let progress = RunProgress(inputIndex: 1, inputCount: 3, path: inputs[1].path, inputBytesRead: parts[1].count / 2,
+                                       inputBytesTotal: parts[1].count, bytesBefore: parts[0].count, bytesTotal: total,
+                                       records: 10, elapsedSeconds: 2)
+            let share = Int(Double(parts[0].count + parts[1].count / 2) / Double(total) * 100)
+            #expect(progress.line().hasPrefix("[2/3] \(share)% of \(format1(Double(total) / 1e6)) MB · ETA "), "\(progress.line())")
+        }
+    }
+
     @Test func listingsFollowTheWalksRules() throws {
         let bucket = MemoryBucket()
         for key in ["logs/a/1.gz", "logs/a/.partial/2.gz", "logs/a/.partial/3.gz", "logs/b/.DS_Store", "logs/b/4.ndjson",

@@ -134,14 +134,14 @@ struct S3HTTPClientTests {
     /// `run`'s reading thread takes an object's bytes from ``S3InputSource``'s stream:
     /// while it reads nothing, the download stops once 1 MiB waits for it (moto would
     /// send the 24 MB object in a fraction of a second), so memory stays bounded; read on,
-    /// the bytes are the object's. Closing a stream midway stops its download.
+    /// the bytes are the object's.
     @Test func aReaderThatFallsBehindHoldsTheDownloadBack() throws {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         let bytes = (0..<24_000_000).map { _ in
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return UInt8(truncatingIfNeeded: state >> 33)
         }
-        let moto = try MotoServer(bucket: "archive", objects: ["big.gz": bytes, "other.gz": Array(bytes.prefix(8_000_000))])
+        let moto = try MotoServer(bucket: "archive", objects: ["big.gz": bytes, "other.gz": Array(bytes.prefix(1_000))])
         let environment = ["AWS_ACCESS_KEY_ID": moto.accessKeyID, "AWS_SECRET_ACCESS_KEY": moto.secretAccessKey,
                            "AWS_ENDPOINT_URL_S3": moto.endpoint, "HOME": "/nonexistent"]
         let configuration = try AWSConfiguration.resolve(environment: { environment[$0] },
@@ -168,14 +168,6 @@ struct S3HTTPClientTests {
         }
         stream.close()
         #expect(received.count == bytes.count && received == bytes)
-
-        // A stream let go after its first bytes: its download ends there.
-        let before = source.requestCounts.bytes
-        let abandoned = source.open(listing.objects[1])
-        _ = try abandoned.read(into: buffer)
-        abandoned.close()
-        Thread.sleep(forTimeInterval: 0.5)
-        #expect(source.requestCounts.bytes - before <= (1 << 20) + (1 << 19))
     }
 }
 #endif

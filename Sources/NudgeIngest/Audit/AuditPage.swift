@@ -57,33 +57,40 @@ public struct AuditPage: Sendable {
         return page
     }
 
-    /// A position after a record: the commit of its file, the file's version (the
-    /// redrive that last rewrote it, else the commit), the byte offset after the
-    /// record, its `source.line`, and the filter it was made with. Written as
-    /// `c1.COMMIT.VERSION.OFFSET.LINE.FILTER`; treat it as opaque.
+    /// A position beside a record: the commit of its file, the file's version (the
+    /// redrive that last rewrote it, else the commit), a byte offset (after the record
+    /// for ascending pages, of its start for descending ones), its `source.line`, and
+    /// the filter it was made with. Written as `c1.COMMIT.VERSION.OFFSET.LINE.FILTER`
+    /// (`d1.…` descending); treat it as opaque.
     struct Cursor {
         var commit: Int
         var version: Int
         var offset: Int
         var sourceLine: Int
         var filter: String
+        var descending = false
 
-        var text: String { "c1.\(commit).\(version).\(offset).\(sourceLine).\(filter)" }
+        var text: String { "\(descending ? "d1" : "c1").\(commit).\(version).\(offset).\(sourceLine).\(filter)" }
 
-        init(commit: Int, version: Int, offset: Int, sourceLine: Int, filter: String) {
+        init(commit: Int, version: Int, offset: Int, sourceLine: Int, filter: String, descending: Bool = false) {
             (self.commit, self.version, self.offset, self.sourceLine, self.filter) = (commit, version, offset, sourceLine, filter)
+            self.descending = descending
         }
 
-        init(_ text: String, filter: AuditFilter) throws(AuditError) {
+        /// Reads a cursor of the order asked for: one of the other order is refused.
+        init(_ text: String, filter: AuditFilter, descending: Bool = false) throws(AuditError) {
             let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-            guard parts.count == 6, parts[0] == "c1",
+            guard parts.count == 6, parts[0] == (descending ? "d1" : "c1"),
                   let commit = Int(parts[1]), let version = Int(parts[2]), let offset = Int(parts[3]),
                   let line = Int(parts[4]), commit > 0, offset >= 0
-            else { throw .badCursor("\"\(text)\" is not a cursor that audit list gave") }
+            else {
+                throw .badCursor("\"\(text)\" is not a cursor that \(descending ? "a descending page" : "audit list") gave")
+            }
             guard parts[5] == filter.digest else {
                 throw .badCursor("this cursor was made with other filters; repeat the filters of the first page")
             }
-            self.init(commit: commit, version: version, offset: offset, sourceLine: line, filter: String(parts[5]))
+            self.init(commit: commit, version: version, offset: offset, sourceLine: line, filter: String(parts[5]),
+                      descending: descending)
         }
 
         /// Moves `lines` to this position. When a redrive rewrote the file since, its
@@ -150,13 +157,22 @@ extension AuditPage {
 
     /// `{"data":[…],"next_cursor":…,"has_more":…}` with each record's `"id"` first.
     public var jsonWithIDs: String {
+        Self.pageJSON(zip(records, ids).map { Self.withID($0, $1) }, nextCursor: nextCursor)
+    }
+
+    /// `{"data":[…],"next_cursor":…,"has_more":…}` around `items`, each a JSON value's
+    /// bytes: the shape of every paged answer (`audit list`, `serve`'s lists).
+    package static func pageJSON<Item: Collection<UInt8>>(_ items: some Sequence<Item>, nextCursor: String?) -> String {
         var out = JSONWriter()
         out.beginObject()
         out.beginArray("data")
-        for (record, id) in zip(records, ids) { Self.withID(record, id).withUnsafeBytes { out.json(nil, $0) } }
+        for item in items {
+            let written: Void? = item.withContiguousStorageIfAvailable { out.json(nil, UnsafeRawBufferPointer($0)) }
+            if written == nil { Array(item).withUnsafeBytes { out.json(nil, $0) } }
+        }
         out.endArray()
         out.value("next_cursor", nextCursor)
-        out.value("has_more", hasMore)
+        out.value("has_more", nextCursor != nil)
         out.endObject()
         return out.text
     }
@@ -172,15 +188,7 @@ extension AuditPage {
 extension AuditPage {
     /// `{"data":[…],"next_cursor":…,"has_more":…}`.
     public var json: String {
-        var out = JSONWriter()
-        out.beginObject()
-        out.beginArray("data")
-        for record in records { record.withUnsafeBytes { out.json(nil, $0) } }
-        out.endArray()
-        out.value("next_cursor", nextCursor)
-        out.value("has_more", hasMore)
-        out.endObject()
-        return out.text
+        Self.pageJSON(records, nextCursor: nextCursor)
     }
 
     /// One line per record: `file:line  reason  type/event  detail`.

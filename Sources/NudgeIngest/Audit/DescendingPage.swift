@@ -6,7 +6,7 @@ extension AuditPage {
     /// The page of `limit` records matching `filter`, newest first: the committed dropped
     /// files read backwards from their ends (or from before `cursor`), so the first page
     /// of a large spool costs what its last records cost. `cursor` is one a descending
-    /// page gave (`d1.…`); with the filter's digest in it, like the ascending ones.
+    /// page gave (`d1.…`), as ``Cursor`` writes it for both orders.
     public static func makeDescending(
         spool: String, filter: AuditFilter, limit: Int = defaultLimit, cursor: String? = nil
     ) throws(AuditError) -> AuditPage {
@@ -18,11 +18,11 @@ extension AuditPage {
         // file a redrive rewrote since: its offsets moved, its lines did not).
         var skipFrom: (commit: Int, line: Int)?
         if let cursor {
-            let position = try DescendingCursor(cursor, filter: filter)
+            let position = try Cursor(cursor, filter: filter, descending: true)
             skipFrom = lines.moveBefore(position)
         }
         var page = AuditPage()
-        var last: DescendingCursor?
+        var last: Cursor?
         var folderDay: (commit: Int, day: Int64?) = (0, nil)
         var full = false
         while !full, let (line, commit, offset) = try lines.previous() {
@@ -50,39 +50,12 @@ extension AuditPage {
                     }
                     page.records.append(Array(bytes))
                     page.ids.append(DropID(commit: commit, line: record.line))
-                    last = DescendingCursor(commit: commit, version: version, offset: offset, sourceLine: record.line,
-                                            filter: filter.digest)
+                    last = Cursor(commit: commit, version: version, offset: offset, sourceLine: record.line,
+                                  filter: filter.digest, descending: true)
                 }
             }.get()
         }
         return page
-    }
-}
-
-/// A position before a record, for descending pages: `d1.COMMIT.VERSION.OFFSET.LINE.FILTER`,
-/// the record's file, that file's version, the record's byte offset and `source.line`.
-struct DescendingCursor {
-    var commit: Int
-    var version: Int
-    var offset: Int
-    var sourceLine: Int
-    var filter: String
-
-    var text: String { "d1.\(commit).\(version).\(offset).\(sourceLine).\(filter)" }
-
-    init(commit: Int, version: Int, offset: Int, sourceLine: Int, filter: String) {
-        (self.commit, self.version, self.offset, self.sourceLine, self.filter) = (commit, version, offset, sourceLine, filter)
-    }
-
-    init(_ text: String, filter: AuditFilter) throws(AuditError) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0] == "d1", let commit = Int(parts[1]), let version = Int(parts[2]),
-              let offset = Int(parts[3]), let line = Int(parts[4]), commit > 0, offset >= 0
-        else { throw .badCursor("\"\(text)\" is not a cursor that a descending page gave") }
-        guard parts[5] == filter.digest else {
-            throw .badCursor("this cursor was made with other filters; repeat the filters of the first page")
-        }
-        self.init(commit: commit, version: version, offset: offset, sourceLine: line, filter: String(parts[5]))
     }
 }
 
@@ -116,7 +89,7 @@ struct ReverseSpoolLines {
     /// Moves to just before `cursor`'s record. When its file was rewritten since, the
     /// file is read from its end and its records at or after the cursor's source line
     /// are to be passed over (returned for the caller).
-    mutating func moveBefore(_ cursor: DescendingCursor) -> (commit: Int, line: Int)? {
+    mutating func moveBefore(_ cursor: AuditPage.Cursor) -> (commit: Int, line: Int)? {
         guard let index = files.lastIndex(where: { $0.commit <= cursor.commit }) else {
             fileIndex = -1
             return nil

@@ -198,11 +198,6 @@ public struct IngestRun {
                 }
             }
             let stage = report.stage
-            if case .stopped(let failure) = stage.end {
-                // Not the input's fault: nothing of it is committed, the next run reads it again.
-                summary.stopped = failure.message
-                break inputs
-            }
             var inputSummary = InputSummary(
                 path: input.path, format: stage.format, bytes: stage.bytes,
                 uncompressedBytes: stage.uncompressedBytes, counts: OutcomeCounts(), status: .ok, fault: nil)
@@ -215,8 +210,10 @@ public struct IngestRun {
             case .corrupt(let fault):
                 inputSummary.status = .corrupt
                 inputSummary.fault = (stage.faultOffset, report.faultLine, fault.message)
-            case .stopped:
-                preconditionFailure("a stopped input is never committed")
+            case .stopped(let failure):
+                // Not the input's fault: nothing of it is committed, the next run reads it again.
+                summary.stopped = failure.message
+                break inputs
             }
             if let fault = inputSummary.fault {
                 decider.recordFault(
