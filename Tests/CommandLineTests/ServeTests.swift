@@ -233,6 +233,36 @@ import Testing
         }
     }
 
+    /// `GET /v1/rejected` after a replay whose identifies of one user Nudge refused: paged
+    /// 5 at a time, the 13 records of the rejected spool, each once, in order, each a
+    /// `rejected-record`.
+    @Test func rejectedPagesGiveTheRejectedSpool() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try RequeueTests.rejectedSpool(in: dir)
+            let live = try runProgram(toolPath, ["keys", "create", "--spool", spool.path, "--live"]).stdoutText
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let server = try Server(spool: spool, log: dir.appendingPathComponent("serve.log"))
+            var served: [String] = []
+            var cursor: String?
+            repeat {
+                let (status, page) = try server.json("/v1/rejected?limit=5" + (cursor.map { "&cursor=" + $0 } ?? ""), key: live)
+                try #require(status == 200)
+                let data = page["data"] as? [Any] ?? []
+                #expect(data.count <= 5)
+                for record in data {
+                    try ReplayTests.expectValid(try JSONSerialization.data(withJSONObject: record), schema: "rejected-record")
+                    served.append(try Self.canonical(record))
+                }
+                cursor = page["next_cursor"] as? String
+                #expect((page["has_more"] as? Bool) == (cursor != nil))
+            } while cursor != nil
+            let file = try String(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson"), encoding: .utf8)
+            let expected = try file.split(separator: "\n").map { try Self.canonical(try parseJSON(Array($0.utf8))) }
+            #expect(expected.count == 13 && served == expected)
+            #expect(try server.json("/v1/rejected?cursor=c1.0", key: live).status == 400)
+        }
+    }
+
     @Test func keysOpenWhatTheirKindAllowsAndNeverShowInTheLog() throws {
         try withTemporaryDirectory { dir in
             let (spool, live, test) = try Self.spool(in: dir)
