@@ -132,6 +132,7 @@ public func fuzzGzipReader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         case .complete: require(whole.fault == nil, "the reader missed a fault")
         case .corrupt(let fault): require(fault == whole.fault && report.faultOffset == whole.faultOffset, "fault differs")
         case .unreadable(let why): require(false, "unreadable: \(why)")
+        case .stopped(let why): require(false, "a local file stopped as a remote one: \(why)")
         }
     } else {
         require(report.format == .plain && streamed == input && report.end == .complete, "a plain input was altered")
