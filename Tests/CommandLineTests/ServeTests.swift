@@ -263,6 +263,67 @@ import Testing
         }
     }
 
+    /// `serve` beside a running `replay` of the same spool: while the replay sends (one
+    /// record a request, 40 a second, Nudge refusing one user's identifies), every answer
+    /// is whole, the replay's counts in the report only grow, and each page of
+    /// `/v1/rejected` is a prefix of what the replay leaves, never more records than its
+    /// checkpoint vouched for once the page was served. The replay is not held up: it
+    /// ends as it does alone, with the 13 records refused and the rest acknowledged, and
+    /// the last page is the whole file.
+    @Test func servesCommittedReplayStateWhileAReplaySends() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try ReplayTests.sampleSpool(in: dir)
+            let live = try runProgram(toolPath, ["keys", "create", "--spool", spool.path, "--live"]).stdoutText
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let nudge = try ReplayTests.FakeNudge(in: dir, faults: #"{"reject_identify": ["\#(RequeueTests.rejectedUser)"]}"#)
+            let server = try Server(spool: spool, log: dir.appendingPathComponent("serve.log"))
+
+            let replay = Process()
+            replay.executableURL = URL(fileURLWithPath: toolPath)
+            replay.arguments = ["replay", "--spool", spool.path, "--endpoint", nudge.endpoint, "--json",
+                                "--batch-size", "1", "--concurrency", "2", "--fixed-concurrency", "--max-rps", "40"]
+            replay.environment = ProcessInfo.processInfo.environment.merging(["NUDGE_API_KEY": ReplayTests.apiKey]) { $1 }
+            let summary = Pipe()
+            replay.standardOutput = summary
+            replay.standardError = FileHandle.nullDevice
+            try replay.run()
+            var acknowledged: [Int] = [], rejectedPages: [[String]] = []
+            while replay.isRunning {
+                let (pageStatus, page) = try server.json("/v1/rejected?limit=200", key: live)
+                let (status, report) = try server.json("/v1/report", key: live)
+                #expect(status == 200 && pageStatus == 200)
+                acknowledged.append((report["replay"] as? [String: Any])?["acknowledged"] as? Int ?? -1)
+                rejectedPages.append(try (page["data"] as? [Any] ?? []).map(Self.canonical))
+                // The page was served first: it cannot hold more records than the
+                // checkpoint, read from its file after it, vouches for.
+                // Before the replay's first checkpoint neither file is there: it vouches for none.
+                let checkpoint = (try? Data(contentsOf: spool.appendingPathComponent("replay/checkpoint.json")))
+                    .flatMap { try? parseJSON($0) as? [String: Any] }
+                let vouched = ((try? Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson"))) ?? Data())
+                    .prefix(checkpoint?["rejected_bytes"] as? Int ?? 0).count { $0 == 0x0A }
+                #expect(rejectedPages.last!.count <= vouched, "a page ran ahead of the checkpoint: \(rejectedPages.last!.count) > \(vouched)")
+            }
+            replay.waitUntilExit()
+            let result = try parseJSON(summary.fileHandleForReading.readDataToEndOfFile()) as? [String: Any]
+            #expect(replay.terminationStatus == 0)
+            #expect(result?["acknowledged"] as? Int == 191 && result?["rejected"] as? Int == 13, "\(result ?? [:])")
+
+            #expect(acknowledged.count >= 5, "the replay ended before serve was asked much: \(acknowledged)")
+            #expect(acknowledged == acknowledged.sorted() && !acknowledged.contains(-1), "\(acknowledged)")
+            #expect(Set(acknowledged).count > 2, "the counts never moved while the replay ran: \(acknowledged)")
+            let file = try String(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson"), encoding: .utf8)
+            let rejected = try file.split(separator: "\n").map { try Self.canonical(try parseJSON(Array($0.utf8))) }
+            #expect(rejected.count == 13)
+            for page in rejectedPages {
+                #expect(Array(rejected.prefix(page.count)) == page, "a page that is not what the replay committed")
+            }
+            let last = try server.json("/v1/rejected?limit=200", key: live)
+            #expect(try (last.object["data"] as? [Any] ?? []).map(Self.canonical) == rejected)
+            let report = try server.json("/v1/report", key: live).object["replay"] as? [String: Any]
+            #expect(report?["acknowledged"] as? Int == 191 && report?["rejected"] as? Int == 13)
+        }
+    }
+
     @Test func keysOpenWhatTheirKindAllowsAndNeverShowInTheLog() throws {
         try withTemporaryDirectory { dir in
             let (spool, live, test) = try Self.spool(in: dir)
