@@ -80,7 +80,7 @@ import Testing
 
             func read(into buffer: UnsafeMutableRawBufferPointer) throws(RemoteReadError) -> Int {
                 if let failAfter, position >= failAfter {
-                    throw RemoteReadError(message: "\(url): gave up after 3 attempts, the last HTTP 503 SlowDown")
+                    throw RemoteReadError(message: "\(url): gave up after 3 failed attempts in a row, the last HTTP 503 SlowDown")
                 }
                 var count = min(buffer.count, bytes.count - position, Int.random(in: 1...5_000))
                 if let failAfter { count = min(count, failAfter - position) }
@@ -231,7 +231,7 @@ import Testing
             let spool = dir.appendingPathComponent("spool").path
             bucket.failReading("s3://b/logs/2.gz", after: parts[2].count / 2)
             let stopped = try IngestRun(options: Self.options(spool: spool, jobs: 3), remote: bucket).run(inputs)
-            #expect(stopped.stopped?.contains("s3://b/logs/2.gz: gave up after 3 attempts") == true)
+            #expect(stopped.stopped?.contains("s3://b/logs/2.gz: gave up after 3 failed attempts in a row") == true)
             #expect(stopped.inputs.map(\.path) == ["s3://b/logs/0.gz", "s3://b/logs/1.gz"])
             #expect(stopped.exitStatus == 2 && stopped.faults == 0 && stopped.state == nil)
             #expect(stopped.report.contains("run the same command again to continue"))

@@ -128,7 +128,7 @@ struct S3HTTPClientTests {
         let spent = try await Self.withClient(moto, endpoint: stuck.endpoint) { client in
             await #expect(throws: S3Error.self) { _ = try await client.objects(at: S3Location("s3://archive/")!, policy: policy) }
         }
-        #expect(spent.map { "\($0)" } == "s3://archive/: gave up after 3 attempts, the last HTTP 503 SlowDown")
+        #expect(spent.map { "\($0)" } == "s3://archive/: gave up after 3 failed attempts in a row, the last HTTP 503 SlowDown")
     }
 
     /// `run`'s reading thread takes an object's bytes from ``S3InputSource``'s stream:

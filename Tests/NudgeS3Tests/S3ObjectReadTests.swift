@@ -43,6 +43,37 @@ import Testing
         #expect(read.isComplete && read.attempts == 2)
     }
 
+    /// The attempts are counted in a row: a connection that drops after bringing bytes
+    /// starts the count again, so 25 drops (more than the 4 attempts allowed), each after
+    /// 4 more bytes, read the whole object, each resumed where the last stopped and
+    /// waiting as after a first failure; a drop and then 3 attempts that bring nothing,
+    /// 4 failures since the last byte, stop.
+    @Test func dropsThatMoveTheReadOnNeverSpendTheAttempts() {
+        var read = S3ObjectRead(bucket: "logs", key: "k.gz", size: 100, etag: nil, accessKeyID: "AKIA1", policy: Self.noJitter)
+        for drop in 0..<25 {
+            let request = read.nextRequest(endpoint: Self.moto)
+            #expect(request.signable.header("range") == (drop == 0 ? nil : "bytes=\(drop * 4)-"))
+            #expect(read.answered(status: drop == 0 ? 200 : 206, etag: "\"v1\"", error: nil) == .readBody)
+            read.didReceive(4)
+            if drop < 24 {
+                #expect(read.connectionFailed("reset") == .retry(afterSeconds: 0.05), "drop \(drop)")
+            }
+        }
+        #expect(read.isComplete && read.attempts == 25 && read.resumes == 24)
+
+        var stuck = S3ObjectRead(bucket: "logs", key: "k.gz", size: 100, etag: nil, accessKeyID: "AKIA1", policy: Self.noJitter)
+        _ = stuck.nextRequest(endpoint: Self.moto)
+        _ = stuck.answered(status: 200, etag: "\"v1\"", error: nil)
+        stuck.didReceive(10)
+        var verdicts = [stuck.connectionFailed("reset")]
+        for _ in 0..<3 {
+            _ = stuck.nextRequest(endpoint: Self.moto)
+            verdicts.append(stuck.connectionFailed("connection refused"))
+        }
+        #expect(verdicts.dropLast() == [.retry(afterSeconds: 0.05), .retry(afterSeconds: 0.1), .retry(afterSeconds: 0.2)])
+        #expect(verdicts.last == .fail(.retriesSpent(bucket: "logs", key: "k.gz", attempts: 4, last: .connection("connection refused"))))
+    }
+
     @Test func aChangedObjectIsNeverSpliced() {
         var read = S3ObjectRead(bucket: "logs", key: "k.gz", size: 100, etag: "\"v1\"", accessKeyID: "AKIA1")
         _ = read.nextRequest(endpoint: Self.moto)
@@ -82,7 +113,7 @@ import Testing
         let spent = read.answered(status: 500, etag: nil, error: S3ErrorResponse(code: "InternalError", message: "x"))
         #expect(spent == .fail(.retriesSpent(bucket: "logs", key: "k.gz", attempts: 4, last: .status(500, "InternalError"))))
         if case .fail(let error) = spent {
-            #expect("\(error)" == "s3://logs/k.gz: gave up after 4 attempts, the last HTTP 500 InternalError")
+            #expect("\(error)" == "s3://logs/k.gz: gave up after 4 failed attempts in a row, the last HTTP 500 InternalError")
         }
         // The ceiling holds whatever the attempt.
         var policy = S3RetryPolicy()

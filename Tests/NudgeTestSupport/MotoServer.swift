@@ -125,8 +125,10 @@ package struct MotoFailed: Error, CustomStringConvertible {
 
 /// A TCP proxy on loopback in front of a server, for the failures a network makes:
 /// `cut:N` forwards answers only up to N bytes a connection, until one connection has
-/// been cut there (a connection dropped mid-object: small answers, a listing, pass); `slowdown:K` answers the first K requests itself
-/// with S3's 503 SlowDown. Every other connection passes through untouched.
+/// been cut there (a connection dropped mid-object: small answers, a listing, pass);
+/// `cuteach:N` cuts every answer longer than N bytes there (a network that keeps
+/// dropping); `slowdown:K` answers the first K requests itself with S3's 503 SlowDown.
+/// Every other connection passes through untouched.
 package final class LoopbackProxy {
     package let port: Int
     private let process: Process
@@ -145,8 +147,8 @@ package final class LoopbackProxy {
             def pump(source, target, limit=None):
                 sent = 0
                 try:
-                    while limit is None or cut_done.is_set() or sent < limit:
-                        room = 65536 if limit is None or cut_done.is_set() else min(65536, limit - sent)
+                    while limit is None or (kind == "cut" and cut_done.is_set()) or sent < limit:
+                        room = 65536 if limit is None or (kind == "cut" and cut_done.is_set()) else min(65536, limit - sent)
                         data = source.recv(room)
                         if not data: break
                         target.sendall(data); sent += len(data)
@@ -167,7 +169,7 @@ package final class LoopbackProxy {
                     client.close(); continue
                 up = socket.create_connection(("127.0.0.1", upstream))
                 threading.Thread(target=pump, args=(client, up), daemon=True).start()
-                threading.Thread(target=pump, args=(up, client, amount if kind == "cut" else None), daemon=True).start()
+                threading.Thread(target=pump, args=(up, client, amount if kind in ("cut", "cuteach") else None), daemon=True).start()
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

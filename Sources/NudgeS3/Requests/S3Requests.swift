@@ -39,7 +39,8 @@ public struct S3Request: Sendable {
 /// How one object is read to its end across dropped connections: every attempt after
 /// the first asks for the bytes from the last one received on, under the object's
 /// ETag, and failures are retried with exponential backoff and jitter until the
-/// attempts are spent. It decides; the HTTP client carries it out.
+/// attempts are spent, counted in a row: an attempt that brought bytes starts the count
+/// again. It decides; the HTTP client carries it out.
 public struct S3ObjectRead: Sendable {
     public let bucket: String
     public let key: String
@@ -55,6 +56,11 @@ public struct S3ObjectRead: Sendable {
     public private(set) var attempts = 0
     /// Attempts that asked for the rest of the object after some bytes of it arrived.
     public private(set) var resumes = 0
+    /// Failed attempts in a row, counted from the last that brought bytes (as 1): what the
+    /// retry policy counts, so a long object over a network that drops now and then is
+    /// read to its end, and one that stops bringing bytes is given up.
+    public private(set) var failuresWithoutProgress = 0
+    private var receivedWhenAttemptStarted = 0
     public var policy: S3RetryPolicy
 
     public init(bucket: String, key: String, size: Int, etag: String?, accessKeyID: String,
@@ -73,6 +79,7 @@ public struct S3ObjectRead: Sendable {
     public mutating func nextRequest(endpoint: S3Endpoint) -> S3Request {
         attempts += 1
         if received > 0 { resumes += 1 }
+        receivedWhenAttemptStarted = received
         return S3Request.getObject(bucket: bucket, key: key, endpoint: endpoint, from: received, etag: etag)
     }
 
@@ -108,7 +115,8 @@ public struct S3ObjectRead: Sendable {
     }
 
     private mutating func retryOrFail(_ cause: S3RetryCause) -> Verdict {
-        switch policy.afterFailure(attempt: attempts, cause, bucket: bucket, key: key) {
+        failuresWithoutProgress = received > receivedWhenAttemptStarted ? 1 : failuresWithoutProgress + 1
+        return switch policy.afterFailure(attempt: failuresWithoutProgress, cause, bucket: bucket, key: key) {
         case .success(let seconds): .retry(afterSeconds: seconds)
         case .failure(let error): .fail(error)
         }
@@ -137,9 +145,10 @@ public struct S3RetryPolicy: Sendable {
         [500, 502, 503, 504].contains(status) || code == "SlowDown" || code == "InternalError" || code == "RequestTimeout"
     }
 
-    /// After attempt `attempt` (1 for the first) failed for `cause`: the wait before the
-    /// next, or the error to stop with once the attempts are spent. Object reads and
-    /// listing pages alike go by it.
+    /// After the `attempt`th failure in a row (1 for the first) for `cause`: the wait
+    /// before the next, or the error to stop with once the attempts are spent. Object
+    /// reads (where an attempt that brought bytes counts as the first again) and listing
+    /// pages alike go by it.
     public func afterFailure(attempt: Int, _ cause: S3RetryCause, bucket: String, key: String) -> Result<Double, S3Error> {
         guard attempt < maxAttempts else {
             return .failure(.retriesSpent(bucket: bucket, key: key, attempts: attempt, last: cause))
@@ -198,7 +207,7 @@ public enum S3Error: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(S3Location(bucket: bucket, key: key)) changed while it was read (ETag \(was), now \(now)); "
                 + "run again to read the new version from its start"
         case .retriesSpent(let bucket, let key, let attempts, let last):
-            return "\(S3Location(bucket: bucket, key: key)): gave up after \(attempts) attempts, the last \(last)"
+            return "\(S3Location(bucket: bucket, key: key)): gave up after \(attempts) failed attempts in a row, the last \(last)"
         case .unexpectedAnswer(let bucket, let key, let status, let detail):
             return "\(S3Location(bucket: bucket, key: key)): unexpected HTTP \(status), \(detail)"
         }
