@@ -193,8 +193,8 @@ import Testing
 
     /// `serve` beside a `run` on the same spool: every answer while the run commits is
     /// whole (200, counts that only grow, pages of committed records), the run is not
-    /// held up by the server, and afterwards the pages are `audit list`'s. Serving
-    /// changes no byte of the spool.
+    /// held up by the server, and afterwards the pages are `audit list`'s and the report
+    /// is `audit`'s. Serving changes no byte of the spool.
     @Test func servesCommittedRecordsWhileARunAddsMore() throws {
         try withTemporaryDirectory { dir in
             let (spool, live, _) = try Self.spool(in: dir)
@@ -230,6 +230,12 @@ import Testing
             #expect(run.terminationStatus == 0 && answers >= 2)
             #expect(records == records.sorted() && !records.contains(-1), "\(records)")
             #expect(try Self.served(server, key: live, "").0 == Self.auditList(spool, []))
+            // The report serve made during the run is made again for the run's last commit.
+            var served = try server.json("/v1/report", key: live).object
+            var audit = try #require(try parseJSON(runProgram(toolPath, ["audit", "--spool", spool.path, "--format", "json"]).stdout) as? [String: Any])
+            served["elapsed_seconds"] = nil
+            audit["elapsed_seconds"] = nil
+            #expect(try Self.canonical(served) == Self.canonical(audit))
         }
     }
 

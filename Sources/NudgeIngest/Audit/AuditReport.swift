@@ -111,9 +111,17 @@ public struct AuditReport: Sendable {
         spool: String, files onlyFiles: [String] = [], parallelism: Int = defaultParallelism,
         progress: ScanProgress? = nil
     ) throws(AuditError) -> AuditReport {
-        let started = MonotonicClock.now
         let ledger: Ledger
         do { ledger = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
+        return try make(spool: spool, ledger: ledger, files: onlyFiles, parallelism: parallelism, progress: progress)
+    }
+
+    /// The report of `spool` as `ledger`, already read, commits it.
+    static func make(
+        spool: String, ledger: Ledger, files onlyFiles: [String] = [], parallelism: Int = defaultParallelism,
+        progress: ScanProgress? = nil
+    ) throws(AuditError) -> AuditReport {
+        let started = MonotonicClock.now
         var report = AuditReport(spool: spool, commits: ledger.lastCommit)
         report.onlyFiles = onlyFiles
         let selected = { (path: String) in onlyFiles.isEmpty || AuditFilter.selects(file: path, in: onlyFiles) }
