@@ -17,13 +17,15 @@ import NudgeSystem
 /// It reads only what the ledger has committed, as `audit` does, without the spool's
 /// lock: a `run` or `replay` may work on the spool meanwhile, and `serve` changes
 /// nothing in it. The keys are read again at every request, so a revoked key stops
-/// working at once; the report is made again when the ledger has a new commit.
+/// working at once; the report and the collisions are made again when the ledger has a
+/// new commit.
 public struct AuditServer: Sendable {
     public let spool: String
     /// Where the one line per request goes (the key's id, never its secret).
     let log: @Sendable (String) -> Void
-    /// The report `GET /v1/report` and the dashboard give, made again after a commit.
-    let reports: AuditReportCache
+    /// The report and collisions `GET /v1/report`, `/v1/collisions` and the dashboard
+    /// give, made again after a commit.
+    let audit: AuditCache
 
     public static let defaultLimit = 50
     public static let maximumLimit = 200
@@ -31,7 +33,7 @@ public struct AuditServer: Sendable {
     public init(spool: String, log: @escaping @Sendable (String) -> Void) {
         self.spool = spool
         self.log = log
-        reports = AuditReportCache(spool: spool)
+        audit = AuditCache(spool: spool)
     }
 
     /// Serves on `host:port` until the process is asked to stop (SIGINT, SIGTERM);
@@ -64,14 +66,10 @@ public struct AuditServer: Sendable {
             return try await Self.offload { try self.preview(Array(buffer: body), ndjson: ndjson) }
         }
         router.get("v1/report") { _, _ in
-            try await Self.offload { try self.json { () throws(AuditError) in try self.reports.report().json } }
+            try await Self.offload { try self.json { () throws(AuditError) in try self.audit.report().json } }
         }
         router.get("v1/collisions") { _, _ in
-            try await Self.offload {
-                try self.json { () throws(AuditError) in
-                    do throws(SpoolError) { return try UserIDCollisions.make(spool: spool).json } catch { throw .spool(error) }
-                }
-            }
+            try await Self.offload { try self.json { () throws(AuditError) in try self.audit.userIDCollisions().json } }
         }
         router.get("v1/rejected") { request, _ in try await Self.offload { try self.rejected(request) } }
         router.get("/") { request, _ in
@@ -95,12 +93,7 @@ public struct AuditServer: Sendable {
     /// `GET /`: the audit report as its HTML page.
     func dashboard() throws -> Response {
         let html = try result { () throws(AuditError) in
-            let report = try reports.report()
-            do throws(SpoolError) {
-                return report.html(collisions: try UserIDCollisions.make(spool: spool), drillDown: "/ui/drops")
-            } catch {
-                throw .spool(error)
-            }
+            try audit.report().html(collisions: try audit.userIDCollisions(), drillDown: "/ui/drops")
         }
         return Self.htmlResponse(html)
     }

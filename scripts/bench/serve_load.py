@@ -168,7 +168,8 @@ def main():
                                  (len(ids), len(set(ids)), summary["dropped"]))
             bench.log("paged through %d records in %d pages: %.1f s (%.1f ms a page)" %
                       (len(ids), len(cursors), paging, paging * 1000 / len(cursors)))
-            # The whole-spool answers: the report (every dropped file read) and the dashboard.
+            # The whole-spool answers: the report (every dropped file read once, then kept
+            # until the next commit) and the dashboard (the report, drawn).
             whole = {}
             for path in ["/v1/report", "/"]:
                 times = []
@@ -178,8 +179,8 @@ def main():
                     if status != 200:
                         raise SystemExit("GET %s: %d" % (path, status))
                     times.append((time.perf_counter() - started) * 1000)
-                whole[path] = sorted(times)[2]
-                bench.log("GET %s: %.0f ms (median of 5)" % (path, whole[path]))
+                whole[path] = (times[0], sorted(times[1:])[2])
+                bench.log("GET %s: first %.0f ms, then %.0f ms (median of 4)" % ((path,) + whole[path]))
             reason_cursors, _ = page_through(client, "&reason=not_identified")
             random.seed(1)
             mixes = {
@@ -210,8 +211,8 @@ def main():
             name, r["requests"], r["achieved_rate"], r["p50"], r["p90"], r["p99"], r["max"], r["errors"]))
     print("\nPaging through every record once: %.1f s, %.1f ms a page. Server RSS: %.0f MiB before, %.0f MiB after, "
           "peak %.0f MiB." % (paging, paging * 1000 / len(cursors), rss_before / 1024, rss_after / 1024, peak / 1024))
-    print("GET /v1/report: %.0f ms; GET / (the dashboard): %.0f ms (medians of 5, one at a time)."
-          % (whole["/v1/report"], whole["/"]))
+    print("GET /v1/report: %.0f ms the first time, then %.0f ms; GET / (the dashboard): %.0f ms, then %.0f ms "
+          "(medians of 4, one at a time)." % (whole["/v1/report"] + whole["/"]))
 
 
 if __name__ == "__main__":
