@@ -1,5 +1,6 @@
 import NudgeCore
 import NudgeSystem
+import Synchronization
 
 // Foundation's JSON parser reads the ledger: one short line per commit, read once when
 // a spool is opened, far from the hot path. Only it is imported: the system calls are
@@ -232,6 +233,8 @@ public struct Ledger: Sendable {
     public private(set) var entries: [LedgerEntry] = []
     /// The file's length after the last whole entry.
     private var length = 0
+    /// Where the last whole entry's line starts.
+    private var lastEntryStart = 0
 
     public var lastCommit: Int { entries.last?.commit ?? 0 }
 
@@ -260,16 +263,46 @@ public struct Ledger: Sendable {
 
     /// The committed entries of the spool at `spool`, read without changing anything
     /// (what readers such as `replay` use while a run may be appending).
+    ///
+    /// The entries read are kept for the process, so that asking again (as `serve` does
+    /// at every request) parses only the lines appended since: a ledger only grows, and
+    /// its whole lines are never rewritten. The kept entries are used only while the
+    /// file is the same one (device and inode) and still holds their last line where it
+    /// was; anything else is read from the start.
     public static func committed(inSpool spool: String) throws(SpoolError) -> Ledger {
         let path = spool + "/state/ledger.ndjson"
+        let status: FileStatus
         do {
-            _ = try FileSystem.status(of: path)
+            status = try FileSystem.status(of: path)
         } catch {
             try Self.explainMissingLedger(spool: spool, error: error)
             throw .cannotRead(path: path, error: error)
         }
+        let bytes = try Files.read(path)
+        var ledger = Ledger(path: path)
+        if let kept = readBefore.withLock({ $0[path] }), kept.device == status.device, kept.inode == status.inode,
+           kept.ledger.length <= bytes.count,
+           bytes[kept.ledger.lastEntryStart..<kept.ledger.length].elementsEqual(kept.lastLine) {
+            ledger = kept.ledger
+        }
         var notes: [String] = []
-        return try load(path, notes: &notes, repair: false)
+        try ledger.readEntries(of: bytes, file: nil, notes: &notes)
+        let lastLine = Array(bytes[ledger.lastEntryStart..<ledger.length])
+        readBefore.withLock { [ledger] in
+            $0[path] = KeptLedger(ledger: ledger, device: status.device, inode: status.inode, lastLine: lastLine)
+        }
+        return ledger
+    }
+
+    /// What `committed(inSpool:)` has read in this process, by the ledger's path.
+    private static let readBefore = Mutex<[String: KeptLedger]>([:])
+
+    private struct KeptLedger: Sendable {
+        var ledger: Ledger
+        var device: UInt64
+        var inode: UInt64
+        /// The bytes of its last entry's line, to know the file still holds them.
+        var lastLine: [UInt8]
     }
 
     /// Why a reader finds no ledger at `spool`, as precisely as the folder tells: it
@@ -316,32 +349,38 @@ public struct Ledger: Sendable {
             throw .cannotRead(path: path, error: error)
         }
         defer { file.close() }
-        let bytes = try Files.read(path)
         var ledger = Ledger(path: path)
-        var start = 0
+        try ledger.readEntries(of: try Files.read(path), file: repair ? file : nil, notes: &notes)
+        return ledger
+    }
+
+    /// Adds the entries of `bytes` (the ledger file) after those already read. An
+    /// unfinished last line is cut off when `file` is given to repair, else left out.
+    private mutating func readEntries(of bytes: [UInt8], file: FileDescriptor?, notes: inout [String]) throws(SpoolError) {
+        var start = length
         while start < bytes.count {
             let newline = bytes[start...].firstIndex(of: 0x0A)
             let end = newline ?? bytes.count
             let isLast = newline == nil || end + 1 == bytes.count
             guard newline != nil, let entry = LedgerEntry(line: bytes[start..<end]),
-                  entry.commit == ledger.lastCommit + 1
+                  entry.commit == lastCommit + 1
             else {
                 guard isLast else {
-                    throw .damaged(path: path, problem: "line \(ledger.entries.count + 1) is not an intact ledger entry "
+                    throw .damaged(path: path, problem: "line \(entries.count + 1) is not an intact ledger entry "
                                    + "(its checksum, JSON or commit number is wrong)")
                 }
                 // An interrupted append: the commit never completed.
-                guard repair else { break }
+                guard let file else { break }
                 try Files.truncate(file, to: start, path: path)
                 notes.append("the ledger's last line was unfinished (a commit interrupted while it was written); "
                              + "it was removed, and that commit's input will be processed again")
                 break
             }
-            ledger.entries.append(entry)
+            entries.append(entry)
+            lastEntryStart = start
             start = end + 1
-            ledger.length = start
+            length = start
         }
-        return ledger
     }
 
     /// Appends a commit's line and syncs it: the commit point. On failure the file is
@@ -362,6 +401,7 @@ public struct Ledger: Sendable {
             throw error
         }
         entries.append(entry)
+        lastEntryStart = length
         length += line.count
     }
 }
