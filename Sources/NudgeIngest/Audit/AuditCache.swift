@@ -9,9 +9,10 @@ import Synchronization
 /// millions of records.
 ///
 /// What they count from the dropped spool and the identity state changes only with a
-/// commit (a `run`'s or a `redrive`'s), and every commit changes the ledger's last
-/// commit and its list of committed dropped files; the replay's counts change without
-/// one, so they are read again at every request. Callers that ask while one is being
+/// commit (a `run`'s or a `redrive`'s), and every commit moves the ledger's last commit
+/// on (its committed dropped files are compared too, so that another spool put at the
+/// same path is not taken for this one); the replay's counts change without a commit,
+/// so they are read again at every request. Callers that ask while one is being
 /// made wait for it rather than reading the spool again beside it.
 public final class AuditCache: Sendable {
     public let spool: String

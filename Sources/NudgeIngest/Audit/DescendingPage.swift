@@ -26,13 +26,12 @@ extension AuditPage {
         var folderDay: (commit: Int, day: Int64?) = (0, nil)
         var full = false
         while !full, let (line, commit, offset) = try lines.previous() {
-            let path = lines.path(commit), version = lines.version(of: commit)
             try line.withUnsafeBytes { bytes in
                 Result { () throws(AuditError) in
                     if filter.rejectsByReason(bytes) { return }
                     let record: DroppedRecord
                     do throws(JSONMembers.Malformed) { record = try DroppedRecord.parse(bytes) } catch {
-                        throw .reading(.malformed(path: path, line: 0, problem: error.problem))
+                        throw .reading(.malformed(path: lines.path(commit), line: 0, problem: error.problem))
                     }
                     if let skip = skipFrom, skip.commit == commit, record.line >= skip.line { return }
                     if folderDay.commit != commit {
@@ -50,8 +49,8 @@ extension AuditPage {
                     }
                     page.records.append(Array(bytes))
                     page.ids.append(DropID(commit: commit, line: record.line))
-                    last = Cursor(commit: commit, version: version, offset: offset, sourceLine: record.line,
-                                  filter: filter.digest, descending: true)
+                    last = Cursor(commit: commit, version: lines.current.replacedBy ?? commit, offset: offset,
+                                  sourceLine: record.line, filter: filter.digest, descending: true)
                 }
             }.get()
         }
@@ -82,9 +81,8 @@ struct ReverseSpoolLines {
 
     func path(_ commit: Int) -> String { folder + "/" + LedgerEntry.spoolFileName(commit) }
 
-    func version(of commit: Int) -> Int {
-        files.first { $0.commit == commit }.map { $0.replacedBy ?? $0.commit } ?? commit
-    }
+    /// The file of the line ``previous()`` handed out last.
+    var current: CommittedFile { files[fileIndex] }
 
     /// Moves to just before `cursor`'s record. When its file was rewritten since, the
     /// file is read from its end and its records at or after the cursor's source line
