@@ -99,6 +99,22 @@ package enum Files {
         do { return try file.readToEnd() } catch { throw .cannotRead(path: path, error: error) }
     }
 
+    /// The bytes of the file at `path` from byte `offset` to its end.
+    package static func read(_ path: String, from offset: Int) throws(SpoolError) -> [UInt8] {
+        let file = try open(path, for: .reading)
+        defer { file.close() }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count: Int
+            do { count = try file.read(into: &chunk, chunk.indices, at: offset + bytes.count) } catch {
+                throw .cannotRead(path: path, error: error)
+            }
+            if count == 0 { return bytes }
+            bytes += chunk[..<count]
+        }
+    }
+
     /// The size of a regular file, or nil when there is none.
     package static func size(of path: String) -> Int? {
         FileSystem.regularFileSize(path)

@@ -266,9 +266,10 @@ public struct Ledger: Sendable {
     ///
     /// The entries read are kept for the process, so that asking again (as `serve` does
     /// at every request) parses only the lines appended since: a ledger only grows, and
-    /// its whole lines are never rewritten. The kept entries are used only while the
-    /// file is the same one (device and inode) and still holds their last line where it
-    /// was; anything else is read from the start.
+    /// its whole lines are never rewritten, so only the file from the last entry read on
+    /// is read again. The kept entries are used only while the file is the same one
+    /// (device and inode) and still holds their last line where it was; anything else
+    /// is read from the start.
     public static func committed(inSpool spool: String) throws(SpoolError) -> Ledger {
         let path = spool + "/state/ledger.ndjson"
         let status: FileStatus
@@ -278,16 +279,21 @@ public struct Ledger: Sendable {
             try Self.explainMissingLedger(spool: spool, error: error)
             throw .cannotRead(path: path, error: error)
         }
-        let bytes = try Files.read(path)
         var ledger = Ledger(path: path)
+        var bytes: [UInt8]?
+        var base = 0
         if let kept = readBefore.withLock({ $0[path] }), kept.device == status.device, kept.inode == status.inode,
-           kept.ledger.length <= bytes.count,
-           bytes[kept.ledger.lastEntryStart..<kept.ledger.length].elementsEqual(kept.lastLine) {
-            ledger = kept.ledger
+           kept.ledger.length <= status.size {
+            let tail = try Files.read(path, from: kept.ledger.lastEntryStart)
+            if tail.starts(with: kept.lastLine) {
+                (ledger, bytes, base) = (kept.ledger, tail, kept.ledger.lastEntryStart)
+            }
         }
+        let read: [UInt8]
+        if let bytes { read = bytes } else { read = try Files.read(path) }
         var notes: [String] = []
-        try ledger.readEntries(of: bytes, file: nil, notes: &notes)
-        let lastLine = Array(bytes[ledger.lastEntryStart..<ledger.length])
+        try ledger.readEntries(of: read, from: base, file: nil, notes: &notes)
+        let lastLine = Array(read[(ledger.lastEntryStart - base)..<(ledger.length - base)])
         readBefore.withLock { [ledger] in
             $0[path] = KeptLedger(ledger: ledger, device: status.device, inode: status.inode, lastLine: lastLine)
         }
@@ -350,14 +356,17 @@ public struct Ledger: Sendable {
         }
         defer { file.close() }
         var ledger = Ledger(path: path)
-        try ledger.readEntries(of: try Files.read(path), file: repair ? file : nil, notes: &notes)
+        try ledger.readEntries(of: try Files.read(path), from: 0, file: repair ? file : nil, notes: &notes)
         return ledger
     }
 
-    /// Adds the entries of `bytes` (the ledger file) after those already read. An
-    /// unfinished last line is cut off when `file` is given to repair, else left out.
-    private mutating func readEntries(of bytes: [UInt8], file: FileDescriptor?, notes: inout [String]) throws(SpoolError) {
-        var start = length
+    /// Adds the entries of `bytes` (the ledger file from byte `base` on, `base` at most
+    /// `length`) after those already read. An unfinished last line is cut off when
+    /// `file` is given to repair, else left out.
+    private mutating func readEntries(
+        of bytes: [UInt8], from base: Int, file: FileDescriptor?, notes: inout [String]
+    ) throws(SpoolError) {
+        var start = length - base
         while start < bytes.count {
             let newline = bytes[start...].firstIndex(of: 0x0A)
             let end = newline ?? bytes.count
@@ -371,15 +380,15 @@ public struct Ledger: Sendable {
                 }
                 // An interrupted append: the commit never completed.
                 guard let file else { break }
-                try Files.truncate(file, to: start, path: path)
+                try Files.truncate(file, to: base + start, path: path)
                 notes.append("the ledger's last line was unfinished (a commit interrupted while it was written); "
                              + "it was removed, and that commit's input will be processed again")
                 break
             }
             entries.append(entry)
-            lastEntryStart = start
+            lastEntryStart = base + start
             start = end + 1
-            length = start
+            length = base + start
         }
     }
 
