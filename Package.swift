@@ -24,6 +24,9 @@ let package = Package(
         // Named for its NIOCore and NIOHTTP1 products, which the transport spells out
         // (async-http-client brings it anyway).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Named for its error types (replay tells a failed TLS handshake from a fault
+        // worth retrying); async-http-client brings and builds it anyway.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // SHA-256 and HMAC-SHA256 for AWS Signature V4 (reading archives from S3), with
         // the HTTP trait. async-http-client already builds it, through swift-certificates.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
@@ -86,10 +89,18 @@ let package = Package(
         .target(
             name: "NudgeReplayHTTP",
             dependencies: [
+                "NudgeCore",
+                "NudgeSystem",
                 "NudgeIngest",
                 .product(name: "AsyncHTTPClient", package: "async-http-client", condition: .when(traits: ["HTTP"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["HTTP"])),
                 .product(name: "NIOHTTP1", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+                // Their errors tell an endpoint that cannot be reached (refused, no such host,
+                // a failed TLS handshake) from a fault worth retrying.
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["HTTP"])),
+                .product(name: "NIOSSL", package: "swift-nio-ssl", condition: .when(traits: ["HTTP"])),
+                // The API key's fingerprint (SHA-256) that names a replay's destination.
+                .product(name: "Crypto", package: "swift-crypto", condition: .when(traits: ["HTTP"])),
             ]
         ),
         // S3 over async-http-client: listing and streaming reads that resume, signed

@@ -25,6 +25,12 @@ package enum CrashPoint: String, CaseIterable {
     case requeueWritten = "requeue-written"
     /// The checkpoint naming the rewrite is saved; the rename has not happened.
     case requeueCommitted = "requeue-committed"
+    /// A replay switching destinations has kept the current checkpoint apart; its
+    /// rejected spool has not followed it yet. (Its "commit" is 0.)
+    case destinationKept = "destination-kept"
+    /// The destination switched to has its rejected spool back; its checkpoint is
+    /// still kept apart. (Its "commit" is 0.)
+    case destinationRestoring = "destination-restoring"
     /// A new snapshot is written and synced, not yet renamed.
     case snapshotSynced = "snapshot-synced"
     /// The new snapshot is in place; the journals it replaces are not removed yet.

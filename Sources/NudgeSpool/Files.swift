@@ -86,6 +86,17 @@ package enum Files {
         FileSystem.remove(path)
     }
 
+    /// Removes an empty folder; false when there was none or it is not empty.
+    @discardableResult
+    package static func removeEmptyDirectory(_ path: String) -> Bool {
+        FileSystem.removeEmptyDirectory(path)
+    }
+
+    /// Whether anything (a file, a folder, a link) is at `path`.
+    package static func exists(_ path: String) -> Bool {
+        (try? FileSystem.status(of: path, followingLinks: false)) != nil
+    }
+
     /// The names in a folder, sorted bytewise ("." and ".." left out); none when it
     /// cannot be listed.
     package static func names(in folder: String) -> [String] {

@@ -34,10 +34,18 @@ struct ReplayCommand: AsyncParsableCommand {
               401 403                       the API key was refused: stop, exit 1
               404 405                       before that route ever answered 2xx: a wrong
                                             --endpoint, stop, exit 1 (later: retried)
+              no connection (refused, no    before the endpoint ever answered: stop,
+              such host, TLS failed)        exit 1 (later: retried)
               anything else (3xx, 501, 505) stop, exit 1
             A stop consumes nothing: the records of the refused requests stay to send.
             When a request's retries are spent (--max-attempts, --max-retry-seconds) the
             replay stops with exit 2; run it again to continue.
+
+            Destination: the spool's replay progress belongs to one endpoint and API
+            key (kept as a fingerprint, never the key). A replay to another one, or of
+            a spool that was started over, is refused with exit 1 and nothing sent.
+            --switch-destination keeps the current destination's progress apart and
+            delivers the whole spool to the new one (or resumes its own progress).
 
             Speed: up to --concurrency requests in flight (default 32); the number grows
             while answers are clean and fast and is halved on 429, 503 and timeouts.
@@ -55,8 +63,9 @@ struct ReplayCommand: AsyncParsableCommand {
             output, logs or spool files.
 
             Exit status: 0 everything read was acknowledged or rejected; 1 usage or
-            configuration error (key refused, wrong endpoint), or the spool could not be
-            read or written; 2 stopped early (retries spent): run replay again to
+            configuration error (key refused, wrong or unreachable endpoint, another
+            destination's or spool's progress), or the spool could not be read or
+            written; 2 stopped early (retries spent): run replay again to
             continue; 130 interrupted.
             """
     )
@@ -94,8 +103,19 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds a request may take before it is retried.", valueName: "SECONDS"))
     var timeout: Double = 10
 
-    @Flag(name: .long, help: "Print the requests that would be sent (API key redacted) and how many; send and save nothing.")
+    @Flag(name: .long, help: "Say how many records and requests would be sent, and where; send and save nothing.")
     var dryRun = false
+
+    @Flag(name: .long, help: "With --dry-run, also print every request (headers, API key redacted, and body).")
+    var verbose = false
+
+    @Flag(name: .long, help: ArgumentHelp(
+        "Deliver to this --endpoint and key although the spool's progress is another destination's: that progress is kept apart, and this destination resumes its own or starts from the first record."))
+    var switchDestination = false
+
+    @Flag(name: .long, help: ArgumentHelp(
+        "Take a checkpoint written before destinations were recorded as this destination's progress (only if that replay went here)."))
+    var adoptCheckpoint = false
 
     @Flag(name: .long, help: "Print the replay summary as JSON on standard output.")
     var json = false
@@ -113,6 +133,7 @@ struct ReplayCommand: AsyncParsableCommand {
         guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
             throw ValidationError("--endpoint must be an http:// or https:// URL.")
         }
+        guard !verbose || dryRun else { throw ValidationError("--verbose goes with --dry-run: it prints the requests a dry run would send.") }
         guard dryRun || !resolvedKey.isEmpty else {
             throw ValidationError("Give the Nudge API key with --api-key or the NUDGE_API_KEY environment variable.")
         }
@@ -127,6 +148,7 @@ struct ReplayCommand: AsyncParsableCommand {
         var configuration = ReplayConfiguration()
         configuration.endpoint = endpoint
         configuration.apiKey = resolvedKey
+        configuration.keyFingerprint = ReplayDestination(endpoint: endpoint, apiKey: resolvedKey).keyFingerprint
         configuration.concurrency = concurrency
         configuration.fixedConcurrency = fixedConcurrency
         configuration.limits.batchCount = batchSize
@@ -137,17 +159,20 @@ struct ReplayCommand: AsyncParsableCommand {
         let progress = FileDescriptor.standardError.isTerminal && !dryRun ? ProgressLine() : nil
         let transport = HTTPClientTransport(timeoutSeconds: timeout, connections: concurrency)
         let interrupts = Interrupts(progress: progress, timeout: timeout)
+        var replay = Replay(spool: spool, configuration: configuration, dryRun: dryRun)
+        replay.switchDestination = switchDestination
+        replay.adoptCheckpoint = adoptCheckpoint
+        let printRequest: @Sendable (OutgoingRequest) -> Void = { request in
+            var text = "\(request.method) \(request.url)\n"
+            for header in request.redactedHeaders { text += "\(header.name): \(header.value)\n" }
+            text += String(decoding: request.body, as: UTF8.self) + "\n\n"
+            FileStream.standardOutput.write(text)
+        }
         let summary: ReplaySummary
         do {
-            summary = try await Replay(spool: spool, configuration: configuration, dryRun: dryRun).run(
-                transport: transport, interrupts: interrupts.stream,
-                printRequest: { request in
-                    var text = "\(request.method) \(request.url)\n"
-                    for header in request.redactedHeaders { text += "\(header.name): \(header.value)\n" }
-                    text += String(decoding: request.body, as: UTF8.self) + "\n\n"
-                    FileStream.standardOutput.write(text)
-                },
-                progress: progress.map { line in { line.show($0.line) } })
+            summary = try await replay.run(
+                transport: transport, interrupts: interrupts.stream, printRequest: verbose ? printRequest : nil,
+                progress: progress.map { line in { line.show($0.line(width: ProgressLine.width)) } })
         } catch {
             await transport.shutdown()
             throw fail(error, progress: progress)

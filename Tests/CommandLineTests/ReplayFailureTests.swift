@@ -95,7 +95,10 @@ import Testing
             let summary = try Self.json(stopped)
             #expect((summary["acknowledged"] as? Int ?? 0) > 0 && summary["rejected"] as? Int == 0)
 
-            let good = try FakeNudge(in: dir)
+            // The same Nudge, now with its batch route working: the replay's progress
+            // belongs to its endpoint.
+            noBatches.stop()
+            let good = try FakeNudge(in: dir, port: noBatches.port)
             let delivered = try Self.replay(spool, endpoint: good.endpoint)
             #expect(delivered.status == 0)
             try Self.expectEveryRecordOnce(spool, try Self.acknowledgedCounts([noBatches, good]))
@@ -118,7 +121,8 @@ import Testing
             #expect(checkpoint["acknowledged"] as? Int == acknowledgedBefore && checkpoint["rejected"] as? Int == 0)
             #expect(acknowledgedBefore > 0 && acknowledgedBefore < 204)
 
-            let fresh = try FakeNudge(in: dir)
+            server.stop()
+            let fresh = try FakeNudge(in: dir, port: server.port)
             let rest = try Self.replay(spool, endpoint: fresh.endpoint)
             #expect(rest.status == 0)
             #expect(try Self.json(rest)["acknowledged"] as? Int == 204 - acknowledgedBefore)
@@ -231,7 +235,8 @@ import Testing
             #expect(checkpoint["acknowledged"] as? Int == (try Self.acknowledgedCounts([slow]).values.reduce(0, +)))
 
             // Twice: gone at once.
-            let slower = try FakeNudge(in: dir, faults: #"{"latency": 3}"#)
+            slow.stop()
+            let slower = try FakeNudge(in: dir, faults: #"{"latency": 3}"#, port: slow.port)
             let (second, _) = try start(slower)
             // Its first requests are on the wire (the server answers in 3 s, after the kill).
             usleep(700_000)
@@ -243,7 +248,8 @@ import Testing
             #expect(second.terminationStatus == 130)
             #expect(Date().timeIntervalSince(pressed) < 2, "the second Ctrl-C did not stop it at once")
 
-            let fast = try FakeNudge(in: dir)
+            slower.stop()
+            let fast = try FakeNudge(in: dir, port: slow.port)
             let rest = try Self.replay(spool, endpoint: fast.endpoint)
             #expect(rest.status == 0)
             // What the slower server answered came after the client had gone: not

@@ -17,11 +17,14 @@ import Testing
         let log: URL
         let port: Int
 
-        init(in dir: URL, faults: String = "{}") throws {
+        /// - Parameter port: where to listen: 0 for a free port; a stopped server's port
+        ///   for "the same Nudge" behaving differently (a replay's progress belongs to
+        ///   its endpoint).
+        init(in dir: URL, faults: String = "{}", port: Int = 0) throws {
             log = dir.appendingPathComponent("server-\(UUID().uuidString.prefix(6)).ndjson")
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", repositoryRoot.appendingPathComponent("scripts/fake_nudge.py").path,
-                                 "--log", log.path, "--api-key", ReplayTests.apiKey, "--faults", faults]
+                                 "--log", log.path, "--api-key", ReplayTests.apiKey, "--faults", faults, "--port", "\(port)"]
             let output = Pipe()
             process.standardOutput = output
             try process.run()
@@ -29,10 +32,16 @@ import Testing
             while !line.contains(0x0A), let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
                 line += byte
             }
-            port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+            self.port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
         }
 
         deinit {
+            stop()
+        }
+
+        /// Ends the server (its log stays), so that another may take its port.
+        func stop() {
+            guard process.isRunning else { return }
             // SIGKILL: the test process's blocked signals are inherited, so SIGTERM may never arrive.
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
@@ -247,7 +256,8 @@ import Testing
             #expect(stopped.stderr.contains("STOPPED: gave up after 2 attempts (HTTP 503)"))
             #expect(stopped.stderr.contains("run replay again to continue"))
 
-            let up = try FakeNudge(in: dir)
+            down.stop()
+            let up = try FakeNudge(in: dir, port: down.port)
             let delivered = try Self.replay(spool, up)
             #expect(delivered.status == 0)
             #expect((try parseJSON(delivered.stdout) as? [String: Any])?["acknowledged"] as? Int == 204)
@@ -298,7 +308,7 @@ import Testing
             let screen = try String(contentsOf: dir.appendingPathComponent("typescript"), encoding: .utf8)
             #expect(screen.contains("\r\u{1B}[2K") && screen.contains(" of 204 records (") && screen.contains("%) · 0 rejected · "))
             #expect(screen.contains(" in flight · ") && screen.contains("ETA "))
-            #expect(screen.contains("204 sent in"))
+            #expect(screen.contains("204 attempted in"))
         }
     }
 
@@ -306,7 +316,13 @@ import Testing
         try withTemporaryDirectory { dir in
             let spool = try Self.sampleSpool(in: dir)
             let server = try FakeNudge(in: dir)
-            let result = try Self.replay(spool, server, ["--dry-run", "--api-key", Self.apiKey])
+            // A summary by default: no bodies on the terminal.
+            let quiet = try Self.replay(spool, server, ["--dry-run"])
+            #expect(quiet.status == 0, "\(quiet.stderr)")
+            #expect(!quiet.stdoutText.contains("PUT ") && !quiet.stdoutText.contains("ext_id"))
+            #expect(quiet.stderr.contains("would send 204 records") && quiet.stderr.contains("--verbose"))
+            // With --verbose, every request.
+            let result = try Self.replay(spool, server, ["--dry-run", "--verbose", "--api-key", Self.apiKey])
             #expect(result.status == 0)
             #expect(try server.requests().isEmpty)
             #expect(result.stdoutText.contains("PUT \(server.endpoint)/identify\napikey: [redacted]\np: 17\n"))

@@ -14,13 +14,21 @@ import Testing
 
     /// A sample spool replayed against a Nudge that rejects one user's identifies (400):
     /// 2 identifies and 11 tracks held back in rejected/.
-    static func rejectedSpool(in dir: URL) throws -> URL {
+    /// Returns the spool and the port that Nudge listened on: a later replay of the
+    /// spool goes to the same endpoint (its progress belongs to it).
+    static func rejectedSpool(in dir: URL) throws -> (spool: URL, port: Int) {
         let spool = try ReplayTests.sampleSpool(in: dir)
         let server = try ReplayTests.FakeNudge(in: dir, faults: #"{"reject_identify": ["\#(rejectedUser)"]}"#)
         let result = try ReplayTests.replay(spool, server)
         #expect(result.status == 0, "\(result.stderr)")
         #expect((try parseJSON(result.stdout) as? [String: Any])?["rejected"] as? Int == 13)
-        return spool
+        return (spool, server.port)
+    }
+
+    /// The audit's replay counts (`--format json`), without the destination.
+    static func replayCounts(_ audit: ProcessResult) -> [String: Int]? {
+        ((try? parseJSON(audit.stdout)) as? [String: Any])?["replay"].flatMap { $0 as? [String: Any] }?
+            .compactMapValues { $0 as? Int }
     }
 
     static func requeue(_ spool: URL, _ extra: [String] = [], environment: [String: String]? = nil) throws -> ProcessResult {
@@ -43,7 +51,7 @@ import Testing
     /// the next replay sends exactly those 13, identifies first, in spool order.
     @Test func requeuedRecordsAreSentAgainByTheNextReplay() throws {
         try withTemporaryDirectory { dir in
-            let spool = try Self.rejectedSpool(in: dir)
+            let (spool, nudgePort) = try Self.rejectedSpool(in: dir)
             let before = Self.files(spool)
 
             let none = try Self.requeue(spool, ["--status", "422"])
@@ -68,23 +76,28 @@ import Testing
             #expect((checkpoint["requeued"] as? [Int])?.count == 13 && (checkpoint["rejected_users"] as? [String]) == [])
 
             let audit = try runProgram(toolPath, ["audit", "--spool", spool.path, "--format", "json"])
-            let replayCounts = (try parseJSON(audit.stdout) as? [String: Any])?["replay"] as? [String: Int]
+            let replayCounts = Self.replayCounts(audit)
             #expect(replayCounts == ["acknowledged": 191, "rejected": 0, "requeued": 13, "requeued_pending": 13])
 
-            let server = try ReplayTests.FakeNudge(in: dir)
+            let server = try ReplayTests.FakeNudge(in: dir, port: nudgePort)
             let replay = try ReplayTests.replay(spool, server, ["--batch-size", "4"])
             #expect(replay.status == 0)
-            #expect((try parseJSON(replay.stdout) as? [String: Any])?["acknowledged"] as? Int == 13)
+            let resent = try #require(try parseJSON(replay.stdout) as? [String: Any])
+            #expect(resent["acknowledged"] as? Int == 13)
+            // One set of counts: a record requeued and acknowledged is no longer rejected,
+            // so acknowledged + rejected never exceed the accepted records.
+            #expect(resent["total_acknowledged"] as? Int == 204 && resent["total_rejected"] as? Int == 0)
+            #expect(replay.stderr.contains("to this destination so far: 204 acknowledged, 0 rejected"), "\(replay.stderr)")
             let acknowledged = ReplayTests.acknowledgedBodies(try server.requests())
             let expected = try ReplayTests.accepted(spool).filter { $0.extID == Self.rejectedUser }
             #expect(acknowledged.map { "\($0.kind) \($0.body)" } == expected.map { "\($0.kind) \($0.body)" })
             #expect(acknowledged.first?.kind == "identify")
 
             let after = try runProgram(toolPath, ["audit", "--spool", spool.path, "--format", "json"])
-            #expect((try parseJSON(after.stdout) as? [String: Any])?["replay"] as? [String: Int]
+            #expect(Self.replayCounts(after)
                     == ["acknowledged": 204, "rejected": 0, "requeued": 13, "requeued_pending": 0])
             let table = try runProgram(toolPath, ["audit", "--spool", spool.path])
-            #expect(table.stdoutText.contains("Replay: 204 acknowledged by Nudge, 0 rejected, 13 requeued"))
+            #expect(table.stdoutText.contains("Replay to \(server.endpoint): 204 acknowledged by Nudge, 0 rejected, 13 requeued"))
         }
     }
 
@@ -92,7 +105,7 @@ import Testing
     /// next command that opens the replay state finishes it.
     @Test func aKilledRequeueIsAllOrNothing() throws {
         try withTemporaryDirectory { dir in
-            let spool = try Self.rejectedSpool(in: dir)
+            let (spool, nudgePort) = try Self.rejectedSpool(in: dir)
             let before = Self.files(spool)
             var environment = ProcessInfo.processInfo.environment
             environment["NUDGE_INGEST_CRASH_AT"] = "requeue-written@13"
@@ -100,7 +113,7 @@ import Testing
             #expect(early.status != 0)
             // The hidden rewrite is there, but nothing names it: the state is as before.
             let audit = try runProgram(toolPath, ["audit", "--spool", spool.path, "--format", "json"])
-            #expect((try parseJSON(audit.stdout) as? [String: Any])?["replay"] as? [String: Int]
+            #expect(Self.replayCounts(audit)
                     == ["acknowledged": 191, "rejected": 13, "requeued": 0, "requeued_pending": 0])
             #expect(Self.files(spool).filter { !$0.key.contains(".requeue-") } == before)
 
@@ -108,11 +121,11 @@ import Testing
             let late = try Self.requeue(spool, [], environment: environment)
             #expect(late.status != 0)
             let committed = try runProgram(toolPath, ["audit", "--spool", spool.path, "--format", "json"])
-            #expect((try parseJSON(committed.stdout) as? [String: Any])?["replay"] as? [String: Int]
+            #expect(Self.replayCounts(committed)
                     == ["acknowledged": 191, "rejected": 0, "requeued": 13, "requeued_pending": 13])
 
             // The next replay finishes the rename and sends the 13.
-            let server = try ReplayTests.FakeNudge(in: dir)
+            let server = try ReplayTests.FakeNudge(in: dir, port: nudgePort)
             let replay = try ReplayTests.replay(spool, server)
             #expect(replay.status == 0)
             #expect((try parseJSON(replay.stdout) as? [String: Any])?["acknowledged"] as? Int == 13)
@@ -126,7 +139,7 @@ import Testing
     /// does not exist and a bad reason are refused.
     @Test func filtersAndErrors() throws {
         try withTemporaryDirectory { dir in
-            let spool = try Self.rejectedSpool(in: dir)
+            let spool = try Self.rejectedSpool(in: dir).spool
             let other = try Self.requeue(spool, ["--user", "someone-else", "--dry-run"])
             #expect((try parseJSON(other.stdout) as? [String: Any])?["requeued"] as? Int == 0)
             let tracks = try Self.requeue(spool, ["--reason", "identify_rejected", "--dry-run"])

@@ -244,7 +244,7 @@ import Testing
     /// `rejected-record`.
     @Test func rejectedPagesGiveTheRejectedSpool() throws {
         try withTemporaryDirectory { dir in
-            let spool = try RequeueTests.rejectedSpool(in: dir)
+            let spool = try RequeueTests.rejectedSpool(in: dir).spool
             let live = try runProgram(toolPath, ["keys", "create", "--spool", spool.path, "--live"]).stdoutText
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let server = try Server(spool: spool, log: dir.appendingPathComponent("serve.log"))

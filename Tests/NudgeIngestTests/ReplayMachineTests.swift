@@ -326,6 +326,46 @@ import Testing
         #expect(Set(world.acknowledged.keys).count == world.records.count)
     }
 
+    /// No connection at all (refused, no such host, TLS) before the destination ever
+    /// answered: a wrong endpoint, stop with exit 1 at once. After it has answered, an
+    /// outage is retried, and the progress shows the last problem.
+    @Test func anUnreachableEndpointStopsOnlyUntilItHasAnswered() {
+        var generator = SeededGenerator(seed: 13)
+        var world = World(records: Self.spool(records: 200, users: 20, using: &generator))
+        let refused = HTTPAnswer(status: nil, failure: "connection refused", unreachable: true)
+        let wrong = Self.live(&world, configuration: Self.configuration()) { _, _, _ in Reply(answer: refused, latency: 0.001) }
+        guard case .stopped(let reason, 1) = wrong.end else { Issue.record("did not stop: \(String(describing: wrong.end))"); return }
+        #expect(reason.contains("could not reach http://nudge.test/identify (connection refused)") && reason.contains("--endpoint"))
+        #expect(wrong.machine.tally.retries == 0)
+        #expect(world.saved == ReplayCheckpoint() && world.rejectedSpool.isEmpty)
+
+        var served = 0
+        let outage = Self.live(&world, configuration: Self.configuration()) { request, sequences, world in
+            served += 1
+            if served > 10 && served <= 25 { return Reply(answer: refused, latency: 0.001) }
+            return Self.acknowledge(request, sequences, &world)
+        }
+        #expect(outage.end == .delivered)
+        #expect(outage.machine.tally.retries >= 15 && outage.machine.tally.lastProblem == "connection refused")
+        #expect(Set(world.acknowledged.keys).count == world.records.count)
+    }
+
+    /// The progress line fits the terminal: what does not fit is left out, least
+    /// useful first; the counts, the ETA and the last problem stay.
+    @Test func theProgressLineFitsTheTerminal() {
+        let progress = ReplayProgress(answered: 12_000, total: 61_238, rejected: 3, inFlight: 17, concurrency: 32,
+                                      retries: 1_204, elapsedSeconds: 20, lastProblem: "HTTP 503")
+        let wide = progress.line(width: 200)
+        #expect(wide == "12,000 of 61,238 records (19.6 %) · 3 rejected · 17/32 in flight · 1,204 retries · last: HTTP 503 · ETA 1:22")
+        for width in [100, 80, 60] {
+            let line = progress.line(width: width)
+            #expect(line.count <= width - 1, "\(width): \(line)")
+            #expect(line.hasPrefix("12,000 of 61,238 records (19.6 %)") && line.hasSuffix("ETA 1:22"), "\(width): \(line)")
+            #expect(line.contains("last: HTTP 503") || width < 80, "\(width): \(line)")
+        }
+        #expect(progress.line(width: 80) == "12,000 of 61,238 records (19.6 %) · 3 rejected · last: HTTP 503 · ETA 1:22")
+    }
+
     /// Unknown answers (a redirect, 501) stop with exit 1 and consume nothing.
     @Test func anAnswerThatIsNeitherJudgementNorFaultStops() {
         for status in [301, 501, 505, 415] {

@@ -38,6 +38,17 @@ package func fixed(_ value: Double, decimals: Int) -> String {
     return "\(scaled < 0 && whole == 0 ? "-" : "")\(whole).\(fraction)"
 }
 
+/// Two lowercase hexadecimal digits a byte: digests and random identifiers.
+package func hex(bytes: some Sequence<UInt8>) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    for byte in bytes {
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0x0F)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
 /// Eight lowercase hexadecimal digits: CRC-32s and other 32-bit sums.
 package func hex(_ value: UInt32) -> String {
     String(String(value, radix: 16).leftPadded(to: 8))

@@ -80,7 +80,11 @@ public struct AuditReport: Sendable {
 
     /// The replay side of the audit, from the replay checkpoint and the rejected spool.
     public struct ReplayCounts: Sendable, Equatable {
-        /// Records Nudge acknowledged, over every replay.
+        /// Where the replay these counts are of delivers; nil before the first replay
+        /// (or after one from before destinations were recorded). Other destinations'
+        /// progress, kept apart by `replay --switch-destination`, is not counted here.
+        public var destination: ReplayDestination?
+        /// Records Nudge acknowledged, over every replay to ``destination``.
         public var acknowledged = 0
         /// Records in `SPOOL/rejected/rejected.ndjson` now.
         public var rejected = 0
@@ -94,6 +98,7 @@ public struct AuditReport: Sendable {
         static func read(spool: String) throws(SpoolError) -> ReplayCounts {
             let checkpoint = try ReplayCheckpoint.saved(inSpool: spool)
             var counts = ReplayCounts()
+            counts.destination = checkpoint.destination
             counts.acknowledged = checkpoint.acknowledged
             counts.requeued = checkpoint.requeuedTotal
             counts.requeuedPending = checkpoint.requeued.count
@@ -411,7 +416,8 @@ extension AuditReport {
         }
         for problem in problems { lines.append("WARNING: " + problem) }
         lines.append("")
-        lines.append("Replay: \(group(replay.acknowledged)) acknowledged by Nudge, \(group(replay.rejected)) rejected"
+        lines.append("Replay" + (replay.destination.map { " to \($0.endpoint)" } ?? "")
+                     + ": \(group(replay.acknowledged)) acknowledged by Nudge, \(group(replay.rejected)) rejected"
                      + (replay.rejected > 0 ? " (\(spool)/rejected/rejected.ndjson; `nudge-ingest requeue` puts them back)" : "")
                      + ", \(group(replay.requeued)) requeued"
                      + (replay.requeuedPending > 0 ? " (\(group(replay.requeuedPending)) waiting for the next replay)" : ""))
@@ -492,6 +498,14 @@ extension AuditReport {
         for problem in problems { out.value(nil, problem) }
         out.endArray()
         out.beginObject("replay")
+        if let destination = replay.destination {
+            out.beginObject("destination")
+            out.value("endpoint", destination.endpoint)
+            out.value("key_fingerprint", destination.keyFingerprint)
+            out.endObject()
+        } else {
+            out.value("destination", nil as String?)
+        }
         out.value("acknowledged", replay.acknowledged)
         out.value("rejected", replay.rejected)
         out.value("requeued", replay.requeued)

@@ -7,11 +7,14 @@ import NudgeSystem
 public enum ReplayError: Error, Sendable, CustomStringConvertible {
     case spool(SpoolError)
     case reading(AcceptedSpoolReader.Failure)
+    /// The spool's replay progress is another destination's, or another spool's.
+    case refused(ReplayRefusal)
 
     public var description: String {
         switch self {
         case .spool(let error): "\(error)"
         case .reading(let error): "\(error)"
+        case .refused(let refusal): "\(refusal)"
         }
     }
 }
@@ -27,8 +30,14 @@ public struct ReplayProgress: Sendable {
     public var retries: Int
     public var elapsedSeconds: Double
 
-    /// `12,000 of 61,238 records (19.6 %) · 0 rejected · 17/32 in flight · 3 retries · ETA 0:41`
-    public var line: String {
+    /// The last answer that was not an acknowledgement (`HTTP 503`, `connection refused`).
+    public var lastProblem: String?
+
+    /// One line for a terminal `width` columns wide:
+    /// `12,000 of 61,238 records (19.6 %) · 0 rejected · 17/32 in flight · 3 retries (last: HTTP 503) · ETA 0:41`.
+    /// What does not fit is left out, least useful first (in flight, retries, rejected);
+    /// the counts and the ETA always stay.
+    public func line(width: Int = 160) -> String {
         let share = total > 0 ? Double(answered) / Double(total) * 100 : 100
         var eta = "–"
         if answered > 0 && elapsedSeconds > 0.5 && total > answered {
@@ -36,8 +45,25 @@ public struct ReplayProgress: Sendable {
             eta = seconds >= 3600 ? "\(seconds / 3600):" + String(seconds / 60 % 60).leftPadded(to: 2) + ":"
                 + String(seconds % 60).leftPadded(to: 2) : "\(seconds / 60):" + String(seconds % 60).leftPadded(to: 2)
         }
-        return "\(group(answered)) of \(group(total)) records (\(fixed(share, decimals: 1)) %) · \(group(rejected)) rejected · "
-            + "\(inFlight)/\(concurrency) in flight · \(group(retries)) retries · ETA \(eta)"
+        let head = "\(group(answered)) of \(group(total)) records (\(fixed(share, decimals: 1)) %)"
+        let tail = "ETA \(eta)"
+        // In the order shown; `keep` ranks them: lower is kept longer.
+        var parts: [(text: String, keep: Int)] = [
+            ("\(group(rejected)) rejected", 1),
+            ("\(inFlight)/\(concurrency) in flight", 3),
+            ("\(group(retries)) retries", 2),
+        ]
+        if let lastProblem { parts.append(("last: " + lastProblem, 0)) }
+        let room = max(width - 1, 8)
+        func joined(_ shown: [(text: String, keep: Int)]) -> String {
+            ([head] + shown.map(\.text) + [tail]).joined(separator: " · ")
+        }
+        var shown = parts
+        while joined(shown).count > room, let drop = shown.indices.max(by: { shown[$0].keep < shown[$1].keep }) {
+            shown.remove(at: drop)
+        }
+        let line = joined(shown)
+        return line.count > room ? String(line.prefix(room)) : line
     }
 }
 
@@ -51,11 +77,22 @@ public struct Replay {
     public var configuration: ReplayConfiguration
     /// Print the requests instead of sending them; nothing is saved.
     public var dryRun: Bool
+    /// `--switch-destination`: when the spool's progress is another destination's, keep
+    /// it apart and deliver to this one (resuming its own kept progress, if any).
+    public var switchDestination = false
+    /// `--adopt-checkpoint`: a checkpoint that names no destination (written before
+    /// destinations were recorded) is this destination's progress.
+    public var adoptCheckpoint = false
 
     public init(spool: String, configuration: ReplayConfiguration, dryRun: Bool = false) {
         self.spool = spool
         self.configuration = configuration
         self.dryRun = dryRun
+    }
+
+    /// Where this replay delivers.
+    public var destination: ReplayDestination {
+        ReplayDestination(endpoint: configuration.endpoint, keyFingerprint: configuration.keyFingerprint)
     }
 
     /// Runs the replay to its end.
@@ -77,9 +114,15 @@ public struct Replay {
         do {
             ledger = try Ledger.committed(inSpool: spool)
             store = dryRun ? nil : try ReplayStore(spool: spool)
-            if let store { saved = store.checkpoint } else { saved = try ReplayCheckpoint.saved(inSpool: spool) }
         } catch {
             throw .spool(error)
+        }
+        if let store {
+            try store.bind(to: destination, ledger: ledger, switching: switchDestination, adopting: adoptCheckpoint)
+            saved = store.checkpoint
+        } else {
+            saved = try ReplayStore.binding(ofSpool: spool, to: destination, ledger: ledger, switching: switchDestination,
+                                            adopting: adoptCheckpoint).checkpoint
         }
         var machine = ReplayMachine(configuration: configuration, saved: saved,
                                     seed: UInt64(truncatingIfNeeded: Int(started * 1e6)))
@@ -155,7 +198,7 @@ public struct Replay {
                             answered: machine.tally.acknowledged + machine.tally.rejected, total: total,
                             rejected: machine.tally.rejected, inFlight: machine.inFlight,
                             concurrency: machine.tally.concurrency, retries: machine.tally.retries,
-                            elapsedSeconds: lastProgress - started))
+                            elapsedSeconds: lastProgress - started, lastProblem: machine.tally.lastProblem))
                     }
                     guard let event = await iterator.next() else { break }
                     let now = MonotonicClock.now - started
@@ -173,7 +216,7 @@ public struct Replay {
         summary.tally = machine.tally
         summary.end = end
         summary.total = total
-        summary.remaining = machine.pendingCount
+        summary.remaining = max(total - machine.tally.acknowledged - machine.tally.rejected, 0)
         summary.elapsedSeconds = MonotonicClock.now - started
         summary.totalAcknowledged = machine.checkpoint.acknowledged
         summary.totalRejected = machine.checkpoint.rejected

@@ -5,11 +5,21 @@ import NudgeSystem
 // Foundation's JSON parser reads the checkpoint once, when a replay or requeue starts.
 import struct Foundation.Data
 import class Foundation.JSONSerialization
+import class Foundation.NSNull
 
 /// What `replay` has finished, in `SPOOL/replay/checkpoint.json`
 /// (`schemas/replay-checkpoint.schema.json`): written to a temporary file, synced and
 /// renamed, so a kill at any instant leaves the previous or the new one whole.
+///
+/// It belongs to one destination (``destination``) and one spool (``spool``): a replay
+/// to another destination, or of a spool that was started over, refuses it
+/// (``ReplayRefusal``) instead of reading it as "done".
 public struct ReplayCheckpoint: Sendable, Equatable {
+    /// Where the records it counts were delivered; nil in a checkpoint of version 1 or
+    /// 2 (before destinations were recorded) and in a fresh one.
+    public var destination: ReplayDestination?
+    /// The spool whose records it counts; nil in a checkpoint of version 1 or 2.
+    public var spool: ReplayedSpool?
     /// Every accepted record before this sequence is done (acknowledged or rejected),
     /// except those in ``requeued``.
     public var watermark = 0
@@ -24,18 +34,39 @@ public struct ReplayCheckpoint: Sendable, Equatable {
     /// A `requeue` commit: the rewritten rejected spool under its hidden name, which
     /// the next open renames over `rejected.ndjson` if a kill came first.
     public var rejectedRewrite: String?
-    /// Totals over every replay of the spool.
+    /// Records Nudge acknowledged, over every replay to this destination.
     public var acknowledged = 0
+    /// Records in the rejected spool now: rejected over every replay, less those
+    /// `requeue` put back (a record sent again counts once, as its last answer says).
     public var rejected = 0
     /// Records put back by `requeue`, over the spool's life.
     public var requeuedTotal = 0
 
-    public init() {}
+    public init(destination: ReplayDestination? = nil, spool: ReplayedSpool? = nil) {
+        self.destination = destination
+        self.spool = spool
+    }
 
     var json: [UInt8] {
         var json = JSONWriter()
         json.beginObject()
-        json.value("version", 2)
+        json.value("version", 3)
+        if let destination {
+            json.beginObject("destination")
+            json.value("endpoint", destination.endpoint)
+            json.value("key_fingerprint", destination.keyFingerprint)
+            json.endObject()
+        } else {
+            json.value("destination", nil as String?)
+        }
+        if let spool {
+            json.beginObject("spool")
+            json.value("first_commit_at", spool.firstCommitAt)
+            json.value("accepted_records", spool.acceptedRecords)
+            json.endObject()
+        } else {
+            json.value("spool", nil as String?)
+        }
         json.value("watermark", watermark)
         json.array("done", done.sorted())
         json.array("requeued", requeued.sorted())
@@ -51,10 +82,10 @@ public struct ReplayCheckpoint: Sendable, Equatable {
         return json.line
     }
 
-    /// Reads a checkpoint of version 2, or of version 1 (before `requeue`).
+    /// Reads a checkpoint of version 3, 2 (before destinations) or 1 (before `requeue`).
     init?(json bytes: [UInt8]) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let version = object["version"] as? Int, version == 1 || version == 2,
+              let version = object["version"] as? Int, (1...3).contains(version),
               let watermark = object["watermark"] as? Int, let done = object["done"] as? [Int],
               let users = object["rejected_users"] as? [String], let rejectedBytes = object["rejected_bytes"] as? Int,
               let acknowledged = object["acknowledged"] as? Int, let rejected = object["rejected"] as? Int
@@ -65,18 +96,42 @@ public struct ReplayCheckpoint: Sendable, Equatable {
         self.rejectedBytes = rejectedBytes
         self.acknowledged = acknowledged
         self.rejected = rejected
-        if version == 2 {
+        if version >= 2 {
             guard let requeued = object["requeued"] as? [Int], let total = object["requeued_total"] as? Int else { return nil }
             self.requeued = Set(requeued)
             self.requeuedTotal = total
             self.rejectedRewrite = object["rejected_rewrite"] as? String
+        }
+        if version == 3 {
+            if let destination = object["destination"] as? [String: Any] {
+                guard let endpoint = destination["endpoint"] as? String,
+                      let fingerprint = destination["key_fingerprint"] as? String else { return nil }
+                self.destination = ReplayDestination(endpoint: endpoint, keyFingerprint: fingerprint)
+            } else if !(object["destination"] is NSNull) {
+                return nil
+            }
+            if let spool = object["spool"] as? [String: Any] {
+                guard let firstCommitAt = spool["first_commit_at"] as? String,
+                      let accepted = spool["accepted_records"] as? Int else { return nil }
+                self.spool = ReplayedSpool(firstCommitAt: firstCommitAt, acceptedRecords: accepted)
+            } else if !(object["spool"] is NSNull) {
+                return nil
+            }
+        } else {
+            // Before version 3, `rejected` counted every rejection, those requeue had
+            // put back too; now it counts the records in the rejected spool.
+            self.rejected = max(0, rejected - requeuedTotal)
         }
     }
 
     /// The checkpoint of `spool`, read without the lock and without changing anything
     /// (for `audit`); a fresh one when no replay has run.
     public static func saved(inSpool spool: String) throws(SpoolError) -> ReplayCheckpoint {
-        let path = spool + "/replay/checkpoint.json"
+        try saved(at: spool + "/replay/checkpoint.json")
+    }
+
+    /// The checkpoint at `path`; a fresh one when there is none.
+    static func saved(at path: String) throws(SpoolError) -> ReplayCheckpoint {
         guard Files.size(of: path) != nil else { return ReplayCheckpoint() }
         guard let saved = ReplayCheckpoint(json: try Files.read(path)) else {
             throw .damaged(path: path, problem: "it is not a replay checkpoint this tool wrote")
@@ -99,6 +154,7 @@ public struct ReplayCheckpoint: Sendable, Equatable {
 /// `SPOOL/replay/` and `SPOOL/rejected/`: the checkpoint, the rejected spool and the
 /// lock that keeps one replay (or requeue) per spool.
 final class ReplayStore {
+    let spool: String
     let folder: String
     let rejectedPath: String
     private let lock: SpoolLock
@@ -113,8 +169,10 @@ final class ReplayStore {
         try Files.makeDirectory(spool + "/rejected")
         lock = try SpoolLock(path: folder + "/lock", spool: spool, holderName: holderName)
         Files.remove(folder + "/.checkpoint.json.partial")
-        checkpoint = try ReplayCheckpoint.saved(inSpool: spool)
+        self.spool = spool
         rejectedPath = spool + "/rejected/rejected.ndjson"
+        try Self.finishSwitch(spool: spool)
+        checkpoint = try ReplayCheckpoint.saved(inSpool: spool)
         // A requeue committed (its checkpoint names the rewritten file) and was killed
         // before the rename: finish it. A rewrite the checkpoint does not name never
         // committed: remove it.
@@ -130,15 +188,20 @@ final class ReplayStore {
         do { rejectedFile = try .create(rejectedPath, truncating: false) } catch {
             throw .cannotCreate(path: rejectedPath, error: error)
         }
-        // Entries written after the last checkpoint are written again by this replay.
+        try cutRejected(to: checkpoint.rejectedBytes)
+    }
+
+    /// Entries written after the last checkpoint are written again by this replay: the
+    /// rejected spool is cut to the `bytes` the checkpoint vouches for.
+    private func cutRejected(to bytes: Int) throws(SpoolError) {
         let size = Files.size(of: rejectedPath) ?? 0
-        guard size >= checkpoint.rejectedBytes else {
-            throw .damaged(path: rejectedPath, problem: "it is \(size) bytes, shorter than the \(checkpoint.rejectedBytes) "
+        guard size >= bytes else {
+            throw .damaged(path: rejectedPath, problem: "it is \(size) bytes, shorter than the \(bytes) "
                            + "the checkpoint vouches for")
         }
         do {
-            try rejectedFile.truncate(to: checkpoint.rejectedBytes)
-            try rejectedFile.seek(to: checkpoint.rejectedBytes)
+            try rejectedFile.truncate(to: bytes)
+            try rejectedFile.seek(to: bytes)
         } catch {
             throw .cannotWrite(path: rejectedPath, error: error)
         }
@@ -146,6 +209,151 @@ final class ReplayStore {
 
     deinit {
         rejectedFile.close()
+    }
+
+    /// `SPOOL/replay/destinations/`: the progress of destinations other than the current
+    /// one, each in a folder of its own with its checkpoint and its rejected spool.
+    private var keptFolder: String { Self.keptFolder(spool: spool) }
+    private static func keptFolder(spool: String) -> String { spool + "/replay/destinations" }
+
+    /// Makes `destination` the one this replay's progress belongs to, or refuses.
+    ///
+    /// The current checkpoint must count this spool's records, and belong to
+    /// `destination` (a fresh one, or with `adopting` one from before destinations
+    /// were recorded, is bound to it). With `switching`, another destination's progress
+    /// is kept apart (``switchDestination(to:)``) and `destination`'s own, kept from an
+    /// earlier switch, comes back, or a fresh delivery starts.
+    func bind(
+        to destination: ReplayDestination, ledger: Ledger, switching: Bool, adopting: Bool
+    ) throws(ReplayError) {
+        let decision = try Self.binding(ofSpool: spool, to: destination, ledger: ledger, switching: switching,
+                                        adopting: adopting)
+        if case .switchTo(let next) = decision {
+            do {
+                try switchDestination(to: destination)
+                try cutRejected(to: next.rejectedBytes)
+            } catch {
+                throw .spool(error)
+            }
+        }
+        // Saved with the first answer: a replay to a mistyped endpoint that never
+        // answered leaves no progress, so it binds nothing.
+        checkpoint = decision.checkpoint
+    }
+
+    /// What a replay of `spool` to `destination` would start from (read without the
+    /// lock, changing nothing: a dry run's answer).
+    static func binding(
+        ofSpool spool: String, to destination: ReplayDestination, ledger: Ledger, switching: Bool, adopting: Bool
+    ) throws(ReplayError) -> ReplayCheckpoint.Binding {
+        let checkpointPath = spool + "/replay/checkpoint.json"
+        let keptPath = keptFolder(spool: spool) + "/" + destination.folderName + "/checkpoint.json"
+        let current: ReplayCheckpoint?
+        let kept: ReplayCheckpoint?
+        do {
+            current = Files.size(of: checkpointPath) == nil ? nil : try ReplayCheckpoint.saved(at: checkpointPath)
+            kept = Files.size(of: keptPath) == nil ? nil : try ReplayCheckpoint.saved(at: keptPath)
+        } catch {
+            throw .spool(error)
+        }
+        do {
+            return try ReplayCheckpoint.binding(current: current, kept: kept, to: destination, ledger: ledger,
+                                                spool: spool, switching: switching, adopting: adopting)
+        } catch {
+            throw .refused(error)
+        }
+    }
+
+    /// Keeps the current destination's checkpoint and rejected spool apart, in
+    /// `replay/destinations/NAME/`, and brings `destination`'s back if it has been kept.
+    ///
+    /// Each step is one rename, in an order a kill can interrupt anywhere: the
+    /// checkpoint moves first (the commit point), then the rejected spool follows it; a
+    /// kept checkpoint without its rejected spool, while no checkpoint is current, is
+    /// finished by the next open (``finishSwitch()``).
+    private func switchDestination(to destination: ReplayDestination) throws(SpoolError) {
+        try Files.makeDirectory(keptFolder)
+        if Files.size(of: checkpointPath) != nil {
+            let name = checkpoint.destination?.folderName ?? unusedName("unrecorded")
+            let away = keptFolder + "/" + name
+            try Files.makeDirectory(away)
+            try Files.syncDirectory(keptFolder)
+            try Files.rename(checkpointPath, away + "/checkpoint.json")
+            try Files.syncDirectory(folder)
+            CrashPoint.reach(.destinationKept, commit: 0)
+            try Self.moveRejected(spool: spool, to: away)
+        }
+        let back = keptFolder + "/" + destination.folderName
+        if Files.size(of: back + "/checkpoint.json") != nil {
+            try Files.rename(back + "/rejected.ndjson", rejectedPath)
+            try Files.syncDirectory(rejectedFolder)
+            CrashPoint.reach(.destinationRestoring, commit: 0)
+            try Files.rename(back + "/checkpoint.json", checkpointPath)
+            try Files.syncDirectory(folder)
+            Files.removeEmptyDirectory(back)
+        }
+        try reopenRejected()
+    }
+
+    /// The current rejected spool joins the kept checkpoint in `away` (an empty one
+    /// when there is none).
+    private static func moveRejected(spool: String, to away: String) throws(SpoolError) {
+        let rejectedPath = spool + "/rejected/rejected.ndjson"
+        if Files.size(of: rejectedPath) != nil {
+            try Files.rename(rejectedPath, away + "/rejected.ndjson")
+        } else {
+            let file = try Files.create(away + "/rejected.ndjson")
+            file.close()
+        }
+        try Files.syncDirectory(away)
+        try Files.syncDirectory(spool + "/rejected")
+    }
+
+    /// After a kill in the middle of ``switchDestination(to:)``: with no current
+    /// checkpoint, a kept one without its rejected spool gets the current rejected
+    /// spool back (it was the one moving); empty folders left by a finished switch go.
+    private static func finishSwitch(spool: String) throws(SpoolError) {
+        let keptFolder = keptFolder(spool: spool)
+        let checkpointPath = spool + "/replay/checkpoint.json"
+        let names = Files.names(in: keptFolder)
+        guard !names.isEmpty else { return }
+        for name in names {
+            let kept = keptFolder + "/" + name
+            let hasCheckpoint = Files.size(of: kept + "/checkpoint.json") != nil
+            if !hasCheckpoint {
+                // A folder a finished switch emptied (a kept rejected spool without its
+                // checkpoint cannot happen: the checkpoint leaves last).
+                if Files.size(of: kept + "/rejected.ndjson") == nil { Files.removeEmptyDirectory(kept) }
+                continue
+            }
+            if Files.size(of: checkpointPath) == nil && Files.size(of: kept + "/rejected.ndjson") == nil {
+                try moveRejected(spool: spool, to: kept)
+            }
+        }
+    }
+
+    private func unusedName(_ base: String) -> String {
+        var name = base
+        var number = 1
+        while Files.exists(keptFolder + "/" + name) {
+            number += 1
+            name = base + "-\(number)"
+        }
+        return name
+    }
+
+    private var rejectedFolder: String { String(rejectedPath.dropLast("/rejected.ndjson".count)) }
+
+    /// Opens `rejected.ndjson` again after it was renamed (this process's descriptor
+    /// still points at the old file), positioned at its end.
+    private func reopenRejected() throws(SpoolError) {
+        let reopened: FileDescriptor
+        do { reopened = try .create(rejectedPath, truncating: false) } catch {
+            throw .cannotCreate(path: rejectedPath, error: error)
+        }
+        rejectedFile.close()
+        rejectedFile = reopened
+        do { try rejectedFile.seekToEnd() } catch { throw .cannotWrite(path: rejectedPath, error: error) }
     }
 
     /// Appends rejected records; they are synced before the checkpoint that counts them.
@@ -172,7 +380,6 @@ final class ReplayStore {
     /// point; the rename follows (and is finished by the next open after a kill).
     func commitRequeue(kept: [UInt8], checkpoint next: ReplayCheckpoint) throws(SpoolError) {
         let name = ".rejected.ndjson.requeue-\(next.requeuedTotal)"
-        let rejectedFolder = String(rejectedPath.dropLast("/rejected.ndjson".count))
         let hiddenPath = rejectedFolder + "/" + name
         let file = try Files.create(hiddenPath)
         do {
@@ -188,10 +395,6 @@ final class ReplayStore {
         CrashPoint.reach(.requeueCommitted, commit: next.requeuedTotal)
         try Files.rename(hiddenPath, rejectedPath)
         try Files.syncDirectory(rejectedFolder)
-        // This process's descriptor still points at the old file.
-        let reopened = try Files.open(rejectedPath, for: .writing)
-        rejectedFile.close()
-        rejectedFile = reopened
-        do { try rejectedFile.seekToEnd() } catch { throw .cannotWrite(path: rejectedPath, error: error) }
+        try reopenRejected()
     }
 }

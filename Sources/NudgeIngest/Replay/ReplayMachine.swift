@@ -5,6 +5,9 @@ public struct ReplayConfiguration: Sendable {
     /// The base URL; requests go to `{endpoint}/identify` and `{endpoint}/events/batch`.
     public var endpoint = "https://main-api.nudgenow.com/api/integration/segment"
     public var apiKey = ""
+    /// A one-way fingerprint of ``apiKey`` (the HTTP shell makes it with SHA-256): with
+    /// the endpoint, it names the destination the spool's progress belongs to.
+    public var keyFingerprint = ""
     public var limits = DeliveryLimits()
     public var retry = RetryPolicy()
     /// Requests in flight at most (`--concurrency`, default 32); the number in flight
@@ -42,6 +45,9 @@ public struct ReplayTally: Sendable, Equatable {
     public var rejected = 0
     /// Attempts beyond the first.
     public var retries = 0
+    /// The last answer that was not an acknowledgement (`HTTP 503`, `connection
+    /// refused`), for the progress line; nil while every answer was clean.
+    public var lastProblem: String?
     /// Batches split after a 413.
     public var splits = 0
     /// Seconds from sending to an answer, per attempt.
@@ -126,6 +132,9 @@ public struct ReplayMachine: Sendable {
     private var stopping: ReplayEnd?
     /// Routes with an acknowledged request: a 404 after that is a fault, not a typo.
     private var routesThatWorked: Set<String> = []
+    /// The destination has answered something (any status): a connection that cannot
+    /// be made after that is a fault to retry, not a wrong endpoint.
+    private var destinationAnswered = false
     private var unsavedAnswers = 0
     private var firstUnsavedAt: Double?
     private var random: SeededGenerator
@@ -189,6 +198,18 @@ public struct ReplayMachine: Sendable {
         let latency = now - attempt.sentAt
         tally.latencies.append(latency)
         let request = attempt.request
+        if answer.status != nil {
+            destinationAnswered = true
+        } else if answer.unreachable && !destinationAnswered {
+            scheduler.abandon(request.id)
+            stop(.stopped(reason: "could not reach \(attempt.outgoing.url) (\(answer.failure ?? "no connection")): check "
+                          + "--endpoint (Nudge's is https://main-api.nudgenow.com/api/integration/segment) and that it "
+                          + "can be reached from here. Nothing was consumed", exitStatus: 1))
+            return []
+        }
+        if RetryPolicy.verdict(status: answer.status, timedOut: answer.timedOut) != .acknowledged {
+            tally.lastProblem = answer.status.map { "HTTP \($0)" } ?? answer.failure ?? "no answer"
+        }
         switch RetryPolicy.verdict(status: answer.status, timedOut: answer.timedOut) {
         case .acknowledged:
             routesThatWorked.insert(attempt.outgoing.url)

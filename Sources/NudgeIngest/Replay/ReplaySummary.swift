@@ -9,7 +9,7 @@ public struct ReplaySummary: Sendable {
     public var end = ReplayEnd.delivered
     /// Records still to deliver when the replay started.
     public var total = 0
-    /// Records read but not delivered when it stopped.
+    /// Records of `total` not answered (acknowledged or rejected) when it stopped.
     public var remaining = 0
     public var elapsedSeconds = 0.0
     /// Totals over every replay of this spool, from the checkpoint.
@@ -85,11 +85,13 @@ public struct ReplaySummary: Sendable {
     public var report: String {
         if dryRun {
             return "nudge-ingest replay (dry run): would send \(group(tally.sent)) records in \(group(tally.requests)) "
-                + "requests to \(endpoint); nothing was sent or saved."
+                + "requests to \(endpoint) (of \(group(total)) to deliver); nothing was sent or saved. "
+                + "--verbose prints every request."
         }
         var lines = ["nudge-ingest replay: spool \(spool) → \(endpoint)"]
-        lines.append("  records     \(group(tally.sent).leftPadded(to: 10, with: " ")) sent in \(group(tally.requests)) requests"
-                     + " (of \(group(total)) to deliver)")
+        // "Attempted": a request that never got an answer counts here too.
+        lines.append("  records     \(group(tally.sent).leftPadded(to: 10, with: " ")) attempted in \(group(tally.requests)) "
+                     + "requests (of \(group(total)) to deliver)")
         lines.append("  acknowledged\(group(tally.acknowledged).leftPadded(to: 10, with: " "))")
         lines.append("  rejected    \(group(tally.rejected).leftPadded(to: 10, with: " "))"
                      + (tally.rejected > 0 ? "  see \(spool)/rejected/rejected.ndjson; `nudge-ingest requeue` sends them again" : ""))
@@ -101,7 +103,7 @@ public struct ReplaySummary: Sendable {
         lines.append("  \(group(Int(Double(tally.acknowledged + tally.rejected) / seconds))) records/s, "
                      + "\(fixed(Double(tally.requests) / seconds, decimals: 1)) requests/s, latency p50 \(p50), p99 \(p99), "
                      + "up to \(tally.peakConcurrency) in flight, \(format3(elapsedSeconds)) s")
-        lines.append("  this spool so far: \(group(totalAcknowledged)) acknowledged, \(group(totalRejected)) rejected")
+        lines.append("  to this destination so far: \(group(totalAcknowledged)) acknowledged, \(group(totalRejected)) rejected")
         switch end {
         case .delivered:
             break
@@ -109,8 +111,8 @@ public struct ReplaySummary: Sendable {
             lines.append("  INTERRUPTED: what was answered is saved; run the same command again to continue.")
         case .stopped(let reason, let status):
             lines.append("  STOPPED: \(reason)."
-                         + (status == 2 ? " \(group(remaining)) records read and not delivered. "
-                            + "Nothing was skipped: run replay again to continue." : ""))
+                         + (status == 2 ? " \(group(remaining)) records not delivered yet; nothing was skipped: "
+                            + "run replay again to continue." : ""))
         }
         return lines.joined(separator: "\n")
     }

@@ -35,6 +35,10 @@ public struct HTTPAnswer: Sendable {
     public var failure: String?
     /// No answer came within the request timeout (a congestion signal).
     public var timedOut: Bool
+    /// No connection could be made at all: refused, no such host, or a TLS handshake
+    /// that failed. Before the destination has ever answered, that is a wrong
+    /// `--endpoint` (or a service that is down), not a fault worth retrying.
+    public var unreachable: Bool
     /// When it arrived, in Unix seconds: what an HTTP-date `Retry-After` is counted from.
     public var receivedAt: Double
 
@@ -42,12 +46,13 @@ public struct HTTPAnswer: Sendable {
     public static let bodyLimit = 2048
 
     public init(status: Int?, retryAfter: String? = nil, body: [UInt8] = [], failure: String? = nil, timedOut: Bool = false,
-                receivedAt: Double = Timestamp.now.secondsSinceEpoch) {
+                unreachable: Bool = false, receivedAt: Double = Timestamp.now.secondsSinceEpoch) {
         self.status = status
         self.retryAfter = retryAfter
         self.body = body
         self.failure = failure
         self.timedOut = timedOut
+        self.unreachable = unreachable
         self.receivedAt = receivedAt
     }
 }

@@ -147,6 +147,8 @@ public enum Requeue {
             !requeuedUsers.contains(decodedJSONText(user))
         }
         checkpoint.requeuedTotal += chosen.count
+        // They are no longer rejected: the next replay's answer counts them again.
+        checkpoint.rejected = max(0, checkpoint.rejected - chosen.count)
         do { try store.commitRequeue(kept: kept, checkpoint: checkpoint) } catch { throw .spool(error) }
         return summary
     }

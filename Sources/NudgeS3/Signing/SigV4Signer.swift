@@ -79,15 +79,7 @@ public struct SigV4Signer: Sendable {
     /// The SHA-256 of `bytes`, in lower-case hex.
     public static func sha256Hex(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
 
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func hex(_ digest: some Sequence<UInt8>) -> String { NudgeCore.hex(bytes: digest) }
 
     /// Trims the value and makes each run of spaces one space.
     static func canonicalHeaderValue(_ value: String) -> String {

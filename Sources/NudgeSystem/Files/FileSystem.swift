@@ -53,6 +53,13 @@ package enum FileSystem {
         path.withSystemPath { unlink($0) } == 0
     }
 
+    /// Removes the empty folder at `path` (`rmdir`); false when it could not be
+    /// (missing, or not empty).
+    @discardableResult
+    package static func removeEmptyDirectory(_ path: some SystemPath) -> Bool {
+        path.withSystemPath { rmdir($0) } == 0
+    }
+
     /// The status of what `path` names; with `followingLinks` false, a symbolic link's own.
     package static func status(of path: some SystemPath, followingLinks: Bool = true) throws(SystemError) -> FileStatus {
         var info = stat()

@@ -19,6 +19,11 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
     /// `EACCES` or `EPERM`: the user may not do this, whatever else is true.
     public var isPermissionDenied: Bool { code == EACCES || code == EPERM }
 
+    /// Refused, no route, or the host down: nothing at that address would talk
+    /// (`ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`, `EHOSTDOWN`).
+    public var isUnreachable: Bool { [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EHOSTDOWN].contains(code) }
+    public static let connectionRefused = SystemError(code: ECONNREFUSED)
+
     public static let noSuchFile = SystemError(code: ENOENT)
     public static let notADirectory = SystemError(code: ENOTDIR)
     public static let alreadyExists = SystemError(code: EEXIST)

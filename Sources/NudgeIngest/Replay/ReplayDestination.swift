@@ -1,0 +1,205 @@
+import NudgeCore
+import NudgeSpool
+
+/// Where a replay delivers: Nudge's endpoint and a fingerprint of the API key (never
+/// the key). A replay's progress belongs to one destination, so that the same spool can
+/// be delivered in full to a staging account and then to production.
+public struct ReplayDestination: Sendable, Equatable, CustomStringConvertible {
+    /// The endpoint as compared: scheme and host in lower case, no trailing `/`.
+    public var endpoint: String
+    /// A one-way fingerprint of the API key (`sha256:` and 32 hex digits of its SHA-256,
+    /// made by the HTTP shell), or empty where no key is known (a dry run without one).
+    public var keyFingerprint: String
+
+    public init(endpoint: String, keyFingerprint: String) {
+        self.endpoint = Self.normalized(endpoint)
+        self.keyFingerprint = keyFingerprint
+    }
+
+    /// Whether a checkpoint saved for `saved` is this destination's: the same endpoint
+    /// and key; a destination whose key is not known (a dry run without one) goes by
+    /// the endpoint alone.
+    func isSame(as saved: ReplayDestination) -> Bool {
+        endpoint == saved.endpoint && (keyFingerprint.isEmpty || keyFingerprint == saved.keyFingerprint)
+    }
+
+    /// `https://API.example.com/x/` and `https://api.example.com/x` are one endpoint.
+    static func normalized(_ endpoint: String) -> String {
+        var text = endpoint
+        while text.hasSuffix("/") { text.removeLast() }
+        guard let schemeEnd = text.range(of: "://") else { return text }
+        let afterScheme = text[schemeEnd.upperBound...]
+        let hostEnd = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
+        return text[..<hostEnd].lowercased() + text[hostEnd...]
+    }
+
+    /// The folder name of this destination's kept progress, `SPOOL/replay/destinations/NAME`:
+    /// a hash of the endpoint and the key's fingerprint.
+    var folderName: String {
+        var hasher = ContentHasher()
+        var text = endpoint + "\n" + keyFingerprint
+        text.withUTF8 { hasher.update(UnsafeRawBufferPointer($0)) }
+        return String(hasher.hexDigest.prefix(16))
+    }
+
+    /// `https://api.example.com/x (key sha256:1f2e3d4c…)`
+    public var description: String {
+        keyFingerprint.isEmpty ? endpoint : "\(endpoint) (key \(keyFingerprint.prefix(15))…)"
+    }
+}
+
+/// The spool a checkpoint counts the records of: the accepted records are numbered from
+/// 0 in spool order, so a checkpoint means nothing for a spool that was started over.
+public struct ReplayedSpool: Sendable, Equatable {
+    /// When the spool's first commit was made (the ledger's commit 1): a spool that was
+    /// removed and made again has another.
+    public var firstCommitAt: String
+    /// Accepted records the spool held when the checkpoint was saved: it never shrinks.
+    public var acceptedRecords: Int
+
+    public init(firstCommitAt: String, acceptedRecords: Int) {
+        self.firstCommitAt = firstCommitAt
+        self.acceptedRecords = acceptedRecords
+    }
+
+    init(ledger: Ledger) {
+        self.init(firstCommitAt: ledger.entries.first?.committedAt ?? "", acceptedRecords: ledger.acceptedRecordCount)
+    }
+}
+
+/// Why a replay (or requeue) will not use the checkpoint it found: each says what
+/// happened and what to do. Nothing is sent or changed.
+public enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The checkpoint is another destination's progress.
+    case otherDestination(spool: String, saved: ReplayDestination, asked: ReplayDestination, askedWasKept: Bool)
+    /// A checkpoint from before destinations were recorded, with progress in it.
+    case unboundCheckpoint(spool: String, asked: ReplayDestination, settled: Int)
+    /// The checkpoint counts records of a spool that was since removed and made again.
+    case otherSpool(spool: String, savedFirstCommitAt: String, firstCommitAt: String)
+    /// The checkpoint vouches for more accepted records than the spool holds.
+    case pastTheEnd(spool: String, counted: Int, accepted: Int)
+
+    public var description: String {
+        switch self {
+        case .otherDestination(let spool, let saved, let asked, let askedWasKept):
+            return "the replay of \(spool) belongs to \(saved), not to \(asked): its progress says what that destination "
+                + "has, not this one. Each destination gets the whole spool: add --switch-destination to "
+                + (askedWasKept ? "go back to \(asked.endpoint), resuming its own progress"
+                                : "start delivering it to \(asked.endpoint) from its first record")
+                + "; the progress to \(saved.endpoint) is kept and resumes when you switch back to it. "
+                + "Nothing was sent"
+        case .unboundCheckpoint(let spool, let asked, let settled):
+            return "\(shellQuoted(spool + "/replay/checkpoint.json")) was written by an earlier nudge-ingest that did not "
+                + "record where it sent; it has \(group(settled)) records settled. If that replay went to "
+                + "\(asked.endpoint) with this key, add --adopt-checkpoint to continue it; to deliver the whole spool "
+                + "to \(asked.endpoint) instead, add --switch-destination (the old progress is kept apart). Nothing was sent"
+        case .otherSpool(let spool, let saved, let current):
+            return "\(shellQuoted(spool + "/replay/checkpoint.json")) counts the records of an earlier spool (first commit "
+                + "\(saved)), not of this one (first commit \(current.isEmpty ? "none yet" : current)): the spool was "
+                + "started over. To deliver this spool from its first record, remove its replay progress: "
+                + "rm -rf \(shellQuoted(spool + "/replay")) \(shellQuoted(spool + "/rejected")). Nothing was sent"
+        case .pastTheEnd(let spool, let counted, let accepted):
+            return "\(shellQuoted(spool + "/replay/checkpoint.json")) counts \(group(counted)) accepted records, but the "
+                + "spool holds \(group(accepted)): the checkpoint belongs to another (or a larger) spool. To deliver this "
+                + "spool from its first record, remove its replay progress: "
+                + "rm -rf \(shellQuoted(spool + "/replay")) \(shellQuoted(spool + "/rejected")). Nothing was sent"
+        }
+    }
+}
+
+extension ReplayCheckpoint {
+    /// Refuses a checkpoint that does not count this spool's records: one saved for a
+    /// spool since started over, or one that vouches for records past the spool's end.
+    /// A fresh checkpoint always matches.
+    func check(matches ledger: Ledger, spool: String) throws(ReplayRefusal) {
+        let accepted = ledger.acceptedRecordCount
+        if let replayed = self.spool {
+            let firstCommitAt = ledger.entries.first?.committedAt ?? ""
+            guard replayed.firstCommitAt == firstCommitAt else {
+                throw .otherSpool(spool: spool, savedFirstCommitAt: replayed.firstCommitAt, firstCommitAt: firstCommitAt)
+            }
+            guard replayed.acceptedRecords <= accepted else {
+                throw .pastTheEnd(spool: spool, counted: replayed.acceptedRecords, accepted: accepted)
+            }
+        }
+        let furthest = max(watermark, (done.max() ?? -1) + 1, (requeued.max() ?? -1) + 1)
+        guard furthest <= accepted else { throw .pastTheEnd(spool: spool, counted: furthest, accepted: accepted) }
+    }
+
+    /// What a replay to `destination` starts from.
+    enum Binding: Equatable {
+        /// The current checkpoint (or a fresh one), bound to the destination.
+        case current(ReplayCheckpoint)
+        /// Another destination's progress is kept apart first; this is the one to use:
+        /// the destination's own kept progress, or a fresh one.
+        case switchTo(ReplayCheckpoint)
+
+        var checkpoint: ReplayCheckpoint {
+            switch self {
+            case .current(let checkpoint), .switchTo(let checkpoint): checkpoint
+            }
+        }
+    }
+
+    /// Decides whose progress a replay to `destination` continues, or refuses.
+    ///
+    /// - Parameters:
+    ///   - current: the spool's current checkpoint; nil when there is none.
+    ///   - kept: `destination`'s own progress, kept apart by an earlier switch.
+    ///   - switching: `--switch-destination`: keep another destination's progress
+    ///     apart rather than refuse.
+    ///   - adopting: `--adopt-checkpoint`: take a checkpoint that names no destination
+    ///     as this one's.
+    static func binding(
+        current: ReplayCheckpoint?, kept: ReplayCheckpoint?, to destination: ReplayDestination, ledger: Ledger,
+        spool: String, switching: Bool, adopting: Bool
+    ) throws(ReplayRefusal) -> Binding {
+        func bound(_ checkpoint: ReplayCheckpoint) -> ReplayCheckpoint {
+            var checkpoint = checkpoint
+            checkpoint.destination = destination
+            checkpoint.spool = ReplayedSpool(ledger: ledger)
+            return checkpoint
+        }
+        // No current progress (a new spool, or a switch a kill cut short): this
+        // destination's kept progress, if any, comes back.
+        guard let saved = current else {
+            guard let kept else { return .current(bound(ReplayCheckpoint())) }
+            try kept.check(matches: ledger, spool: spool)
+            return .switchTo(bound(kept))
+        }
+        // Progress that holds nothing (a replay that stopped before any answer) binds
+        // nothing either.
+        let belongs = saved.isFresh || saved.destination.map { destination.isSame(as: $0) } == true
+            || (saved.destination == nil && adopting)
+        if belongs {
+            try saved.check(matches: ledger, spool: spool)
+            return .current(bound(saved))
+        }
+        guard switching else {
+            if let other = saved.destination {
+                throw .otherDestination(spool: spool, saved: other, asked: destination, askedWasKept: kept != nil)
+            }
+            throw .unboundCheckpoint(spool: spool, asked: destination, settled: saved.settledCount)
+        }
+        let next = kept ?? ReplayCheckpoint()
+        try next.check(matches: ledger, spool: spool)
+        return .switchTo(bound(next))
+    }
+
+    /// Records this checkpoint has settled, for messages.
+    var settledCount: Int { watermark + done.count - requeued.count }
+
+    /// Whether no replay or requeue has settled or put back anything in it (whatever
+    /// destination and spool it names).
+    var isFresh: Bool {
+        var progress = self
+        progress.rejectedRewrite = nil
+        return progress == ReplayCheckpoint(destination: destination, spool: spool)
+    }
+}
+
+// TEMPORARY until the shared shell-quoting helper lands.
+private func shellQuoted(_ path: String) -> String {
+    path.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+:,=@".contains($0) }) ? path
+        : "'" + path.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+}
