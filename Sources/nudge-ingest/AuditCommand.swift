@@ -75,7 +75,7 @@ struct AuditReportCommand: ParsableCommand {
 
     func validate() throws {
         guard let word = misplaced.first else { return }
-        let rest = CommandLine.arguments.dropFirst(2).filter { $0 != word }.joined(separator: " ")
+        let rest = CommandLine.arguments.dropFirst(2).filter { $0 != word }.map(\.shellQuoted).joined(separator: " ")
         if ["list", "collisions", "report"].contains(word) {
             throw ValidationError("options go after the subcommand: nudge-ingest audit \(word) \(rest)")
         }

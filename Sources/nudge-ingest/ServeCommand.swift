@@ -1,4 +1,5 @@
 import ArgumentParser
+import NudgeCore
 import NudgeIngest
 import NudgeSystem
 #if HTTP
@@ -139,7 +140,7 @@ struct KeysListCommand: ParsableCommand {
         #if HTTP
         do {
             let store = try APIKeyStore(spool: keys.spool)
-            if store.keys.isEmpty { FileStream.standardError.write("no keys yet: nudge-ingest keys create --spool \(keys.spool) --live\n") }
+            if store.keys.isEmpty { FileStream.standardError.write("no keys yet: nudge-ingest keys create --spool \(keys.spool.shellQuoted) --live\n") }
             for key in store.keys {
                 FileStream.standardOutput.write("\(key.id)  \(key.kind.rawValue)  created \(key.createdAt)"
                     + (key.revokedAt.map { "  REVOKED \($0)" } ?? "") + (key.name.isEmpty ? "" : "  \(key.name)") + "\n")

@@ -435,6 +435,68 @@ import Testing
         }
     }
 
+    /// Runs a command the tool suggested, as a user pastes it into bash, `nudge-ingest`
+    /// being the tool under test.
+    static func runSuggested(_ command: String, in dir: URL) throws -> ProcessResult {
+        let environment = ProcessInfo.processInfo.environment.merging(["NUDGE_TOOL": toolPath]) { $1 }
+        return try runProgram("/bin/bash", ["-c", #"set -o pipefail; nudge-ingest() { "$NUDGE_TOOL" "$@"; }; "# + command],
+                              currentDirectory: dir, environment: environment)
+    }
+
+    /// The first command in backquotes in `text` that starts with `nudge-ingest`.
+    static func quotedCommand(in text: String) -> String? {
+        text.firstMatch(of: /`(nudge-ingest [^`]*)`/).map { String($0.1) }
+    }
+
+    /// Issue 27: every command the tool suggests quotes its paths, so a spool named with
+    /// spaces and a quote gives commands that run as pasted: run's and audit's redrive,
+    /// audit's `audit list`, the HTML page's, a cut page's, a missing spool's `run`, a
+    /// misplaced subcommand's.
+    @Test func suggestedCommandsQuoteTheirPaths() throws {
+        // The quoting itself, read back by bash.
+        for text in ["spool", "s3://bucket/logs/", "weird dir", "it's", "$HOME", #"a"b"#, "", #"back\slash"#,
+                     "new\nline", "ü spool", "*", "--x"] {
+            let echoed = try runProgram("/bin/bash", ["-c", "printf %s " + text.shellQuoted])
+            #expect(echoed.stdoutText == text, "\(text) quoted as \(text.shellQuoted)")
+        }
+        #expect("spool".shellQuoted == "spool" && "weird dir".shellQuoted == "'weird dir'")
+
+        try withTemporaryDirectory { dir in
+            let input = try Self.writeExport(in: dir)
+            let name = "weird dir/it's a spool"
+            try FileManager.default.createDirectory(at: dir.appendingPathComponent("weird dir"), withIntermediateDirectories: true)
+            let run = try Self.tool(["run", "--spool", name, input], in: dir)
+            #expect(run.status == 0, "\(run.stderr)")
+            let redrive = try #require(Self.quotedCommand(in: run.stderr), "\(run.stderr)")
+            #expect(redrive == #"nudge-ingest redrive --spool 'weird dir/it'\''s a spool'"#)
+
+            let report = try Self.tool(["audit", "--spool", name, "--html", "audit.html"], in: dir)
+            #expect(report.status == 0, "\(report.stderr)")
+            #expect(Self.quotedCommand(in: report.stdoutText) == redrive)
+            let pageThrough = try #require(report.stdoutText.firstMatch(of: /Page through them: (.*)/).map { String($0.1) })
+            let listed = try Self.runSuggested(pageThrough.replacing("REASON", with: "not_identified"), in: dir)
+            #expect(listed.status == 0 && listed.stdoutText.contains("not_identified"), "\(listed.stderr)")
+
+            let html = try String(contentsOf: dir.appendingPathComponent("audit.html"), encoding: .utf8)
+            let fromPage = try #require(html.firstMatch(of: /<code>(nudge-ingest audit list [^<]*)<\/code>/).map { String($0.1) })
+            let unescaped = fromPage.replacing("&#39;", with: "'").replacing("&quot;", with: "\"")
+                .replacing("&lt;", with: "<").replacing("&gt;", with: ">").replacing("&amp;", with: "&")
+            let listedFromPage = try Self.runSuggested(unescaped, in: dir)
+            #expect(listedFromPage.status == 0 && !listedFromPage.stdout.isEmpty, "\(unescaped): \(listedFromPage.stderr)")
+
+            let redriven = try Self.runSuggested(redrive, in: dir)
+            #expect(redriven.status == 0 && redriven.stderr.contains("moved to accepted"), "\(redriven.stderr)")
+
+            let missing = try Self.tool(["audit", "--spool", "no such spool"], in: dir)
+            #expect(missing.status == 1 && missing.stderr.contains("run `nudge-ingest run --spool 'no such spool' INPUT…` first"),
+                    "\(missing.stderr)")
+            let misplaced = try Self.tool(["audit", "--spool", name, "list", "--event", "Signed Up"], in: dir)
+            let corrected = try #require(misplaced.stderr.firstMatch(of: /options go after the subcommand: (.*)/).map { String($0.1) })
+            let listedAfter = try Self.runSuggested(corrected, in: dir)
+            #expect(listedAfter.status == 0 && listedAfter.stdoutText.contains("Signed Up"), "\(corrected): \(listedAfter.stderr)")
+        }
+    }
+
     // MARK: - preview
 
     /// Every reason code, and both accepted kinds, previewed against a spool's state;

@@ -214,7 +214,7 @@ public struct RedriveSummary: Sendable {
         lines.append("  still dropped        \(group(selected - movedTotal))  (kept with their reason)")
         if let commit {
             lines.append("  commit \(commit): accepted/\(LedgerEntry.spoolFileName(commit)), \(filesRewritten) dropped "
-                         + "file\(filesRewritten == 1 ? "" : "s") rewritten; `nudge-ingest replay` delivers them")
+                         + "file\(filesRewritten == 1 ? "" : "s") rewritten; `nudge-ingest replay --spool \(spool.shellQuoted)` delivers them")
         } else if !dryRun {
             lines.append("  nothing to redrive: the spool is unchanged")
         }
