@@ -613,6 +613,41 @@ import Testing
         }
     }
 
+    /// Issue 27: redrive's summary aligns its counts whatever the reasons' names and the
+    /// counts' widths, for a dry run and a redrive alike.
+    @Test func redriveAlignsItsColumns() throws {
+        try withTemporaryDirectory { dir in
+            // 1,200 not_identified and 15 anonymous_only tracks that a later file identifies, 3 never.
+            var early: [String] = [], late: [String] = []
+            for i in 0..<1_200 {
+                early.append(#"{"type":"track","userId":"late-\#(i)","event":"E","timestamp":"2025-03-10T00:00:00Z"}"#)
+                late.append(#"{"type":"identify","userId":"late-\#(i)"}"#)
+            }
+            for i in 0..<15 {
+                early.append(#"{"type":"track","anonymousId":"anon-\#(i)","event":"E","timestamp":"2025-03-10T00:00:00Z"}"#)
+                late.append(#"{"type":"identify","userId":"known-\#(i)","anonymousId":"anon-\#(i)"}"#)
+            }
+            for i in 0..<3 {
+                early.append(#"{"type":"track","userId":"never-\#(i)","event":"E","timestamp":"2025-03-10T00:00:00Z"}"#)
+            }
+            try DurabilityTests.writeLines(early, to: dir.appendingPathComponent("1-early.ndjson"))
+            try DurabilityTests.writeLines(late, to: dir.appendingPathComponent("2-late.ndjson"))
+            #expect(try Self.tool(["run", "--spool", "spool", "1-early.ndjson", "2-late.ndjson"], in: dir).status == 0)
+            for arguments in [["--dry-run"], []] {
+                let redrive = try Self.tool(["redrive", "--spool", "spool"] + arguments, in: dir)
+                #expect(redrive.status == 0, "\(redrive.stderr)")
+                let rows = redrive.stderr.split(separator: "\n").dropFirst().filter { $0.contains(/\d  |\d$/) && !$0.contains("commit") }
+                #expect(rows.count == 4, "\(redrive.stderr)")
+                // Each count ends in the same column, and each starts after its label's column.
+                let ends = rows.map { row in row.firstMatch(of: /^ +[a-z_ ]+?  +[\d,]+/).map { $0.output.count } }
+                #expect(!ends.contains(nil) && Set(ends).count == 1, "\(redrive.stderr)")
+                #expect(rows.contains { $0.contains(/not_identified +1,200$/) } && rows.contains { $0.contains(/anonymous_only +15$/) },
+                        "\(redrive.stderr)")
+                #expect(rows.last?.hasSuffix("      3  kept with their reason") == true, "\(redrive.stderr)")
+            }
+        }
+    }
+
     // MARK: - preview
 
     /// Every reason code, and both accepted kinds, previewed against a spool's state;

@@ -63,3 +63,15 @@ extension String {
         return "'" + replacing("'", with: "'\\''") + "'"
     }
 }
+
+/// Rows of a label, a count and a note, each label padded to the widest and each count
+/// right-aligned under the widest (grouped: `12,345`), so the columns line up whatever
+/// the names and numbers: summaries a person reads.
+package func alignedRows(_ rows: [(label: String, count: Int, note: String)], indent: String = "  ") -> [String] {
+    let labelWidth = rows.map(\.label.count).max() ?? 0
+    let countWidth = rows.map { group($0.count).count }.max() ?? 0
+    return rows.map { row in
+        indent + row.label.rightPadded(to: labelWidth) + "  " + group(row.count).leftPadded(to: countWidth, with: " ")
+            + (row.note.isEmpty ? "" : "  " + row.note)
+    }
+}
