@@ -56,12 +56,12 @@ public struct AuditServer: Sendable {
     }
 
     /// `host:port` as a URL writes it (`[::1]:8080` for IPv6).
-    public static func address(host: String, port: Int) -> String {
+    package static func address(host: String, port: Int) -> String {
         (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
     }
 
     /// Whether `host` reaches only this machine (127.0.0.0/8, `::1`, `localhost`).
-    public static func isLoopback(_ host: String) -> Bool {
+    package static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 

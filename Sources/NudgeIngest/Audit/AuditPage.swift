@@ -245,7 +245,7 @@ extension AuditPage {
     }
 
     /// A record's line of the table (empty for a line that is not a dropped record).
-    public static func tableRow(_ bytes: UnsafeRawBufferPointer) -> String {
+    package static func tableRow(_ bytes: UnsafeRawBufferPointer) -> String {
         guard let record = try? DroppedRecord.parse(bytes) else { return "" }
         let text = { (range: Range<Int>?) in DroppedRecord.string(range, in: bytes) }
         return "\(text(record.file) ?? ""):\(record.line)  \(record.reason.rawValue)  "
@@ -257,10 +257,10 @@ extension AuditPage {
         ([Self.csvHeader] + records.compactMap { line in line.withUnsafeBytes(Self.csvRow) }).joined(separator: "\r\n")
     }
 
-    public static let csvHeader = ["file", "line", "reason", "type", "event", "message_id", "detail"].joined(separator: ",")
+    package static let csvHeader = ["file", "line", "reason", "type", "event", "message_id", "detail"].joined(separator: ",")
 
     /// A record's CSV row, without its line end (nil for a line that is not a dropped record).
-    public static func csvRow(_ bytes: UnsafeRawBufferPointer) -> String? {
+    package static func csvRow(_ bytes: UnsafeRawBufferPointer) -> String? {
         guard let record = try? DroppedRecord.parse(bytes) else { return nil }
         let text = { (range: Range<Int>?) in DroppedRecord.string(range, in: bytes) ?? "" }
         return [text(record.file), String(record.line), record.reason.rawValue, text(record.type),
