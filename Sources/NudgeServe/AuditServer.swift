@@ -37,7 +37,9 @@ public struct AuditServer: Sendable {
     }
 
     /// Serves on `host:port` until the process is asked to stop (SIGINT, SIGTERM);
-    /// `onListening` gets the port bound (the one asked, or the one given for 0).
+    /// `onListening` gets the port bound (the one asked, or the one given for 0). An
+    /// address that cannot be listened on (in use, not this machine's, a port below
+    /// 1024) is a ``ServeError``.
     public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) -> Void) async throws {
         var logger = Logger(label: "nudge-ingest serve")
         logger.logLevel = .critical
@@ -46,7 +48,21 @@ public struct AuditServer: Sendable {
             configuration: .init(address: .hostname(host, port: port), serverName: "nudge-ingest"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
             logger: logger)
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch let error as IOError {
+            throw ServeError.cannotListen(address: Self.address(host: host, port: port), SystemError(code: error.errnoCode))
+        }
+    }
+
+    /// `host:port` as a URL writes it (`[::1]:8080` for IPv6).
+    package static func address(host: String, port: Int) -> String {
+        (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+    }
+
+    /// Whether `host` reaches only this machine (127.0.0.0/8, `::1`, `localhost`).
+    package static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// The routes, behind the key check and the request log.
@@ -276,6 +292,24 @@ public struct AuditServer: Sendable {
     }
 }
 
+/// Why `serve` could not start.
+public enum ServeError: Error, Sendable, CustomStringConvertible {
+    case cannotListen(address: String, SystemError)
+
+    public var description: String {
+        switch self {
+        case .cannotListen(let address, let error) where error == .addressInUse:
+            "\(address) is in use; pick another with --listen (a port of 0 takes any free one)"
+        case .cannotListen(let address, let error) where error.isPermissionDenied:
+            "may not listen on \(address) (\(error)): ports below 1024 need privileges; pick another with --listen"
+        case .cannotListen(let address, let error) where error == .addressNotAvailable:
+            "cannot listen on \(address): no network interface of this machine has that address; pick another with --listen"
+        case .cannotListen(let address, let error):
+            "cannot listen on \(address): \(error); pick another with --listen"
+        }
+    }
+}
+
 /// An answer other than 200, as `{"error": {"code", "message"}}`.
 enum APIError: Error, HTTPResponseError {
     case badParameter(String, String)
@@ -349,14 +383,19 @@ struct KeyCheck: RouterMiddleware {
             log("\(Timestamp.now.isoString) \(request.method) \(Self.redacted(request.uri)) \(status) \(format1(milliseconds)) ms \(keyID)")
         }
         do {
-            if let allowed = Self.method(for: request.uri.path), request.method != allowed {
-                throw APIError.methodNotAllowed(allowed: allowed.rawValue)
+            let path = request.uri.path
+            guard let route = Route(path: path) else {
+                throw APIError.notFound("no route \(path); the routes are " + Route.summary)
+            }
+            if request.method != route.method {
+                throw APIError.methodNotAllowed(allowed: route.method.rawValue)
             }
             let key = try Self.key(of: request, spool: spool)
             keyID = key.id
-            if key.kind == .test && !(request.method == .post && request.uri.path == "/v1/preview") {
+            if key.kind == .test && !(request.method == .post && path == "/v1/preview") {
                 throw APIError.forbidden("\(key.id) is a test key: it may only POST /v1/preview")
             }
+            try route.checkParameters(request.uri.queryParameters.map { String($0.key) }.filter { !$0.isEmpty }, path: path)
             let response = try await next(request, context)
             status = Int(response.status.code)
             return response
@@ -373,14 +412,41 @@ struct KeyCheck: RouterMiddleware {
         }
     }
 
-    /// The one method a served path answers (nil for a path that is not served: 404).
-    static func method(for path: String) -> HTTPRequest.Method? {
-        switch path {
-        case "/", "/v1/drops", "/v1/report", "/v1/collisions", "/v1/rejected", "/ui/drops": .get
-        case "/v1/preview": .post
-        case _ where path.hasPrefix("/v1/drops/") && !path.dropFirst("/v1/drops/".count).contains("/"): .get
-        case _ where path.hasPrefix("/ui/drops/") && !path.dropFirst("/ui/drops/".count).contains("/"): .get
-        default: nil
+    /// What a served path answers: its one method, and the query parameters it reads.
+    /// Anything else is refused with the JSON error shape: a path not served (404),
+    /// another method (405), a parameter it does not read (400, a typo never ignored).
+    struct Route {
+        var method: HTTPRequest.Method
+        var parameters: [String]
+
+        static let filters = ["reason", "type", "event", "user", "file", "from", "to"]
+
+        /// The route of `path`; nil for a path that is not served.
+        init?(path: String) {
+            func isItem(under folder: String) -> Bool {
+                path.hasPrefix(folder) && path.count > folder.count && !path.dropFirst(folder.count).contains("/")
+            }
+            switch path {
+            case "/": (method, parameters) = (.get, ["key"])
+            case "/v1/drops", "/ui/drops": (method, parameters) = (.get, Self.filters + ["limit", "cursor", "order"])
+            case "/v1/rejected": (method, parameters) = (.get, ["limit", "cursor"])
+            case "/v1/report", "/v1/collisions": (method, parameters) = (.get, [])
+            case "/v1/preview": (method, parameters) = (.post, [])
+            case _ where isItem(under: "/v1/drops/") || isItem(under: "/ui/drops/"): (method, parameters) = (.get, [])
+            default: return nil
+            }
+        }
+
+        /// The routes, for a 404's message.
+        static let summary = "GET /v1/drops, GET /v1/drops/{id}, POST /v1/preview, GET /v1/report, "
+            + "GET /v1/collisions, GET /v1/rejected and the dashboard at GET /"
+
+        /// Refuses the first of `names` this route does not read, naming the ones it does.
+        func checkParameters(_ names: [String], path: String) throws(APIError) {
+            guard let unknown = names.first(where: { !parameters.contains($0) }) else { return }
+            let known = parameters.isEmpty ? "it takes none" : "it takes " + parameters.joined(separator: ", ")
+            let guess = parameters.first { unknown.hasSuffix("s") && $0 == unknown.dropLast() }.map { " (did you mean \($0)?)" } ?? ""
+            throw .badParameter(unknown, "not a parameter of \(method.rawValue) \(path)\(guess); \(known)")
         }
     }
 
@@ -391,8 +457,8 @@ struct KeyCheck: RouterMiddleware {
     /// also the sign-in `?key=` of `/` and the cookie it sets.
     static func key(of request: Request, spool: String) throws(APIError) -> APIKey {
         var secret: String?
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
-            secret = String(header.dropFirst("Bearer ".count))
+        if let header = request.headers[.authorization], let token = bearerToken(header) {
+            secret = token
         } else if isPage(request.uri.path) {
             if request.uri.path == "/", let key = request.uri.queryParameters["key"] {
                 secret = String(key)
@@ -410,6 +476,15 @@ struct KeyCheck: RouterMiddleware {
             throw .unauthorized("this API key is not one of this spool's, or it was revoked")
         }
         return key
+    }
+
+    /// The token of an `Authorization: Bearer TOKEN` header; the scheme's name is read
+    /// in any case, as RFC 9110 says (`bearer`, `BEARER`).
+    static func bearerToken(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
     }
 
     /// The dashboard's HTML pages (`/` and `/ui/…`), which a browser opens.

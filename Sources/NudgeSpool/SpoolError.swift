@@ -34,7 +34,7 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
         case .cannotRead(let path, let error):
             return "cannot read \(path): \(error)"
         case .noSpool(let path):
-            return "no spool at \(path): run `nudge-ingest run --spool \(path) INPUT…` first "
+            return "no spool at \(path): run `nudge-ingest run --spool \(path.shellQuoted) INPUT…` first "
                 + "(or name the spool a run wrote with --spool)."
         case .notASpool(let path):
             return "\(path) is not a spool: it has no state/ledger.ndjson. Name the folder that "

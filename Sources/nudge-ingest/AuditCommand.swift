@@ -1,6 +1,7 @@
 import ArgumentParser
 import NudgeCore
 import NudgeIngest
+import NudgeSystem
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -75,7 +76,7 @@ struct AuditReportCommand: ParsableCommand {
 
     func validate() throws {
         guard let word = misplaced.first else { return }
-        let rest = CommandLine.arguments.dropFirst(2).filter { $0 != word }.joined(separator: " ")
+        let rest = CommandLine.arguments.dropFirst(2).filter { $0 != word }.map(\.shellQuoted).joined(separator: " ")
         if ["list", "collisions", "report"].contains(word) {
             throw ValidationError("options go after the subcommand: nudge-ingest audit \(word) \(rest)")
         }
@@ -145,6 +146,13 @@ struct FilterOptions: ParsableArguments {
         _ = try filter()
     }
 
+    /// These criteria as options, each value shell-quoted: for a command the tool suggests.
+    var arguments: [String] {
+        [("--reason", reason), ("--type", type), ("--event", event), ("--user", user), ("--file", file),
+         ("--from", from.map { [$0] } ?? []), ("--to", to.map { [$0] } ?? [])]
+            .flatMap { option, values in values.flatMap { [option, $0.shellQuoted] } }
+    }
+
     func filter() throws -> AuditFilter {
         var filter = AuditFilter()
         for code in reason {
@@ -174,16 +182,22 @@ struct FilterOptions: ParsableArguments {
 struct AuditListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List the dropped records a filter selects, a page at a time.",
+        abstract: "List the dropped records a filter selects, a page at a time, or all of them (--all).",
         discussion: """
             Criteria of different kinds must all match; repeated values of one kind are
             alternatives (--reason anonymous_only --reason not_identified). Records come
             in spool order. A page holds --limit records; the next one starts at the
             cursor the page ends with (--format json: "next_cursor", with "has_more"),
-            given back with the same filters:
+            given back with the same filters. A page cut by its limit says on standard
+            error how many more match and how to get them. --all lists every match
+            instead, in any format, holding one record at a time.
 
-              nudge-ingest audit list --spool spool --reason not_identified --format json
-              nudge-ingest audit list --spool spool --reason not_identified --format json --cursor c1.…
+            Examples:
+              nudge-ingest audit list --spool spool --reason not_identified \\
+                --format json
+              nudge-ingest audit list --spool spool --reason not_identified \\
+                --format json --cursor c1.…
+              nudge-ingest audit list --spool spool --format csv --all > drops.csv
 
             A cursor stays valid while runs and redrives change the spool; records a
             redrive moved out are no longer listed.
@@ -197,43 +211,106 @@ struct AuditListCommand: ParsableCommand {
 
     @OptionGroup var filters: FilterOptions
 
-    @Option(name: .long, help: ArgumentHelp("Records per page (1–\(AuditPage.maximumLimit)).", valueName: "N"))
-    var limit: Int = AuditPage.defaultLimit
+    @Option(name: .long, help: ArgumentHelp(
+        "Records per page (1–\(AuditPage.maximumLimit); default \(AuditPage.defaultLimit)).", valueName: "N"))
+    var limit: Int?
 
     @Option(name: .long, help: ArgumentHelp("Start where an earlier page ended (its next_cursor).", valueName: "CURSOR"))
     var cursor: String?
+
+    @Flag(name: .long, help: ArgumentHelp(
+        "Every matching record (from --cursor, if given), in one listing, however many.",
+        discussion: "--format json gives one page holding them all (\"next_cursor\": null)."))
+    var all = false
 
     @Option(name: .long, help: ArgumentHelp(
         "table (one line per record), json ({\"data\", \"next_cursor\", \"has_more\"}) or csv.", valueName: "FORMAT"))
     var format: OutputFormat = .table
 
     func validate() throws {
-        guard limit >= 1 && limit <= AuditPage.maximumLimit else {
-            throw ValidationError("--limit must be between 1 and \(AuditPage.maximumLimit).")
+        if all && limit != nil {
+            throw ValidationError("--all lists every match: leave out --limit (or leave out --all for a page).")
+        }
+        if let limit, !(1...AuditPage.maximumLimit).contains(limit) {
+            throw ValidationError("--limit must be between 1 and \(AuditPage.maximumLimit) (--all lists every match).")
         }
     }
 
     func run() throws {
-        let page: AuditPage
         let progress = ProgressLine.onTerminal()
         do {
-            page = try AuditPage.make(spool: spool, filter: try filters.filter(), limit: limit, cursor: cursor,
-                                      progress: progress?.scan("audit list: reading the dropped spool"))
+            if all {
+                try listAll(progress: progress)
+            } else {
+                try listPage(progress: progress)
+            }
         } catch {
             throw fail(error, progress: progress)
         }
+    }
+
+    private func listPage(progress: ProgressLine?) throws {
+        let page = try AuditPage.make(spool: spool, filter: try filters.filter(), limit: limit ?? AuditPage.defaultLimit,
+                                      cursor: cursor, countingMore: true,
+                                      progress: progress?.scan("audit list: reading the dropped spool"))
         progress?.clear()
         switch format {
-        case .json:
-            FileStream.standardOutput.write(page.json + "\n")
-        case .csv:
-            FileStream.standardOutput.write(page.csv + "\r\n")
-        case .table:
-            if !page.records.isEmpty { FileStream.standardOutput.write(page.table + "\n") }
-            let count = "\(page.records.count) record\(page.records.count == 1 ? "" : "s")"
-            FileStream.standardError.write(page.nextCursor.map { "\(count); more with --cursor \($0)\n" }
-                                           ?? "\(count); no more\n")
+        case .json: FileStream.standardOutput.write(page.json + "\n")
+        case .csv: FileStream.standardOutput.write(page.csv + "\r\n")
+        case .table: if !page.records.isEmpty { FileStream.standardOutput.write(page.table + "\n") }
         }
+        let count = "\(group(page.records.count)) record\(page.records.count == 1 ? "" : "s")"
+        if let next = page.nextCursor {
+            // Said in every format: a CSV or JSON page redirected to a file says nothing
+            // on the terminal otherwise, and reads as the whole list.
+            let more = page.moreMatching ?? 0
+            FileStream.standardError.write(
+                "\(count); \(group(more)) more match\(more == 1 ? "es" : ""): the next page with --cursor \(next), "
+                + "or every one with: \(command(["--all"]))\n")
+        } else if format == .table {
+            FileStream.standardError.write("\(count); no more\n")
+        }
+    }
+
+    /// `--all`: each record written as it is read, through a buffer of about 64 KiB.
+    private func listAll(progress: ProgressLine?) throws {
+        var out = StandardOutputBuffer()
+        var json = JSONWriter()
+        switch format {
+        case .json: AuditPage.beginPage(&json)
+        case .csv: out.append(AuditPage.csvHeader + "\r\n")
+        case .table: break
+        }
+        let count = try AuditPage.forEach(spool: spool, filter: try filters.filter(), cursor: cursor,
+                                          progress: progress?.scan("audit list: reading the dropped spool")) { record in
+            switch format {
+            case .json:
+                json.json(nil, record)
+                json.drain { out.append($0) }
+            case .csv: if let row = AuditPage.csvRow(record) { out.append(row + "\r\n") }
+            case .table: out.append(AuditPage.tableRow(record) + "\n")
+            }
+            if out.isFull {
+                progress?.clear()
+                out.flush()
+            }
+            // A closed pipe (`| head`) ends the listing: no one reads the rest.
+            return !out.failed
+        }
+        if format == .json {
+            AuditPage.endPage(&json, nextCursor: nil)
+            json.drain { out.append($0) }
+            out.append("\n")
+        }
+        progress?.clear()
+        out.flush()
+        if format == .table { FileStream.standardError.write("\(group(count)) record\(count == 1 ? "" : "s")\n") }
+    }
+
+    /// This listing's command with `extra` options, the page options left out, paths quoted.
+    private func command(_ extra: [String]) -> String {
+        (["nudge-ingest", "audit", "list", "--spool", spool.shellQuoted] + filters.arguments
+         + (format == .table ? [] : ["--format", format.rawValue]) + extra).joined(separator: " ")
     }
 }
 
@@ -267,5 +344,30 @@ struct AuditCollisionsCommand: ParsableCommand {
         case .json: FileStream.standardOutput.write(collisions.json + "\n")
         case .csv: FileStream.standardOutput.write(collisions.csv + "\r\n")
         }
+    }
+}
+
+/// Standard output written in pieces of about ``flushAt`` bytes: a listing of any length
+/// in bounded memory, without a system call per line.
+struct StandardOutputBuffer: ~Copyable {
+    static let flushAt = 64 << 10
+    private var buffer = ByteBuffer(capacity: Self.flushAt + 4096)
+    /// A write failed (a closed pipe): the rest is dropped, and the caller may stop.
+    private(set) var failed = false
+
+    var isFull: Bool { buffer.count >= Self.flushAt }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) { buffer.append(bytes) }
+    mutating func append(_ text: String) { buffer.append(utf8: text) }
+
+    mutating func flush() {
+        if !failed && !buffer.isEmpty {
+            do throws(SystemError) {
+                try buffer.withBytes { (bytes) throws(SystemError) in try FileDescriptor.standardOutput.writeAll(bytes) }
+            } catch {
+                failed = true
+            }
+        }
+        buffer.removeAll()
     }
 }

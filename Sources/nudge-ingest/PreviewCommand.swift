@@ -17,9 +17,11 @@ struct PreviewCommand: ParsableCommand {
             be using it meanwhile.
 
             Examples:
-              nudge-ingest preview --spool spool '{"type":"track","userId":"u1","event":"Signed Up","timestamp":"2025-03-10T08:00:00Z"}'
-              nudge-ingest audit list --spool spool --reason not_identified --format json \\
-                | jq -c '.data[].raw | fromjson' | nudge-ingest preview --spool spool -
+              nudge-ingest preview --spool spool '{"type": "track", "userId": "u1",
+                "event": "Signed Up", "timestamp": "2025-03-10T08:00:00Z"}'
+              nudge-ingest audit list --spool spool --reason not_identified --all \\
+                --format json | jq -c '.data[].raw | fromjson' \\
+                | nudge-ingest preview --spool spool -
 
             With --json, each outcome is one line: {"line", "accepted", "record"}, where
             record is exactly the accepted or dropped record `run` would write

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NudgeCore
 import NudgeIngest
 import NudgeSystem
 #if HTTP
@@ -23,11 +24,17 @@ struct ServeCommand: AsyncParsableCommand {
               GET  /v1/collisions     userIds that Nudge would merge
               GET  /v1/rejected       what Nudge refused during replay
               GET  /                  the report as an HTML page
-            Errors are {"error": {"code", "message"}}: 400 names the parameter, 401 without
-            a known key, 403 for a test key, 404, 503 when the spool cannot be read.
+            Errors are {"error": {"code", "message"}}: 400 names the parameter (also one
+            the route does not take: a typo is never ignored), 401 without a known key
+            (the scheme, Bearer, in any case), 403 for a test key, 404 (also a path not
+            served), 503 when the spool cannot be read.
 
             Keys come from `nudge-ingest keys create --spool DIR (--live|--test)`; serve
             reads them again at every request, so `keys revoke` takes effect at once.
+
+            It warns at start when the spool has no key yet, and when --listen reaches
+            beyond loopback: it speaks plain HTTP, so put it behind a TLS-terminating
+            proxy first. An address in use ends it with exit 1.
 
             serve reads only what the ledger has committed, without the spool's lock: a
             run or a replay may work on the same spool meanwhile. It changes nothing in
@@ -64,10 +71,31 @@ struct ServeCommand: AsyncParsableCommand {
         // The spool must be one, and readable, before anything is served.
         do { _ = try DroppedSpoolScan(spool: spool) } catch { throw fail(error, progress: nil) }
         let (host, port) = address!
+        for warning in warnings(host: host) { FileStream.standardError.write("nudge-ingest serve: warning: \(warning)\n") }
         let server = AuditServer(spool: spool) { line in FileStream.standardError.write(line + "\n") }
-        try await server.run(host: host, port: port) { bound in
-            FileStream.standardError.write("nudge-ingest serve: spool \(spool) on http://\(host.contains(":") ? "[\(host)]" : host):\(bound)/ (Ctrl-C stops)\n")
+        do {
+            try await server.run(host: host, port: port) { bound in
+                FileStream.standardError.write("nudge-ingest serve: spool \(spool) on http://\(AuditServer.address(host: host, port: bound))/ (Ctrl-C stops)\n")
+            }
+        } catch let error as ServeError {
+            throw fail(error, progress: nil)
         }
+    }
+
+    /// What an operator should know before the first request: no key opens anything yet,
+    /// or the server is reachable from other machines over plain HTTP.
+    func warnings(host: String) -> [String] {
+        var warnings: [String] = []
+        if let store = try? APIKeyStore(spool: spool), !store.keys.contains(where: \.isActive) {
+            warnings.append("this spool has no API key yet, so every request will be refused (401); "
+                            + "make one with: nudge-ingest keys create --spool \(spool.shellQuoted) --live")
+        }
+        if !AuditServer.isLoopback(host) {
+            warnings.append("listening on \(host), beyond loopback: other machines can reach this server, and it speaks "
+                            + "plain HTTP (keys and personal data unencrypted); put it behind a TLS-terminating proxy, "
+                            + "or listen on 127.0.0.1")
+        }
+        return warnings
     }
     #else
     func run() async throws {
@@ -103,11 +131,14 @@ struct KeysSpoolOption: ParsableArguments {
 
 struct KeysCreateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "create", abstract: "Make a key and print its secret, once.")
+        commandName: "create", abstract: "Make a key and print its secret, once.",
+        // The parser lists an EnumerableFlag's cases as if each were required; they are
+        // one choice.
+        usage: "nudge-ingest keys create (--live | --test) [--name <NAME>] [--spool <DIR>]")
 
     @OptionGroup var keys: KeysSpoolOption
 
-    @Flag(help: "sk_live_: reads everything (--live), or sk_test_: may only preview (--test).")
+    @Flag(help: "One of: --live (sk_live_: reads everything) or --test (sk_test_: may only preview).")
     var kind: Kind
 
     @Option(name: .long, help: ArgumentHelp("Who it is for, shown by keys list.", valueName: "NAME"))
@@ -139,7 +170,7 @@ struct KeysListCommand: ParsableCommand {
         #if HTTP
         do {
             let store = try APIKeyStore(spool: keys.spool)
-            if store.keys.isEmpty { FileStream.standardError.write("no keys yet: nudge-ingest keys create --spool \(keys.spool) --live\n") }
+            if store.keys.isEmpty { FileStream.standardError.write("no keys yet: nudge-ingest keys create --spool \(keys.spool.shellQuoted) --live\n") }
             for key in store.keys {
                 FileStream.standardOutput.write("\(key.id)  \(key.kind.rawValue)  created \(key.createdAt)"
                     + (key.revokedAt.map { "  REVOKED \($0)" } ?? "") + (key.name.isEmpty ? "" : "  \(key.name)") + "\n")

@@ -12,12 +12,12 @@ import Testing
         let port: Int
         let log: URL
 
-        init(spool: URL, log: URL) throws {
+        init(spool: URL, log: URL, listen: String = "127.0.0.1:0") throws {
             self.log = log
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             process = Process()
             process.executableURL = URL(fileURLWithPath: toolPath)
-            process.arguments = ["serve", "--spool", spool.path, "--listen", "127.0.0.1:0"]
+            process.arguments = ["serve", "--spool", spool.path, "--listen", listen]
             process.standardError = try FileHandle(forWritingTo: log)
             process.standardOutput = FileHandle.nullDevice
             try process.run()
@@ -25,7 +25,7 @@ import Testing
             for _ in 0..<200 where port == nil {
                 Thread.sleep(forTimeInterval: 0.05)
                 let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-                port = text.firstMatch(of: /on http:\/\/127\.0\.0\.1:(\d+)\//).flatMap { Int($0.1) }
+                port = text.firstMatch(of: /on http:\/\/[0-9.]+:(\d+)\//).flatMap { Int($0.1) }
             }
             guard let port else {
                 process.terminate()
@@ -36,9 +36,9 @@ import Testing
 
         /// Status and body of a request, with `key` as the Bearer token.
         func request(_ path: String, key: String?, method: String = "GET", body: Data? = nil,
-                     contentType: String = "application/json") throws -> (status: Int, body: Data) {
+                     contentType: String = "application/json", scheme: String = "Bearer") throws -> (status: Int, body: Data) {
             var arguments = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "http://127.0.0.1:\(port)\(path)"]
-            if let key { arguments += ["-H", "Authorization: Bearer \(key)"] }
+            if let key { arguments += ["-H", "Authorization: \(scheme) \(key)"] }
             if body != nil { arguments += ["-H", "Content-Type: \(contentType)", "--data-binary", "@-"] }
             let result = try runProgram("/usr/bin/env", arguments, stdin: body)
             let text = result.stdout
@@ -46,8 +46,8 @@ import Testing
             return (Int(String(decoding: text[text.index(after: split)...], as: UTF8.self)) ?? -1, Data(text[..<split]))
         }
 
-        func json(_ path: String, key: String?) throws -> (status: Int, object: [String: Any]) {
-            let (status, body) = try request(path, key: key)
+        func json(_ path: String, key: String?, scheme: String = "Bearer") throws -> (status: Int, object: [String: Any]) {
+            let (status, body) = try request(path, key: key, scheme: scheme)
             return (status, (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:])
         }
 
@@ -422,6 +422,94 @@ import Testing
             let decided = (try JSONSerialization.jsonObject(with: single.body) as? [String: Any])?["data"] as? [String: Any]
             #expect(single.status == 200 && decided?["reason"] as? String == "not_identified")
             #expect(try server.request("/v1/preview", key: live, method: "POST", body: Data("[]".utf8)).status == 400)
+        }
+    }
+
+    /// Issue 27: a path that is not served and a parameter a route does not take answer
+    /// with the JSON error shape (404; 400 naming the parameter and the ones it takes),
+    /// never an empty body or a typo ignored; the Bearer scheme is read in any case.
+    @Test func unknownRoutesAndParametersAreRefusedAndBearerIsReadInAnyCase() throws {
+        try withTemporaryDirectory { dir in
+            let (spool, live) = try Self.sampleSpool(in: dir)
+            let server = try Server(spool: spool, log: dir.appendingPathComponent("serve.log"))
+            func error(_ answer: (status: Int, object: [String: Any])) -> (Int, String?, String) {
+                let error = answer.object["error"] as? [String: Any]
+                return (answer.status, error?["code"] as? String, error?["message"] as? String ?? "")
+            }
+            for key in [live, nil] {
+                let (status, code, message) = error(try server.json("/v1/nope", key: key))
+                #expect(status == 404 && code == "not_found", "\(message)")
+                #expect(message.contains("/v1/nope") && message.contains("GET /v1/drops"), "\(message)")
+            }
+            #expect(error(try server.json("/v1/drops/1-1/more", key: live)).0 == 404)
+
+            let (status, code, message) = error(try server.json("/v1/drops?reasons=not_identified", key: live))
+            #expect(status == 400 && code == "bad_parameter", "\(message)")
+            #expect(message.hasPrefix("reasons: not a parameter of GET /v1/drops (did you mean reason?); it takes reason, type, event"),
+                    "\(message)")
+            let report = error(try server.json("/v1/report?limit=5", key: live))
+            #expect(report.0 == 400 && report.2 == "limit: not a parameter of GET /v1/report; it takes none", "\(report.2)")
+            #expect(error(try server.json("/v1/rejected?order=desc", key: live)).2.hasPrefix("order: not a parameter"))
+            #expect(error(try server.json("/ui/drops?reasons=x", key: live)).0 == 400)
+            // Without a key, the key is what is missing.
+            #expect(try server.json("/v1/drops?reasons=x", key: nil).status == 401)
+            // The parameters a route takes still work, filters and all.
+            let page = try server.json("/v1/drops?reason=not_identified&limit=2&order=desc", key: live)
+            #expect(page.status == 200 && (page.object["data"] as? [Any])?.count == 2)
+
+            for scheme in ["bearer", "BEARER", "Bearer"] {
+                #expect(try server.json("/v1/report", key: live, scheme: scheme).status == 200, "\(scheme)")
+            }
+            #expect(try server.json("/v1/report", key: live, scheme: "Basic").status == 401)
+        }
+    }
+
+    /// Issue 27: `serve` warns at start when no key can open it yet (with the command that
+    /// makes one) and when it listens beyond loopback; a port in use is said plainly.
+    @Test func serveWarnsAtStartAndSaysPlainlyWhenItsPortIsTaken() throws {
+        try withTemporaryDirectory { dir in
+            let spool = dir.appendingPathComponent("a spool")
+            let run = try runProgram(toolPath, ["run", "--spool", spool.path, repositoryRoot.appendingPathComponent("samples/segment-logs").path])
+            #expect(run.status == 2, "\(run.stderr)")
+
+            let keyless = dir.appendingPathComponent("keyless.log")
+            let first = try Server(spool: spool, log: keyless)
+            let warned = try String(contentsOf: keyless, encoding: .utf8)
+            #expect(warned.contains("warning: this spool has no API key yet, so every request will be refused (401)"), "\(warned)")
+            #expect(warned.contains("make one with: nudge-ingest keys create --spool '\(spool.path)' --live"), "\(warned)")
+            #expect(!warned.contains("beyond loopback"), "\(warned)")
+
+            // The port taken: exit 1, the address and what to do, no errno text.
+            let taken = try runProgram("/usr/bin/timeout", ["20", toolPath, "serve", "--spool", spool.path,
+                                                            "--listen", "127.0.0.1:\(first.port)"])
+            #expect(taken.status == 1)
+            #expect(taken.stderr.hasSuffix("nudge-ingest: 127.0.0.1:\(first.port) is in use; pick another with --listen "
+                                           + "(a port of 0 takes any free one)\n"), "\(taken.stderr)")
+            #expect(!taken.stderr.contains("errno") && !taken.stderr.contains("bind("), "\(taken.stderr)")
+
+            // With a key, no key warning; beyond loopback, a warning.
+            #expect(try runProgram(toolPath, ["keys", "create", "--spool", spool.path, "--live"]).status == 0)
+            let open = dir.appendingPathComponent("open.log")
+            let wide = try Server(spool: spool, log: open, listen: "0.0.0.0:0")
+            let said = try String(contentsOf: open, encoding: .utf8)
+            #expect(!said.contains("no API key"), "\(said)")
+            #expect(said.contains("warning: listening on 0.0.0.0, beyond loopback") && said.contains("TLS-terminating proxy"), "\(said)")
+            #expect(try wide.json("/v1/report", key: nil).status == 401)
+        }
+    }
+
+    /// Issue 27: `keys create` shows --live and --test as one choice, and takes exactly one.
+    @Test func keysCreateTakesOneKind() throws {
+        try withTemporaryDirectory { dir in
+            let spool = dir.appendingPathComponent("spool")
+            #expect(try runProgram(toolPath, ["run", "--spool", spool.path, repositoryRoot.appendingPathComponent("samples/segment-logs").path]).status == 2)
+            let help = try runProgram(toolPath, ["keys", "create", "--help"])
+            #expect(help.stdoutText.contains("USAGE: nudge-ingest keys create (--live | --test)"), "\(help.stdoutText)")
+            let neither = try runProgram(toolPath, ["keys", "create", "--spool", spool.path])
+            #expect(neither.status != 0 && neither.stderr.contains("--live") && neither.stderr.contains("(--live | --test)"), "\(neither.stderr)")
+            let both = try runProgram(toolPath, ["keys", "create", "--spool", spool.path, "--live", "--test"])
+            #expect(both.status != 0, "\(both.stderr)")
+            #expect(try runProgram(toolPath, ["keys", "create", "--spool", spool.path, "--test"]).stdoutText.hasPrefix("sk_test_"))
         }
     }
 

@@ -53,3 +53,36 @@ package func hex(bytes: some Sequence<UInt8>) -> String {
 package func hex(_ value: UInt32) -> String {
     String(String(value, radix: 16).leftPadded(to: 8))
 }
+
+extension String {
+    /// `self` as one word a POSIX shell reads back unchanged: as it is when it holds only
+    /// characters no shell treats specially (`spool`, `s3://bucket/logs/`, `a-b_c.gz`),
+    /// else in single quotes, a `'` inside written `'\''` (as Python's `shlex.quote`).
+    /// Every command the tool suggests quotes its paths with this, so a spool named
+    /// `weird dir` gives a command that can be pasted.
+    package var shellQuoted: String {
+        let plain = !isEmpty && utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"): true
+            case UInt8(ascii: "@"), UInt8(ascii: "%"), UInt8(ascii: "+"), UInt8(ascii: "="), UInt8(ascii: ":"),
+                 UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: "/"), UInt8(ascii: "_"), UInt8(ascii: "-"): true
+            default: false
+            }
+        }
+        if plain { return self }
+        return "'" + replacing("'", with: "'\\''") + "'"
+    }
+}
+
+/// Rows of a label, a count and a note, each label padded to the widest and each count
+/// right-aligned under the widest (grouped: `12,345`), so the columns line up whatever
+/// the names and numbers: summaries a person reads.
+package func alignedRows(_ rows: [(label: String, count: Int, note: String)], indent: String = "  ") -> [String] {
+    let labelWidth = rows.map(\.label.count).max() ?? 0
+    let countWidth = rows.map { group($0.count).count }.max() ?? 0
+    return rows.map { row in
+        indent + row.label.rightPadded(to: labelWidth) + "  " + group(row.count).leftPadded(to: countWidth, with: " ")
+            + (row.note.isEmpty ? "" : "  " + row.note)
+    }
+}

@@ -68,6 +68,17 @@ package struct JSONWriter: ~Copyable {
 
     package var text: String { out.withBytes { String(decoding: $0, as: UTF8.self) } }
 
+    /// Bytes written and not yet handed out by ``drain(_:)``.
+    package var count: Int { out.count }
+
+    /// Hands what is written so far to `body` and forgets it; the document goes on where
+    /// it was. A document too long to hold (`audit list --all`) is written out this way
+    /// a piece at a time.
+    package mutating func drain(_ body: (UnsafeRawBufferPointer) -> Void) {
+        out.withBytes(body)
+        out.removeAll()
+    }
+
     /// The document followed by a line feed: one NDJSON line.
     package var line: [UInt8] { out.withBytes { Array($0) + [0x0A] } }
 }

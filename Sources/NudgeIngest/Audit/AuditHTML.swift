@@ -57,7 +57,7 @@ extension AuditReport {
         for problem in problems { page += "<p class=\"warn\">\(escape(problem))</p>\n" }
         if redrivable > 0 {
             page += "<p class=tip>\(group(redrivable)) dropped track\(redrivable == 1 ? "" : "s") can be accepted now (their "
-                + "identify came later): run <code>nudge-ingest redrive --spool \(escape(spool))</code></p>\n"
+                + "identify came later): run <code>nudge-ingest redrive --spool \(escape(spool.shellQuoted))</code></p>\n"
         }
         page += "<h2>Drops per reason over time</h2>\n" + dayChart()
         page += "<h2>By reason</h2>\n<table><tr><th>reason</th><th class=n>count</th><th class=n>share</th><th>what to do</th></tr>\n"
@@ -75,7 +75,7 @@ extension AuditReport {
             if let example = entry.example {
                 page += "<p>First at <code>\(escape(example.file)):\(example.line)</code>: \(escape(example.detail))</p>\n"
             }
-            page += "<p>All of them: <code>nudge-ingest audit list --spool \(escape(spool)) --reason \(entry.reason.rawValue)</code></p>\n"
+            page += "<p>All of them: <code>nudge-ingest audit list --spool \(escape(spool.shellQuoted)) --reason \(entry.reason.rawValue)</code></p>\n"
             if !entry.samples.isEmpty {
                 page += "<p class=muted>The first \(entry.samples.count == 1 ? "raw line" : "\(entry.samples.count) raw lines"):</p>\n"
                 for sample in entry.samples { page += "<pre>\(escape(sample))</pre>\n" }
@@ -188,7 +188,7 @@ extension AuditReport {
         page += "<p>Nudge keys users by ext_id (spaces to <code>_</code>, then lowercase): these raw userIds are merged "
             + "into one user each. \(group(collisions.collisions.count)) ext_id\(collisions.collisions.count == 1 ? "" : "s")"
             + (collisions.collisions.count > top ? ", the first \(top) below" : "")
-            + "; all: <code>nudge-ingest audit collisions --spool \(escape(spool))</code></p>\n"
+            + "; all: <code>nudge-ingest audit collisions --spool \(escape(spool.shellQuoted))</code></p>\n"
             + "<table><tr><th>ext_id</th><th>raw userIds (records)</th></tr>\n"
         for collision in collisions.collisions.prefix(top) {
             let forms = collision.userIDs.map { "<code>\(escape($0.userID))</code> (\(group($0.records)))" }.joined(separator: ", ")

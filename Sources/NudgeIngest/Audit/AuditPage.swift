@@ -18,12 +18,61 @@ public struct AuditPage: Sendable {
     public var nextCursor: String?
     public var hasMore: Bool { nextCursor != nil }
 
+    /// Matching records after this page, when the page was asked to count them
+    /// (`countingMore`); nil when not counted.
+    public var moreMatching: Int?
+
     /// Reads the page of `limit` records matching `filter` that starts at `cursor`
-    /// (nil: the first page).
+    /// (nil: the first page). With `countingMore`, a page cut by its limit reads on to
+    /// the end of the spool to count the matches after it (``moreMatching``), holding
+    /// no more of them than the count.
     public static func make(
         spool: String, filter: AuditFilter, limit: Int = defaultLimit, cursor: String? = nil,
-        progress: ScanProgress? = nil
+        countingMore: Bool = false, progress: ScanProgress? = nil
     ) throws(AuditError) -> AuditPage {
+        var page = AuditPage()
+        var last: Cursor?
+        var more = 0
+        try matches(spool: spool, filter: filter, cursor: cursor, progress: progress) {
+            (drop, version) throws(AuditError) -> Bool in
+            guard page.records.count < limit else {
+                page.nextCursor = last?.text
+                more += 1
+                return countingMore
+            }
+            page.records.append(Array(drop.bytes))
+            page.ids.append(DropID(commit: drop.commit, line: drop.record.line))
+            last = Cursor(commit: drop.commit, version: version, offset: drop.lineOffset + drop.bytes.count + 1,
+                          sourceLine: drop.record.line, filter: filter.digest)
+            return true
+        }
+        if countingMore { page.moreMatching = more }
+        return page
+    }
+
+    /// Hands every record matching `filter` from `cursor` on (nil: from the start) to
+    /// `body`, the spool line exactly, valid only during the call, until `body` returns
+    /// false: `audit list --all`, which holds one record at a time however many match.
+    /// Returns how many were handed.
+    @discardableResult
+    public static func forEach(
+        spool: String, filter: AuditFilter, cursor: String? = nil, progress: ScanProgress? = nil,
+        _ body: (UnsafeRawBufferPointer) -> Bool
+    ) throws(AuditError) -> Int {
+        var count = 0
+        try matches(spool: spool, filter: filter, cursor: cursor, progress: progress) { (drop, _) throws(AuditError) -> Bool in
+            count += 1
+            return body(drop.bytes)
+        }
+        return count
+    }
+
+    /// The records matching `filter` after `cursor`, in spool order, each with the
+    /// version of its file (for a cursor beside it), until `body` returns false.
+    private static func matches(
+        spool: String, filter: AuditFilter, cursor: String?, progress: ScanProgress?,
+        _ body: (ScannedDrop, _ version: Int) throws(AuditError) -> Bool
+    ) throws(AuditError) {
         var scan: DroppedSpoolScan
         do { scan = try DroppedSpoolScan(spool: spool) } catch { throw .spool(error) }
         progress?.begin(totalBytes: scan.ledger.droppedFiles.reduce(0) { $0 + $1.bytes })
@@ -33,8 +82,6 @@ public struct AuditPage: Sendable {
             let position = try Cursor(cursor, filter: filter)
             skipThrough = try position.resume(&scan.lines)
         }
-        var page = AuditPage()
-        var last: Cursor?
         let versions = Dictionary(uniqueKeysWithValues: scan.lines.files.map { ($0.commit, $0.replacedBy ?? $0.commit) })
         let skipping: ((UnsafeRawBufferPointer) -> Bool)? = filter.reasons.isEmpty ? nil : { filter.rejectsByReason($0) }
         try scan.forEach(skipping: skipping) { (drop) throws(AuditError) -> Bool in
@@ -43,18 +90,8 @@ public struct AuditPage: Sendable {
                 skipThrough = nil
             }
             guard filter.matches(drop) else { return true }
-            guard page.records.count < limit else {
-                page.nextCursor = last?.text
-                return false
-            }
-            page.records.append(Array(drop.bytes))
-            page.ids.append(DropID(commit: drop.commit, line: drop.record.line))
-            last = Cursor(commit: drop.commit, version: versions[drop.commit] ?? drop.commit,
-                          offset: drop.lineOffset + drop.bytes.count + 1, sourceLine: drop.record.line,
-                          filter: filter.digest)
-            return true
+            return try body(drop, versions[drop.commit] ?? drop.commit)
         }
-        return page
     }
 
     /// A position beside a record: the commit of its file, the file's version (the
@@ -164,17 +201,28 @@ extension AuditPage {
     /// bytes: the shape of every paged answer (`audit list`, `serve`'s lists).
     package static func pageJSON<Item: Collection<UInt8>>(_ items: some Sequence<Item>, nextCursor: String?) -> String {
         var out = JSONWriter()
-        out.beginObject()
-        out.beginArray("data")
+        beginPage(&out)
         for item in items {
             let written: Void? = item.withContiguousStorageIfAvailable { out.json(nil, UnsafeRawBufferPointer($0)) }
             if written == nil { Array(item).withUnsafeBytes { out.json(nil, $0) } }
         }
+        endPage(&out, nextCursor: nextCursor)
+        return out.text
+    }
+
+    /// A page's start, `{"data":[`, after which each item is written with `out.json`:
+    /// a page too long to hold (`audit list --all`) is written this way, drained as it goes.
+    package static func beginPage(_ out: inout JSONWriter) {
+        out.beginObject()
+        out.beginArray("data")
+    }
+
+    /// A page's end: `],"next_cursor":…,"has_more":…}`.
+    package static func endPage(_ out: inout JSONWriter, nextCursor: String?) {
         out.endArray()
         out.value("next_cursor", nextCursor)
         out.value("has_more", nextCursor != nil)
         out.endObject()
-        return out.text
     }
 
     /// A spool line (an object) with `"id":"COMMIT-LINE"` as its first member.
@@ -193,28 +241,29 @@ extension AuditPage {
 
     /// One line per record: `file:line  reason  type/event  detail`.
     public var table: String {
-        records.map { line in
-            line.withUnsafeBytes { bytes in
-                guard let record = try? DroppedRecord.parse(bytes) else { return "" }
-                let text = { (range: Range<Int>?) in DroppedRecord.string(range, in: bytes) }
-                return "\(text(record.file) ?? ""):\(record.line)  \(record.reason.rawValue)  "
-                    + "\(text(record.type) ?? "-")/\(text(record.event) ?? "-")  \(text(record.detail) ?? "")"
-            }
-        }.joined(separator: "\n")
+        records.map { line in line.withUnsafeBytes(Self.tableRow) }.joined(separator: "\n")
+    }
+
+    /// A record's line of the table (empty for a line that is not a dropped record).
+    package static func tableRow(_ bytes: UnsafeRawBufferPointer) -> String {
+        guard let record = try? DroppedRecord.parse(bytes) else { return "" }
+        let text = { (range: Range<Int>?) in DroppedRecord.string(range, in: bytes) }
+        return "\(text(record.file) ?? ""):\(record.line)  \(record.reason.rawValue)  "
+            + "\(text(record.type) ?? "-")/\(text(record.event) ?? "-")  \(text(record.detail) ?? "")"
     }
 
     /// A header and one row per record: file, line, reason, type, event, message_id, detail.
     public var csv: String {
-        var rows = [["file", "line", "reason", "type", "event", "message_id", "detail"].joined(separator: ",")]
-        for line in records {
-            line.withUnsafeBytes { bytes in
-                guard let record = try? DroppedRecord.parse(bytes) else { return }
-                let text = { (range: Range<Int>?) in DroppedRecord.string(range, in: bytes) ?? "" }
-                rows.append([text(record.file), String(record.line), record.reason.rawValue, text(record.type),
-                             text(record.event), text(record.messageID), text(record.detail)].map(csvField)
-                    .joined(separator: ","))
-            }
-        }
-        return rows.joined(separator: "\r\n")
+        ([Self.csvHeader] + records.compactMap { line in line.withUnsafeBytes(Self.csvRow) }).joined(separator: "\r\n")
+    }
+
+    package static let csvHeader = ["file", "line", "reason", "type", "event", "message_id", "detail"].joined(separator: ",")
+
+    /// A record's CSV row, without its line end (nil for a line that is not a dropped record).
+    package static func csvRow(_ bytes: UnsafeRawBufferPointer) -> String? {
+        guard let record = try? DroppedRecord.parse(bytes) else { return nil }
+        let text = { (range: Range<Int>?) in DroppedRecord.string(range, in: bytes) ?? "" }
+        return [text(record.file), String(record.line), record.reason.rawValue, text(record.type),
+                text(record.event), text(record.messageID), text(record.detail)].map(csvField).joined(separator: ",")
     }
 }

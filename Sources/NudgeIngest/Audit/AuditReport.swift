@@ -424,10 +424,10 @@ extension AuditReport {
         if redrivable > 0 {
             lines.append("")
             lines.append("\(group(redrivable)) dropped track\(redrivable == 1 ? "" : "s") can be accepted now (their identify "
-                         + "came later): run `nudge-ingest redrive --spool \(spool)`")
+                         + "came later): run `nudge-ingest redrive --spool \(spool.shellQuoted)`")
         }
         lines.append("")
-        lines.append("Page through them: nudge-ingest audit list --spool \(spool) --reason REASON")
+        lines.append("Page through them: nudge-ingest audit list --spool \(spool.shellQuoted) --reason REASON")
         return lines.joined(separator: "\n")
     }
 

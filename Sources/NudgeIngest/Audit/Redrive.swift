@@ -208,13 +208,15 @@ public struct RedriveSummary: Sendable {
         let verb = dryRun ? "would move" : "moved"
         var lines = ["nudge-ingest redrive\(dryRun ? " --dry-run" : ""): \(group(selected)) dropped track"
                      + "\(selected == 1 ? "" : "s") decided again against the current identity state"]
-        lines.append("  \(verb) to accepted  \(group(movedTotal))"
-                     + (movedTotal > 0 ? "  (" + zip(ReasonCode.allCases, moved).filter { $0.1 > 0 }
-                        .map { "\(group($0.1)) \($0.0.rawValue)" }.joined(separator: ", ") + ")" : ""))
-        lines.append("  still dropped        \(group(selected - movedTotal))  (kept with their reason)")
+        var rows = [(label: "\(verb) to accepted", count: movedTotal, note: "")]
+        for (reason, count) in zip(ReasonCode.allCases, moved) where count > 0 {
+            rows.append(("  " + reason.rawValue, count, ""))
+        }
+        rows.append(("still dropped", selected - movedTotal, "kept with their reason"))
+        lines += alignedRows(rows)
         if let commit {
             lines.append("  commit \(commit): accepted/\(LedgerEntry.spoolFileName(commit)), \(filesRewritten) dropped "
-                         + "file\(filesRewritten == 1 ? "" : "s") rewritten; `nudge-ingest replay` delivers them")
+                         + "file\(filesRewritten == 1 ? "" : "s") rewritten; `nudge-ingest replay --spool \(spool.shellQuoted)` delivers them")
         } else if !dryRun {
             lines.append("  nothing to redrive: the spool is unchanged")
         }

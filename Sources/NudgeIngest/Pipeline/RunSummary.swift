@@ -208,7 +208,7 @@ public struct RunSummary: Sendable {
         }
         if redrivable > 0 {
             lines.append("  \(group(redrivable)) dropped track\(redrivable == 1 ? "" : "s") can be accepted now "
-                         + "(their identify came later): run `nudge-ingest redrive --spool \(spool)`")
+                         + "(their identify came later): run `nudge-ingest redrive --spool \(spool.shellQuoted)`")
         }
         if interrupted {
             lines.append("  interrupted: \(inputs.count) of \(planned) inputs committed; run the same command again to continue")

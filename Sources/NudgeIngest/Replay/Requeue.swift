@@ -84,7 +84,7 @@ public struct RequeueSummary: Sendable {
         if identifiesAdded > 0 { text += " (\(group(identifiesAdded)) of them identifies their tracks need first)" }
         text += "; \(group(remaining)) stay in \(spool)/rejected/rejected.ndjson."
         if !dryRun && pending > 0 {
-            text += "\n  The next `nudge-ingest replay --spool \(spool)` sends \(group(pending)) records again, in spool order."
+            text += "\n  The next `nudge-ingest replay --spool \(spool.shellQuoted)` sends \(group(pending)) records again, in spool order."
         }
         return text
     }

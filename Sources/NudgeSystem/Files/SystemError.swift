@@ -32,4 +32,6 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let inputOutput = SystemError(code: EIO)
     public static let invalidArgument = SystemError(code: EINVAL)
     public static let staleFile = SystemError(code: ESTALE)
+    public static let addressInUse = SystemError(code: EADDRINUSE)
+    public static let addressNotAvailable = SystemError(code: EADDRNOTAVAIL)
 }
