@@ -202,6 +202,25 @@ import Testing
         }
     }
 
+    /// On an 80-column terminal the progress line never wraps: what does not fit is
+    /// left out, the counts and the ETA stay, and the last problem shows.
+    @Test func theProgressLineFitsAnEightyColumnTerminal() throws {
+        try withTemporaryDirectory { dir in
+            let spool = try ReplayTests.sampleSpool(in: dir)
+            let server = try FakeNudge(in: dir, faults: #"{"latency": 0.05, "status": {"3": [503, null], "4": [503, null]}}"#)
+            let (status, output) = try FirstHourTests.onTerminal(
+                ["replay", "--spool", spool.path, "--endpoint", server.endpoint, "--api-key", ReplayTests.apiKey,
+                 "--batch-size", "5", "--concurrency", "2", "--fixed-concurrency"], in: dir, columns: 80)
+            #expect(status == 0, "\(output)")
+            let frames = FirstHourTests.redraws(output) { $0.contains(" records (") && $0.contains("ETA") }
+            #expect(frames.count >= 3, "\(output)")
+            for frame in frames {
+                #expect(frame.count <= 79, "\(frame)")
+            }
+            #expect(frames.contains { $0.contains("last: HTTP 503") }, "\(frames)")
+        }
+    }
+
     /// A switch killed between its renames: the next replay finds every destination's
     /// progress whole, and delivers as if it had not been killed.
     @Test func aSwitchKilledMidwayLosesNoProgress() throws {

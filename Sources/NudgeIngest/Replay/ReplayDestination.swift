@@ -89,20 +89,20 @@ public enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible {
                 + "; the progress to \(saved.endpoint) is kept and resumes when you switch back to it. "
                 + "Nothing was sent"
         case .unboundCheckpoint(let spool, let asked, let settled):
-            return "\(shellQuoted(spool + "/replay/checkpoint.json")) was written by an earlier nudge-ingest that did not "
+            return "\((spool + "/replay/checkpoint.json").shellQuoted) was written by an earlier nudge-ingest that did not "
                 + "record where it sent; it has \(group(settled)) records settled. If that replay went to "
                 + "\(asked.endpoint) with this key, add --adopt-checkpoint to continue it; to deliver the whole spool "
                 + "to \(asked.endpoint) instead, add --switch-destination (the old progress is kept apart). Nothing was sent"
         case .otherSpool(let spool, let saved, let current):
-            return "\(shellQuoted(spool + "/replay/checkpoint.json")) counts the records of an earlier spool (first commit "
+            return "\((spool + "/replay/checkpoint.json").shellQuoted) counts the records of an earlier spool (first commit "
                 + "\(saved)), not of this one (first commit \(current.isEmpty ? "none yet" : current)): the spool was "
                 + "started over. To deliver this spool from its first record, remove its replay progress: "
-                + "rm -rf \(shellQuoted(spool + "/replay")) \(shellQuoted(spool + "/rejected")). Nothing was sent"
+                + "rm -rf \((spool + "/replay").shellQuoted) \((spool + "/rejected").shellQuoted). Nothing was sent"
         case .pastTheEnd(let spool, let counted, let accepted):
-            return "\(shellQuoted(spool + "/replay/checkpoint.json")) counts \(group(counted)) accepted records, but the "
+            return "\((spool + "/replay/checkpoint.json").shellQuoted) counts \(group(counted)) accepted records, but the "
                 + "spool holds \(group(accepted)): the checkpoint belongs to another (or a larger) spool. To deliver this "
                 + "spool from its first record, remove its replay progress: "
-                + "rm -rf \(shellQuoted(spool + "/replay")) \(shellQuoted(spool + "/rejected")). Nothing was sent"
+                + "rm -rf \((spool + "/replay").shellQuoted) \((spool + "/rejected").shellQuoted). Nothing was sent"
         }
     }
 }
@@ -198,8 +198,3 @@ extension ReplayCheckpoint {
     }
 }
 
-// TEMPORARY until the shared shell-quoting helper lands.
-private func shellQuoted(_ path: String) -> String {
-    path.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+:,=@".contains($0) }) ? path
-        : "'" + path.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
-}
