@@ -270,7 +270,7 @@ final class ReplayStore {
     /// Each step is one rename, in an order a kill can interrupt anywhere: the
     /// checkpoint moves first (the commit point), then the rejected spool follows it; a
     /// kept checkpoint without its rejected spool, while no checkpoint is current, is
-    /// finished by the next open (``finishSwitch()``).
+    /// finished by the next open (``finishSwitch(spool:)``).
     private func switchDestination(to destination: ReplayDestination) throws(SpoolError) {
         try Files.makeDirectory(keptFolder)
         if Files.size(of: checkpointPath) != nil {
