@@ -111,7 +111,8 @@ struct RunCommand: ParsableCommand {
     var followSymlinks = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Parse on N cores at once (default: the cores this process may use).",
+        // Optional, so that the parser adds no "(default: …)" of its own: the default once, in words and number.
+        "Parse on N cores at once (default: the cores this process may use, here \(availableCores())).",
         discussion: "N inputs are read and inflated at once, and their records parsed by N workers; one thread decides them in input order, so the spools are byte for byte the same for every N. --jobs 1 for a quiet machine.",
         valueName: "N"))
     var jobs: Int?

@@ -1,6 +1,7 @@
 import Foundation
 import NudgeTestSupport
 import Testing
+@testable import NudgeSystem
 
 /// Issue #27, `run`'s side, on the real binary: the plausible mistakes that used to end
 /// in exit 0 and a spool changed for good. A walk never reads a spool; nothing to read
@@ -238,13 +239,15 @@ import Testing
             #expect(lines.contains { $0.trimmingCharacters(in: .whitespaces)
                                          == #"eval "$(aws configure export-credentials --format env)""# }, "\(text)")
             #expect(text.contains("130 interrupted"))
-            // --jobs says its default once, in words (not a number that depends on the machine).
+            // --jobs says its default once: the rule, and what it comes to on this machine.
             // Its entry in OPTIONS (the usage line names it too).
             let jobs = try #require(text.range(of: "\n  --jobs <N>"))
             let inflate = try #require(text.range(of: "\n  --inflate <BACKEND>"))
             let block = text[jobs.lowerBound..<inflate.lowerBound]
             #expect(block.components(separatedBy: "default").count == 2, "\(block)")
             #expect(block.contains("(default: the cores this"), "\(block)")
+            #expect(block.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("here \(availableCores()))"),
+                    "\(block)")
         }
     }
 }
