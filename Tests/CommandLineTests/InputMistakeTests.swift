@@ -220,6 +220,7 @@ import Testing
             #expect(table.stdoutText.contains("1 input fault (corrupt_input), resolved: read whole by a later commit"),
                     "\(table.stdoutText)")
             #expect(table.stdoutText.contains("part.gz: faulted in commit 1, read whole in commit 2; its \(faultedRecords) records"))
+            #expect(table.stdoutText.contains("[1 fault, resolved]"), "\(table.stdoutText)")
             let html = try String(contentsOf: dir.appendingPathComponent("audit.html"), encoding: .utf8)
             #expect(!html.contains("Download it again"), "a resolved fault needs no download")
             #expect(html.contains("Resolved: every faulted input was read whole by a later commit"))

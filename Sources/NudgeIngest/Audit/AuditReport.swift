@@ -465,7 +465,11 @@ extension AuditReport {
         for file in files {
             var line = "  " + file.path + "  " + group(file.records) + " = " + group(file.accepted) + " + " + group(file.dropped)
             if file.redriven > 0 { line += "  (\(group(file.redriven)) redriven)" }
-            if file.faults > 0 { line += "  [\(file.faults) fault\(file.faults == 1 ? "" : "s")]" }
+            if file.faults > 0 {
+                let resolved = resolvedFaults.count { $0.path == file.path }
+                line += "  [\(file.faults) fault\(file.faults == 1 ? "" : "s")"
+                    + (resolved == 0 ? "" : resolved == file.faults ? ", resolved" : ", \(resolved) resolved") + "]"
+            }
             lines.append(line)
         }
         lines.append("")
