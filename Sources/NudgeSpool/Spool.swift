@@ -304,3 +304,16 @@ public final class Spool {
         }
     }
 }
+
+extension Spool {
+    /// The ledger below a spool's folder: what makes a folder a spool (every spool
+    /// has one from the moment it is first opened).
+    package static let ledgerRelativePath = "state/ledger.ndjson"
+
+    /// Whether the folder at `folder` is a spool: it holds a spool's ledger. A walk over
+    /// an export never reads a spool's files as input.
+    package static func holdsLedger(_ folder: [UInt8]) -> Bool {
+        let ledger = folder + (folder.last == 0x2F ? [] : [0x2F]) + Array(ledgerRelativePath.utf8)
+        return (try? FileSystem.status(of: ledger, followingLinks: false))?.kind == .regular
+    }
+}

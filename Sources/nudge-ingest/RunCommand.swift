@@ -24,16 +24,26 @@ struct RunCommand: ParsableCommand {
             AWS_SESSION_TOKEN, else ~/.aws/credentials and ~/.aws/config under
             AWS_PROFILE; AWS_REGION or AWS_DEFAULT_REGION; AWS_ENDPOINT_URL_S3 or
             --s3-endpoint for MinIO, R2 or moto. For SSO, assume-role or instance roles,
-            first run: eval "$(aws configure export-credentials --format env)". The
-            ledger knows objects by URL, size and ETag: a rerun downloads nothing, and an
-            object rewritten since is a changed input. If S3 fails mid-run, the run stops
-            before that object (exit 2); run the same command again to continue.
+            first run:
+              eval "$(aws configure export-credentials --format env)"
+            The ledger knows objects by URL, size and ETag: a rerun downloads nothing,
+            and an object rewritten since is a changed input. If S3 fails mid-run, the
+            run stops before that object (exit 2); run the same command again to
+            continue.
 
             In a directory walk, hidden files and folders (.DS_Store, .git) are skipped,
-            and so are symbolic links unless --follow-symlinks; --include and --exclude
-            choose among the rest; the summary counts what was left out. Empty files (a
-            download still under way) are skipped and not committed, and a file with
-            the same bytes as an earlier input of the run (a copy) is read only once.
+            and so are symbolic links unless --follow-symlinks, and folders that are
+            spools (so `run .` with the spool inside the export reads only the export);
+            --include and --exclude choose among the rest; the summary counts what was
+            left out. Empty files (a download still under way) are skipped and not
+            committed, and a file with the same bytes as an earlier input of the run (a
+            copy) is read only once.
+
+            Nothing to read is an error, found before anything is committed: a path that
+            does not exist, a directory or s3:// prefix with no input file under it, a
+            spool named as input, or a zip, bzip2, xz or zstd file (known by its first
+            bytes: unzip or decompress it first). An input of which no line is a JSON
+            object (a pretty-printed .json, a JSON array) is processed and warned about.
 
             Every line is one record. Each record ends in exactly one spool, so
             records = accepted + dropped, for the run and for every input. Rules apply in
@@ -65,10 +75,11 @@ struct RunCommand: ParsableCommand {
             The spool's folders are created 0700 and files 0600: they hold personal data.
 
             Exit status: 0 every input read whole, or nothing to do (drops are not
-            failures); 1 usage or configuration error, a spool in use or damaged, a
-            changed input, a failed S3 listing, or a failed write (nothing half-committed:
-            free the space and run again); 2 some input unreadable or corrupt, or S3 stopped
-            the run.
+            failures); 1 usage or configuration error, nothing to read, a refused
+            format, a spool in use or damaged, a changed input, a failed S3 listing, or
+            a failed write (nothing half-committed: free the space and run again); 2
+            some input unreadable or corrupt, or S3 stopped the run; 130 interrupted
+            (Ctrl-C: the inputs before the one being read stay committed).
             """
     )
 
@@ -100,10 +111,11 @@ struct RunCommand: ParsableCommand {
     var followSymlinks = false
 
     @Option(name: .long, help: ArgumentHelp(
-        "Parse on N cores at once (default: the cores this process may use).",
+        // Optional, so that the parser adds no "(default: …)" of its own: the default once, in words and number.
+        "Parse on N cores at once (default: the cores this process may use, here \(availableCores())).",
         discussion: "N inputs are read and inflated at once, and their records parsed by N workers; one thread decides them in input order, so the spools are byte for byte the same for every N. --jobs 1 for a quiet machine.",
         valueName: "N"))
-    var jobs: Int = availableCores()
+    var jobs: Int?
 
     @Option(name: .long, help: ArgumentHelp(
         "Inflate gzip with auto, zlib or isal.",
@@ -127,7 +139,7 @@ struct RunCommand: ParsableCommand {
         guard inputs.filter({ $0 == "-" }).count <= 1 else {
             throw ValidationError("Standard input (-) can be named only once.")
         }
-        guard jobs >= 1 && jobs <= 1024 else {
+        guard (1...1024).contains(jobs ?? 1) else {
             throw ValidationError("--jobs must be between 1 and 1024.")
         }
         if S3Inputs.named(in: inputs) && !builtWithHTTP {
@@ -165,7 +177,7 @@ struct RunCommand: ParsableCommand {
         options.spool = spool
         options.maxLineBytes = lineLimit.maxLineBytes
         options.reprocessChanged = reprocessChanged
-        options.jobs = jobs
+        options.jobs = jobs ?? availableCores()
         options.inflate = inflate
         let interruption = Interruption(progress: progress)
         var summary: RunSummary

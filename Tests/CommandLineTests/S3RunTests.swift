@@ -172,6 +172,36 @@ struct S3RunTests {
         }
     }
 
+    /// A typo in the prefix lists nothing: exit 1 with the prefix named, no spool made.
+    /// A spool copied into the bucket is skipped and named, never read.
+    @Test func anEmptyPrefixIsAnErrorAndASpoolInTheBucketIsSkipped() throws {
+        try withTemporaryDirectory { dir in
+            let line = Array(#"{"type":"identify","userId":"u1"}\#n"#.utf8)
+            let moto = try MotoServer(bucket: "archive", objects: [
+                "segment-logs/1741564800000/a.ndjson": line, "segment-logs/spool/state/ledger.ndjson": line,
+                "segment-logs/spool/accepted/00000001.ndjson": line,
+            ])
+            let spool = dir.appendingPathComponent("spool")
+            let typo = try runProgram(toolPath, ["run", "--spool", spool.path, "--s3-endpoint", moto.endpoint,
+                                                 "s3://archive/segment-logz/"],
+                                      environment: Self.environment(moto, home: dir))
+            #expect(typo.status == 1)
+            #expect(typo.stderr.contains("s3://archive/segment-logz/: no input object under this prefix; check the bucket "
+                                         + "and prefix (aws s3 ls s3://archive/segment-logz/)"), "\(typo.stderr)")
+            #expect(typo.stderr.contains("Nothing was read or committed."))
+            #expect(!FileManager.default.fileExists(atPath: spool.path), "a typo must not make a spool")
+
+            let run = try runProgram(toolPath, ["run", "--spool", spool.path, "--json", "--s3-endpoint", moto.endpoint,
+                                                "s3://archive/segment-logs/"],
+                                     environment: Self.environment(moto, home: dir))
+            #expect(run.status == 0, "\(run.stderr)")
+            let summary = try #require(try parseJSON(run.stdout) as? [String: Any])
+            #expect((summary["inputs"] as? [[String: Any]])?.map { $0["path"] as? String }
+                    == ["s3://archive/segment-logs/1741564800000/a.ndjson"])
+            #expect((summary["left_out"] as? [String: [String]])?["spools"] == ["s3://archive/segment-logs/spool"])
+        }
+    }
+
     @Test func refusalsNameTheKeyAndTheBucketNeverTheSecret() throws {
         try withTemporaryDirectory { dir in
             let moto = try MotoServer(bucket: "archive", objects: ["a.ndjson": Array("{}\n".utf8)])

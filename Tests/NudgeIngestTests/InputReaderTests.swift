@@ -303,6 +303,29 @@ import Testing
         let magicOnly = try Self.read([0x1F, 0x8B], backend: backend)
         #expect(magicOnly.report.stage.end == .corrupt(.truncated))
     }
+
+    /// zip, bzip2, xz and zstd are known by their first bytes, whatever the chunk size,
+    /// before any line is handed out; bytes that only begin like them are read.
+    @Test func otherFormatsAreRefusedByTheirFirstBytes() throws {
+        let heads: [(RefusedFormat, [UInt8])] = [
+            (.zip, [0x50, 0x4B, 0x03, 0x04]), (.zip, [0x50, 0x4B, 0x05, 0x06]), (.bzip2, Array("BZh9".utf8)),
+            (.xz, [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]), (.zstd, [0x28, 0xB5, 0x2F, 0xFD]),
+        ]
+        for (format, head) in heads {
+            #expect(RefusedFormat(head: head) == format)
+            let bytes = head + Array("\n{\"type\":\"identify\"}\n".utf8)
+            for chunk in [1, 2, 3, 5, 16, 1 << 20] {
+                let read = try Self.read(bytes, chunk: chunk)
+                #expect(read.report.stage.end == .refused(format), "\(format) at chunk \(chunk)")
+                #expect(read.lines.isEmpty)
+            }
+        }
+        #expect(try Self.read(Array("BZ\n".utf8)).lines == ["BZ"])
+        #expect(try Self.read(Array("PK".utf8)).lines == ["PK"])
+        #expect(RefusedFormat(head: [0x50, 0x4B, 0x01, 0x02]) == nil)
+        #expect(RefusedFormat(head: [0xFD, 0x37, 0x7A, 0x58, 0x5A]) == nil)
+        #expect(RefusedFormat(head: [0x1F, 0x8B, 0x08]) == nil)
+    }
 }
 
 /// CRC-32 (gzip's), for headers made by hand.

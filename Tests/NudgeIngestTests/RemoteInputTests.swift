@@ -286,6 +286,22 @@ import Testing
         #expect(found.inputs.map(\.path) == ["s3://b/logs/a/1.gz", "s3://b/logs/b/5.gz", "s3://b/logs/b/.DS_Store"])
         #expect(found.hidden == ["s3://b/logs/a/.partial", "s3://b/logs/b/.DS_Store"])
         #expect(found.excluded == ["s3://b/logs/b/4.ndjson"])
-        #expect(throws: RemoteReadError.self) { try InputDiscovery.inputs(for: ["s3://b/nothing"], remote: bucket) }
+        #expect(throws: InputError.self) { try InputDiscovery.inputs(for: ["s3://b/nothing"], remote: bucket) }
+    }
+
+    /// A spool copied to the bucket is skipped and named, as a walk skips one on disk;
+    /// a prefix that holds nothing else has nothing to read, an error.
+    @Test func aSpoolInTheBucketIsNeverRead() throws {
+        let bucket = MemoryBucket()
+        for key in ["logs/a.gz", "logs/spool/state/ledger.ndjson", "logs/spool/accepted/00000001.ndjson",
+                    "logs/spool-notes.txt", "copy/state/ledger.ndjson", "copy/dropped/00000001.ndjson"] {
+            bucket.put("s3://b/" + key, Array("{}\n".utf8))
+        }
+        let found = try InputDiscovery.inputs(for: ["s3://b/logs/"], remote: bucket)
+        #expect(found.inputs.map(\.path) == ["s3://b/logs/a.gz", "s3://b/logs/spool-notes.txt"])
+        #expect(found.spools == ["s3://b/logs/spool"])
+        let nothing = InputError([.nothingFound(
+            location: "s3://b/copy/", leftOut: ["skipped 1 spool (s3://b/copy/): a walk never reads a spool's files"])])
+        #expect(throws: nothing) { try InputDiscovery.inputs(for: ["s3://b/copy/"], remote: bucket) }
     }
 }

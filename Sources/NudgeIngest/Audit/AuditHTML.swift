@@ -50,7 +50,7 @@ extension AuditReport {
             </style></head><body>
             <h1>Dropped records in <code>\(escape(spool))</code></h1>
             <p>\(group(records)) records = \(group(accepted)) accepted + <b>\(group(dropped)) dropped</b>\(escape(percent(dropped, of: records)))
-            \(faults > 0 ? " · \(group(faults)) input fault\(faults == 1 ? "" : "s") (corrupt_input)" : "")\(redriven > 0 ? " · \(group(redriven)) accepted by redrive" : "")
+            \(faults > 0 ? " · " + escape(String(faultSummary.dropFirst(2))) : "")\(redriven > 0 ? " · \(group(redriven)) accepted by redrive" : "")
             · \(commits) commits\(onlyFiles.isEmpty ? "" : " · only from " + onlyFiles.map { "<code>\(escape($0))</code>" }.joined(separator: ", ") + " (the accepted side and the collisions: the whole spool)")</p>
 
             """
@@ -66,12 +66,20 @@ extension AuditReport {
             let shareText = entry.reason == .corruptInput ? "" : format1(share(entry.count)) + "%"
             page += "<tr><td><span class=swatch style=\"background:\(Self.colour(entry.reason))\"></span>"
             page += "<a href=\"#\(code)\">\(code)</a></td><td class=n>\(group(entry.count))</td>"
-            page += "<td class=n>\(shareText)</td><td>\(codeSpans(entry.reason.remedy))"
+            // A fault read whole later needs nothing more: the remedy is for the others.
+            let remedy = entry.reason == .corruptInput && unresolvedFaults == 0
+                ? "Resolved: every faulted input was read whole by a later commit (see below)." : entry.reason.remedy
+            page += "<td class=n>\(shareText)</td><td>\(codeSpans(remedy))"
                 + (drillDown == nil ? "" : " " + drill("list them", [("reason", code)])) + "</td></tr>\n"
         }
         page += "</table>\n"
         for entry in reasons where entry.count > 0 {
             page += "<details id=\"\(entry.reason.rawValue)\" open><summary>\(entry.reason.rawValue): \(group(entry.count))</summary>\n"
+            if entry.reason == .corruptInput && !resolvedFaults.isEmpty {
+                page += "<p class=tip>Resolved (\(group(resolvedFaults.count)) of \(group(faults))):</p><ul>\n"
+                for line in resolvedFaultLines { page += "<li>\(escape(line))</li>\n" }
+                page += "</ul>\n"
+            }
             if let example = entry.example {
                 page += "<p>First at <code>\(escape(example.file)):\(example.line)</code>: \(escape(example.detail))</p>\n"
             }

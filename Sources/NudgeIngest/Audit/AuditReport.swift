@@ -54,6 +54,20 @@ public struct AuditReport: Sendable {
         public var reasons: [(ReasonCode, Int)]
     }
 
+    /// A faulted input (`corrupt_input`) that a later commit read whole under the same
+    /// path (`run --reprocess-changed` after downloading it again): the fault is resolved.
+    /// The records before the fault were read twice, once by each commit: those with a
+    /// `messageId` were dropped again as `duplicate_message_id`, those without were
+    /// accepted twice.
+    public struct ResolvedFault: Sendable, Equatable {
+        public var path: String
+        /// The commit that read it with the fault, and the later one that read it whole.
+        public var faultCommit: Int
+        public var resolvedCommit: Int
+        /// Records the faulted read processed, which the whole read processed again.
+        public var rereadRecords: Int
+    }
+
     public var spool: String
     public var commits: Int
     /// With `audit --file`: the inputs (or folders of them, `s3://` prefixes included)
@@ -64,6 +78,10 @@ public struct AuditReport: Sendable {
     public var dropped = 0
     /// `corrupt_input` entries: input faults, not records.
     public var faults = 0
+    /// Faulted inputs a later commit read whole (with `files`, of those inputs).
+    public var resolvedFaults: [ResolvedFault] = []
+    /// Faults no later commit has read whole: what still needs doing.
+    public var unresolvedFaults: Int { max(faults - resolvedFaults.count, 0) }
     public var redriven = 0
     public var reasons: [ReasonCount] = []
     public var events: [EventCount] = []
@@ -217,10 +235,55 @@ public struct AuditReport: Sendable {
             report.problems.append("\(file.path): the ledger counts \(file.records) records and \(file.accepted) "
                                    + "accepted, but the dropped spool holds \(file.dropped) of its records")
         }
+        report.resolvedFaults = Self.resolvedFaults(in: ledger).filter { selected($0.path) }
         report.records = report.files.reduce(0) { $0 + $1.records }
         report.accepted = report.files.reduce(0) { $0 + $1.accepted }
         report.elapsedSeconds = MonotonicClock.now - started
         return report
+    }
+
+    /// The faulted inputs of `ledger` that a later commit read whole, under the same
+    /// path (or the same absolute path), in the order they were faulted.
+    static func resolvedFaults(in ledger: Ledger) -> [ResolvedFault] {
+        var open: [(path: String, absolutePath: String?, commit: Int, records: Int)] = []
+        var resolved: [ResolvedFault] = []
+        for entry in ledger.entries {
+            for input in entry.inputs {
+                guard input.status == .ok else {
+                    open.append((input.path, input.absolutePath, entry.commit, input.records))
+                    continue
+                }
+                open.removeAll { fault in
+                    guard fault.path == input.path
+                        || (fault.absolutePath != nil && fault.absolutePath == input.absolutePath) else { return false }
+                    resolved.append(ResolvedFault(path: fault.path, faultCommit: fault.commit, resolvedCommit: entry.commit,
+                                                  rereadRecords: min(fault.records, input.records)))
+                    return true
+                }
+            }
+        }
+        return resolved.sorted { ($0.faultCommit, $0.path) < ($1.faultCommit, $1.path) }
+    }
+
+    /// `; 2 input faults (corrupt_input), 1 resolved: read whole later`, or nothing.
+    var faultSummary: String {
+        guard faults > 0 else { return "" }
+        var text = "; \(group(faults)) input fault\(faults == 1 ? "" : "s") (corrupt_input)"
+        if !resolvedFaults.isEmpty {
+            text += unresolvedFaults == 0 ? (faults == 1 ? ", resolved" : ", all resolved")
+                : ", \(group(resolvedFaults.count)) resolved"
+            text += ": read whole by a later commit"
+        }
+        return text
+    }
+
+    /// One line per resolved fault.
+    var resolvedFaultLines: [String] {
+        resolvedFaults.map { fault in
+            "\(fault.path): faulted in commit \(fault.faultCommit), read whole in commit \(fault.resolvedCommit); "
+                + "its \(group(fault.rereadRecords)) record\(fault.rereadRecords == 1 ? "" : "s") before the fault were read twice "
+                + "(dropped again as duplicate_message_id where they carry a messageId)"
+        }
     }
 
     /// One reader per core: two on the project's build machine.
@@ -378,7 +441,7 @@ extension AuditReport {
                      + (onlyFiles.isEmpty ? "" : ", only from " + onlyFiles.joined(separator: ", ")))
         lines.append("  \(group(records)) records = \(group(accepted)) accepted + \(group(dropped)) dropped"
                      + percent(dropped, of: records)
-                     + (faults > 0 ? "; \(group(faults)) input fault\(faults == 1 ? "" : "s") (corrupt_input)" : "")
+                     + faultSummary
                      + (redriven > 0 ? "; \(group(redriven)) accepted by redrive" : ""))
         lines.append("")
         lines.append("By reason                      count   share  example")
@@ -389,6 +452,11 @@ extension AuditReport {
                          + "  " + example)
         }
         if dropped + faults == 0 { lines.append("  (nothing was dropped)") }
+        if !resolvedFaults.isEmpty {
+            lines.append("")
+            lines.append("Resolved faults (\(group(resolvedFaults.count)) of \(group(faults)))")
+            lines += resolvedFaultLines.map { "  " + $0 }
+        }
         lines.append("")
         lines.append("By type and event (top \(min(top, events.count)) of \(events.count))")
         for entry in events.prefix(top) {
@@ -402,7 +470,11 @@ extension AuditReport {
         for file in files {
             var line = "  " + file.path + "  " + group(file.records) + " = " + group(file.accepted) + " + " + group(file.dropped)
             if file.redriven > 0 { line += "  (\(group(file.redriven)) redriven)" }
-            if file.faults > 0 { line += "  [\(file.faults) fault\(file.faults == 1 ? "" : "s")]" }
+            if file.faults > 0 {
+                let resolved = resolvedFaults.count { $0.path == file.path }
+                line += "  [\(file.faults) fault\(file.faults == 1 ? "" : "s")"
+                    + (resolved == 0 ? "" : resolved == file.faults ? ", resolved" : ", \(resolved) resolved") + "]"
+            }
             lines.append(line)
         }
         lines.append("")
@@ -442,6 +514,17 @@ extension AuditReport {
         out.value("accepted", accepted)
         out.value("dropped", dropped)
         out.value("corrupt_inputs", faults)
+        out.value("unresolved_corrupt_inputs", unresolvedFaults)
+        out.beginArray("resolved_faults")
+        for fault in resolvedFaults {
+            out.beginObject()
+            out.value("path", fault.path)
+            out.value("fault_commit", fault.faultCommit)
+            out.value("resolved_commit", fault.resolvedCommit)
+            out.value("reread_records", fault.rereadRecords)
+            out.endObject()
+        }
+        out.endArray()
         out.value("redriven", redriven)
         out.value("redrivable_tracks", redrivable)
         out.beginArray("reasons")

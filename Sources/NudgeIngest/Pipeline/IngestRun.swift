@@ -214,6 +214,14 @@ public struct IngestRun {
                 // Not the input's fault: nothing of it is committed, the next run reads it again.
                 summary.stopped = failure.message
                 break inputs
+            case .refused(let format):
+                // Known by its first bytes, before any line: nothing of it to commit.
+                writer.discard()
+                summary.refused.append(RefusedInput(path: input.path, format: format))
+                bytesBefore += total ?? 0
+                // The next input takes the other writer: the one the committer may still hold.
+                try committer.waitUntilIdle()
+                continue inputs
             }
             if let fault = inputSummary.fault {
                 decider.recordFault(

@@ -1,6 +1,18 @@
 import NudgeCore
 import NudgeSpool
 
+/// An input read as it came (standard input, a FIFO, an S3 object) whose first bytes
+/// were those of a format `run` does not read: not committed.
+public struct RefusedInput: Sendable, Equatable {
+    public var path: String
+    public var format: RefusedFormat
+
+    /// What it is and what to do.
+    public var message: String {
+        InputError.Problem.refusedFormat(path: path, format: format, walked: false).message
+    }
+}
+
 /// The outcome of `nudge-ingest run`: the contract's run summary.
 public struct RunSummary: Sendable {
     public var spool: String
@@ -29,20 +41,32 @@ public struct RunSummary: Sendable {
     /// Tracks this run dropped as `not_identified` or `anonymous_only` that the spool's
     /// identity state accepts now (their identify came later): what `redrive` would move.
     public var redrivable = 0
+    /// Inputs refused when read, for their format (zip, bzip2, xz, zstd): not committed.
+    /// (Files are refused before the run, by ``InputDiscovery``.)
+    public var refused: [RefusedInput] = []
 
-    /// Inputs of which no line is JSON (every record `malformed_json`): probably not a
-    /// Segment export (a README, a stamp file).
+    /// Inputs of which no line is a JSON object (every record `malformed_json`,
+    /// `not_an_object` or `line_too_long`): not a Segment export (a README, a stamp file),
+    /// or JSON that is not NDJSON (a pretty-printed `.json`, an array on one line). They
+    /// are processed as the contract says, and the summary warns.
     public var notJSONInputs: [InputSummary] {
-        inputs.filter { $0.counts.records > 0 && $0.counts[.malformedJSON] == $0.counts.records }
+        inputs.filter { input in
+            let counts = input.counts
+            return counts.records > 0
+                && counts[.malformedJSON] + counts[.notAnObject] + counts[.lineTooLong] == counts.records
+        }
     }
 
     public var uncompressedBytes: Int { inputs.reduce(0) { $0 + $1.uncompressedBytes } }
     public var compressedBytes: Int { inputs.reduce(0) { $0 + $1.bytes } }
     public var faults: Int { counts[.corruptInput] }
 
-    /// 0 when every input was read whole; 2 when some input was unreadable or corrupt,
-    /// or S3 stopped the run; 130 when Ctrl-C interrupted the run.
-    public var exitStatus: Int32 { interrupted ? 130 : faults > 0 || stopped != nil ? 2 : 0 }
+    /// 0 when every input was read whole; 1 when an input was refused for its format;
+    /// 2 when some input was unreadable or corrupt, or S3 stopped the run; 130 when
+    /// Ctrl-C interrupted the run.
+    public var exitStatus: Int32 {
+        interrupted ? 130 : !refused.isEmpty ? 1 : faults > 0 || stopped != nil ? 2 : 0
+    }
 
     /// The `--json` document (`schemas/run-summary.schema.json`).
     public var json: String {
@@ -110,8 +134,18 @@ public struct RunSummary: Sendable {
         json.array("excluded", discovery.excluded)
         json.array("loops", discovery.loops)
         json.array("broken_links", discovery.brokenLinks)
+        json.array("spools", discovery.spools)
         json.endObject()
         json.array("not_json_inputs", notJSONInputs.map(\.path))
+        json.beginArray("refused")
+        for input in refused {
+            json.beginObject()
+            json.value("path", input.path)
+            json.value("format", input.format.rawValue)
+            json.value("message", input.message)
+            json.endObject()
+        }
+        json.endArray()
         json.value("redrivable_tracks", redrivable)
         json.value("interrupted", interrupted)
         json.value("stopped", stopped)
@@ -150,11 +184,13 @@ public struct RunSummary: Sendable {
         for note in notes { lines.append("nudge-ingest run: recovered spool \(spool): \(note)") }
         if inputs.isEmpty {
             var line = "nudge-ingest run: " + (interrupted ? "interrupted before any input was committed"
-                : stopped != nil ? "stopped before any input was committed" : "nothing to do")
+                : stopped != nil ? "stopped before any input was committed"
+                : !refused.isEmpty ? "nothing committed" : "nothing to do")
             let skips = skipLines
             if skips.count == 1 && !interrupted { line += ": " + skips[0]; lines.append(line + " (spool \(spool))") }
             else { lines.append(line + " (spool \(spool))"); lines += skips.map { "  " + $0 } }
-            lines += leftOutLines.map { "  " + $0 }
+            lines += discovery.leftOutLines.map { "  " + $0 }
+            lines += refusedLines.map { "  " + $0 }
             if let stopped { lines.append("  stopped: \(stopped)") }
             if interrupted || stopped != nil { lines.append("  run the same command again to continue") }
             return lines.joined(separator: "\n")
@@ -170,7 +206,7 @@ public struct RunSummary: Sendable {
             lines.append("  faults    \(group(faults).leftPadded(to: 12, with: " "))  corrupt_input: not records; see below and the dropped spool")
         }
         lines += skipLines.map { "  " + $0 }
-        lines += leftOutLines.map { "  " + $0 }
+        lines += discovery.leftOutLines.map { "  " + $0 }
         lines.append("  inputs:")
         let shown = reportedInputIndices
         let width = min(shown.map { inputs[$0].path.count }.max() ?? 0, 60)
@@ -187,11 +223,10 @@ public struct RunSummary: Sendable {
             let more = inputs.count - shown.count
             lines.append("    … \(group(more)) more input\(more == 1 ? "" : "s"), all complete (--json lists every input)")
         }
-        for input in notJSONInputs.prefix(5) {
-            lines.append("  warning: no line of \(input.path) is JSON (\(group(input.counts.records)) malformed_json drops): "
-                         + "is it a Segment export? --exclude leaves such files out")
+        for input in notJSONInputs.prefix(5) { lines.append("  warning: " + Self.notJSONWarning(input)) }
+        if notJSONInputs.count > 5 {
+            lines.append("  warning: … and \(notJSONInputs.count - 5) more inputs with no JSON object line")
         }
-        if notJSONInputs.count > 5 { lines.append("  warning: … and \(notJSONInputs.count - 5) more inputs with no JSON line") }
         let seconds = max(elapsedSeconds, 1e-9)
         let mb = Double(uncompressedBytes) / 1_000_000
         lines.append("  \(group(Int(Double(c.records) / seconds))) records/s, \(format1(mb / seconds)) MB/s uncompressed (\(format1(mb)) MB in \(format3(elapsedSeconds)) s)")
@@ -210,15 +245,37 @@ public struct RunSummary: Sendable {
             lines.append("  \(group(redrivable)) dropped track\(redrivable == 1 ? "" : "s") can be accepted now "
                          + "(their identify came later): run `nudge-ingest redrive --spool \(spool.shellQuoted)`")
         }
+        lines += refusedLines.map { "  " + $0 }
         if interrupted {
             lines.append("  interrupted: \(inputs.count) of \(planned) inputs committed; run the same command again to continue")
         } else if let stopped {
             lines.append("  stopped: \(stopped)")
             lines.append("  \(inputs.count) of \(planned) inputs committed; run the same command again to continue")
+        } else if !refused.isEmpty {
+            lines.append("  exit status 1: \(refused.count) input\(refused.count == 1 ? " was" : "s were") refused for "
+                         + "\(refused.count == 1 ? "its" : "their") format" + (faults > 0 ? "; \(faults) unreadable or corrupt" : ""))
         } else if exitStatus != 0 {
             lines.append("  exit status \(exitStatus): \(faults) input\(faults == 1 ? " was" : "s were") unreadable or corrupt; the records before each fault were kept")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// One line per refused input.
+    private var refusedLines: [String] {
+        refused.map { "refused \($0.message); not committed" }
+    }
+
+    /// Why an input of ``notJSONInputs`` is not what `run` reads, and what to do.
+    static func notJSONWarning(_ input: InputSummary) -> String {
+        let counts = input.counts
+        guard counts[.malformedJSON] < counts.records else {
+            return "no line of \(input.path) is JSON (\(group(counts.records)) malformed_json drops): "
+                + "is it a Segment export? --exclude leaves such files out"
+        }
+        let reasons = [ReasonCode.notAnObject, .malformedJSON, .lineTooLong].filter { counts[$0] > 0 }
+            .map { "\(group(counts[$0])) \($0.rawValue)" }.joined(separator: ", ")
+        return "no line of \(input.path) is a JSON object (\(reasons)): a JSON array or a pretty-printed "
+            + "document is not NDJSON; one event a line is what run reads (jq -c '.[]' FILE makes it from an array)"
     }
 
     /// How many inputs the human summary lists, besides faulted ones.
@@ -246,30 +303,6 @@ public struct RunSummary: Sendable {
             case .empty: lines.append("skipped \(skip.path): empty (0 bytes); not committed, so it is read once it has content")
             case .namedTwice, .committed: break
             }
-        }
-        return lines
-    }
-
-    /// What the directory walks left out, one line each.
-    private var leftOutLines: [String] {
-        func named(_ paths: [String]) -> String {
-            let shown = paths.prefix(3).joined(separator: ", ")
-            return paths.count > 3 ? shown + ", …" : shown
-        }
-        func count(_ n: Int, _ what: String) -> String { "\(group(n)) \(what)\(n == 1 ? "" : "s")" }
-        var lines: [String] = []
-        let d = discovery
-        if !d.hidden.isEmpty { lines.append("skipped \(count(d.hidden.count, "hidden file")) (\(named(d.hidden)))") }
-        if !d.symbolicLinks.isEmpty {
-            lines.append("skipped \(count(d.symbolicLinks.count, "symbolic link")) (\(named(d.symbolicLinks))); "
-                         + "--follow-symlinks reads them")
-        }
-        if !d.excluded.isEmpty { lines.append("left out \(count(d.excluded.count, "file")) by --include/--exclude (\(named(d.excluded)))") }
-        if !d.loops.isEmpty {
-            lines.append("skipped \(count(d.loops.count, "symbolic link")) to a folder already read (a cycle) (\(named(d.loops)))")
-        }
-        if !d.brokenLinks.isEmpty {
-            lines.append("skipped \(count(d.brokenLinks.count, "broken symbolic link")) (\(named(d.brokenLinks)))")
         }
         return lines
     }

@@ -14,6 +14,10 @@ public enum ReadEnd: Sendable, Equatable {
     /// object changed or gone): not a fault of the input. The run stops before it, with
     /// the input uncommitted.
     case stopped(RemoteReadError)
+    /// The input is in a format `run` does not read (zip, bzip2, xz, zstd), known by its
+    /// first bytes: nothing of it was handed out, and it is not committed. (A file is
+    /// refused before the run; standard input, a FIFO or an S3 object when it is read.)
+    case refused(RefusedFormat)
 }
 
 /// What the decompress stage saw of one input.
@@ -183,10 +187,14 @@ public struct InputReader: Sendable {
             }
             let available = pending + n
             if !decidedFormat {
-                // Two bytes decide the format; a short first read waits for more.
-                if n > 0 && available < 2 { pending = available; continue }
+                // The first bytes decide the format; a short first read waits for more.
+                if n > 0 && available < RefusedFormat.magicBytes { pending = available; continue }
                 decidedFormat = true
                 pending = 0
+                if let refused = RefusedFormat(head: UnsafeRawBufferPointer(rebasing: buffer[..<available])) {
+                    report.end = .refused(refused)
+                    return report
+                }
                 if available >= 2 && buffer[0] == 0x1F && buffer[1] == 0x8B {
                     report.format = .gzip
                     do {
