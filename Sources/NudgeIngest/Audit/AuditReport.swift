@@ -581,14 +581,7 @@ extension AuditReport {
         for problem in problems { out.value(nil, problem) }
         out.endArray()
         out.beginObject("replay")
-        if let destination = replay.destination {
-            out.beginObject("destination")
-            out.value("endpoint", destination.endpoint)
-            out.value("key_fingerprint", destination.keyFingerprint)
-            out.endObject()
-        } else {
-            out.value("destination", nil as String?)
-        }
+        ReplayDestination.write(replay.destination, to: &out)
         out.value("acknowledged", replay.acknowledged)
         out.value("rejected", replay.rejected)
         out.value("requeued", replay.requeued)

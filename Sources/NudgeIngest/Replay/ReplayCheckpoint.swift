@@ -51,14 +51,7 @@ public struct ReplayCheckpoint: Sendable, Equatable {
         var json = JSONWriter()
         json.beginObject()
         json.value("version", 3)
-        if let destination {
-            json.beginObject("destination")
-            json.value("endpoint", destination.endpoint)
-            json.value("key_fingerprint", destination.keyFingerprint)
-            json.endObject()
-        } else {
-            json.value("destination", nil as String?)
-        }
+        ReplayDestination.write(destination, to: &json)
         if let spool {
             json.beginObject("spool")
             json.value("first_commit_at", spool.firstCommitAt)

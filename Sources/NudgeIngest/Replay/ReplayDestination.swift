@@ -42,6 +42,16 @@ public struct ReplayDestination: Sendable, Equatable, CustomStringConvertible {
         return String(hasher.hexDigest.prefix(16))
     }
 
+    /// `"destination": {"endpoint": …, "key_fingerprint": …}`, or `null`: as the
+    /// checkpoint and the audit report write it.
+    static func write(_ destination: ReplayDestination?, to json: inout JSONWriter) {
+        guard let destination else { return json.value("destination", nil as String?) }
+        json.beginObject("destination")
+        json.value("endpoint", destination.endpoint)
+        json.value("key_fingerprint", destination.keyFingerprint)
+        json.endObject()
+    }
+
     /// `https://api.example.com/x (key sha256:1f2e3d4c…)`
     public var description: String {
         keyFingerprint.isEmpty ? endpoint : "\(endpoint) (key \(keyFingerprint.prefix(15))…)"
