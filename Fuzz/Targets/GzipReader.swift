@@ -133,7 +133,11 @@ public func fuzzGzipReader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         case .corrupt(let fault): require(fault == whole.fault && report.faultOffset == whole.faultOffset, "fault differs")
         case .unreadable(let why): require(false, "unreadable: \(why)")
         case .stopped(let why): require(false, "a local file stopped as a remote one: \(why)")
+        case .refused(let format): require(false, "a gzip input refused as \(format)")
         }
+    } else if let format = RefusedFormat(head: input.prefix(6)) {
+        // zip, bzip2, xz or zstd by its first bytes: refused, nothing of it read as records.
+        require(report.end == .refused(format) && streamed.isEmpty, "\(format) input not refused")
     } else {
         require(report.format == .plain && streamed == input && report.end == .complete, "a plain input was altered")
     }
