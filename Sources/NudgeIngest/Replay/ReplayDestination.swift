@@ -92,8 +92,8 @@ public enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .otherDestination(let spool, let saved, let asked, let askedWasKept):
-            return "the replay of \(spool) belongs to \(saved), not to \(asked): its progress says what that destination "
-                + "has, not this one. Each destination gets the whole spool: add --switch-destination to "
+            return "the replay progress of spool \(spool.shellQuoted) belongs to \(saved), not to \(asked). "
+                + "Each destination gets the whole spool: add --switch-destination to "
                 + (askedWasKept ? "go back to \(asked.endpoint), resuming its own progress"
                                 : "start delivering it to \(asked.endpoint) from its first record")
                 + "; the progress to \(saved.endpoint) is kept and resumes when you switch back to it. "
