@@ -295,10 +295,10 @@ def check_summary_invariants(where, s, report):
           f"corrupt_inputs ({s['corrupt_inputs']}) != number of inputs whose status is not ok ({faulty})")
     if s.get("interrupted"):
         check(s["exit_status"] == 130, f"exit_status is {s['exit_status']} though the run was interrupted (expected 130)")
-    elif s.get("refused"):
-        check(s["exit_status"] == 1, f"exit_status is {s['exit_status']} though an input was refused for its format (expected 1)")
     elif faulty:
         check(s["exit_status"] == 2, f"exit_status is {s['exit_status']} though {faulty} input(s) faulted (expected 2)")
+    elif s.get("refused"):
+        check(s["exit_status"] == 1, f"exit_status is {s['exit_status']} though an input was refused for its format (expected 1)")
     else:
         check(s["exit_status"] != 2, "exit_status is 2 though every input was read whole")
 

@@ -92,9 +92,8 @@ public final class HTTPClientTransport: ReplayTransport {
             return SystemError(code: error.errnoCode) == .connectionRefused ? "connection refused" : "no route to the host"
         case is SocketAddressError:
             return "no such host"
-        case let error as NIOSSLError:
-            return "TLS handshake failed (\(error))"
-        case let error as BoringSSLError:
+        case NIOSSLError.handshakeFailed(let error):
+            // Only the handshake: an error on a connection already made is a fault to retry.
             return "TLS handshake failed (\(error))"
         default:
             return nil

@@ -310,10 +310,13 @@ extension Spool {
     /// has one from the moment it is first opened).
     package static let ledgerRelativePath = "state/ledger.ndjson"
 
-    /// Whether the folder at `folder` is a spool: it holds a spool's ledger. A walk over
-    /// an export never reads a spool's files as input.
+    /// Whether the folder at `folder` is a spool: it holds a spool's ledger, or a replay
+    /// checkpoint (a spool whose `state/` was removed to start over). A walk over an
+    /// export never reads a spool's files as input.
     package static func holdsLedger(_ folder: [UInt8]) -> Bool {
-        let ledger = folder + (folder.last == 0x2F ? [] : [0x2F]) + Array(ledgerRelativePath.utf8)
-        return (try? FileSystem.status(of: ledger, followingLinks: false))?.kind == .regular
+        let base = folder + (folder.last == 0x2F ? [] : [0x2F])
+        return [ledgerRelativePath, "replay/checkpoint.json"].contains { marker in
+            (try? FileSystem.status(of: base + Array(marker.utf8), followingLinks: false))?.kind == .regular
+        }
     }
 }

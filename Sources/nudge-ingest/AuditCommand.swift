@@ -264,8 +264,9 @@ struct AuditListCommand: ParsableCommand {
             // Said in every format: a CSV or JSON page redirected to a file says nothing
             // on the terminal otherwise, and reads as the whole list.
             let more = page.moreMatching ?? 0
+            let howMany = page.moreMatchingIsAtLeast ? "\(group(more)) or more match" : "\(group(more)) more match\(more == 1 ? "es" : "")"
             FileStream.standardError.write(
-                "\(count); \(group(more)) more match\(more == 1 ? "es" : ""): the next page with --cursor \(next), "
+                "\(count); \(howMany): the next page with --cursor \(next), "
                 + "or every one with: \(command(["--all"]))\n")
         } else if format == .table {
             FileStream.standardError.write("\(count); no more\n")

@@ -115,19 +115,28 @@ import Testing
     /// removing the replay progress as the message says, the new records are delivered.
     @Test func aSpoolStartedOverIsNotReadAsDone() throws {
         try withTemporaryDirectory { dir in
-            let spool = try ReplayTests.sampleSpool(in: dir)
+            let sample = try ReplayTests.sampleSpool(in: dir)
             let server = try FakeNudge(in: dir)
-            #expect(try Self.replay(spool, to: server.endpoint).status == 0)
+            #expect(try Self.replay(sample, to: server.endpoint).status == 0)
             for folder in ["accepted", "dropped", "state"] {
-                try FileManager.default.removeItem(at: spool.appendingPathComponent(folder))
+                try FileManager.default.removeItem(at: sample.appendingPathComponent(folder))
             }
-            let input = dir.appendingPathComponent("new.ndjson")
+            // The export and the spool in one folder, run as `run .` would: the spool,
+            // its ledger gone but its replay progress left, is still never read.
+            let root = dir.appendingPathComponent("work")
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("export"), withIntermediateDirectories: true)
+            let spool = root.appendingPathComponent("spool")
+            try FileManager.default.moveItem(at: sample, to: spool)
+            let input = root.appendingPathComponent("export/new.ndjson")
             try Data("""
                 {"type":"identify","userId":"new-user-1","messageId":"n-1","traits":{"email":"n1@example.com"},"timestamp":"2026-01-01T00:00:00Z"}
                 {"type":"track","userId":"new-user-1","event":"Signed Up","messageId":"n-2","timestamp":"2026-01-01T00:00:01Z"}
 
                 """.utf8).write(to: input)
-            #expect(try runProgram(toolPath, ["run", "--spool", spool.path, input.path]).status == 0)
+            let walked = try runProgram(toolPath, ["run", "--spool", spool.path, "--json", root.path])
+            #expect(walked.status == 0, "\(walked.stderr)")
+            #expect((try parseJSON(walked.stdout) as? [String: Any])?["records"] as? Int == 2, "\(walked.stderr)")
+            #expect(walked.stderr.contains("skipped 1 spool"), "\(walked.stderr)")
             let before = try server.requests().count
 
             let refused = try Self.replay(spool, to: server.endpoint)

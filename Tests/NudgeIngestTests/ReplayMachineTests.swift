@@ -350,6 +350,25 @@ import Testing
         #expect(Set(world.acknowledged.keys).count == world.records.count)
     }
 
+    /// Resuming progress the destination has answered before: an outage now is retried
+    /// and, when retries are spent, stops with exit 2 (run again), not exit 1 (a wrong
+    /// endpoint).
+    @Test func anOutageOfADestinationThatAnsweredBeforeIsRetried() {
+        var generator = SeededGenerator(seed: 14)
+        var world = World(records: Self.spool(records: 2000, users: 200, using: &generator))
+        let halfway = Self.live(&world, configuration: Self.configuration(), killAt: 0.5) { request, sequences, world in
+            Self.acknowledge(request, sequences, &world, latency: 0.05)
+        }
+        #expect(halfway.end == nil && world.saved.acknowledged > 0)
+        var configuration = Self.configuration()
+        configuration.retry.maxAttempts = 3
+        let refused = HTTPAnswer(status: nil, failure: "connection refused", unreachable: true)
+        let outage = Self.live(&world, configuration: configuration, startAt: 1) { _, _, _ in Reply(answer: refused, latency: 0.001) }
+        guard case .stopped(let reason, 2) = outage.end else { Issue.record("\(String(describing: outage.end))"); return }
+        #expect(reason.contains("gave up after 3 attempts (connection refused)"))
+        #expect(outage.machine.tally.retries > 0)
+    }
+
     /// The progress line fits the terminal: what does not fit is left out, least
     /// useful first; the counts, the ETA and the last problem stay.
     @Test func theProgressLineFitsTheTerminal() {

@@ -19,12 +19,17 @@ public struct AuditPage: Sendable {
     public var hasMore: Bool { nextCursor != nil }
 
     /// Matching records after this page, when the page was asked to count them
-    /// (`countingMore`); nil when not counted.
+    /// (`countingMore`); nil when not counted. At most ``moreCountLimit``: the count
+    /// stops there (``moreMatchingIsAtLeast``), so a page never costs a whole read of a
+    /// large spool.
     public var moreMatching: Int?
+    public var moreMatchingIsAtLeast = false
+    /// Matches after a page counted at most.
+    public static let moreCountLimit = 10_000
 
     /// Reads the page of `limit` records matching `filter` that starts at `cursor`
     /// (nil: the first page). With `countingMore`, a page cut by its limit reads on to
-    /// the end of the spool to count the matches after it (``moreMatching``), holding
+    /// count the matches after it (``moreMatching``, up to ``moreCountLimit``), holding
     /// no more of them than the count.
     public static func make(
         spool: String, filter: AuditFilter, limit: Int = defaultLimit, cursor: String? = nil,
@@ -38,7 +43,7 @@ public struct AuditPage: Sendable {
             guard page.records.count < limit else {
                 page.nextCursor = last?.text
                 more += 1
-                return countingMore
+                return countingMore && more < moreCountLimit
             }
             page.records.append(Array(drop.bytes))
             page.ids.append(DropID(commit: drop.commit, line: drop.record.line))
@@ -46,7 +51,10 @@ public struct AuditPage: Sendable {
                           sourceLine: drop.record.line, filter: filter.digest)
             return true
         }
-        if countingMore { page.moreMatching = more }
+        if countingMore {
+            page.moreMatching = more
+            page.moreMatchingIsAtLeast = more >= moreCountLimit
+        }
         return page
     }
 

@@ -254,8 +254,14 @@ public struct AuditReport: Sendable {
                     continue
                 }
                 open.removeAll { fault in
-                    guard fault.path == input.path
-                        || (fault.absolutePath != nil && fault.absolutePath == input.absolutePath) else { return false }
+                    // The same file: by absolute path where both runs recorded one (the same
+                    // relative path run from another folder is another file), else by path.
+                    let same = if let faulted = fault.absolutePath, let read = input.absolutePath {
+                        faulted == read
+                    } else {
+                        fault.path == input.path
+                    }
+                    guard same else { return false }
                     resolved.append(ResolvedFault(path: fault.path, faultCommit: fault.commit, resolvedCommit: entry.commit,
                                                   rereadRecords: min(fault.records, input.records)))
                     return true

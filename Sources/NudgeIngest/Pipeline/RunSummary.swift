@@ -61,11 +61,11 @@ public struct RunSummary: Sendable {
     public var compressedBytes: Int { inputs.reduce(0) { $0 + $1.bytes } }
     public var faults: Int { counts[.corruptInput] }
 
-    /// 0 when every input was read whole; 1 when an input was refused for its format;
-    /// 2 when some input was unreadable or corrupt, or S3 stopped the run; 130 when
-    /// Ctrl-C interrupted the run.
+    /// 0 when every input was read whole; 2 when some input was unreadable or corrupt,
+    /// or S3 stopped the run (the contract's status, whatever else happened); else 1
+    /// when an input was refused for its format; 130 when Ctrl-C interrupted the run.
     public var exitStatus: Int32 {
-        interrupted ? 130 : !refused.isEmpty ? 1 : faults > 0 || stopped != nil ? 2 : 0
+        interrupted ? 130 : faults > 0 || stopped != nil ? 2 : !refused.isEmpty ? 1 : 0
     }
 
     /// The `--json` document (`schemas/run-summary.schema.json`).

@@ -53,7 +53,10 @@ public struct ReplayProgress: Sendable {
             ("\(inFlight)/\(concurrency) in flight", 3),
             ("\(group(retries)) retries", 2),
         ]
-        if let lastProblem { parts.append(("last: " + lastProblem, 0)) }
+        if let lastProblem {
+            // A failure's text can be long (a nested error): a glance is enough here.
+            parts.append(("last: " + (lastProblem.count > 28 ? lastProblem.prefix(27) + "…" : lastProblem), 0))
+        }
         let room = max(width - 1, 8)
         func joined(_ shown: [(text: String, keep: Int)]) -> String {
             ([head] + shown.map(\.text) + [tail]).joined(separator: " · ")
@@ -111,8 +114,12 @@ public struct Replay {
         let store: ReplayStore?
         let ledger: Ledger
         let saved: ReplayCheckpoint
+        do { ledger = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
+        // Progress that is not this destination's or this spool's is refused before the
+        // store opens (it would otherwise cut a rejected spool that is not its own).
+        let binding = try ReplayStore.binding(ofSpool: spool, to: destination, ledger: ledger,
+                                              switching: switchDestination, adopting: adoptCheckpoint)
         do {
-            ledger = try Ledger.committed(inSpool: spool)
             store = dryRun ? nil : try ReplayStore(spool: spool)
         } catch {
             throw .spool(error)
@@ -121,8 +128,7 @@ public struct Replay {
             try store.bind(to: destination, ledger: ledger, switching: switchDestination, adopting: adoptCheckpoint)
             saved = store.checkpoint
         } else {
-            saved = try ReplayStore.binding(ofSpool: spool, to: destination, ledger: ledger, switching: switchDestination,
-                                            adopting: adoptCheckpoint).checkpoint
+            saved = binding.checkpoint
         }
         var machine = ReplayMachine(configuration: configuration, saved: saved,
                                     seed: UInt64(truncatingIfNeeded: Int(started * 1e6)))

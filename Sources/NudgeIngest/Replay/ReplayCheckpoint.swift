@@ -240,7 +240,18 @@ final class ReplayStore {
         ofSpool spool: String, to destination: ReplayDestination, ledger: Ledger, switching: Bool, adopting: Bool
     ) throws(ReplayError) -> ReplayCheckpoint.Binding {
         let checkpointPath = spool + "/replay/checkpoint.json"
-        let keptPath = keptFolder(spool: spool) + "/" + destination.folderName + "/checkpoint.json"
+        var keptPath = keptFolder(spool: spool) + "/" + destination.folderName + "/checkpoint.json"
+        if destination.keyFingerprint.isEmpty {
+            // A dry run without a key: the kept progress of the same endpoint, whatever its key.
+            for name in Files.names(in: keptFolder(spool: spool)) {
+                let path = keptFolder(spool: spool) + "/" + name + "/checkpoint.json"
+                if let kept = try? ReplayCheckpoint.saved(at: path), let saved = kept.destination,
+                   destination.isSame(as: saved) {
+                    keptPath = path
+                    break
+                }
+            }
+        }
         let current: ReplayCheckpoint?
         let kept: ReplayCheckpoint?
         do {
@@ -272,6 +283,7 @@ final class ReplayStore {
             try Files.makeDirectory(away)
             try Files.syncDirectory(keptFolder)
             try Files.rename(checkpointPath, away + "/checkpoint.json")
+            try Files.syncDirectory(away)
             try Files.syncDirectory(folder)
             CrashPoint.reach(.destinationKept, commit: 0)
             try Self.moveRejected(spool: spool, to: away)

@@ -150,6 +150,9 @@ public struct ReplayMachine: Sendable {
                                       rejectedUsers: saved.rejectedUsers, requeued: saved.requeued)
         concurrency = ConcurrencyLimit(ceiling: configuration.concurrency, fixed: configuration.fixedConcurrency)
         random = SeededGenerator(seed: seed)
+        // A destination that answered an earlier replay has answered: an outage now is
+        // retried, never mistaken for a wrong endpoint.
+        destinationAnswered = saved.acknowledged + saved.rejected > 0
     }
 
     /// Where reading the spool starts (records before it are done).
