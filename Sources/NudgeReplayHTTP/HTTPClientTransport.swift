@@ -104,7 +104,7 @@ public final class HTTPClientTransport: ReplayTransport {
 extension ReplayDestination {
     /// The destination of a replay with `apiKey`: the key is kept only as `sha256:` and
     /// the first 32 hex digits of its SHA-256, which names it without revealing it.
-    public init(endpoint: String, apiKey: String) {
+    package init(endpoint: String, apiKey: String) {
         let digest = SHA256.hash(data: Array(apiKey.utf8))
         self.init(endpoint: endpoint, keyFingerprint: apiKey.isEmpty ? "" : "sha256:" + hex(bytes: digest.prefix(16)))
     }

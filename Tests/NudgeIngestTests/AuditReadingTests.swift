@@ -74,4 +74,30 @@ struct AuditReadingTests {
         #expect(ScannedDrop.receivedDay(inPath: "exports/2025-03-10/part.gz") == nil)
         #expect(ScannedDrop.receivedDay(inPath: "-") == nil)
     }
+
+    /// A fault is resolved by a later commit that read the same file whole: by its
+    /// absolute path where both commits recorded one (the same relative path read from
+    /// another folder is another file), else by its path; never by a later fault.
+    @Test func aFaultIsResolvedOnlyByALaterWholeReadOfTheSameFile() {
+        func commit(_ number: Int, _ inputs: [(path: String, absolute: String?, status: InputSummary.Status, records: Int)])
+            -> LedgerEntry {
+            LedgerEntry(commit: number, committedAt: "2026-12-07T00:00:0\(number).000Z", inputs: inputs.map {
+                LedgerInput(path: $0.path, absolutePath: $0.absolute, size: 10 * number, fingerprint: "f\(number)",
+                            format: .gzip, records: $0.records, accepted: 0, dropped: $0.records, status: $0.status)
+            }, acceptedBytes: 0, droppedBytes: 0, journalBytes: 0)
+        }
+        let entries = [
+            commit(1, [("part.gz", "/a/part.gz", .corrupt, 40), ("old.gz", nil, .corrupt, 7)]),
+            // The same relative path under another folder: another file.
+            commit(2, [("part.gz", "/b/part.gz", .ok, 90)]),
+            // A second fault of old.gz resolves nothing.
+            commit(3, [("old.gz", nil, .corrupt, 7)]),
+            commit(4, [("part.gz", "/a/part.gz", .ok, 90), ("old.gz", nil, .ok, 12)]),
+        ]
+        let resolved = AuditReport.resolvedFaults(in: entries)
+        #expect(resolved.map(\.path) == ["old.gz", "part.gz", "old.gz"])
+        #expect(resolved.map(\.faultCommit) == [1, 1, 3] && resolved.map(\.resolvedCommit) == [4, 4, 4])
+        #expect(resolved.map(\.rereadRecords) == [7, 40, 7])
+        #expect(AuditReport.resolvedFaults(in: Array(entries.prefix(3))).isEmpty)
+    }
 }

@@ -23,9 +23,10 @@ public struct AuditPage: Sendable {
     /// stops there (``moreMatchingIsAtLeast``), so a page never costs a whole read of a
     /// large spool.
     public var moreMatching: Int?
-    public var moreMatchingIsAtLeast = false
     /// Matches after a page counted at most.
-    public static let moreCountLimit = 10_000
+    package static let moreCountLimit = 10_000
+    /// Whether counting stopped at ``moreCountLimit``: at least that many match.
+    public var moreMatchingIsAtLeast: Bool { (moreMatching ?? 0) >= Self.moreCountLimit }
 
     /// Reads the page of `limit` records matching `filter` that starts at `cursor`
     /// (nil: the first page). With `countingMore`, a page cut by its limit reads on to
@@ -51,10 +52,7 @@ public struct AuditPage: Sendable {
                           sourceLine: drop.record.line, filter: filter.digest)
             return true
         }
-        if countingMore {
-            page.moreMatching = more
-            page.moreMatchingIsAtLeast = more >= moreCountLimit
-        }
+        if countingMore { page.moreMatching = more }
         return page
     }
 

@@ -235,7 +235,7 @@ public struct AuditReport: Sendable {
             report.problems.append("\(file.path): the ledger counts \(file.records) records and \(file.accepted) "
                                    + "accepted, but the dropped spool holds \(file.dropped) of its records")
         }
-        report.resolvedFaults = Self.resolvedFaults(in: ledger).filter { selected($0.path) }
+        report.resolvedFaults = Self.resolvedFaults(in: ledger.entries).filter { selected($0.path) }
         report.records = report.files.reduce(0) { $0 + $1.records }
         report.accepted = report.files.reduce(0) { $0 + $1.accepted }
         report.elapsedSeconds = MonotonicClock.now - started
@@ -244,10 +244,10 @@ public struct AuditReport: Sendable {
 
     /// The faulted inputs of `ledger` that a later commit read whole, under the same
     /// path (or the same absolute path), in the order they were faulted.
-    static func resolvedFaults(in ledger: Ledger) -> [ResolvedFault] {
+    static func resolvedFaults(in entries: [LedgerEntry]) -> [ResolvedFault] {
         var open: [(path: String, absolutePath: String?, commit: Int, records: Int)] = []
         var resolved: [ResolvedFault] = []
-        for entry in ledger.entries {
+        for entry in entries {
             for input in entry.inputs {
                 guard input.status == .ok else {
                     open.append((input.path, input.absolutePath, entry.commit, input.records))

@@ -108,7 +108,7 @@ public struct Discovery: Sendable {
 
     /// What the walks left out, one line each, for the run's summary and for the error
     /// when a walk found nothing.
-    public var leftOutLines: [String] {
+    package var leftOutLines: [String] {
         func named(_ paths: [String]) -> String {
             let shown = paths.prefix(3).joined(separator: ", ")
             return paths.count > 3 ? shown + ", …" : shown

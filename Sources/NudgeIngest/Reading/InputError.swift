@@ -19,7 +19,7 @@ public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var problems: [Problem]
 
-    public init(_ problems: [Problem]) {
+    package init(_ problems: [Problem]) {
         self.problems = problems
     }
 

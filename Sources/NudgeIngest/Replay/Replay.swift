@@ -94,7 +94,7 @@ public struct Replay {
     }
 
     /// Where this replay delivers.
-    public var destination: ReplayDestination {
+    package var destination: ReplayDestination {
         ReplayDestination(endpoint: configuration.endpoint, keyFingerprint: configuration.keyFingerprint)
     }
 

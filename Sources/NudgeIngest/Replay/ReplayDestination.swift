@@ -11,7 +11,7 @@ public struct ReplayDestination: Sendable, Equatable, CustomStringConvertible {
     /// made by the HTTP shell), or empty where no key is known (a dry run without one).
     public var keyFingerprint: String
 
-    public init(endpoint: String, keyFingerprint: String) {
+    package init(endpoint: String, keyFingerprint: String) {
         self.endpoint = Self.normalized(endpoint)
         self.keyFingerprint = keyFingerprint
     }
@@ -67,7 +67,7 @@ public struct ReplayedSpool: Sendable, Equatable {
     /// Accepted records the spool held when the checkpoint was saved: it never shrinks.
     public var acceptedRecords: Int
 
-    public init(firstCommitAt: String, acceptedRecords: Int) {
+    package init(firstCommitAt: String, acceptedRecords: Int) {
         self.firstCommitAt = firstCommitAt
         self.acceptedRecords = acceptedRecords
     }

@@ -21,8 +21,8 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// Refused, no route, or the host down: nothing at that address would talk
     /// (`ECONNREFUSED`, `EHOSTUNREACH`, `ENETUNREACH`, `EHOSTDOWN`).
-    public var isUnreachable: Bool { [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EHOSTDOWN].contains(code) }
-    public static let connectionRefused = SystemError(code: ECONNREFUSED)
+    package var isUnreachable: Bool { [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EHOSTDOWN].contains(code) }
+    package static let connectionRefused = SystemError(code: ECONNREFUSED)
 
     public static let noSuchFile = SystemError(code: ENOENT)
     public static let notADirectory = SystemError(code: ENOTDIR)
@@ -32,6 +32,6 @@ public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let inputOutput = SystemError(code: EIO)
     public static let invalidArgument = SystemError(code: EINVAL)
     public static let staleFile = SystemError(code: ESTALE)
-    public static let addressInUse = SystemError(code: EADDRINUSE)
-    public static let addressNotAvailable = SystemError(code: EADDRNOTAVAIL)
+    package static let addressInUse = SystemError(code: EADDRINUSE)
+    package static let addressNotAvailable = SystemError(code: EADDRNOTAVAIL)
 }
