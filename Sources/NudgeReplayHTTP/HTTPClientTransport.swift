@@ -18,14 +18,14 @@ import NudgeSystem
 /// fix), and nothing is retried here, a connection that cannot be made included:
 /// every failure goes back to the
 /// ``ReplayMachine``, which retries under the same idempotency key.
-public final class HTTPClientTransport: ReplayTransport {
+package final class HTTPClientTransport: ReplayTransport {
     private let client: HTTPClient
     private let timeout: TimeAmount
 
     /// - Parameters:
     ///   - timeoutSeconds: the most a request may take, connecting included (`--timeout`).
     ///   - connections: connections kept per host (the concurrency ceiling).
-    public init(timeoutSeconds: Double, connections: Int) {
+    package init(timeoutSeconds: Double, connections: Int) {
         timeout = .nanoseconds(Int64(timeoutSeconds * 1e9))
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
@@ -42,11 +42,11 @@ public final class HTTPClientTransport: ReplayTransport {
     }
 
     /// Closes the pool's connections; call once the replay is over.
-    public func shutdown() async {
+    package func shutdown() async {
         try? await client.shutdown()
     }
 
-    public func send(_ outgoing: OutgoingRequest) async -> HTTPAnswer {
+    package func send(_ outgoing: OutgoingRequest) async -> HTTPAnswer {
         var request = HTTPClientRequest(url: outgoing.url)
         request.method = HTTPMethod(rawValue: outgoing.method)
         for header in outgoing.headers { request.headers.add(name: header.name, value: header.value) }

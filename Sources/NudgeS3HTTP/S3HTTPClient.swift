@@ -13,19 +13,19 @@ import Synchronization
 /// Lists and reads S3 objects over async-http-client, signing every request with
 /// Signature V4. What to ask next after a failure is ``S3ObjectRead``'s to decide: this
 /// carries it out, streaming each object's bytes as they arrive, never storing it whole.
-public final class S3HTTPClient: Sendable {
-    public let configuration: AWSConfiguration
+package final class S3HTTPClient: Sendable {
+    package let configuration: AWSConfiguration
     private let client: HTTPClient
     private let timeout: TimeAmount
     private let signer: SigV4Signer
     private let counts = Mutex(RemoteRequestCounts())
 
     /// Requests sent so far, retries and resumed reads among them, and object bytes received.
-    public var requestCounts: RemoteRequestCounts { counts.withLock { $0 } }
+    package var requestCounts: RemoteRequestCounts { counts.withLock { $0 } }
 
     /// - Parameter timeoutSeconds: the most a request may wait for its answer's head, or
     ///   between two pieces of its body.
-    public init(configuration: AWSConfiguration, timeoutSeconds: Double = 30) {
+    package init(configuration: AWSConfiguration, timeoutSeconds: Double = 30) {
         self.configuration = configuration
         signer = SigV4Signer(credentials: configuration.credentials, region: configuration.region)
         timeout = .nanoseconds(Int64(timeoutSeconds * 1e9))
@@ -37,7 +37,7 @@ public final class S3HTTPClient: Sendable {
     }
 
     /// Closes the pool's connections; call once done.
-    public func shutdown() async {
+    package func shutdown() async {
         try? await client.shutdown()
     }
 
@@ -45,7 +45,7 @@ public final class S3HTTPClient: Sendable {
     /// walk gives): the one object when the location is a full key, every object under
     /// it when it is a prefix ending in `/` (or the bucket), and every object under
     /// `KEY/` when `KEY` is not an object but a folder.
-    public func objects(at location: S3Location, pageSize: Int? = nil,
+    package func objects(at location: S3Location, pageSize: Int? = nil,
                         policy: S3RetryPolicy = S3RetryPolicy()) async throws(S3Error) -> [S3ObjectListing.Object] {
         try await walk(location, pageSize: pageSize, policy: policy).objects
     }
@@ -53,7 +53,7 @@ public final class S3HTTPClient: Sendable {
     /// ``objects(at:pageSize:policy:)``, and the folder they were walked below (the
     /// prefix their keys share, `""` for the bucket), nil when the location is one
     /// object's full key.
-    public func walk(_ location: S3Location, pageSize: Int? = nil, policy: S3RetryPolicy = S3RetryPolicy())
+    package func walk(_ location: S3Location, pageSize: Int? = nil, policy: S3RetryPolicy = S3RetryPolicy())
         async throws(S3Error) -> (objects: [S3ObjectListing.Object], folder: String?) {
         let listed = try await list(location, pageSize: pageSize, policy: policy)
         if location.key.isEmpty || location.key.hasSuffix("/") { return (listed, location.key) }
@@ -91,7 +91,7 @@ public final class S3HTTPClient: Sendable {
     /// as it arrives (the next piece is asked for once `consume` returns, so a slow
     /// consumer holds the download back); a dropped connection resumes with a ranged GET
     /// under the object's ETag, 500s and 503s are retried with backoff.
-    public func read(_ object: S3ObjectListing.Object, in bucket: String, policy: S3RetryPolicy = S3RetryPolicy(),
+    package func read(_ object: S3ObjectListing.Object, in bucket: String, policy: S3RetryPolicy = S3RetryPolicy(),
                      consume: (NIOCore.ByteBuffer) async throws -> Void) async throws -> S3ObjectRead {
         var read = S3ObjectRead(bucket: bucket, key: object.key, size: object.size, etag: object.etag,
                                 accessKeyID: configuration.credentials.accessKeyID, policy: policy)

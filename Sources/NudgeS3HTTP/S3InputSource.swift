@@ -15,13 +15,13 @@ import Synchronization
 /// `bufferedBytes` of them: when the reading thread falls behind, the download waits
 /// (async-http-client then stops reading the socket), so memory stays bounded however
 /// large the object and however many are read at once.
-public final class S3InputSource: RemoteInputSource {
-    public let client: S3HTTPClient
+package final class S3InputSource: RemoteInputSource {
+    package let client: S3HTTPClient
     /// How many bytes of one object may wait for its reading thread.
-    public let bufferedBytes: Int
-    public let policy: S3RetryPolicy
+    package let bufferedBytes: Int
+    package let policy: S3RetryPolicy
 
-    public init(configuration: AWSConfiguration, bufferedBytes: Int = 1 << 20,
+    package init(configuration: AWSConfiguration, bufferedBytes: Int = 1 << 20,
                 policy: S3RetryPolicy = S3RetryPolicy(), timeoutSeconds: Double = 30) {
         client = S3HTTPClient(configuration: configuration, timeoutSeconds: timeoutSeconds)
         self.bufferedBytes = bufferedBytes
@@ -29,17 +29,17 @@ public final class S3InputSource: RemoteInputSource {
     }
 
     /// Closes the client's connections, waiting for it; call once the run is over.
-    public func shutdown() {
+    package func shutdown() {
         _ = waitFor { [client] () async throws(S3Error) in await client.shutdown() }
     }
 
-    public var requestCounts: RemoteRequestCounts { client.requestCounts }
+    package var requestCounts: RemoteRequestCounts { client.requestCounts }
 
-    public func names(_ argument: String) -> Bool {
+    package func names(_ argument: String) -> Bool {
         argument.hasPrefix("s3://")
     }
 
-    public func list(_ argument: String) throws(RemoteReadError) -> RemoteListing {
+    package func list(_ argument: String) throws(RemoteReadError) -> RemoteListing {
         guard let location = S3Location(argument) else {
             throw RemoteReadError(message: "\(argument): not an S3 location; write s3://BUCKET/KEY or s3://BUCKET/PREFIX/")
         }
@@ -60,7 +60,7 @@ public final class S3InputSource: RemoteInputSource {
         })
     }
 
-    public func open(_ object: RemoteObject) -> any RemoteByteStream {
+    package func open(_ object: RemoteObject) -> any RemoteByteStream {
         guard let location = S3Location(object.url), !location.key.isEmpty else {
             return S3ObjectStream(failed: RemoteReadError(message: "\(object.url): not an S3 object"))
         }

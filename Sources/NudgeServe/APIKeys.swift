@@ -10,34 +10,34 @@ import class Foundation.JSONSerialization
 
 /// What a key may do: `live` keys read everything `serve` offers, `test` keys may only
 /// preview (the shape of the elNudge Nudges API's `sk_live_` and `sk_test_` keys).
-public enum APIKeyKind: String, Sendable, CaseIterable {
+package enum APIKeyKind: String, Sendable, CaseIterable {
     case live, test
 
     /// The prefix of its secret: `sk_live_` or `sk_test_`.
-    public var prefix: String { "sk_\(rawValue)_" }
+    package var prefix: String { "sk_\(rawValue)_" }
 }
 
 /// One API key as stored: never its secret, only the secret's SHA-256.
-public struct APIKey: Sendable, Equatable {
+package struct APIKey: Sendable, Equatable {
     /// `key_` and 12 hex digits: what `keys list` shows and `keys revoke` takes.
-    public var id: String
-    public var name: String
-    public var kind: APIKeyKind
+    package var id: String
+    package var name: String
+    package var kind: APIKeyKind
     /// SHA-256 of the secret, hex.
-    public var sha256: String
-    public var createdAt: String
-    public var revokedAt: String?
+    package var sha256: String
+    package var createdAt: String
+    package var revokedAt: String?
 
-    public var isActive: Bool { revokedAt == nil }
+    package var isActive: Bool { revokedAt == nil }
 }
 
 /// Why the keys could not be read or changed.
-public enum APIKeyError: Error, Sendable, CustomStringConvertible {
+package enum APIKeyError: Error, Sendable, CustomStringConvertible {
     case spool(SpoolError)
     case damaged(path: String, line: Int)
     case noSuchKey(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .spool(let error): "\(error)"
         case .damaged(let path, let line): "\(path): line \(line) is not a key record; remove the line or restore the file"
@@ -50,15 +50,15 @@ public enum APIKeyError: Error, Sendable, CustomStringConvertible {
 /// object a line, each key's id, name, kind, the SHA-256 of its secret, and when it was
 /// created and revoked (`schemas/api-key.schema.json`). Changes replace the file whole
 /// (written aside, synced, renamed), so a crash leaves the old keys or the new ones.
-public struct APIKeyStore: Sendable {
-    public let spool: String
-    public private(set) var keys: [APIKey]
+package struct APIKeyStore: Sendable {
+    package let spool: String
+    package private(set) var keys: [APIKey]
 
     var folder: String { spool + "/serve" }
     var path: String { folder + "/keys.ndjson" }
 
     /// Reads the keys of the spool at `spool` (none when it has no keys file).
-    public init(spool: String) throws(APIKeyError) {
+    package init(spool: String) throws(APIKeyError) {
         self.spool = spool
         keys = []
         guard Files.size(of: path) != nil else { return }
@@ -78,7 +78,7 @@ public struct APIKeyStore: Sendable {
     /// Makes a key of `kind` and stores its SHA-256: returns the key and its secret,
     /// which is shown this once and stored nowhere.
     /// A path that is not a spool is refused, as every command that reads one does.
-    public mutating func create(kind: APIKeyKind, name: String) throws(APIKeyError) -> (key: APIKey, secret: String) {
+    package mutating func create(kind: APIKeyKind, name: String) throws(APIKeyError) -> (key: APIKey, secret: String) {
         do { _ = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
@@ -94,7 +94,7 @@ public struct APIKeyStore: Sendable {
 
     /// Marks key `id` revoked: it opens nothing from then on (a server running now
     /// reads the keys again at its next request).
-    public mutating func revoke(_ id: String) throws(APIKeyError) -> APIKey {
+    package mutating func revoke(_ id: String) throws(APIKeyError) -> APIKey {
         guard let index = keys.firstIndex(where: { $0.id == id }) else { throw .noSuchKey(id) }
         if keys[index].revokedAt == nil { keys[index].revokedAt = Timestamp.now.isoString }
         try save()
@@ -103,7 +103,7 @@ public struct APIKeyStore: Sendable {
 
     /// The active key whose secret is `secret`, or nil. Every stored digest is compared
     /// in full whatever matched, so the time taken says nothing of how close a guess was.
-    public func key(forSecret secret: String) -> APIKey? {
+    package func key(forSecret secret: String) -> APIKey? {
         let presented = Array(Self.digest(secret).utf8)
         var match: APIKey?
         for key in keys {

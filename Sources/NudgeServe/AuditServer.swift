@@ -19,18 +19,18 @@ import NudgeSystem
 /// nothing in it. The keys are read again at every request, so a revoked key stops
 /// working at once; the report and the collisions are made again when the ledger has a
 /// new commit.
-public struct AuditServer: Sendable {
-    public let spool: String
+package struct AuditServer: Sendable {
+    package let spool: String
     /// Where the one line per request goes (the key's id, never its secret).
     let log: @Sendable (String) -> Void
     /// The report and collisions `GET /v1/report`, `/v1/collisions` and the dashboard
     /// give, made again after a commit.
     let audit: AuditCache
 
-    public static let defaultLimit = 50
-    public static let maximumLimit = 200
+    package static let defaultLimit = 50
+    package static let maximumLimit = 200
 
-    public init(spool: String, log: @escaping @Sendable (String) -> Void) {
+    package init(spool: String, log: @escaping @Sendable (String) -> Void) {
         self.spool = spool
         self.log = log
         audit = AuditCache(spool: spool)
@@ -40,7 +40,7 @@ public struct AuditServer: Sendable {
     /// `onListening` gets the port bound (the one asked, or the one given for 0). An
     /// address that cannot be listened on (in use, not this machine's, a port below
     /// 1024) is a ``ServeError``.
-    public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) -> Void) async throws {
+    package func run(host: String, port: Int, onListening: @escaping @Sendable (Int) -> Void) async throws {
         var logger = Logger(label: "nudge-ingest serve")
         logger.logLevel = .critical
         let app = Application(
@@ -66,7 +66,7 @@ public struct AuditServer: Sendable {
     }
 
     /// The routes, behind the key check and the request log.
-    public func router() -> Router<BasicRequestContext> {
+    package func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: KeyCheck(spool: spool, log: log))
         // Every route reads spool files with blocking calls: on NIO's thread pool, never on
@@ -293,10 +293,10 @@ public struct AuditServer: Sendable {
 }
 
 /// Why `serve` could not start.
-public enum ServeError: Error, Sendable, CustomStringConvertible {
+package enum ServeError: Error, Sendable, CustomStringConvertible {
     case cannotListen(address: String, SystemError)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .cannotListen(let address, let error) where error == .addressInUse:
             "\(address) is in use; pick another with --listen (a port of 0 takes any free one)"

@@ -9,24 +9,24 @@ import struct Foundation.Data
 import class Foundation.JSONSerialization
 
 /// One input a commit processed, as the ledger records it.
-public struct LedgerInput: Sendable, Equatable {
+package struct LedgerInput: Sendable, Equatable {
     /// The path as given (`source.file` of its records); `-` for standard input.
-    public var path: String
+    package var path: String
     /// The absolute path it was read from (nil for standard input): what a later run
     /// matches its inputs against.
-    public var absolutePath: String?
+    package var absolutePath: String?
     /// Bytes read (compressed bytes for gzip).
-    public var size: Int
+    package var size: Int
     /// ``ContentHasher`` digest of those bytes.
-    public var fingerprint: String
+    package var fingerprint: String
     /// For an object in S3 (`absolutePath` its `s3://` URL): the version read, as
     /// S3's ETag. A later run that lists another ETag under the URL finds it changed.
-    public var etag: String?
-    public var format: InputFormat
-    public var records: Int
-    public var accepted: Int
-    public var dropped: Int
-    public var status: InputSummary.Status
+    package var etag: String?
+    package var format: InputFormat
+    package var records: Int
+    package var accepted: Int
+    package var dropped: Int
+    package var status: InputSummary.Status
 
     package init(path: String, absolutePath: String? = nil, size: Int, fingerprint: String, etag: String? = nil, format: InputFormat, records: Int, accepted: Int, dropped: Int, status: InputSummary.Status) {
         self.path = path
@@ -44,12 +44,12 @@ public struct LedgerInput: Sendable, Equatable {
 
 /// What a `redrive` commit changed: the dropped files it rewrote without the records
 /// it moved to its accepted file, and how many records each input file gave up.
-public struct RedriveChange: Sendable, Equatable {
+package struct RedriveChange: Sendable, Equatable {
     /// One rewritten `dropped/KKKKKKKK.ndjson`: its commit, new size and records moved out.
-    public struct Replaced: Sendable, Equatable {
-        public var commit: Int
-        public var droppedBytes: Int
-        public var moved: Int
+    package struct Replaced: Sendable, Equatable {
+        package var commit: Int
+        package var droppedBytes: Int
+        package var moved: Int
 
         package init(commit: Int, droppedBytes: Int, moved: Int) {
             self.commit = commit
@@ -59,9 +59,9 @@ public struct RedriveChange: Sendable, Equatable {
     }
 
     /// Records moved out of the records of one input path (`source.file`).
-    public struct Source: Sendable, Equatable {
-        public var path: String
-        public var moved: Int
+    package struct Source: Sendable, Equatable {
+        package var path: String
+        package var moved: Int
 
         package init(path: String, moved: Int) {
             self.path = path
@@ -69,10 +69,10 @@ public struct RedriveChange: Sendable, Equatable {
         }
     }
 
-    public var replaced: [Replaced]
-    public var sources: [Source]
+    package var replaced: [Replaced]
+    package var sources: [Source]
     /// Records moved in all: the lines of this commit's accepted file.
-    public var moved: Int { replaced.reduce(0) { $0 + $1.moved } }
+    package var moved: Int { replaced.reduce(0) { $0 + $1.moved } }
 
     package init(replaced: [Replaced], sources: [Source]) {
         self.replaced = replaced
@@ -82,29 +82,29 @@ public struct RedriveChange: Sendable, Equatable {
 
 /// One commit: the inputs it made durable and the files it added to the spool, or
 /// (``redrive``) the dropped records it moved to the accepted spool.
-public struct LedgerEntry: Sendable, Equatable {
-    public var commit: Int
+package struct LedgerEntry: Sendable, Equatable {
+    package var commit: Int
     /// UTC, `toISOString()` form.
-    public var committedAt: String
+    package var committedAt: String
     /// Empty for a redrive commit.
-    public var inputs: [LedgerInput]
+    package var inputs: [LedgerInput]
     /// Present for a commit of `nudge-ingest redrive`.
-    public var redrive: RedriveChange?
+    package var redrive: RedriveChange?
     /// Sizes of `accepted/NNNNNNNN.ndjson`, `dropped/NNNNNNNN.ndjson` (0: no file) and
     /// `state/NNNNNNNN.journal`.
-    public var acceptedBytes: Int
-    public var droppedBytes: Int
-    public var journalBytes: Int
+    package var acceptedBytes: Int
+    package var droppedBytes: Int
+    package var journalBytes: Int
 
     /// Lines of this commit's accepted file: its inputs' accepted records, or what a
     /// redrive moved.
-    public var acceptedRecords: Int {
+    package var acceptedRecords: Int {
         redrive?.moved ?? inputs.reduce(0) { $0 + $1.accepted }
     }
 
     /// The spool file name of a commit: `NNNNNNNN.ndjson`.
-    public static func spoolFileName(_ commit: Int) -> String { number(commit) + ".ndjson" }
-    public static func journalFileName(_ commit: Int) -> String { number(commit) + ".journal" }
+    package static func spoolFileName(_ commit: Int) -> String { number(commit) + ".ndjson" }
+    package static func journalFileName(_ commit: Int) -> String { number(commit) + ".journal" }
     static func number(_ commit: Int) -> String { String(commit).leftPadded(to: 8) }
     /// The hidden name under which redrive commit `by` writes the new version of the
     /// dropped file of commit `commit`, renamed over it once `by` is committed.
@@ -228,29 +228,29 @@ public struct LedgerEntry: Sendable, Equatable {
 
 /// `SPOOL/state/ledger.ndjson`: one line per commit, appended and synced last, so a
 /// commit exists exactly when its line does.
-public struct Ledger: Sendable {
-    public let path: String
-    public private(set) var entries: [LedgerEntry] = []
+package struct Ledger: Sendable {
+    package let path: String
+    package private(set) var entries: [LedgerEntry] = []
     /// The file's length after the last whole entry.
     private var length = 0
     /// Where the last whole entry's line starts.
     private var lastEntryStart = 0
 
-    public var lastCommit: Int { entries.last?.commit ?? 0 }
+    package var lastCommit: Int { entries.last?.commit ?? 0 }
 
     /// Records in the committed accepted files: what `replay` numbers its sequences over.
-    public var acceptedRecordCount: Int {
+    package var acceptedRecordCount: Int {
         entries.reduce(0) { $0 + $1.acceptedRecords }
     }
 
     /// The committed accepted files, in commit order, with the sizes the ledger gives.
-    public var acceptedFiles: [CommittedFile] {
+    package var acceptedFiles: [CommittedFile] {
         entries.filter { $0.acceptedBytes > 0 }.map { CommittedFile(commit: $0.commit, bytes: $0.acceptedBytes) }
     }
 
     /// The committed dropped files, in commit order, at their current versions: a file
     /// a redrive rewrote has the size that redrive gives it, and names it.
-    public var droppedFiles: [CommittedFile] {
+    package var droppedFiles: [CommittedFile] {
         var files = entries.map { CommittedFile(commit: $0.commit, bytes: $0.droppedBytes) }
         for entry in entries {
             for file in entry.redrive?.replaced ?? [] where file.commit >= 1 && file.commit < entry.commit {
@@ -270,7 +270,7 @@ public struct Ledger: Sendable {
     /// is read again. The kept entries are used only while the file is the same one
     /// (device and inode) and still holds their last line where it was; anything else
     /// is read from the start.
-    public static func committed(inSpool spool: String) throws(SpoolError) -> Ledger {
+    package static func committed(inSpool spool: String) throws(SpoolError) -> Ledger {
         let path = spool + "/state/ledger.ndjson"
         let status: FileStatus
         do {
@@ -417,12 +417,12 @@ public struct Ledger: Sendable {
 
 /// A spool file a commit vouches for: `accepted/` or `dropped/NNNNNNNN.ndjson` of
 /// `commit`, `bytes` long; `replacedBy` names the redrive commit that last rewrote it.
-public struct CommittedFile: Sendable, Equatable {
-    public var commit: Int
-    public var bytes: Int
-    public var replacedBy: Int?
+package struct CommittedFile: Sendable, Equatable {
+    package var commit: Int
+    package var bytes: Int
+    package var replacedBy: Int?
 
-    public init(commit: Int, bytes: Int, replacedBy: Int? = nil) {
+    package init(commit: Int, bytes: Int, replacedBy: Int? = nil) {
         self.commit = commit
         self.bytes = bytes
         self.replacedBy = replacedBy

@@ -18,11 +18,11 @@ import NudgeSystem
 /// instant a run is killed, the next open finds a ledger whose lines are whole
 /// commits, removes the files of the one commit that did not finish, and continues
 /// from the state of the last commit.
-public final class Spool {
-    public let directory: String
-    public private(set) var ledger: Ledger
+package final class Spool {
+    package let directory: String
+    package private(set) var ledger: Ledger
     /// What opening the spool repaired, for the run's report.
-    public private(set) var notes: [String] = []
+    package private(set) var notes: [String] = []
     private let lock: SpoolLock
     /// The commit the snapshot holds (0: no snapshot), its size, and the journals since.
     private var snapshotCommit = 0
@@ -37,7 +37,7 @@ public final class Spool {
     func journalPath(_ commit: Int) -> String { stateFolder + "/" + LedgerEntry.journalFileName(commit) }
 
     /// Opens (creating it if needed) and locks the spool at `directory`, and recovers it.
-    public init(directory: String) throws(SpoolError) {
+    package init(directory: String) throws(SpoolError) {
         self.directory = directory
         for folder in [directory, directory + "/accepted", directory + "/dropped", directory + "/state"] {
             try Files.makeDirectory(folder)
@@ -155,7 +155,7 @@ public final class Spool {
     }
 
     /// The identity state as of the last commit: the snapshot, then every journal since.
-    public func loadState() throws(SpoolError) -> IdentityState {
+    package func loadState() throws(SpoolError) -> IdentityState {
         try Self.loadState(stateFolder: stateFolder, snapshotCommit: snapshotCommit, through: ledger.lastCommit)
     }
 
@@ -176,7 +176,7 @@ public final class Spool {
     /// without the lock and without changing anything (what `preview` uses while a run
     /// may be committing). A run that compacts meanwhile replaces the snapshot and
     /// removes journals; the read then starts again from the new snapshot.
-    public static func readState(directory: String) throws(SpoolError) -> IdentityState {
+    package static func readState(directory: String) throws(SpoolError) -> IdentityState {
         var attempt = 0
         while true {
             let ledger = try Ledger.committed(inSpool: directory)

@@ -2,14 +2,14 @@ import NudgeCore
 import NudgeSystem
 
 /// Why a committed spool file could not be read.
-public enum SpoolReadError: Error, Sendable, CustomStringConvertible {
+package enum SpoolReadError: Error, Sendable, CustomStringConvertible {
     case unreadable(path: String, error: SystemError)
     case malformed(path: String, line: Int, problem: String)
     /// The file is not the size its commit gave it: a redrive rewrote it since the
     /// ledger was read, or the spool is damaged.
     case changed(path: String, expected: Int, found: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unreadable(let path, let error): "cannot read \(path): \(error)"
         case .malformed(let path, let line, let problem): "\(path):\(line): not a spool record: \(problem)"
@@ -28,38 +28,38 @@ public enum SpoolReadError: Error, Sendable, CustomStringConvertible {
 /// reader loaded; a redrive renames a new version over a dropped file, and between its
 /// commit point and that rename the new version is still under its hidden name, which
 /// this reader then opens instead (every file is checked against its committed size).
-public struct SpoolLineReader {
+package struct SpoolLineReader {
     let folder: String
     package let files: [CommittedFile]
     /// Index in `files` of the file being read (-1 before the first).
-    public private(set) var fileIndex = -1
+    package private(set) var fileIndex = -1
     private var descriptor: FileDescriptor?
     /// Bytes of the current file read so far, and the unread part of them.
     private var offset = 0
     private var pending: [UInt8] = []
     private var pendingStart = 0
     /// The 1-based number, within its file, of the last line handed out.
-    public private(set) var lineNumber = 0
+    package private(set) var lineNumber = 0
     /// The byte offset, within its file, of the start of the last line handed out.
-    public private(set) var lineOffset = 0
+    package private(set) var lineOffset = 0
     /// Bytes read at a time.
     package var chunkBytes = 1 << 20
     /// Told of every chunk read, when set (a progress line of a whole-spool read).
     package var progress: ScanProgress?
 
     /// Reads `files` of `folder` (`SPOOL/accepted` or `SPOOL/dropped`).
-    public init(folder: String, files: [CommittedFile]) {
+    package init(folder: String, files: [CommittedFile]) {
         self.folder = folder
         self.files = files
     }
 
     /// The commit of the file being read.
-    public var commit: Int { files[fileIndex].commit }
+    package var commit: Int { files[fileIndex].commit }
 
-    public func path(of index: Int) -> String { folder + "/" + LedgerEntry.spoolFileName(files[index].commit) }
+    package func path(of index: Int) -> String { folder + "/" + LedgerEntry.spoolFileName(files[index].commit) }
 
     /// The next line (without its `\n`), or nil after the last committed one.
-    public mutating func nextLine() throws(SpoolReadError) -> ArraySlice<UInt8>? {
+    package mutating func nextLine() throws(SpoolReadError) -> ArraySlice<UInt8>? {
         while true {
             if pendingStart < pending.count, let newline = pending.withUnsafeBytes({ bytes in
                 LineFramer.firstNewline(in: bytes.baseAddress!, from: pendingStart, to: bytes.count)
@@ -85,7 +85,7 @@ public struct SpoolLineReader {
     }
 
     /// Goes on from byte `offset` of file `index`, whose line there is numbered `line`.
-    public mutating func seek(file index: Int, offset start: Int, line: Int) throws(SpoolReadError) {
+    package mutating func seek(file index: Int, offset start: Int, line: Int) throws(SpoolReadError) {
         guard index < files.count else {
             closeFile()
             fileIndex = files.count - 1

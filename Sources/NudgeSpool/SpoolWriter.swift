@@ -8,10 +8,10 @@ import NudgeSystem
 /// holds personal data). ``sync()`` makes them durable and ``publish()`` renames them
 /// to `NNNNNNNN.ndjson`; ``Spool/commit(_:writer:state:)`` orders those steps with the
 /// journal and the ledger.
-public final class SpoolWriter {
-    public let directory: String
+package final class SpoolWriter {
+    package let directory: String
     /// Buffered bytes are written out once a buffer holds this many.
-    public let flushThreshold: Int
+    package let flushThreshold: Int
 
     package var accepted: ByteBuffer
     package var dropped: ByteBuffer
@@ -19,7 +19,7 @@ public final class SpoolWriter {
     private var droppedFile: OpenFile?
     private let writer = BackgroundWriter()
 
-    public init(directory: String, flushThreshold: Int = 1 << 20) {
+    package init(directory: String, flushThreshold: Int = 1 << 20) {
         self.directory = directory
         self.flushThreshold = flushThreshold
         accepted = ByteBuffer(capacity: flushThreshold + 64 * 1024)

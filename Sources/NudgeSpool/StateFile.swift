@@ -20,8 +20,8 @@ import NudgeSystem
 ///
 /// A snapshot is the changes from an empty state; loading either kind applies it to
 /// the state in memory. The trailer catches truncation and the CRC any damaged byte.
-public enum StateFile {
-    public enum Kind: UInt32, Sendable {
+package enum StateFile {
+    package enum Kind: UInt32, Sendable {
         case snapshot = 1, journal = 2
     }
 
@@ -35,7 +35,7 @@ public enum StateFile {
 
     /// Writes what `state` changed since its last save (a journal), or all of it (a
     /// snapshot), to a new file at `path`, synced. The caller renames it into place.
-    public static func write(
+    package static func write(
         _ state: IdentityState, kind: Kind, commit: Int, to path: String
     ) throws(SpoolError) -> Int {
         var out = try Writer(path: path)
@@ -135,7 +135,7 @@ public enum StateFile {
     /// Applies the file at `path` to `state`. `commit` is the commit the file must
     /// belong to (nil for a snapshot, whose commit is returned).
     @discardableResult
-    public static func apply(_ path: String, kind: Kind, commit: Int?, to state: inout IdentityState) throws(SpoolError) -> Int {
+    package static func apply(_ path: String, kind: Kind, commit: Int?, to state: inout IdentityState) throws(SpoolError) -> Int {
         let file: FileDescriptor
         do { file = try .open(path, for: .reading) } catch {
             if error == .noSuchFile { throw .damaged(path: path, problem: "the file is missing") }

@@ -12,7 +12,7 @@ package enum MonotonicClock {
 
 extension Timestamp {
     /// The current time (UTC, to the millisecond).
-    public static var now: Timestamp {
+    package static var now: Timestamp {
         var clock = timespec()
         clock_gettime(CLOCK_REALTIME, &clock)
         return Timestamp(millisecondsSinceEpoch: Int64(clock.tv_sec) * 1000 + Int64(clock.tv_nsec) / 1_000_000,

@@ -4,23 +4,23 @@
 /// bounds check and a copy: no copy-on-write uniqueness test, no generic collection
 /// path. The buffer is noncopyable, which keeps exactly one owner of its memory, and
 /// it grows only inside its own methods, so no pointer into it outlives an append.
-public struct ByteBuffer: ~Copyable {
+package struct ByteBuffer: ~Copyable {
     private var base: UnsafeMutablePointer<UInt8>
-    public private(set) var count = 0
-    public private(set) var capacity: Int
+    package private(set) var count = 0
+    package private(set) var capacity: Int
 
-    public init(capacity: Int = 64 << 10) {
+    package init(capacity: Int = 64 << 10) {
         self.capacity = max(capacity, 16)
         base = .allocate(capacity: self.capacity)
     }
 
     deinit { base.deallocate() }
 
-    public var isEmpty: Bool { count == 0 }
+    package var isEmpty: Bool { count == 0 }
 
     /// Makes room for `extra` more bytes.
     @inline(__always)
-    public mutating func reserve(_ extra: Int) {
+    package mutating func reserve(_ extra: Int) {
         if count &+ extra > capacity { grow(toHold: count + extra) }
     }
 
@@ -36,14 +36,14 @@ public struct ByteBuffer: ~Copyable {
     }
 
     @inline(__always)
-    public mutating func append(_ byte: UInt8) {
+    package mutating func append(_ byte: UInt8) {
         reserve(1)
         base[count] = byte
         count &+= 1
     }
 
     @inline(__always)
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         let n = bytes.count
         guard n > 0 else { return }
         reserve(n)
@@ -52,16 +52,16 @@ public struct ByteBuffer: ~Copyable {
     }
 
     @inline(__always)
-    public mutating func append(_ literal: StaticString) {
+    package mutating func append(_ literal: StaticString) {
         append(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
-    public mutating func append(_ bytes: [UInt8]) {
+    package mutating func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { append($0) }
     }
 
     /// The UTF-8 of `text` (no allocation for literals and short strings).
-    public mutating func append(utf8 text: String) {
+    package mutating func append(utf8 text: String) {
         var text = text
         text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
@@ -69,7 +69,7 @@ public struct ByteBuffer: ~Copyable {
     /// Lets `body` write at most `maximum` bytes at the end; `body` returns how many
     /// it wrote. The pointer is valid only inside `body`.
     @inline(__always)
-    public mutating func appendUnsafe(maximum: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+    package mutating func appendUnsafe(maximum: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
         reserve(maximum)
         let written = body(base + count)
         precondition(written <= maximum, "wrote past the reserved room")
@@ -77,15 +77,15 @@ public struct ByteBuffer: ~Copyable {
     }
 
     /// Drops every byte from `index` on.
-    public mutating func truncate(to index: Int) {
+    package mutating func truncate(to index: Int) {
         precondition(index >= 0 && index <= count)
         count = index
     }
 
-    public mutating func removeAll() { count = 0 }
+    package mutating func removeAll() { count = 0 }
 
     /// The bytes in `range`, valid until the next change to the buffer.
-    public func withBytes<R, E: Error>(
+    package func withBytes<R, E: Error>(
         in range: Range<Int>? = nil, _ body: (UnsafeRawBufferPointer) throws(E) -> R
     ) throws(E) -> R {
         let range = range ?? 0..<count
@@ -117,5 +117,5 @@ public struct ByteBuffer: ~Copyable {
     }
 
     /// A copy of the contents.
-    public var bytes: [UInt8] { withBytes { Array($0) } }
+    package var bytes: [UInt8] { withBytes { Array($0) } }
 }

@@ -4,7 +4,7 @@
 /// The same multiply-mix lanes as ``Fingerprint``, fed eight bytes at a time, with the
 /// length folded in at the end. Not cryptographic: it tells accidental changes apart,
 /// it does not resist someone forging a collision.
-public struct ContentHasher: Sendable {
+package struct ContentHasher: Sendable {
     private var a: UInt64 = 0x243F_6A88_85A3_08D3
     private var b: UInt64 = 0x1319_8A2E_0370_7344
     private var length: UInt64 = 0
@@ -12,9 +12,9 @@ public struct ContentHasher: Sendable {
     private var tail: UInt64 = 0
     private var tailCount = 0
 
-    public init() {}
+    package init() {}
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
         length &+= UInt64(bytes.count)
         var i = 0
@@ -51,7 +51,7 @@ public struct ContentHasher: Sendable {
     }
 
     /// The hash of everything fed so far, as 32 hexadecimal digits.
-    public var hexDigest: String {
+    package var hexDigest: String {
         var copy = self
         if copy.tailCount > 0 { copy.absorb(copy.tail ^ 0xFF << 56) }
         let high = Fingerprint.mix(copy.a ^ copy.length, 0x1D8E_4E27_C47D_124F)

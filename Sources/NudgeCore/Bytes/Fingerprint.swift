@@ -4,18 +4,18 @@
 /// Two independent 64-bit multiply-mix lanes; at 10⁸ keys the chance that two
 /// different strings share a fingerprint is about 10⁻²³. Never all zero, so zero can
 /// mark an empty slot.
-public struct Fingerprint: Hashable, Sendable {
-    public var high: UInt64
-    public var low: UInt64
+package struct Fingerprint: Hashable, Sendable {
+    package var high: UInt64
+    package var low: UInt64
 
-    public init(high: UInt64, low: UInt64) {
+    package init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
     }
 
     /// The fingerprint of `bytes` in the given key space (`domain`).
     @inline(__always)
-    public init(_ bytes: UnsafeRawBufferPointer, domain: UInt64 = 0) {
+    package init(_ bytes: UnsafeRawBufferPointer, domain: UInt64 = 0) {
         var a: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ domain
         var b: UInt64 = 0xC2B2_AE3D_27D4_EB4F &+ UInt64(bytes.count)
         var i = 0
@@ -59,18 +59,18 @@ public struct Fingerprint: Hashable, Sendable {
 /// Shards bound what growing costs: a shard's old and new slots exist together for a
 /// moment, so a table of one piece would briefly need one and a half times its size
 /// (48 MiB for 1M `messageId`s), where the shards need a sixteenth more.
-public struct FingerprintTable: Sendable {
+package struct FingerprintTable: Sendable {
     private static let shardBits = 4
     private var shards: [FingerprintShard]
 
-    public var count: Int { shards.reduce(0) { $0 + $1.count } }
+    package var count: Int { shards.reduce(0) { $0 + $1.count } }
     /// Slots in the table (the shards' together).
-    public var capacity: Int { shards.reduce(0) { $0 + $1.capacity } }
+    package var capacity: Int { shards.reduce(0) { $0 + $1.capacity } }
     /// Bytes the table's arrays hold.
-    public var memoryBytes: Int { shards.reduce(0) { $0 + $1.memoryBytes } }
+    package var memoryBytes: Int { shards.reduce(0) { $0 + $1.memoryBytes } }
 
     /// - Parameter storesValues: `false` makes a set: `insert` only, no `set`/`value`.
-    public init(minimumCapacity: Int = 1024, storesValues: Bool = true) {
+    package init(minimumCapacity: Int = 1024, storesValues: Bool = true) {
         let perShard = minimumCapacity >> Self.shardBits
         shards = (0..<(1 << Self.shardBits)).map { _ in
             FingerprintShard(minimumCapacity: perShard, storesValues: storesValues)
@@ -81,29 +81,29 @@ public struct FingerprintTable: Sendable {
     private static func shard(of key: Fingerprint) -> Int { Int(truncatingIfNeeded: key.high >> (64 - shardBits)) }
 
     /// Grows the shards, once, to hold `count` keys spread evenly without growing again.
-    public mutating func reserve(_ count: Int) {
+    package mutating func reserve(_ count: Int) {
         for index in shards.indices { shards[index].reserve(count >> Self.shardBits) }
     }
 
-    public func value(for key: Fingerprint) -> UInt32? {
+    package func value(for key: Fingerprint) -> UInt32? {
         shards[Self.shard(of: key)].value(for: key)
     }
 
     /// Stores `value` for `key`; returns the value it replaced.
     @discardableResult
-    public mutating func set(_ key: Fingerprint, to value: UInt32) -> UInt32? {
+    package mutating func set(_ key: Fingerprint, to value: UInt32) -> UInt32? {
         shards[Self.shard(of: key)].set(key, to: value)
     }
 
     /// Adds `key` if absent; returns whether it was already present.
-    public mutating func insert(_ key: Fingerprint) -> Bool {
+    package mutating func insert(_ key: Fingerprint) -> Bool {
         shards[Self.shard(of: key)].insert(key)
     }
 
     /// Calls `body` with every key (and its value, 0 in a set), shard by shard in slot
     /// order. Inserting them in this order into a table of the same capacity touches
     /// memory almost sequentially, which is what makes loading a saved state fast.
-    public func forEach<E: Error>(_ body: (Fingerprint, UInt32) throws(E) -> Void) throws(E) {
+    package func forEach<E: Error>(_ body: (Fingerprint, UInt32) throws(E) -> Void) throws(E) {
         for shard in shards { try shard.forEach(body) }
     }
 }

@@ -1,5 +1,5 @@
 /// Why a record went to the dropped spool: the contract's reason codes, in rule order.
-public enum ReasonCode: String, CaseIterable, Sendable, Codable {
+package enum ReasonCode: String, CaseIterable, Sendable, Codable {
     case lineTooLong = "line_too_long"
     case malformedJSON = "malformed_json"
     case notAnObject = "not_an_object"
@@ -17,7 +17,7 @@ public enum ReasonCode: String, CaseIterable, Sendable, Codable {
     case corruptInput = "corrupt_input"
 
     /// The record reasons in rule order, numbered, one a line, for `--help`.
-    public static var ruleTable: String {
+    package static var ruleTable: String {
         func rule(_ number: Int, _ code: String, _ text: String) -> String {
             "  \(String(number).leftPadded(to: 2, with: " ")). \(code.rightPadded(to: 21)) \(text)"
         }
@@ -38,7 +38,7 @@ public enum ReasonCode: String, CaseIterable, Sendable, Codable {
     }
 
     /// What a user can do about records dropped for this reason (the audit's HTML page).
-    public var remedy: String {
+    package var remedy: String {
         switch self {
         case .lineTooLong:
             return "Usually a huge properties object. If the events are real, raise --max-line-bytes and run the file again "
@@ -79,7 +79,7 @@ public enum ReasonCode: String, CaseIterable, Sendable, Codable {
     }
 
     /// One line for `--help` and the README.
-    public var summary: String {
+    package var summary: String {
         switch self {
         case .lineTooLong: return "line longer than --max-line-bytes"
         case .malformedJSON: return "not strict JSON (RFC 8259) or not UTF-8"
@@ -99,7 +99,7 @@ public enum ReasonCode: String, CaseIterable, Sendable, Codable {
 }
 
 /// The kind of identity link that resolved a track without a usable `userId`.
-public enum LinkOrigin: UInt8, Sendable {
+package enum LinkOrigin: UInt8, Sendable {
     /// An identify's `anonymousId`.
     case anonymousID = 1
     /// An identify's `traits.email`, lowercased.
@@ -107,7 +107,7 @@ public enum LinkOrigin: UInt8, Sendable {
     /// An alias's `previousId`.
     case alias = 3
 
-    public var code: String {
+    package var code: String {
         switch self {
         case .anonymousID: return "anonymous_id"
         case .email: return "email"

@@ -1,6 +1,6 @@
 /// The contract's size limits on what a spool record carries.
-public enum RecordLimits {
+package enum RecordLimits {
     /// The most bytes of a line that a dropped record's `raw` keeps (whole UTF-8
     /// sequences only, so it may keep a few less).
-    public static let rawBytes = 4096
+    package static let rawBytes = 4096
 }

@@ -1,11 +1,11 @@
 /// An instant read from an RFC 3339 date-time, kept as UTC milliseconds since the
 /// Unix epoch: everything JavaScript's `Date` keeps.
-public struct Timestamp: Equatable, Sendable {
-    public var millisecondsSinceEpoch: Int64
+package struct Timestamp: Equatable, Sendable {
+    package var millisecondsSinceEpoch: Int64
     /// The date-time carried a numeric offset (`+02:00`, `-0500`) rather than `Z`.
-    public var hadNumericOffset: Bool
+    package var hadNumericOffset: Bool
 
-    public init(millisecondsSinceEpoch: Int64, hadNumericOffset: Bool = false) {
+    package init(millisecondsSinceEpoch: Int64, hadNumericOffset: Bool = false) {
         self.millisecondsSinceEpoch = millisecondsSinceEpoch
         self.hadNumericOffset = hadNumericOffset
     }
@@ -14,7 +14,7 @@ public struct Timestamp: Equatable, Sendable {
     /// `HH:MM:SS`, an optional `.` and one or more digits, then `Z`, `z`, `±HH:MM` or
     /// `±HHMM`; a real calendar date, hour ≤ 23, minute and second ≤ 59, offset ≤ 23:59;
     /// nothing before or after. Returns `nil` for anything else.
-    public static func parse(_ text: UnsafeRawBufferPointer) -> Timestamp? {
+    package static func parse(_ text: UnsafeRawBufferPointer) -> Timestamp? {
         let n = text.count
         guard n >= 20, let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         @inline(__always) func digit(_ i: Int) -> Int? {
@@ -103,7 +103,7 @@ public struct Timestamp: Equatable, Sendable {
         return at + 1 - out
     }
 
-    public func appendISOString(to out: inout [UInt8]) {
+    package func appendISOString(to out: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.maxISOLength) { text in
             out.append(contentsOf: text[..<writeISOString(to: text.baseAddress!)])
         }
@@ -114,10 +114,10 @@ public struct Timestamp: Equatable, Sendable {
     }
 
     /// Seconds since the Unix epoch.
-    public var secondsSinceEpoch: Double { Double(millisecondsSinceEpoch) / 1000 }
+    package var secondsSinceEpoch: Double { Double(millisecondsSinceEpoch) / 1000 }
 
     /// The `toISOString()` text, for tests and messages.
-    public var isoString: String {
+    package var isoString: String {
         var bytes: [UInt8] = []
         appendISOString(to: &bytes)
         return String(decoding: bytes, as: UTF8.self)

@@ -7,28 +7,28 @@
 /// record itself only when the state changes its fate (a repeated `messageId`, a track
 /// whose user is not identified, an anonymous track linked to no user, or resolved
 /// through a link).
-public struct Decider {
-    public package(set) var state: IdentityState
+package struct Decider {
+    package var state: IdentityState
     /// Deciding again a record that was decided before (`redrive`): its `messageId` was
     /// remembered then, by this very record, so rule 4 is not applied again.
-    public let isRedeciding: Bool
+    package let isRedeciding: Bool
     /// The tracks this decider dropped that a later identify or link can still make
     /// acceptable (what `redrive` would move), to tell the user when it would.
-    public private(set) var waitingTracks = WaitingTracks()
-    public private(set) var counts = OutcomeCounts()
+    package private(set) var waitingTracks = WaitingTracks()
+    package private(set) var counts = OutcomeCounts()
     private let arena = DecodeArena()
     private var detail = DetailText(bytes: [])
     private var extID: [UInt8] = []
     private let encoder = RecordEncoder()
 
-    public init(state: IdentityState = IdentityState(), isRedeciding: Bool = false) {
+    package init(state: IdentityState = IdentityState(), isRedeciding: Bool = false) {
         self.state = state
         self.isRedeciding = isRedeciding
         detail.bytes.reserveCapacity(512)
     }
 
     /// Decides every record of `batch`, in order, taking the lines from `batch.lines`.
-    public mutating func decide(_ batch: ParsedBatch, source: SourceFile, accepted: inout ByteBuffer, dropped: inout ByteBuffer) {
+    package mutating func decide(_ batch: ParsedBatch, source: SourceFile, accepted: inout ByteBuffer, dropped: inout ByteBuffer) {
         batch.lines.withBytes { lines in
             for facts in batch.records {
                 decide(facts, line: UnsafeRawBufferPointer(rebasing: lines[facts.lineBytes]), in: batch, source: source,
@@ -38,7 +38,7 @@ public struct Decider {
     }
 
     /// Decides one record of `batch` whose line is `line`.
-    public mutating func decide(
+    package mutating func decide(
         _ facts: RecordFacts, line: UnsafeRawBufferPointer, in batch: ParsedBatch, source: SourceFile,
         accepted: inout ByteBuffer, dropped: inout ByteBuffer
     ) {
@@ -181,7 +181,7 @@ public struct Decider {
 /// counted so that a run can say how many of them `redrive` would now accept. An
 /// anonymousId is kept as the link keys of its own form and its lowercase form (what
 /// the decider looks up), so that counting allocates nothing per record.
-public struct WaitingTracks: Sendable {
+package struct WaitingTracks: Sendable {
     private var byUser: [UInt32: Int] = [:]
     private var byAnonymousID: [AnonymousKeys: Int] = [:]
 
@@ -191,7 +191,7 @@ public struct WaitingTracks: Sendable {
 
     /// How many of them `state` accepts: their user is identified now, or their
     /// anonymousId is linked now to an identified user.
-    public func acceptable(in state: IdentityState) -> Int {
+    package func acceptable(in state: IdentityState) -> Int {
         var count = 0
         for (user, tracks) in byUser where state.isIdentified(user) { count += tracks }
         for (keys, tracks) in byAnonymousID {
@@ -204,13 +204,13 @@ public struct WaitingTracks: Sendable {
 
 extension IdentityState {
     /// Whether a track with this `ext_id` (and no other fault) is accepted now.
-    public func acceptsTrack(extID: UnsafeRawBufferPointer) -> Bool {
+    package func acceptsTrack(extID: UnsafeRawBufferPointer) -> Bool {
         user(extID: extID).map(isIdentified) ?? false
     }
 
     /// Whether a track with no `userId` and this `anonymousId` (and no other fault) is
     /// accepted now: the id, or its lowercase form, is linked to an identified user.
-    public func acceptsTrack(anonymousID: UnsafeRawBufferPointer) -> Bool {
+    package func acceptsTrack(anonymousID: UnsafeRawBufferPointer) -> Bool {
         var link = linkedUser(anonymousID)
         if link == nil { UnicodeText.withLowercased(anonymousID) { link = linkedUser($0) } }
         return link.map { isIdentified($0.user) } ?? false

@@ -7,7 +7,7 @@
 /// The state also keeps what changed since the last ``markChangesSaved()``, so that a
 /// spool can save one input's changes as a small journal instead of the whole state
 /// (see ``StateFile``).
-public struct IdentityState: Sendable {
+package struct IdentityState: Sendable {
     package var messageIDs: FingerprintTable
     package var usersByExtID: FingerprintTable
     /// Link key → user index << 2 | origin.
@@ -41,19 +41,19 @@ public struct IdentityState: Sendable {
     /// An empty state. The tables start with room for `initialCapacity` message ids
     /// (users and links 1/16 of it) and grow as needed; a run starts large so that
     /// growth is rare, a fuzz target small so that each input costs little.
-    public init(initialCapacity: Int = 1 << 16) {
+    package init(initialCapacity: Int = 1 << 16) {
         messageIDs = FingerprintTable(minimumCapacity: initialCapacity, storesValues: false)
         usersByExtID = FingerprintTable(minimumCapacity: max(initialCapacity / 16, 16))
         links = FingerprintTable(minimumCapacity: max(initialCapacity / 16, 16))
     }
 
     /// Remembers a `messageId`; returns whether it had been seen before.
-    public mutating func rememberMessageID(_ decoded: UnsafeRawBufferPointer) -> Bool {
+    package mutating func rememberMessageID(_ decoded: UnsafeRawBufferPointer) -> Bool {
         rememberMessageID(key: IdentityKey.messageID(decoded))
     }
 
     /// Remembers a `messageId` by its ``IdentityKey/messageID(_:)``; returns whether it had been seen before.
-    public mutating func rememberMessageID(key: Fingerprint) -> Bool {
+    package mutating func rememberMessageID(key: Fingerprint) -> Bool {
         if messageIDs.insert(key) { return true }
         newMessageIDs.append(key)
         return false
@@ -62,17 +62,17 @@ public struct IdentityState: Sendable {
 
 
     /// The user known by this `ext_id`, if any.
-    public func user(extID: UnsafeRawBufferPointer) -> UInt32? {
+    package func user(extID: UnsafeRawBufferPointer) -> UInt32? {
         usersByExtID.value(for: IdentityKey.user(extID))
     }
 
     /// The user known by this `ext_id`, created if new.
-    public mutating func addUser(extID: UnsafeRawBufferPointer) -> UInt32 {
+    package mutating func addUser(extID: UnsafeRawBufferPointer) -> UInt32 {
         addUser(extID: extID, key: IdentityKey.user(extID))
     }
 
     /// The user known by this `ext_id`, whose ``IdentityKey/user(_:)`` is `key`, created if new.
-    public mutating func addUser(extID: UnsafeRawBufferPointer, key: Fingerprint) -> UInt32 {
+    package mutating func addUser(extID: UnsafeRawBufferPointer, key: Fingerprint) -> UInt32 {
         if let user = usersByExtID.value(for: key) { return user }
         return appendUser(extID, key: key, identified: false)
     }
@@ -88,9 +88,9 @@ public struct IdentityState: Sendable {
         return user
     }
 
-    public func isIdentified(_ user: UInt32) -> Bool { identified[Int(user)] }
+    package func isIdentified(_ user: UInt32) -> Bool { identified[Int(user)] }
 
-    public mutating func markIdentified(_ user: UInt32) {
+    package mutating func markIdentified(_ user: UInt32) {
         guard !identified[Int(user)] else { return }
         identified[Int(user)] = true
         if Int(user) < savedUserCount { newlyIdentified.append(user) }
@@ -114,36 +114,36 @@ public struct IdentityState: Sendable {
     }
 
     /// Appends the `ext_id` of `user` to `out`.
-    public func appendExtID(of user: UInt32, to out: inout [UInt8]) {
+    package func appendExtID(of user: UInt32, to out: inout [UInt8]) {
         out.append(contentsOf: extIDBytes[extIDRange(of: Int(user))])
     }
 
     /// Links `key` (an anonymousId, a lowercased email or a previousId) to `user`;
     /// a later link for the same key replaces the earlier one.
-    public mutating func link(_ key: UnsafeRawBufferPointer, to user: UInt32, origin: LinkOrigin) {
+    package mutating func link(_ key: UnsafeRawBufferPointer, to user: UInt32, origin: LinkOrigin) {
         link(key: IdentityKey.link(key), to: user, origin: origin)
     }
 
     /// Links the key whose ``IdentityKey/link(_:)`` is `key` to `user`.
-    public mutating func link(key: Fingerprint, to user: UInt32, origin: LinkOrigin) {
+    package mutating func link(key: Fingerprint, to user: UInt32, origin: LinkOrigin) {
         let change = LinkChange(key: key, packed: user << 2 | UInt32(origin.rawValue))
         // A user's repeated identifies set the same links again: only changes are kept.
         if links.set(change.key, to: change.packed) != change.packed { linkChanges.append(change) }
     }
 
     /// The user `key` is linked to, and how.
-    public func linkedUser(_ key: UnsafeRawBufferPointer) -> (user: UInt32, origin: LinkOrigin)? {
+    package func linkedUser(_ key: UnsafeRawBufferPointer) -> (user: UInt32, origin: LinkOrigin)? {
         linkedUser(key: IdentityKey.link(key))
     }
 
 
-    public func linkedUser(key: Fingerprint) -> (user: UInt32, origin: LinkOrigin)? {
+    package func linkedUser(key: Fingerprint) -> (user: UInt32, origin: LinkOrigin)? {
         guard let packed = links.value(for: key) else { return nil }
         return (packed >> 2, LinkOrigin(rawValue: UInt8(packed & 3))!)
     }
 
     /// Forgets the list of changes: they are saved.
-    public mutating func markChangesSaved() {
+    package mutating func markChangesSaved() {
         savedUserCount = identified.count
         newMessageIDs.removeAll(keepingCapacity: true)
         newlyIdentified.removeAll(keepingCapacity: true)
@@ -154,7 +154,7 @@ public struct IdentityState: Sendable {
     }
 
     /// How much the state holds, and the memory it takes.
-    public var statistics: StateStatistics {
+    package var statistics: StateStatistics {
         StateStatistics(
             users: identified.count, identifiedUsers: identified.lazy.filter { $0 }.count,
             links: links.count, messageIDs: messageIDs.count,
@@ -166,17 +166,17 @@ public struct IdentityState: Sendable {
 }
 
 /// Counts of what an ``IdentityState`` remembers.
-public struct StateStatistics: Sendable, Equatable {
-    public var users: Int
-    public var identifiedUsers: Int
-    public var links: Int
-    public var messageIDs: Int
+package struct StateStatistics: Sendable, Equatable {
+    package var users: Int
+    package var identifiedUsers: Int
+    package var links: Int
+    package var messageIDs: Int
     /// Memory of the tables and arrays (the change lists of an unsaved input excluded):
     /// the `messageId` set, the users (table, `ext_id` bytes, offsets, flags), the links.
-    public var messageIDBytes: Int
-    public var userBytes: Int
-    public var linkBytes: Int
-    public var memoryBytes: Int { messageIDBytes + userBytes + linkBytes }
+    package var messageIDBytes: Int
+    package var userBytes: Int
+    package var linkBytes: Int
+    package var memoryBytes: Int { messageIDBytes + userBytes + linkBytes }
 }
 
 /// The raw `userId` forms of an ``IdentityState``: each a user, the bytes and a record

@@ -1,23 +1,23 @@
 /// Tallies of what happened to records.
-public struct OutcomeCounts: Sendable, Equatable {
-    public var records = 0
-    public var acceptedIdentify = 0
-    public var acceptedTrack = 0
+package struct OutcomeCounts: Sendable, Equatable {
+    package var records = 0
+    package var acceptedIdentify = 0
+    package var acceptedTrack = 0
     /// Indexed by `ReasonCode.allCases` position.
-    public var reasons = [Int](repeating: 0, count: ReasonCode.allCases.count)
+    package var reasons = [Int](repeating: 0, count: ReasonCode.allCases.count)
 
-    public init() {}
+    package init() {}
 
-    public var accepted: Int { acceptedIdentify + acceptedTrack }
+    package var accepted: Int { acceptedIdentify + acceptedTrack }
     /// Records dropped (faults are not records, so `corrupt_input` is not counted).
-    public var dropped: Int { records - accepted }
+    package var dropped: Int { records - accepted }
 
-    public subscript(reason: ReasonCode) -> Int {
+    package subscript(reason: ReasonCode) -> Int {
         get { reasons[reason.index] }
         set { reasons[reason.index] = newValue }
     }
 
-    public static func + (left: OutcomeCounts, right: OutcomeCounts) -> OutcomeCounts {
+    package static func + (left: OutcomeCounts, right: OutcomeCounts) -> OutcomeCounts {
         var sum = left
         sum.records += right.records
         sum.acceptedIdentify += right.acceptedIdentify
@@ -27,7 +27,7 @@ public struct OutcomeCounts: Sendable, Equatable {
     }
 
     /// What was counted between two snapshots (one input's share of the run).
-    public static func - (after: OutcomeCounts, before: OutcomeCounts) -> OutcomeCounts {
+    package static func - (after: OutcomeCounts, before: OutcomeCounts) -> OutcomeCounts {
         var delta = after
         delta.records -= before.records
         delta.acceptedIdentify -= before.acceptedIdentify

@@ -1,11 +1,11 @@
 /// Where records came from: the input's path as the spool records it.
-public struct SourceFile: Sendable {
+package struct SourceFile: Sendable {
     /// The path as reached from the command-line argument; `-` for standard input.
-    public let path: String
+    package let path: String
     /// `{"file":"<path>","line":` ready to copy into every record.
     let jsonPrefix: [UInt8]
 
-    public init(path: String) {
+    package init(path: String) {
         self.path = path
         var prefix = ByteBuffer(capacity: path.utf8.count * 6 + 32)
         prefix.append("{\"file\":")

@@ -1,9 +1,9 @@
 /// The spans of a line that a dropped record copies or quotes.
-public struct RecordLabels: Sendable {
-    public var type = JSONSpan.absent
-    public var event = JSONSpan.absent
-    public var messageId = JSONSpan.absent
-    public var anonymousId = JSONSpan.absent
+package struct RecordLabels: Sendable {
+    package var type = JSONSpan.absent
+    package var event = JSONSpan.absent
+    package var messageId = JSONSpan.absent
+    package var anonymousId = JSONSpan.absent
 
     init() {}
 

@@ -3,16 +3,16 @@ import CBytes
 /// One line of the decompressed stream, as the framer hands it out.
 ///
 /// `bytes` is valid until the next call on the framer that handed it out.
-public struct FramedLine {
+package struct FramedLine {
     /// The line without its `\n` and without one trailing `\r`. For a line longer
     /// than the framer's limit that had to be carried across chunks, only a prefix.
-    public var bytes: UnsafeRawBufferPointer
+    package var bytes: UnsafeRawBufferPointer
     /// The 1-based physical line number in the decompressed stream.
-    public var number: Int
+    package var number: Int
     /// The line's full length in bytes (after removing the `\r`).
-    public var length: Int
+    package var length: Int
 
-    public init(bytes: UnsafeRawBufferPointer, number: Int, length: Int) {
+    package init(bytes: UnsafeRawBufferPointer, number: Int, length: Int) {
         self.bytes = bytes
         self.number = number
         self.length = length
@@ -43,12 +43,12 @@ public struct FramedLine {
 /// A line's `bytes` point into the chunk or into the framer's carry buffer, and are
 /// valid until the next call on the framer (and, for the chunk, while the chunk is).
 /// The framer owns that buffer, so it is noncopyable.
-public struct LineFramer: ~Copyable {
+package struct LineFramer: ~Copyable {
     /// A carried line longer than this (after removing the `\r`) keeps only a prefix
     /// in `bytes`; `length` still tells its size.
-    public let maxLineBytes: Int
+    package let maxLineBytes: Int
     /// Physical lines completed so far.
-    public private(set) var linesSeen = 0
+    package private(set) var linesSeen = 0
 
     /// The carried line's kept bytes (at most `carryLimit` + 3 for a byte-order mark).
     private var carry: UnsafeMutableRawPointer
@@ -69,7 +69,7 @@ public struct LineFramer: ~Copyable {
     /// enough for the `raw` prefix of a dropped record plus one UTF-8 sequence.
     private var carryLimit: Int { max(maxLineBytes + 1, RecordLimits.rawBytes + 4) }
 
-    public init(maxLineBytes: Int) {
+    package init(maxLineBytes: Int) {
         precondition(maxLineBytes > 0)
         self.maxLineBytes = maxLineBytes
         carryCapacity = 4096
@@ -81,7 +81,7 @@ public struct LineFramer: ~Copyable {
     /// The next complete, non-blank line of `chunk` at or after `position`, which it
     /// moves past the line; `nil` once the rest of the chunk is taken into the carry
     /// (a line that has not ended yet), when `position` is at the chunk's end.
-    public mutating func nextLine(in chunk: UnsafeRawBufferPointer, from position: inout Int) -> FramedLine? {
+    package mutating func nextLine(in chunk: UnsafeRawBufferPointer, from position: inout Int) -> FramedLine? {
         releaseHandedOutCarry()
         guard let base = chunk.baseAddress else { return nil }
         let end = chunk.count
@@ -115,7 +115,7 @@ public struct LineFramer: ~Copyable {
 
     /// Ends the stream: a last line without `\n` becomes a line (`nil` when there is
     /// none, or it is blank).
-    public mutating func finish() -> FramedLine? {
+    package mutating func finish() -> FramedLine? {
         releaseHandedOutCarry()
         guard carriedLength > 0 else { return nil }
         linesSeen += 1
@@ -124,7 +124,7 @@ public struct LineFramer: ~Copyable {
 
     /// The unterminated bytes held when a stream ends at a fault: its line number,
     /// a prefix of at most `limit` bytes, and its full length. `nil` when there are none.
-    public func pendingFragment(limit: Int) -> (number: Int, prefix: [UInt8], length: Int)? {
+    package func pendingFragment(limit: Int) -> (number: Int, prefix: [UInt8], length: Int)? {
         let bom = byteOrderMarkLength
         guard !carryHandedOut, carriedLength > bom else { return nil }
         let kept = UnsafeRawBufferPointer(start: carry + bom, count: min(carryCount - bom, limit))

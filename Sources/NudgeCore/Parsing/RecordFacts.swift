@@ -9,29 +9,29 @@
 /// into its ``ParsedBatch``'s two byte buffers (`output`, the pre-encoded records, and
 /// `text`, the sanitised ids), so a batch is a plain serialisable value: the same split
 /// could run its parallel part on other machines. `docs/performance.md` lists the layout.
-public struct RecordFacts: Sendable {
+package struct RecordFacts: Sendable {
     /// The record's 1-based physical line, and the line's full length in bytes.
-    public var lineNumber: Int
-    public var lineLength: Int
+    package var lineNumber: Int
+    package var lineLength: Int
     /// Where the line's bytes lie in the batch's `lines` (for the records the sequencer
     /// must write itself).
-    public var lineBytes: Range<Int>
+    package var lineBytes: Range<Int>
     /// Rule 4's key: the fingerprint of the decoded string `messageId`; nil when
     /// `messageId` is absent or not a string.
-    public var messageID: Fingerprint?
+    package var messageID: Fingerprint?
     /// What rules 5–11 say without the state, and the state's part still to apply.
-    public var verdict: Verdict
+    package var verdict: Verdict
     /// The record as the parser expects it to end: ``Verdict/predicted``.
-    public var encoded: Range<Int>
+    package var encoded: Range<Int>
     /// For a predicted accepted track: the offset in `encoded` where its `ext_id`
     /// and, at the end, its `resolved_via` go.
-    public var extIDOffset: Int = 0
+    package var extIDOffset: Int = 0
     /// The fields a dropped record names (`type`, `event`, `message_id`), and the
     /// `anonymousId` an `anonymous_only` detail quotes, as spans of the line.
-    public var labels: RecordLabels
+    package var labels: RecordLabels
 
     /// The outcome of rules 1–3 and 5–11, which need no state.
-    public enum Verdict: Sendable {
+    package enum Verdict: Sendable {
         /// Rules 1–3 (too long, not JSON, not an object): final; rule 4 cannot apply.
         /// `encoded` is the dropped record.
         case rejected(ReasonCode)
@@ -56,27 +56,27 @@ public struct RecordFacts: Sendable {
 }
 
 /// A valid `userId`, as rules 7–12 use it.
-public struct UserFacts: Sendable {
+package struct UserFacts: Sendable {
     /// The fingerprint the state knows the user by (of the sanitised `ext_id`).
-    public var key: Fingerprint
+    package var key: Fingerprint
     /// The sanitised `ext_id` in the batch's `text`.
-    public var extID: Range<Int>
+    package var extID: Range<Int>
     /// The `userId`'s own text in `text`, when sanitising changed it (`audit collisions`
     /// counts such forms); nil when it is the `ext_id` itself.
-    public var rawUserID: Range<Int>?
+    package var rawUserID: Range<Int>?
 }
 
 /// An alias's link: its user and the fingerprint of its `previousId`.
-public struct AliasLink: Sendable {
-    public var user: UserFacts
-    public var previousIDKey: Fingerprint
+package struct AliasLink: Sendable {
+    package var user: UserFacts
+    package var previousIDKey: Fingerprint
 }
 
 /// The link keys of an `anonymousId`: its own form and its JavaScript-lowercase form,
 /// looked up in that order.
-public struct AnonymousKeys: Hashable, Sendable {
-    public var exact: Fingerprint
-    public var lowercased: Fingerprint
+package struct AnonymousKeys: Hashable, Sendable {
+    package var exact: Fingerprint
+    package var lowercased: Fingerprint
 }
 
 /// The parsed records of a run of lines, in line order: their facts, their
@@ -84,19 +84,19 @@ public struct AnonymousKeys: Hashable, Sendable {
 ///
 /// One batch is filled by one worker, then read by the sequencer; it is reused, so
 /// its buffers keep their capacity (bounded by the lines a batch holds).
-public final class ParsedBatch: @unchecked Sendable {
+package final class ParsedBatch: @unchecked Sendable {
     // @unchecked Sendable: a batch belongs to one thread at a time (the pipeline hands
     // it from the reading thread to a worker to the sequencer under its lock).
 
     /// The lines' bytes, one after another (filled by the reading side).
-    public package(set) var lines = ByteBuffer(capacity: 1 << 16)
-    public internal(set) var records: [RecordFacts] = []
+    package var lines = ByteBuffer(capacity: 1 << 16)
+    package internal(set) var records: [RecordFacts] = []
     /// The pre-encoded records.
-    public internal(set) var output = ByteBuffer(capacity: 1 << 16)
+    package internal(set) var output = ByteBuffer(capacity: 1 << 16)
     /// Sanitised ids and raw `userId`s the facts refer to.
-    public internal(set) var text: [UInt8] = []
+    package internal(set) var text: [UInt8] = []
 
-    public init() {}
+    package init() {}
 
     package func removeAll() {
         lines.removeAll()

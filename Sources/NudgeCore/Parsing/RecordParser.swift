@@ -7,8 +7,8 @@
 /// only the state can still drop it, dropped otherwise. A ``Decider`` then applies the
 /// rules that read the state, in input order, and writes the records (see
 /// ``RecordFacts``). Any number of parsers can run at once, one per thread.
-public struct RecordParser {
-    public let maxLineBytes: Int
+package struct RecordParser {
+    package let maxLineBytes: Int
     private let scanner = JSONScanner()
     private var scanned = ScannedEvent()
     private var encoder = RecordEncoder()
@@ -18,14 +18,14 @@ public struct RecordParser {
     private var derived: [UInt8] = []
     private var nameEnd = 0
 
-    public init(maxLineBytes: Int) {
+    package init(maxLineBytes: Int) {
         self.maxLineBytes = maxLineBytes
         detail.bytes.reserveCapacity(512)
     }
 
     /// Parses `line` (whose bytes lie at `lineBytes` of `batch.lines`, when it came
     /// from there) and appends its facts and pre-encoded record to `batch`.
-    public mutating func parse(
+    package mutating func parse(
         _ line: FramedLine, at lineBytes: Range<Int> = 0..<0, source: SourceFile, into batch: ParsedBatch
     ) {
         var facts = RecordFacts(

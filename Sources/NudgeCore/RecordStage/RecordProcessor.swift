@@ -2,20 +2,20 @@
 /// the calling thread. `preview`, `redrive`, the fuzz targets and the tests use it;
 /// `run` spreads the parser over workers (`ParallelRecordStage`) and keeps one decider,
 /// which gives the same bytes.
-public struct RecordProcessor {
-    public var maxLineBytes: Int { parser.maxLineBytes }
-    public package(set) var decider: Decider
-    public var counts: OutcomeCounts { decider.counts }
+package struct RecordProcessor {
+    package var maxLineBytes: Int { parser.maxLineBytes }
+    package var decider: Decider
+    package var counts: OutcomeCounts { decider.counts }
     private var parser: RecordParser
     private let batch = ParsedBatch()
 
-    public init(maxLineBytes: Int, state: IdentityState = IdentityState(), isRedeciding: Bool = false) {
+    package init(maxLineBytes: Int, state: IdentityState = IdentityState(), isRedeciding: Bool = false) {
         parser = RecordParser(maxLineBytes: maxLineBytes)
         decider = Decider(state: state, isRedeciding: isRedeciding)
     }
 
     /// Decides one record and appends it to `accepted` or `dropped`.
-    public mutating func process(
+    package mutating func process(
         _ line: FramedLine, from source: SourceFile, accepted: inout ByteBuffer, dropped: inout ByteBuffer
     ) {
         batch.removeAll()
@@ -24,7 +24,7 @@ public struct RecordProcessor {
     }
 
     /// Frames `chunk` with `framer` and processes each of its lines.
-    public mutating func process(
+    package mutating func process(
         _ chunk: UnsafeRawBufferPointer, framedBy framer: inout LineFramer, from source: SourceFile,
         accepted: inout ByteBuffer, dropped: inout ByteBuffer
     ) {
@@ -35,7 +35,7 @@ public struct RecordProcessor {
     }
 
     /// Ends the stream `framer` framed: processes its last line, if it has one.
-    public mutating func finish(
+    package mutating func finish(
         framedBy framer: inout LineFramer, from source: SourceFile, accepted: inout ByteBuffer, dropped: inout ByteBuffer
     ) {
         if let last = framer.finish() { process(last, from: source, accepted: &accepted, dropped: &dropped) }

@@ -1,5 +1,5 @@
 /// What a line is, once scanned.
-public enum ScanOutcome: Equatable, Sendable {
+package enum ScanOutcome: Equatable, Sendable {
     /// A JSON object; its fields are in the `ScannedEvent`.
     case object
     /// Valid JSON whose root is not an object.
@@ -18,14 +18,14 @@ public enum ScanOutcome: Equatable, Sendable {
 /// Runs of plain bytes (string contents, whitespace, digits) are examined 16 bytes at a
 /// time with `SIMD16<UInt8>` blocks (see ``JSONBlock``); the last bytes of a line, and
 /// everything that is not a plain run, go byte by byte.
-public struct JSONScanner {
+package struct JSONScanner {
     /// The contract's nesting limit.
-    public static let maxDepth = 1000
+    package static let maxDepth = 1000
 
-    public init() {}
+    package init() {}
 
     /// Scans `line`, filling `event` with the spans of the fields the rules read.
-    public func scan(_ line: UnsafeRawBufferPointer, into event: inout ScannedEvent) -> ScanOutcome {
+    package func scan(_ line: UnsafeRawBufferPointer, into event: inout ScannedEvent) -> ScanOutcome {
         event = ScannedEvent()
         guard let base = line.baseAddress, line.count > 0 else {
             return .malformed(JSONSyntaxError(offset: 0, problem: .unexpectedEnd))

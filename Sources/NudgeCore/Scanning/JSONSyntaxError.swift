@@ -1,6 +1,6 @@
 /// Why a line is not strict JSON (RFC 8259) in UTF-8.
-public struct JSONSyntaxError: Error, Equatable, Sendable {
-    public enum Problem: Equatable, Sendable {
+package struct JSONSyntaxError: Error, Equatable, Sendable {
+    package enum Problem: Equatable, Sendable {
         case unexpectedEnd
         case unexpectedByte(UInt8)
         case invalidUTF8
@@ -17,11 +17,11 @@ public struct JSONSyntaxError: Error, Equatable, Sendable {
     }
 
     /// Byte offset in the line where the problem was found.
-    public var offset: Int
-    public var problem: Problem
+    package var offset: Int
+    package var problem: Problem
 
     /// One line for a person: what is wrong and where.
-    public var detail: String {
+    package var detail: String {
         let what: String
         switch problem {
         case .unexpectedEnd: what = "the line ends inside a JSON value"

@@ -4,14 +4,14 @@ import NudgeSpool
 /// The accepted side of the audit, by event: how many identifies, and how many tracks
 /// of each event name, the accepted spool holds. Read whole from the committed accepted
 /// files, so only `audit --html` pays for it.
-public struct AcceptedEvents: Sendable {
-    public var identifies = 0
+package struct AcceptedEvents: Sendable {
+    package var identifies = 0
     /// Track names (as Nudge receives them) and their counts, most first.
-    public var tracks: [(name: String, count: Int)] = []
+    package var tracks: [(name: String, count: Int)] = []
 
-    public var total: Int { identifies + tracks.reduce(0) { $0 + $1.count } }
+    package var total: Int { identifies + tracks.reduce(0) { $0 + $1.count } }
 
-    public static func make(spool: String, progress: ScanProgress? = nil) throws(AuditError) -> AcceptedEvents {
+    package static func make(spool: String, progress: ScanProgress? = nil) throws(AuditError) -> AcceptedEvents {
         let ledger: Ledger
         do { ledger = try Ledger.committed(inSpool: spool) } catch { throw .spool(error) }
         progress?.begin(totalBytes: ledger.acceptedFiles.reduce(0) { $0 + $1.bytes })

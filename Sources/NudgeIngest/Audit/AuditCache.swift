@@ -14,8 +14,8 @@ import Synchronization
 /// same path is not taken for this one); the replay's counts change without a commit,
 /// so they are read again at every request. Callers that ask while one is being
 /// made wait for it rather than reading the spool again beside it.
-public final class AuditCache: Sendable {
-    public let spool: String
+package final class AuditCache: Sendable {
+    package let spool: String
     private let keptReport = Mutex<Kept<AuditReport>?>(nil)
     private let keptCollisions = Mutex<Kept<UserIDCollisions>?>(nil)
 
@@ -30,13 +30,13 @@ public final class AuditCache: Sendable {
         var value: Value
     }
 
-    public init(spool: String) {
+    package init(spool: String) {
         self.spool = spool
     }
 
     /// The report of what is committed now: the one made before if nothing was committed
     /// since, else a new one. `elapsedSeconds` is this call's time.
-    public func report() throws(AuditError) -> AuditReport {
+    package func report() throws(AuditError) -> AuditReport {
         let started = MonotonicClock.now
         let ledger = try Self.ledger(spool)
         var report = try kept(in: keptReport, ledger) { () throws(AuditError) in
@@ -48,7 +48,7 @@ public final class AuditCache: Sendable {
     }
 
     /// The user-id collisions of what is committed now, kept as the report is.
-    public func userIDCollisions() throws(AuditError) -> UserIDCollisions {
+    package func userIDCollisions() throws(AuditError) -> UserIDCollisions {
         try kept(in: keptCollisions, try Self.ledger(spool)) { () throws(AuditError) in
             do throws(SpoolError) { return try UserIDCollisions.make(spool: spool) } catch { throw .spool(error) }
         }

@@ -2,26 +2,26 @@ import NudgeCore
 
 /// Which dropped records `audit list` and `redrive` select. Each kind of criterion
 /// given must match (AND); several values of one kind are alternatives (OR).
-public struct AuditFilter: Sendable, Equatable {
-    public var reasons: [ReasonCode] = []
+package struct AuditFilter: Sendable, Equatable {
+    package var reasons: [ReasonCode] = []
     /// The record's `type` / `event`, exactly.
-    public var types: [String] = []
-    public var events: [String] = []
+    package var types: [String] = []
+    package var events: [String] = []
     /// The original event's `userId` (string text or integer JSON text), its
     /// `anonymousId`, or the `ext_id` its `userId` sanitises to.
-    public var users: [String] = []
+    package var users: [String] = []
     /// `source.file`, exactly or as a folder it lies under.
-    public var files: [String] = []
+    package var files: [String] = []
     /// The event's time (see ``ScannedDrop/eventTime(_:)``) is at or after `from` and
     /// before `to`, in milliseconds since the epoch.
-    public var from: Int64?
-    public var to: Int64?
+    package var from: Int64?
+    package var to: Int64?
 
-    public init() {}
+    package init() {}
 
     /// Whether `file` (a `source.file`) is one of `files` or lies under one of them as a
     /// folder (`s3://BUCKET/PREFIX` included).
-    public static func selects(file: String, in files: [String]) -> Bool {
+    package static func selects(file: String, in files: [String]) -> Bool {
         files.contains { file == $0 || file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }
     }
 
@@ -29,7 +29,7 @@ public struct AuditFilter: Sendable, Equatable {
     /// by its first bytes alone: the spool writes `{"reason":"CODE",` first, so a page
     /// of a rare reason passes over the other records without parsing them. False when
     /// the line does not start so (then it is parsed and matched in full).
-    public func rejectsByReason(_ line: UnsafeRawBufferPointer) -> Bool {
+    package func rejectsByReason(_ line: UnsafeRawBufferPointer) -> Bool {
         guard !reasons.isEmpty else { return false }
         let prefix = #"{"reason":""#.utf8
         guard line.count > prefix.count + 1, line.starts(with: prefix) else { return false }
@@ -40,7 +40,7 @@ public struct AuditFilter: Sendable, Equatable {
     /// Whether matching needs the original event read from `raw`.
     var readsOriginalEvent: Bool { !users.isEmpty || from != nil || to != nil }
 
-    public func matches(_ drop: ScannedDrop) -> Bool {
+    package func matches(_ drop: ScannedDrop) -> Bool {
         if !reasons.isEmpty && !reasons.contains(drop.reason) { return false }
         if !types.isEmpty && !(drop.type.map(types.contains) ?? false) { return false }
         if !events.isEmpty && !(drop.event.map(events.contains) ?? false) { return false }
@@ -76,7 +76,7 @@ public struct AuditFilter: Sendable, Equatable {
 
     /// Reads `--from`/`--to`: `YYYY-MM-DD` (midnight UTC; as `--to`, the end of that day)
     /// or an RFC 3339 date-time (`T` and a time; UTC when it has no offset).
-    public static func parseTime(_ text: String, isEnd: Bool) -> Int64? {
+    package static func parseTime(_ text: String, isEnd: Bool) -> Int64? {
         let utf8 = Array(text.utf8)
         if utf8.count == 10 {
             let day = utf8 + Array("T00:00:00Z".utf8)

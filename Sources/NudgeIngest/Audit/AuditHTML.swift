@@ -14,7 +14,7 @@ extension AuditReport {
     private static func colour(_ reason: ReasonCode) -> String { palette[reason.index % palette.count] }
 
     /// Writes the page to `path` (0600: it quotes dropped records).
-    public func writeHTML(to path: String, collisions: UserIDCollisions? = nil, accepted: AcceptedEvents? = nil) throws(SpoolError) {
+    package func writeHTML(to path: String, collisions: UserIDCollisions? = nil, accepted: AcceptedEvents? = nil) throws(SpoolError) {
         let file = try Files.create(path)
         defer { file.close() }
         try Files.writeAll(file, Array(html(collisions: collisions, accepted: accepted).utf8), path: path)
@@ -26,7 +26,7 @@ extension AuditReport {
     ///
     /// With `drillDown` (a path, as `serve` gives: `/ui/drops`), every reason, input file
     /// and day links to the list of its dropped records there.
-    public func html(collisions: UserIDCollisions? = nil, accepted acceptedEvents: AcceptedEvents? = nil,
+    package func html(collisions: UserIDCollisions? = nil, accepted acceptedEvents: AcceptedEvents? = nil,
                      drillDown: String? = nil) -> String {
         /// A link to the records `query` selects, or `text` as it is without `drillDown`.
         func drill(_ text: String, _ query: [(String, String)]) -> String {

@@ -6,33 +6,33 @@ import NudgeSpool
 ///
 /// A page holds at most ``maximumLimit`` records and the cursor is a position in the
 /// spool, so a script pages through millions of records in constant memory.
-public struct AuditPage: Sendable {
-    public static let defaultLimit = 50
-    public static let maximumLimit = 1000
+package struct AuditPage: Sendable {
+    package static let defaultLimit = 50
+    package static let maximumLimit = 1000
 
     /// The records, each the spool line exactly (a `dropped-record`).
-    public var records: [[UInt8]] = []
+    package var records: [[UInt8]] = []
     /// Each record's ``DropID``, in the same order.
-    public var ids: [DropID] = []
+    package var ids: [DropID] = []
     /// Where the next page starts; nil when this is the last.
-    public var nextCursor: String?
-    public var hasMore: Bool { nextCursor != nil }
+    package var nextCursor: String?
+    package var hasMore: Bool { nextCursor != nil }
 
     /// Matching records after this page, when the page was asked to count them
     /// (`countingMore`); nil when not counted. At most ``moreCountLimit``: the count
     /// stops there (``moreMatchingIsAtLeast``), so a page never costs a whole read of a
     /// large spool.
-    public var moreMatching: Int?
+    package var moreMatching: Int?
     /// Matches after a page counted at most.
     package static let moreCountLimit = 10_000
     /// Whether counting stopped at ``moreCountLimit``: at least that many match.
-    public var moreMatchingIsAtLeast: Bool { (moreMatching ?? 0) >= Self.moreCountLimit }
+    package var moreMatchingIsAtLeast: Bool { (moreMatching ?? 0) >= Self.moreCountLimit }
 
     /// Reads the page of `limit` records matching `filter` that starts at `cursor`
     /// (nil: the first page). With `countingMore`, a page cut by its limit reads on to
     /// count the matches after it (``moreMatching``, up to ``moreCountLimit``), holding
     /// no more of them than the count.
-    public static func make(
+    package static func make(
         spool: String, filter: AuditFilter, limit: Int = defaultLimit, cursor: String? = nil,
         countingMore: Bool = false, progress: ScanProgress? = nil
     ) throws(AuditError) -> AuditPage {
@@ -61,7 +61,7 @@ public struct AuditPage: Sendable {
     /// false: `audit list --all`, which holds one record at a time however many match.
     /// Returns how many were handed.
     @discardableResult
-    public static func forEach(
+    package static func forEach(
         spool: String, filter: AuditFilter, cursor: String? = nil, progress: ScanProgress? = nil,
         _ body: (UnsafeRawBufferPointer) -> Bool
     ) throws(AuditError) -> Int {
@@ -162,29 +162,29 @@ public struct AuditPage: Sendable {
 /// A dropped record's name that stays the same while runs add commits and redrives
 /// rewrite files: its commit and its `source.line` (one commit is one input, so no two
 /// of its records share a line). Written `COMMIT-LINE`.
-public struct DropID: Sendable, Hashable, CustomStringConvertible {
-    public var commit: Int
-    public var line: Int
+package struct DropID: Sendable, Hashable, CustomStringConvertible {
+    package var commit: Int
+    package var line: Int
 
-    public init(commit: Int, line: Int) {
+    package init(commit: Int, line: Int) {
         (self.commit, self.line) = (commit, line)
     }
 
     /// Reads `COMMIT-LINE`; nil for anything else.
-    public init?(_ text: some StringProtocol) {
+    package init?(_ text: some StringProtocol) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, let commit = Int(parts[0]), let line = Int(parts[1]), commit > 0, line > 0 else { return nil }
         self.init(commit: commit, line: line)
     }
 
-    public var description: String { "\(commit)-\(line)" }
+    package var description: String { "\(commit)-\(line)" }
 }
 
 extension AuditPage {
     /// The committed dropped record `id` names, the spool line exactly; nil when there is
     /// none (never committed, or moved to the accepted spool by a redrive). Reads only
     /// its commit's file.
-    public static func record(spool: String, id: DropID) throws(AuditError) -> [UInt8]? {
+    package static func record(spool: String, id: DropID) throws(AuditError) -> [UInt8]? {
         var scan: DroppedSpoolScan
         do { scan = try DroppedSpoolScan(spool: spool) } catch { throw .spool(error) }
         guard let index = scan.lines.files.firstIndex(where: { $0.commit == id.commit }) else { return nil }
@@ -199,7 +199,7 @@ extension AuditPage {
     }
 
     /// `{"data":[…],"next_cursor":…,"has_more":…}` with each record's `"id"` first.
-    public var jsonWithIDs: String {
+    package var jsonWithIDs: String {
         Self.pageJSON(zip(records, ids).map { Self.withID($0, $1) }, nextCursor: nextCursor)
     }
 
@@ -232,7 +232,7 @@ extension AuditPage {
     }
 
     /// A spool line (an object) with `"id":"COMMIT-LINE"` as its first member.
-    public static func withID(_ record: [UInt8], _ id: DropID) -> [UInt8] {
+    package static func withID(_ record: [UInt8], _ id: DropID) -> [UInt8] {
         Array("{\"id\":\"\(id)\",".utf8) + record.dropFirst()
     }
 }
@@ -241,12 +241,12 @@ extension AuditPage {
 
 extension AuditPage {
     /// `{"data":[…],"next_cursor":…,"has_more":…}`.
-    public var json: String {
+    package var json: String {
         Self.pageJSON(records, nextCursor: nextCursor)
     }
 
     /// One line per record: `file:line  reason  type/event  detail`.
-    public var table: String {
+    package var table: String {
         records.map { line in line.withUnsafeBytes(Self.tableRow) }.joined(separator: "\n")
     }
 
@@ -259,7 +259,7 @@ extension AuditPage {
     }
 
     /// A header and one row per record: file, line, reason, type, event, message_id, detail.
-    public var csv: String {
+    package var csv: String {
         ([Self.csvHeader] + records.compactMap { line in line.withUnsafeBytes(Self.csvRow) }).joined(separator: "\r\n")
     }
 

@@ -6,52 +6,52 @@ import NudgeSystem
 /// What `nudge-ingest audit` reports about a spool: the dropped records by reason, by
 /// type and event name, by input file and by day, with one example per reason
 /// (`schemas/audit-report.schema.json`).
-public struct AuditReport: Sendable {
-    public struct ReasonCount: Sendable {
-        public var reason: ReasonCode
-        public var count: Int
+package struct AuditReport: Sendable {
+    package struct ReasonCount: Sendable {
+        package var reason: ReasonCode
+        package var count: Int
         /// The first record dropped for it, in spool order.
-        public var example: Example?
+        package var example: Example?
         /// The raw lines of the first few records dropped for it (each cut at
         /// ``AuditReport/sampleCharacters``), for the HTML page.
-        public var samples: [String] = []
+        package var samples: [String] = []
     }
 
     /// Raw lines kept per reason, and characters kept of each.
-    public static let samplesPerReason = 3
-    public static let sampleCharacters = 400
+    package static let samplesPerReason = 3
+    package static let sampleCharacters = 400
 
-    public struct Example: Sendable {
-        public var file: String
-        public var line: Int
-        public var detail: String
+    package struct Example: Sendable {
+        package var file: String
+        package var line: Int
+        package var detail: String
     }
 
-    public struct EventCount: Sendable {
-        public var type: String?
-        public var event: String?
-        public var count: Int
+    package struct EventCount: Sendable {
+        package var type: String?
+        package var event: String?
+        package var count: Int
         /// Counts by reason, rule order, zeros left out.
-        public var reasons: [(ReasonCode, Int)]
+        package var reasons: [(ReasonCode, Int)]
     }
 
-    public struct FileCount: Sendable {
-        public var path: String
-        public var records: Int
-        public var accepted: Int
-        public var dropped: Int
-        public var faults: Int
+    package struct FileCount: Sendable {
+        package var path: String
+        package var records: Int
+        package var accepted: Int
+        package var dropped: Int
+        package var faults: Int
         /// Records redrive moved from dropped to accepted (included in `accepted`).
-        public var redriven: Int
+        package var redriven: Int
     }
 
-    public struct DayCount: Sendable {
+    package struct DayCount: Sendable {
         /// `YYYY-MM-DD` (UTC), or nil for records with no time at all.
-        public var day: String?
-        public var dropped: Int
+        package var day: String?
+        package var dropped: Int
         /// Of those, how many had no valid `timestamp` and were placed by their folder.
-        public var byFolder: Int
-        public var reasons: [(ReasonCode, Int)]
+        package var byFolder: Int
+        package var reasons: [(ReasonCode, Int)]
     }
 
     /// A faulted input (`corrupt_input`) that a later commit read whole under the same
@@ -59,57 +59,57 @@ public struct AuditReport: Sendable {
     /// The records before the fault were read twice, once by each commit: those with a
     /// `messageId` were dropped again as `duplicate_message_id`, those without were
     /// accepted twice.
-    public struct ResolvedFault: Sendable, Equatable {
-        public var path: String
+    package struct ResolvedFault: Sendable, Equatable {
+        package var path: String
         /// The commit that read it with the fault, and the later one that read it whole.
-        public var faultCommit: Int
-        public var resolvedCommit: Int
+        package var faultCommit: Int
+        package var resolvedCommit: Int
         /// Records the faulted read processed, which the whole read processed again.
-        public var rereadRecords: Int
+        package var rereadRecords: Int
     }
 
-    public var spool: String
-    public var commits: Int
+    package var spool: String
+    package var commits: Int
     /// With `audit --file`: the inputs (or folders of them, `s3://` prefixes included)
     /// the report is limited to; empty for the whole spool.
-    public var onlyFiles: [String] = []
-    public var records = 0
-    public var accepted = 0
-    public var dropped = 0
+    package var onlyFiles: [String] = []
+    package var records = 0
+    package var accepted = 0
+    package var dropped = 0
     /// `corrupt_input` entries: input faults, not records.
-    public var faults = 0
+    package var faults = 0
     /// Faulted inputs a later commit read whole (with `files`, of those inputs).
-    public var resolvedFaults: [ResolvedFault] = []
+    package var resolvedFaults: [ResolvedFault] = []
     /// Faults no later commit has read whole: what still needs doing.
-    public var unresolvedFaults: Int { max(faults - resolvedFaults.count, 0) }
-    public var redriven = 0
-    public var reasons: [ReasonCount] = []
-    public var events: [EventCount] = []
-    public var files: [FileCount] = []
-    public var days: [DayCount] = []
+    package var unresolvedFaults: Int { max(faults - resolvedFaults.count, 0) }
+    package var redriven = 0
+    package var reasons: [ReasonCount] = []
+    package var events: [EventCount] = []
+    package var files: [FileCount] = []
+    package var days: [DayCount] = []
     /// Disagreements between the ledger's counts and the dropped spool (damage).
-    public var problems: [String] = []
-    public var elapsedSeconds = 0.0
+    package var problems: [String] = []
+    package var elapsedSeconds = 0.0
     /// What `replay` and `requeue` have done with the accepted spool.
-    public var replay = ReplayCounts()
+    package var replay = ReplayCounts()
     /// Dropped tracks (`not_identified`, `anonymous_only`) that the spool's identity
     /// state accepts now, their identify having come later: what `redrive` would move.
-    public var redrivable = 0
+    package var redrivable = 0
 
     /// The replay side of the audit, from the replay checkpoint and the rejected spool.
-    public struct ReplayCounts: Sendable, Equatable {
+    package struct ReplayCounts: Sendable, Equatable {
         /// Where the replay these counts are of delivers; nil before the first replay
         /// (or after one from before destinations were recorded). Other destinations'
         /// progress, kept apart by `replay --switch-destination`, is not counted here.
-        public var destination: ReplayDestination?
+        package var destination: ReplayDestination?
         /// Records Nudge acknowledged, over every replay to ``destination``.
-        public var acknowledged = 0
+        package var acknowledged = 0
         /// Records in `SPOOL/rejected/rejected.ndjson` now.
-        public var rejected = 0
+        package var rejected = 0
         /// Records `requeue` put back, over the spool's life, and those of them the
         /// next replay still has to send.
-        public var requeued = 0
-        public var requeuedPending = 0
+        package var requeued = 0
+        package var requeuedPending = 0
 
         /// Reads them without the replay lock (a replay may be running: its last saved
         /// checkpoint is what counts).
@@ -130,7 +130,7 @@ public struct AuditReport: Sendable {
     /// at once (one per core by default); their tallies are added up in commit order.
     /// With `files`, only the records of those inputs, or of inputs under those folders
     /// (as `source.file` gives them), are counted.
-    public static func make(
+    package static func make(
         spool: String, files onlyFiles: [String] = [], parallelism: Int = defaultParallelism,
         progress: ScanProgress? = nil
     ) throws(AuditError) -> AuditReport {
@@ -293,7 +293,7 @@ public struct AuditReport: Sendable {
     }
 
     /// One reader per core: two on the project's build machine.
-    public static var defaultParallelism: Int { min(availableCores(), 8) }
+    package static var defaultParallelism: Int { min(availableCores(), 8) }
 
     /// `files` cut into at most `count` runs of consecutive files of about equal bytes.
     static func shards(of files: [CommittedFile], into count: Int) -> [[CommittedFile]] {
@@ -316,10 +316,10 @@ public struct AuditReport: Sendable {
     }
 
     /// Past this many days, tables show months (two months of days still fit a screen).
-    public static let maximumDayRows = 62
+    package static let maximumDayRows = 62
 
     /// ``days`` added up by month (`YYYY-MM`), undated last.
-    public var months: [DayCount] {
+    package var months: [DayCount] {
         var order: [String?] = []
         var byMonth: [String?: DayCount] = [:]
         for day in days {
@@ -441,7 +441,7 @@ private struct SendableBuffer<Element>: @unchecked Sendable {
 
 extension AuditReport {
     /// The report as a person reads it in a terminal.
-    public func table(top: Int = 20) -> String {
+    package func table(top: Int = 20) -> String {
         var lines: [String] = []
         lines.append("Dropped records in \(spool) (\(commits) commit\(commits == 1 ? "" : "s"))"
                      + (onlyFiles.isEmpty ? "" : ", only from " + onlyFiles.joined(separator: ", ")))
@@ -510,7 +510,7 @@ extension AuditReport {
     }
 
     /// `schemas/audit-report.schema.json`.
-    public var json: String {
+    package var json: String {
         var out = JSONWriter()
         out.beginObject()
         out.value("spool", spool)
@@ -606,7 +606,7 @@ extension AuditReport {
 
     /// One table in long form, for spreadsheets and SQL: a row per reason, per type and
     /// event, per file, per day and reason, and per example.
-    public var csv: String {
+    package var csv: String {
         var rows = [["section", "reason", "type", "event", "file", "day", "count", "share", "records", "accepted", "line", "detail"]]
         func row(_ section: String, reason: String = "", type: String? = "", event: String? = "", file: String = "",
                  day: String = "", count: Int? = nil, share: Double? = nil, records: Int? = nil, accepted: Int? = nil,

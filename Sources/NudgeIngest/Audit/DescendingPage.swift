@@ -7,7 +7,7 @@ extension AuditPage {
     /// files read backwards from their ends (or from before `cursor`), so the first page
     /// of a large spool costs what its last records cost. `cursor` is one a descending
     /// page gave (`d1.…`), as ``Cursor`` writes it for both orders.
-    public static func makeDescending(
+    package static func makeDescending(
         spool: String, filter: AuditFilter, limit: Int = defaultLimit, cursor: String? = nil
     ) throws(AuditError) -> AuditPage {
         let ledger: Ledger

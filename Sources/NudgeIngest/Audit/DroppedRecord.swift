@@ -2,12 +2,12 @@ import NudgeCore
 
 /// One line of the dropped spool, read: its reason and where it came from, with its
 /// other members left as byte ranges of the line until something asks for them.
-public struct DroppedRecord {
-    public var reason: ReasonCode
+package struct DroppedRecord {
+    package var reason: ReasonCode
     /// `source.line`, and `source.offset` for a `corrupt_input` fault.
-    public var line: Int
-    public var offset: Int?
-    public var rawTruncated: Bool
+    package var line: Int
+    package var offset: Int?
+    package var rawTruncated: Bool
     /// JSON values in the line: strings with their quotes; nil when absent or `null`.
     package var file: Range<Int>
     package var detail: Range<Int>

@@ -3,13 +3,13 @@ import NudgeSpool
 
 /// One record met while scanning the dropped spool: its members, and what audit
 /// derives from them on demand (strings, the event's time, its user ids).
-public struct ScannedDrop {
+package struct ScannedDrop {
     /// The spool line, valid only during the callback that receives it.
-    public let bytes: UnsafeRawBufferPointer
-    public let record: DroppedRecord
+    package let bytes: UnsafeRawBufferPointer
+    package let record: DroppedRecord
     /// Where the line is: the commit of its file, its byte offset there.
-    public let commit: Int
-    public let lineOffset: Int
+    package let commit: Int
+    package let lineOffset: Int
     private let folderDay: Int64?
 
     init(bytes: UnsafeRawBufferPointer, record: DroppedRecord, commit: Int, lineOffset: Int, folderDay: Int64?) {
@@ -20,18 +20,18 @@ public struct ScannedDrop {
         self.folderDay = folderDay
     }
 
-    public var reason: ReasonCode { record.reason }
+    package var reason: ReasonCode { record.reason }
 
     /// `source.file`.
-    public var file: String { string(record.file) ?? "" }
-    public var detail: String { string(record.detail) ?? "" }
-    public var type: String? { record.type.flatMap(string) }
-    public var event: String? { record.event.flatMap(string) }
+    package var file: String { string(record.file) ?? "" }
+    package var detail: String { string(record.detail) ?? "" }
+    package var type: String? { record.type.flatMap(string) }
+    package var event: String? { record.event.flatMap(string) }
 
     func string(_ range: Range<Int>) -> String? { DroppedRecord.string(range, in: bytes) }
 
     /// The original event, read from `raw` (nil when `raw` is cut or not a JSON object).
-    public func originalEvent() -> RawEvent? {
+    package func originalEvent() -> RawEvent? {
         guard !record.rawTruncated, let line = JSONMembers.decodedString(bytes, record.raw) else { return nil }
         return RawEvent(line)
     }
@@ -39,7 +39,7 @@ public struct ScannedDrop {
     /// When the event happened, for `by day` and `--from`/`--to`: its `timestamp`
     /// when that is an RFC 3339 date-time, else the start of the received-day folder
     /// its file is in (Segment's `segment-logs/<source>/<received-day>/`), else nil.
-    public func eventTime(_ event: RawEvent?) -> (milliseconds: Int64, fromFolder: Bool)? {
+    package func eventTime(_ event: RawEvent?) -> (milliseconds: Int64, fromFolder: Bool)? {
         if let time = event?.timestamp { return (time, false) }
         return folderDay.map { ($0, true) }
     }
@@ -56,14 +56,14 @@ public struct ScannedDrop {
 }
 
 /// The fields of an original event that audit filters on, read from `raw`.
-public struct RawEvent {
+package struct RawEvent {
     /// `timestamp` as milliseconds since the epoch, when a valid RFC 3339 date-time.
-    public var timestamp: Int64?
+    package var timestamp: Int64?
     /// `userId` (a string's text, an integer's JSON text), `anonymousId`, and the
     /// `ext_id` that `userId` sanitises to.
-    public var userID: [UInt8]?
-    public var anonymousID: [UInt8]?
-    public var extID: [UInt8]?
+    package var userID: [UInt8]?
+    package var anonymousID: [UInt8]?
+    package var extID: [UInt8]?
 
     init?(_ line: [UInt8]) {
         var scanned = ScannedEvent()
@@ -93,13 +93,13 @@ public struct RawEvent {
 }
 
 /// Reads the committed dropped spool in order and hands each record to a callback.
-public struct DroppedSpoolScan {
-    public let ledger: Ledger
+package struct DroppedSpoolScan {
+    package let ledger: Ledger
     var lines: SpoolLineReader
     private var folderDays: (commit: Int, day: Int64?) = (0, nil)
 
     /// Reads what the ledger of `spool` has committed when this is created.
-    public init(spool: String) throws(SpoolError) {
+    package init(spool: String) throws(SpoolError) {
         self.init(spool: spool, ledger: try Ledger.committed(inSpool: spool))
     }
 
@@ -112,7 +112,7 @@ public struct DroppedSpoolScan {
     /// Calls `body` with each record from the reader's position on, until it returns false.
     /// Lines `skipping` is given and returns true for are passed over unread (a filter
     /// that can tell from a line's first bytes that it does not match).
-    public mutating func forEach(
+    package mutating func forEach(
         skipping: ((UnsafeRawBufferPointer) -> Bool)? = nil, _ body: (ScannedDrop) throws(AuditError) -> Bool
     ) throws(AuditError) {
         while true {
@@ -143,14 +143,14 @@ public struct DroppedSpoolScan {
 }
 
 /// Why an audit, a list or a redrive could not be made.
-public enum AuditError: Error, Sendable, CustomStringConvertible {
+package enum AuditError: Error, Sendable, CustomStringConvertible {
     case spool(SpoolError)
     case reading(SpoolReadError)
     case badCursor(String)
     /// A write of `redrive` failed; nothing of it was committed.
     case writing(SpoolError)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .writing(let error): "\(error)"
         case .spool(let error): "\(error)"

@@ -8,17 +8,17 @@ import NudgeSpool
 /// Events given together are decided in order, each seeing what the ones before it
 /// did, as in one run: an identify then a track of the same user previews the track
 /// as accepted. Nothing is written to the spool.
-public struct Preview: ~Copyable {
+package struct Preview: ~Copyable {
     /// One event's outcome: the record `run` would write, exactly as the spool would
     /// hold it (`accepted-record` or `dropped-record`).
-    public struct Outcome: Sendable {
-        public var line: Int
-        public var isAccepted: Bool
-        public var record: [UInt8]
+    package struct Outcome: Sendable {
+        package var line: Int
+        package var isAccepted: Bool
+        package var record: [UInt8]
 
         /// For a person: the decision, then the body Nudge would receive, or the
         /// reason and its detail.
-        public var text: String {
+        package var text: String {
             record.withUnsafeBytes { bytes in
                 var members: [String: Range<Int>] = [:]
                 try? JSONMembers.forEach(in: bytes, object: 0..<bytes.count) { key, value in
@@ -44,14 +44,14 @@ public struct Preview: ~Copyable {
 
     /// Previews against the spool at `spool`; `sourceName` is the `source.file` the
     /// records show (`-` for standard input).
-    public init(spool: String, maxLineBytes: Int = 1 << 20, sourceName: String) throws(SpoolError) {
+    package init(spool: String, maxLineBytes: Int = 1 << 20, sourceName: String) throws(SpoolError) {
         processor = RecordProcessor(maxLineBytes: maxLineBytes, state: try Spool.readState(directory: spool))
         framer = LineFramer(maxLineBytes: maxLineBytes)
         source = SourceFile(path: sourceName)
     }
 
     /// Decides one event given whole (it may span lines: a pretty-printed object).
-    public mutating func decide(event: [UInt8]) -> Outcome {
+    package mutating func decide(event: [UInt8]) -> Outcome {
         var outcome: Outcome!
         event.withUnsafeBytes { bytes in
             outcome = decide(FramedLine(bytes: bytes, number: 1, length: bytes.count))
@@ -61,12 +61,12 @@ public struct Preview: ~Copyable {
 
     /// Decides the NDJSON lines of `chunk` (framed as `run` frames them); call
     /// ``finish(_:)`` after the last chunk.
-    public mutating func consume(_ chunk: UnsafeRawBufferPointer, _ emit: (Outcome) -> Void) {
+    package mutating func consume(_ chunk: UnsafeRawBufferPointer, _ emit: (Outcome) -> Void) {
         var position = 0
         while let line = framer.nextLine(in: chunk, from: &position) { emit(decide(line)) }
     }
 
-    public mutating func finish(_ emit: (Outcome) -> Void) {
+    package mutating func finish(_ emit: (Outcome) -> Void) {
         if let last = framer.finish() { emit(decide(last)) }
     }
 

@@ -17,12 +17,12 @@ import NudgeSystem
 /// one after N's ledger line. Killed before that line, nothing happened; after it, the
 /// next open finishes the renames. Each record is in exactly one spool before and
 /// after, and `replay` delivers commit N like any other.
-public enum Redrive {
+package enum Redrive {
     /// The drop reasons that a later identity state can change.
-    public static let redecidable: [ReasonCode] = [.notIdentified, .anonymousOnly]
+    package static let redecidable: [ReasonCode] = [.notIdentified, .anonymousOnly]
 
     /// Redrives the records `filter` selects; with `dryRun`, only counts what would move.
-    public static func run(
+    package static func run(
         spool directory: String, filter: AuditFilter, dryRun: Bool = false, progress: ScanProgress? = nil
     ) throws(AuditError) -> RedriveSummary {
         let started = MonotonicClock.now
@@ -185,26 +185,26 @@ private final class RewrittenFiles {
 }
 
 /// What `nudge-ingest redrive` did (`schemas/redrive-summary.schema.json`).
-public struct RedriveSummary: Sendable {
-    public var spool: String
-    public var dryRun: Bool
+package struct RedriveSummary: Sendable {
+    package var spool: String
+    package var dryRun: Bool
     /// The commit that holds the moved records; nil when nothing moved (or a dry run).
-    public var commit: Int?
+    package var commit: Int?
     /// Records decided again: `not_identified` and `anonymous_only` tracks the filter selected.
-    public var selected = 0
+    package var selected = 0
     /// Moved to the accepted spool, by their old reason (rule order).
-    public var moved = [Int](repeating: 0, count: ReasonCode.allCases.count)
-    public var filesRewritten = 0
-    public var elapsedSeconds = 0.0
+    package var moved = [Int](repeating: 0, count: ReasonCode.allCases.count)
+    package var filesRewritten = 0
+    package var elapsedSeconds = 0.0
 
     init(spool: String, dryRun: Bool) {
         self.spool = spool
         self.dryRun = dryRun
     }
 
-    public var movedTotal: Int { moved.reduce(0, +) }
+    package var movedTotal: Int { moved.reduce(0, +) }
 
-    public var report: String {
+    package var report: String {
         let verb = dryRun ? "would move" : "moved"
         var lines = ["nudge-ingest redrive\(dryRun ? " --dry-run" : ""): \(group(selected)) dropped track"
                      + "\(selected == 1 ? "" : "s") decided again against the current identity state"]
@@ -223,7 +223,7 @@ public struct RedriveSummary: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    public var json: String {
+    package var json: String {
         var out = JSONWriter()
         out.beginObject()
         out.value("spool", spool)

@@ -8,20 +8,20 @@ import NudgeSpool
 /// Read from the identity state, which counts, per user, the records that named it by
 /// a `userId` (identifies, tracks past rule 9, and aliases that link) and
 /// the raw forms that sanitising changed. A form equal to its `ext_id` has the rest.
-public struct UserIDCollisions: Sendable {
-    public struct Collision: Sendable {
-        public var extID: String
+package struct UserIDCollisions: Sendable {
+    package struct Collision: Sendable {
+        package var extID: String
         /// Every raw form seen, most records first.
-        public var userIDs: [(userID: String, records: Int)]
-        public var records: Int { userIDs.reduce(0) { $0 + $1.records } }
+        package var userIDs: [(userID: String, records: Int)]
+        package var records: Int { userIDs.reduce(0) { $0 + $1.records } }
     }
 
-    public var spool: String
+    package var spool: String
     /// Most records first.
-    public var collisions: [Collision]
+    package var collisions: [Collision]
 
     /// Reads the spool's identity state (without the lock; nothing is changed).
-    public static func make(spool: String) throws(SpoolError) -> UserIDCollisions {
+    package static func make(spool: String) throws(SpoolError) -> UserIDCollisions {
         let state = try Spool.readState(directory: spool)
         var formsByUser: [UInt32: [(userID: String, records: Int)]] = [:]
         for form in 0..<state.forms.count where state.forms.counts[form] > 0 {
@@ -44,7 +44,7 @@ public struct UserIDCollisions: Sendable {
         return UserIDCollisions(spool: spool, collisions: collisions)
     }
 
-    public var table: String {
+    package var table: String {
         guard !collisions.isEmpty else {
             return "No collisions in \(spool): every ext_id comes from one raw userId."
         }
@@ -59,7 +59,7 @@ public struct UserIDCollisions: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    public var json: String {
+    package var json: String {
         var out = JSONWriter()
         out.beginObject()
         out.value("spool", spool)
@@ -84,7 +84,7 @@ public struct UserIDCollisions: Sendable {
     }
 
     /// `ext_id,user_id,records`, a row per raw form.
-    public var csv: String {
+    package var csv: String {
         (["ext_id,user_id,records"] + collisions.flatMap { collision in
             collision.userIDs.map { [collision.extID, $0.userID, String($0.records)].map(csvField).joined(separator: ",") }
         }).joined(separator: "\r\n")

@@ -3,24 +3,24 @@ import NudgeSpool
 import NudgeSystem
 
 /// Settings of one `nudge-ingest run`.
-public struct RunOptions: Sendable {
+package struct RunOptions: Sendable {
     /// The spool directory (`--spool`).
-    public var spool: String = "spool"
+    package var spool: String = "spool"
     /// Longer lines are dropped as `line_too_long` (`--max-line-bytes`, default 1 MiB).
-    public var maxLineBytes: Int = 1 << 20
+    package var maxLineBytes: Int = 1 << 20
     /// Process inputs whose content changed since they were committed, as new inputs
     /// (`--reprocess-changed`); otherwise the run refuses them.
-    public var reprocessChanged = false
+    package var reprocessChanged = false
     /// How many file bytes are read at a time.
-    public var readChunkBytes: Int = 1 << 20
+    package var readChunkBytes: Int = 1 << 20
     /// Which library inflates gzip inputs (`--inflate`): ISA-L where installed, else zlib.
-    public var inflate: InflateBackend = .auto
+    package var inflate: InflateBackend = .auto
     /// How many inflated bytes the inflater hands on at a time.
     var inflateChunkBytes: Int = 256 << 10
     /// How many workers parse records at once, and how many inputs are read at once
     /// (`--jobs`, default: the cores this process may use). The spools are the same
     /// for every value.
-    public var jobs: Int = availableCores()
+    package var jobs: Int = availableCores()
     /// The batches of lines between the readers, the workers and the sequencer: how
     /// large (in line bytes), and how many (nil: three a worker plus four).
     var batchBytes = 256 << 10
@@ -28,25 +28,25 @@ public struct RunOptions: Sendable {
     /// Spool bytes gathered before they go to the writing thread.
     var spoolFlushBytes = 1 << 20
 
-    public init() {}
+    package init() {}
 }
 
 /// Where a long run stands, for a progress line.
-public struct RunProgress: Sendable {
-    public var inputIndex: Int
-    public var inputCount: Int
-    public var path: String
-    public var inputBytesRead: Int
-    public var inputBytesTotal: Int?
+package struct RunProgress: Sendable {
+    package var inputIndex: Int
+    package var inputCount: Int
+    package var path: String
+    package var inputBytesRead: Int
+    package var inputBytesTotal: Int?
     /// File bytes of the inputs before this one, and of all the run's inputs (nil when
     /// some size is unknown: standard input, a FIFO).
-    public var bytesBefore: Int = 0
-    public var bytesTotal: Int?
-    public var records: Int
-    public var elapsedSeconds: Double
+    package var bytesBefore: Int = 0
+    package var bytesTotal: Int?
+    package var records: Int
+    package var elapsedSeconds: Double
 
     /// The share of all the run's input bytes read, 0–1, when the total is known.
-    public var fractionDone: Double? {
+    package var fractionDone: Double? {
         guard let total = bytesTotal, total > 0 else { return nil }
         return min(Double(bytesBefore + inputBytesRead) / Double(total), 1)
     }
@@ -54,7 +54,7 @@ public struct RunProgress: Sendable {
     /// One line for a terminal `width` columns wide:
     /// `[2/8] 37% of 194.5 MB · ETA 1m 20s · 547,499 records · 227,582/s · segment-…/1743033600000/part-2.gz`,
     /// the path shortened in its middle so that the line never wraps.
-    public func line(width: Int = 160) -> String {
+    package func line(width: Int = 160) -> String {
         var head = "[\(inputIndex + 1)/\(inputCount)]"
         if let fraction = fractionDone, let total = bytesTotal {
             // Of the bytes listed or found at the start: an S3 run's progress is its download's.
@@ -72,7 +72,7 @@ public struct RunProgress: Sendable {
     }
 
     /// `1m 20s`, `2h 05m`, `12s`.
-    public static func duration(_ seconds: Double) -> String {
+    package static func duration(_ seconds: Double) -> String {
         let total = Int(seconds.rounded(.up))
         if total < 60 { return "\(total)s" }
         if total < 3600 { return "\(total / 60)m \(String(total % 60).leftPadded(to: 2))s" }
@@ -82,7 +82,7 @@ public struct RunProgress: Sendable {
 
 /// `head · tail` in at most `width - 1` columns (the last column left free, so that a
 /// terminal never wraps it): `tail` shortened in its middle with `…`, then `head` cut.
-public func fitted(_ head: String, _ tail: String, width: Int) -> String {
+package func fitted(_ head: String, _ tail: String, width: Int) -> String {
     let room = max(width - 1, 8)
     let headCount = head.count
     if headCount + 3 + tail.count <= room { return head + " · " + tail }
@@ -94,12 +94,12 @@ public func fitted(_ head: String, _ tail: String, width: Int) -> String {
 }
 
 /// Runs the whole pipeline over the inputs: read → frame → scan → decide → write.
-public struct IngestRun {
-    public var options: RunOptions
+package struct IngestRun {
+    package var options: RunOptions
     /// Where the inputs in S3 are read from (nil: a run of local inputs only).
-    public var remote: (any RemoteInputSource)?
+    package var remote: (any RemoteInputSource)?
 
-    public init(options: RunOptions, remote: (any RemoteInputSource)? = nil) {
+    package init(options: RunOptions, remote: (any RemoteInputSource)? = nil) {
         self.options = options
         self.remote = remote
     }
@@ -123,7 +123,7 @@ public struct IngestRun {
     /// stay committed, and the same command continues from there. So it is when the
     /// remote store fails (``ReadEnd/stopped(_:)``), with the reason in
     /// ``RunSummary/stopped``.
-    public func run(
+    package func run(
         _ inputs: [InputFile], progress: ((RunProgress) -> Void)? = nil, stopRequested: (() -> Bool)? = nil
     ) throws(SpoolError) -> RunSummary {
         let started = MonotonicClock.now

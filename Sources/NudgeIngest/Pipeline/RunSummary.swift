@@ -3,53 +3,53 @@ import NudgeSpool
 
 /// An input read as it came (standard input, a FIFO, an S3 object) whose first bytes
 /// were those of a format `run` does not read: not committed.
-public struct RefusedInput: Sendable, Equatable {
-    public var path: String
-    public var format: RefusedFormat
+package struct RefusedInput: Sendable, Equatable {
+    package var path: String
+    package var format: RefusedFormat
 
     /// What it is and what to do.
-    public var message: String {
+    package var message: String {
         InputError.Problem.refusedFormat(path: path, format: format, walked: false).message
     }
 }
 
 /// The outcome of `nudge-ingest run`: the contract's run summary.
-public struct RunSummary: Sendable {
-    public var spool: String
-    public var inputs: [InputSummary] = []
-    public var counts = OutcomeCounts()
-    public var elapsedSeconds: Double = 0
+package struct RunSummary: Sendable {
+    package var spool: String
+    package var inputs: [InputSummary] = []
+    package var counts = OutcomeCounts()
+    package var elapsedSeconds: Double = 0
     /// Inputs the spool had committed already.
-    public var skipped: [SkippedInput] = []
+    package var skipped: [SkippedInput] = []
     /// What opening the spool repaired after an interrupted run.
-    public var notes: [String] = []
+    package var notes: [String] = []
     /// The identity state after the run (nil when nothing was processed, or the run
     /// was interrupted).
-    public var state: StateStatistics?
+    package var state: StateStatistics?
     /// What the directory walks left out (hidden files, symbolic links, `--exclude`).
-    public var discovery = Discovery()
+    package var discovery = Discovery()
     /// Inputs the run set out to process (committed ones skipped).
-    public var planned = 0
+    package var planned = 0
     /// Ctrl-C stopped the run: `inputs` were committed, the one being read was not.
-    public var interrupted = false
+    package var interrupted = false
     /// Why the remote store stopped the run (S3 unreachable after its retries, a key
     /// refused, an object changed while read): `inputs` were committed, the one being
     /// read was not, and the same command continues from it.
-    public var stopped: String?
+    package var stopped: String?
     /// What was asked of S3, when the run read from it (listing included).
-    public var remoteRequests: RemoteRequestCounts?
+    package var remoteRequests: RemoteRequestCounts?
     /// Tracks this run dropped as `not_identified` or `anonymous_only` that the spool's
     /// identity state accepts now (their identify came later): what `redrive` would move.
-    public var redrivable = 0
+    package var redrivable = 0
     /// Inputs refused when read, for their format (zip, bzip2, xz, zstd): not committed.
     /// (Files are refused before the run, by ``InputDiscovery``.)
-    public var refused: [RefusedInput] = []
+    package var refused: [RefusedInput] = []
 
     /// Inputs of which no line is a JSON object (every record `malformed_json`,
     /// `not_an_object` or `line_too_long`): not a Segment export (a README, a stamp file),
     /// or JSON that is not NDJSON (a pretty-printed `.json`, an array on one line). They
     /// are processed as the contract says, and the summary warns.
-    public var notJSONInputs: [InputSummary] {
+    package var notJSONInputs: [InputSummary] {
         inputs.filter { input in
             let counts = input.counts
             return counts.records > 0
@@ -57,19 +57,19 @@ public struct RunSummary: Sendable {
         }
     }
 
-    public var uncompressedBytes: Int { inputs.reduce(0) { $0 + $1.uncompressedBytes } }
-    public var compressedBytes: Int { inputs.reduce(0) { $0 + $1.bytes } }
-    public var faults: Int { counts[.corruptInput] }
+    package var uncompressedBytes: Int { inputs.reduce(0) { $0 + $1.uncompressedBytes } }
+    package var compressedBytes: Int { inputs.reduce(0) { $0 + $1.bytes } }
+    package var faults: Int { counts[.corruptInput] }
 
     /// 0 when every input was read whole; 2 when some input was unreadable or corrupt,
     /// or S3 stopped the run (the contract's status, whatever else happened); else 1
     /// when an input was refused for its format; 130 when Ctrl-C interrupted the run.
-    public var exitStatus: Int32 {
+    package var exitStatus: Int32 {
         interrupted ? 130 : faults > 0 || stopped != nil ? 2 : !refused.isEmpty ? 1 : 0
     }
 
     /// The `--json` document (`schemas/run-summary.schema.json`).
-    public var json: String {
+    package var json: String {
         var json = JSONWriter()
         json.beginObject()
         json.value("spool", spool)
@@ -179,7 +179,7 @@ public struct RunSummary: Sendable {
 
     /// The human summary for standard error. Long runs stay short: at most
     /// ``reportedInputs`` inputs (those with the most drops) plus every faulted one.
-    public var report: String {
+    package var report: String {
         var lines: [String] = []
         for note in notes { lines.append("nudge-ingest run: recovered spool \(spool): \(note)") }
         if inputs.isEmpty {
@@ -279,7 +279,7 @@ public struct RunSummary: Sendable {
     }
 
     /// How many inputs the human summary lists, besides faulted ones.
-    public static let reportedInputs = 10
+    package static let reportedInputs = 10
 
     /// The inputs the human summary lists, in input order: every faulted one, and the
     /// ``reportedInputs`` with the most drops (all of them when there are that few).

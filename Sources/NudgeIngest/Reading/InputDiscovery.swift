@@ -3,37 +3,37 @@ import NudgeSpool
 import NudgeSystem
 
 /// One input to read: a file, standard input, or an object in S3.
-public struct InputFile: Sendable, Equatable {
+package struct InputFile: Sendable, Equatable {
     /// The path as reached from the command-line argument (the argument joined with the
     /// path walked below it); `-` for standard input; `s3://BUCKET/KEY` for an object.
     /// Records carry it as `source.file`; bytes of a file name that are not UTF-8 show
     /// as U+FFFD here.
-    public let path: String
+    package let path: String
     /// The path's bytes as the file system has them: what is opened (for an object,
     /// its URL's bytes, never opened).
-    public let fileSystemPath: [UInt8]
+    package let fileSystemPath: [UInt8]
     /// Why the input cannot be read, when that is known before opening it
     /// (a directory that cannot be listed). Reported as a fault, like a failed open.
-    public let unreadableReason: String?
+    package let unreadableReason: String?
     /// The object, for an input in S3 (read through the run's ``RemoteInputSource``).
-    public let remote: RemoteObject?
+    package let remote: RemoteObject?
 
-    public var isStandardInput: Bool { remote == nil && fileSystemPath == [0x2D] }
+    package var isStandardInput: Bool { remote == nil && fileSystemPath == [0x2D] }
 
     /// The size of a regular file, or the listed size of an object; nil for standard
     /// input, a FIFO, a device or a path that cannot be stat-ed (inputs whose size is
     /// unknown, and that cannot be read twice).
-    public var regularFileSize: Int? {
+    package var regularFileSize: Int? {
         if let remote { return remote.size }
         guard !isStandardInput else { return nil }
         return FileSystem.regularFileSize(fileSystemPath)
     }
 
-    public init(path: String, unreadableReason: String? = nil) {
+    package init(path: String, unreadableReason: String? = nil) {
         self.init(fileSystemPath: Array(path.utf8), unreadableReason: unreadableReason)
     }
 
-    public init(fileSystemPath: [UInt8], unreadableReason: String? = nil) {
+    package init(fileSystemPath: [UInt8], unreadableReason: String? = nil) {
         self.fileSystemPath = fileSystemPath
         self.path = String(decoding: fileSystemPath, as: UTF8.self)
         self.unreadableReason = unreadableReason
@@ -41,7 +41,7 @@ public struct InputFile: Sendable, Equatable {
     }
 
     /// An object in S3: its path is its `s3://` URL.
-    public init(remote object: RemoteObject) {
+    package init(remote object: RemoteObject) {
         path = object.url
         fileSystemPath = Array(object.url.utf8)
         unreadableReason = nil
@@ -58,15 +58,15 @@ extension InputFile: SystemPath {
 
 /// Which files of a directory walk are read (`run --include`, `--exclude`,
 /// `--follow-symlinks`). Files and folders named on the command line are always read.
-public struct WalkOptions: Sendable, Equatable {
+package struct WalkOptions: Sendable, Equatable {
     /// Only walked files matching one of these globs are read (all, when empty).
-    public var includes: [String] = []
+    package var includes: [String] = []
     /// Walked files matching one of these globs are left out.
-    public var excludes: [String] = []
+    package var excludes: [String] = []
     /// Read what symbolic links under a named folder point to (each folder once).
-    public var followSymlinks = false
+    package var followSymlinks = false
 
-    public init(includes: [String] = [], excludes: [String] = [], followSymlinks: Bool = false) {
+    package init(includes: [String] = [], excludes: [String] = [], followSymlinks: Bool = false) {
         self.includes = includes
         self.excludes = excludes
         self.followSymlinks = followSymlinks
@@ -88,23 +88,23 @@ public struct WalkOptions: Sendable, Equatable {
 
 /// The inputs a command line names, and what the directory walks left out, so that
 /// the run's summary can say so.
-public struct Discovery: Sendable {
+package struct Discovery: Sendable {
     /// What to read, in reading order.
-    public var inputs: [InputFile] = []
+    package var inputs: [InputFile] = []
     /// Hidden files and folders (names starting with `.`, such as `.DS_Store`) under
     /// the folders named: not read, and not walked into.
-    public var hidden: [String] = []
+    package var hidden: [String] = []
     /// Symbolic links under the folders named, not followed (without `--follow-symlinks`).
-    public var symbolicLinks: [String] = []
+    package var symbolicLinks: [String] = []
     /// Files `--include`/`--exclude` left out.
-    public var excluded: [String] = []
+    package var excluded: [String] = []
     /// With `--follow-symlinks`: links to a folder the walk had entered already (a
     /// cycle, or two links to one folder), and links that point nowhere.
-    public var loops: [String] = []
-    public var brokenLinks: [String] = []
+    package var loops: [String] = []
+    package var brokenLinks: [String] = []
     /// Folders under the folders named that are spools (they hold a spool's ledger):
     /// a walk never reads a spool, the run's own or another.
-    public var spools: [String] = []
+    package var spools: [String] = []
 
     /// What the walks left out, one line each, for the run's summary and for the error
     /// when a walk found nothing.
@@ -165,8 +165,8 @@ public struct Discovery: Sendable {
 /// input, a prefix ending in `/` (or a name that is a folder) is walked like a
 /// directory, keys in bytewise order, the same rules choosing among them. A listing that
 /// fails throws: nothing is read.
-public enum InputDiscovery {
-    public static func inputs(
+package enum InputDiscovery {
+    package static func inputs(
         for arguments: [String], options: WalkOptions = WalkOptions(), remote: (any RemoteInputSource)? = nil
     ) throws(InputError) -> Discovery {
         var discovery = Discovery()

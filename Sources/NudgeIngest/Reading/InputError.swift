@@ -1,8 +1,8 @@
 /// Why a run's command line names nothing to read: a usage error, found before the
 /// spool is opened, so nothing is read or committed (a typo must not become a
 /// permanent fault in the spool). Every problem of the command line is named at once.
-public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Problem: Sendable, Equatable {
+package struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Problem: Sendable, Equatable {
         /// A path named on the command line that does not exist.
         case noSuchPath(String)
         /// A directory or `s3://` prefix under which the walk found no input file;
@@ -17,13 +17,13 @@ public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
         case remote(RemoteReadError)
     }
 
-    public var problems: [Problem]
+    package var problems: [Problem]
 
     package init(_ problems: [Problem]) {
         self.problems = problems
     }
 
-    public var description: String {
+    package var description: String {
         var lines = problems.map(\.message)
         if problems.contains(where: { if case .remote = $0 { false } else { true } }) {
             lines.append("Nothing was read or committed.")
@@ -34,7 +34,7 @@ public struct InputError: Error, Sendable, Equatable, CustomStringConvertible {
 
 extension InputError.Problem {
     /// One line: what was looked at, and what to do.
-    public var message: String {
+    package var message: String {
         switch self {
         case .noSuchPath(let path):
             return "\(path): no such file or directory; check the path"

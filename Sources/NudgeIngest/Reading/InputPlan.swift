@@ -3,8 +3,8 @@ import NudgeSpool
 import NudgeSystem
 
 /// An input a run leaves alone because the spool has committed its content already.
-public struct SkippedInput: Sendable {
-    public enum Reason: Sendable, Equatable {
+package struct SkippedInput: Sendable {
+    package enum Reason: Sendable, Equatable {
         /// Commit `commit` holds this content, read then from `path` (this path or another).
         case committed(commit: Int, path: String)
         /// The run names this file twice; the first is processed.
@@ -17,14 +17,14 @@ public struct SkippedInput: Sendable {
         case sameContent(path: String)
     }
 
-    public var path: String
-    public var reason: Reason
+    package var path: String
+    package var reason: Reason
 }
 
 /// Which inputs a run processes, and which it skips.
-public struct InputPlan: Sendable {
-    public var toProcess: [InputFile] = []
-    public var skipped: [SkippedInput] = []
+package struct InputPlan: Sendable {
+    package var toProcess: [InputFile] = []
+    package var skipped: [SkippedInput] = []
     /// Absolute paths of `toProcess` (nil for standard input or a path that cannot be resolved).
     var absolutePaths: [String?] = []
     /// Sizes of `toProcess`, as the plan found them (nil for standard input, a FIFO or a
@@ -49,7 +49,7 @@ extension Spool {
     /// change. An object whose size and ETag are those of a committed object elsewhere
     /// is a copy of it; otherwise, when some committed input has its size, it is read
     /// from `remote` to compare fingerprints, as a file would be.
-    public func plan(
+    package func plan(
         _ inputs: [InputFile], reprocessChanged: Bool, remote: (any RemoteInputSource)? = nil
     ) throws(SpoolError) -> InputPlan {
         var fingerprints = Fingerprints(remote: remote)

@@ -3,7 +3,7 @@ import NudgeSpool
 import NudgeSystem
 
 /// How reading one input ended.
-public enum ReadEnd: Sendable, Equatable {
+package enum ReadEnd: Sendable, Equatable {
     /// Every byte was read; every gzip member ended cleanly.
     case complete
     /// The file could not be opened or read.
@@ -21,26 +21,26 @@ public enum ReadEnd: Sendable, Equatable {
 }
 
 /// What the decompress stage saw of one input.
-public struct DecompressReport: Sendable {
-    public var format: InputFormat = .plain
+package struct DecompressReport: Sendable {
+    package var format: InputFormat = .plain
     /// Bytes read from the file (compressed bytes for gzip).
-    public var bytes = 0
+    package var bytes = 0
     /// Bytes after inflating.
-    public var uncompressedBytes = 0
-    public var end = ReadEnd.complete
+    package var uncompressedBytes = 0
+    package var end = ReadEnd.complete
     /// For a fault: the compressed byte offset where it was found.
-    public var faultOffset = 0
+    package var faultOffset = 0
     /// ``ContentHasher`` digest of the bytes read: what the ledger records.
-    public var fingerprint = ""
+    package var fingerprint = ""
 }
 
 /// What the reader saw of one input, framing included.
-public struct ReadReport: Sendable {
-    public var stage: DecompressReport
+package struct ReadReport: Sendable {
+    package var stage: DecompressReport
     /// For a fault: the physical line it interrupted, and the fragment before it.
-    public var faultLine = 0
-    public var fragment: [UInt8] = []
-    public var fragmentLength = 0
+    package var faultLine = 0
+    package var fragment: [UInt8] = []
+    package var fragmentLength = 0
 
     /// Completes the decompress stage's report with what the framer holds after the
     /// stream: where it ended at a fault, the fragment of the line it interrupted.
@@ -59,22 +59,22 @@ public struct ReadReport: Sendable {
 /// Reads one input in bounded chunks: detects gzip by its magic bytes and inflates
 /// every member. Memory is bounded by the chunk sizes and the inflater's window,
 /// whatever the input's size.
-public struct InputReader: Sendable {
+package struct InputReader: Sendable {
     /// File bytes read at a time.
-    public var chunkBytes: Int
+    package var chunkBytes: Int
     /// Inflated bytes handed on at a time.
-    public var inflateChunkBytes: Int
-    public var maxLineBytes: Int
+    package var inflateChunkBytes: Int
+    package var maxLineBytes: Int
     /// Which library inflates gzip inputs. With `.isal` where ISA-L cannot be used, every
     /// gzip input ends ``ReadEnd/unreadable(_:)`` with ``InflateBackendError/message``;
     /// a front end should check ``InflateBackend/resolved()`` first.
-    public var inflater: InflateBackend
+    package var inflater: InflateBackend
     /// Where inputs in S3 are read from (nil: a run without them).
-    public var remote: (any RemoteInputSource)?
+    package var remote: (any RemoteInputSource)?
 
     /// - Parameter inflater: `.zlib` unless asked (`run` asks for `--inflate`, default
     ///   `.auto`).
-    public init(
+    package init(
         chunkBytes: Int = 1 << 20, inflateChunkBytes: Int = 256 << 10, maxLineBytes: Int,
         inflater: InflateBackend = .zlib, remote: (any RemoteInputSource)? = nil
     ) {
@@ -87,7 +87,7 @@ public struct InputReader: Sendable {
 
     /// Reads, inflates and frames `input` on the calling thread, handing every line to
     /// `onLine`.
-    public func read(_ input: InputFile, onLine: (FramedLine) throws -> Void) throws -> ReadReport {
+    package func read(_ input: InputFile, onLine: (FramedLine) throws -> Void) throws -> ReadReport {
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         let stage = try decompress(input) { chunk, _ in
             var position = 0
@@ -107,7 +107,7 @@ public struct InputReader: Sendable {
     /// So a file gives the same bytes, fault, offset and fingerprint with either
     /// backend, at any chunk size. Standard input and other inputs that cannot be read
     /// twice are inflated by zlib under `.auto`.
-    public func decompress(
+    package func decompress(
         _ input: InputFile, emit: (UnsafeRawBufferPointer, Int) throws -> Void
     ) throws -> DecompressReport {
         let canReadTwice = input.regularFileSize != nil

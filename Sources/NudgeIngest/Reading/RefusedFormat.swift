@@ -3,7 +3,7 @@ import NudgeSystem
 /// A compressed or archive format `run` does not read, known by its first bytes: read
 /// as NDJSON, its bytes would become `malformed_json` drops committed for good, so such
 /// an input is refused, with what to do, and nothing of it is committed.
-public enum RefusedFormat: String, Sendable, Equatable, CaseIterable {
+package enum RefusedFormat: String, Sendable, Equatable, CaseIterable {
     case zip, bzip2, xz, zstd
 
     /// Bytes that decide it: the longest magic number (xz's) is six bytes.
@@ -11,7 +11,7 @@ public enum RefusedFormat: String, Sendable, Equatable, CaseIterable {
 
     /// The format that `head` (an input's first bytes, up to ``magicBytes``) starts with,
     /// or nil for anything `run` reads (gzip, plain text).
-    public init?(head: some Collection<UInt8>) {
+    package init?(head: some Collection<UInt8>) {
         func starts(_ magic: [UInt8]) -> Bool { head.starts(with: magic) }
         if starts([0x50, 0x4B, 0x03, 0x04]) || starts([0x50, 0x4B, 0x05, 0x06]) {
             self = .zip
@@ -42,7 +42,7 @@ public enum RefusedFormat: String, Sendable, Equatable, CaseIterable {
     }
 
     /// What the input is, for a message: `a zip archive`.
-    public var name: String {
+    package var name: String {
         switch self {
         case .zip: "a zip archive"
         case .bzip2: "bzip2-compressed"
@@ -52,7 +52,7 @@ public enum RefusedFormat: String, Sendable, Equatable, CaseIterable {
     }
 
     /// What to do: the command that makes something `run` reads.
-    public var advice: String {
+    package var advice: String {
         switch self {
         case .zip: "unzip it first (unzip FILE) and name the files it holds"
         case .bzip2: "decompress it first (bunzip2 -k FILE, or bzip2 -dc FILE | gzip > FILE.gz)"

@@ -2,16 +2,16 @@ import NudgeCore
 import NudgeSystem
 
 /// An object of a remote store (an S3 bucket) that a run reads as one input.
-public struct RemoteObject: Sendable, Equatable {
+package struct RemoteObject: Sendable, Equatable {
     /// `s3://BUCKET/KEY`: the input's `source.file`, and what the ledger knows it by.
-    public var url: String
+    package var url: String
     /// The size the listing gave: what progress counts against.
-    public var size: Int
+    package var size: Int
     /// The version listed (S3's ETag, quotes included). A committed object whose ETag
     /// differs now has changed.
-    public var etag: String
+    package var etag: String
 
-    public init(url: String, size: Int, etag: String) {
+    package init(url: String, size: Int, etag: String) {
         self.url = url
         self.size = size
         self.etag = etag
@@ -22,18 +22,18 @@ public struct RemoteObject: Sendable, Equatable {
 /// after the retries, or the object changed while it was read. Not a fault of the
 /// input's bytes, so the run stops with the input uncommitted and the same command
 /// continues from it.
-public struct RemoteReadError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
+package struct RemoteReadError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
 
-    public init(message: String) {
+    package init(message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// One remote object's bytes, from its start, read as they arrive.
-public protocol RemoteByteStream: AnyObject {
+package protocol RemoteByteStream: AnyObject {
     /// Fills the start of `buffer` with the next bytes, waiting for them; returns how
     /// many, 0 at the object's end.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(RemoteReadError) -> Int
@@ -42,15 +42,15 @@ public protocol RemoteByteStream: AnyObject {
 }
 
 /// What a remote location named on the command line holds, in reading order.
-public struct RemoteListing: Sendable {
+package struct RemoteListing: Sendable {
     /// The objects, in bytewise key order.
-    public var objects: [RemoteObject]
+    package var objects: [RemoteObject]
     /// Each object's path below the location when it was walked as a folder (what
     /// `--include`, `--exclude` and the hidden-name rule look at); nil for an object
     /// named by its full key, which is always read.
-    public var relativePaths: [String?]
+    package var relativePaths: [String?]
 
-    public init(objects: [RemoteObject], relativePaths: [String?]) {
+    package init(objects: [RemoteObject], relativePaths: [String?]) {
         self.objects = objects
         self.relativePaths = relativePaths
     }
@@ -58,24 +58,24 @@ public struct RemoteListing: Sendable {
 
 /// What a run asked of the remote store, for its summary: how often the network failed
 /// and was got round.
-public struct RemoteRequestCounts: Sendable, Equatable {
+package struct RemoteRequestCounts: Sendable, Equatable {
     /// Requests sent: listing pages and object reads, every attempt counted.
-    public var requests = 0
+    package var requests = 0
     /// Attempts after a failure (a 500, a 503 SlowDown, a dropped connection).
-    public var retries = 0
+    package var retries = 0
     /// Of those, object reads resumed from the last byte received (a ranged GET).
-    public var resumes = 0
+    package var resumes = 0
     /// Object bytes received.
-    public var bytes = 0
+    package var bytes = 0
 
-    public init(requests: Int = 0, retries: Int = 0, resumes: Int = 0, bytes: Int = 0) {
+    package init(requests: Int = 0, retries: Int = 0, resumes: Int = 0, bytes: Int = 0) {
         (self.requests, self.retries, self.resumes, self.bytes) = (requests, retries, resumes, bytes)
     }
 }
 
 /// Where a run reads `s3://` inputs from: handed in by the front end (the command line
 /// builds one over HTTP), so that the library itself builds without the network.
-public protocol RemoteInputSource: Sendable {
+package protocol RemoteInputSource: Sendable {
     /// What was asked of the store so far.
     var requestCounts: RemoteRequestCounts { get }
     /// Whether `argument` names a location of this store (`s3://…`).

@@ -2,39 +2,39 @@ import NudgeCore
 import NudgeSpool
 
 /// One accepted record read back from the spool, with its body's exact bytes.
-public struct AcceptedRecord: Sendable {
-    public var record: ReplayRecord
+package struct AcceptedRecord: Sendable {
+    package var record: ReplayRecord
     /// The `body` object exactly as the spool holds it: what is sent.
-    public var body: [UInt8]
+    package var body: [UInt8]
     /// The record's `message_id` text (JSON, escaped) when it was a string.
-    public var messageID: String?
+    package var messageID: String?
     /// Where it is: commit number and 1-based line of `accepted/NNNNNNNN.ndjson`.
-    public var commit: Int
-    public var line: Int
+    package var commit: Int
+    package var line: Int
 }
 
 /// Reads the accepted spool in order, as far as the ledger has committed when it is
 /// created: the files of commits 1…N, line by line, 1 MiB at a time whatever a file's
 /// size. Files and bytes the ledger does not vouch for (an unfinished commit) are never
 /// read.
-public struct AcceptedSpoolReader {
-    public typealias Failure = SpoolReadError
+package struct AcceptedSpoolReader {
+    package typealias Failure = SpoolReadError
 
     private var lines: SpoolLineReader
     /// Records in all files: what `sequence` counts.
-    public private(set) var nextSequence = 0
+    package private(set) var nextSequence = 0
     /// Bytes read at a time.
     var chunkBytes: Int {
         get { lines.chunkBytes }
         set { lines.chunkBytes = newValue }
     }
 
-    public init(spool: String, ledger: Ledger) {
+    package init(spool: String, ledger: Ledger) {
         lines = SpoolLineReader(folder: spool + "/accepted", files: ledger.acceptedFiles)
     }
 
     /// The next record in spool order, or nil at the end of what was committed.
-    public mutating func next() throws(Failure) -> AcceptedRecord? {
+    package mutating func next() throws(Failure) -> AcceptedRecord? {
         guard let line = try lines.nextLine() else { return nil }
         defer { nextSequence += 1 }
         do {
@@ -46,7 +46,7 @@ public struct AcceptedSpoolReader {
 
     /// The next record whose sequence `wanted` accepts, moving past the others without
     /// parsing them (they are done); nil at the end of what was committed.
-    public mutating func next(where wanted: (Int) -> Bool) throws(Failure) -> AcceptedRecord? {
+    package mutating func next(where wanted: (Int) -> Bool) throws(Failure) -> AcceptedRecord? {
         while !wanted(nextSequence) {
             guard try lines.nextLine() != nil else { return nil }
             nextSequence += 1
@@ -55,7 +55,7 @@ public struct AcceptedSpoolReader {
     }
 
     /// Moves past the records before `sequence` without parsing them (they are done).
-    public mutating func skip(to sequence: Int) throws(Failure) {
+    package mutating func skip(to sequence: Int) throws(Failure) {
         while nextSequence < sequence, try lines.nextLine() != nil { nextSequence += 1 }
     }
 

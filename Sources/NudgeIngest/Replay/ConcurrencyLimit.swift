@@ -5,12 +5,12 @@ import NudgeCore
 /// trip while answers are clean and fast (slow start), then grows by one request per
 /// round trip; a congestion signal (429, 503, a timeout) halves it, at most once per
 /// round trip. It never exceeds the ceiling (`--concurrency`) nor drops below one.
-public struct ConcurrencyLimit: Sendable, Equatable {
+package struct ConcurrencyLimit: Sendable, Equatable {
     /// The most requests in flight (`--concurrency`, default 32).
-    public let ceiling: Int
+    package let ceiling: Int
     /// Hold the limit at the ceiling (`--fixed-concurrency`): for measurements, and for
     /// an API whose operator asked for a fixed number of connections.
-    public let fixed: Bool
+    package let fixed: Bool
     private var window: Double
     private var slowStartThreshold: Double
     /// When the last cut happened: a congestion answer to a request sent before it
@@ -23,7 +23,7 @@ public struct ConcurrencyLimit: Sendable, Equatable {
     /// - Parameters:
     ///   - ceiling: the most requests in flight, at least 1.
     ///   - initial: where the limit starts (default 4, or the ceiling when lower).
-    public init(ceiling: Int, initial: Int = 4, fixed: Bool = false) {
+    package init(ceiling: Int, initial: Int = 4, fixed: Bool = false) {
         self.ceiling = max(ceiling, 1)
         self.fixed = fixed
         window = fixed ? Double(self.ceiling) : Double(min(max(initial, 1), self.ceiling))
@@ -31,10 +31,10 @@ public struct ConcurrencyLimit: Sendable, Equatable {
     }
 
     /// Requests that may be in flight now.
-    public var current: Int { Int(window) }
+    package var current: Int { Int(window) }
 
     /// A 2xx (or any answer that is not congestion) came back after `latency` seconds.
-    public mutating func answered(latency: Double) {
+    package mutating func answered(latency: Double) {
         fastestLatency = min(fastestLatency, latency)
         guard !fixed, latency <= fastestLatency * 2 + 0.05 else { return }
         window += window < slowStartThreshold ? 1 : 1 / window
@@ -42,7 +42,7 @@ public struct ConcurrencyLimit: Sendable, Equatable {
     }
 
     /// The server pushed back (429, 503, a timeout) on a request sent at `sentAt`.
-    public mutating func congested(sentAt: Double, now: Double) {
+    package mutating func congested(sentAt: Double, now: Double) {
         guard !fixed, sentAt >= lastCutAt else { return }
         window = max(1, (window / 2).rounded(.down))
         slowStartThreshold = window

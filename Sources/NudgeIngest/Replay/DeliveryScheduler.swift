@@ -2,20 +2,20 @@ import NudgeCore
 
 /// One accepted record as replay sees it: where it is in the spool and what the
 /// ordering rules need.
-public struct ReplayRecord: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
+package struct ReplayRecord: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         case identify, track
     }
 
     /// Position in the spool: records numbered from 0 in commit order, line order within.
-    public var sequence: Int
-    public var kind: Kind
+    package var sequence: Int
+    package var kind: Kind
     /// The body's `ext_id`.
-    public var extID: String
+    package var extID: String
     /// Bytes of the body, for the batch limit.
-    public var bodyBytes: Int
+    package var bodyBytes: Int
 
-    public init(sequence: Int, kind: Kind, extID: String, bodyBytes: Int) {
+    package init(sequence: Int, kind: Kind, extID: String, bodyBytes: Int) {
         self.sequence = sequence
         self.kind = kind
         self.extID = extID
@@ -24,31 +24,31 @@ public struct ReplayRecord: Sendable, Equatable {
 }
 
 /// A request the scheduler hands out: one identify, or a batch of tracks.
-public struct DeliveryRequest: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
+package struct DeliveryRequest: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         case identify, trackBatch
     }
 
-    public var id: Int
-    public var kind: Kind
+    package var id: Int
+    package var kind: Kind
     /// The records it carries, in spool order.
-    public var sequences: [Int]
+    package var sequences: [Int]
 }
 
 /// Limits on what one request carries and how far replay reads ahead. The defaults
 /// are those of Segment's own client for the Nudge destination.
-public struct DeliveryLimits: Sendable, Equatable {
+package struct DeliveryLimits: Sendable, Equatable {
     /// Tracks per batch (`--batch-size`, default 1,000).
-    public var batchCount = 1000
+    package var batchCount = 1000
     /// Body bytes per batch (`--batch-bytes`, default 4 MB); a single larger track is
     /// still sent, alone.
-    public var batchBytes = 4_000_000
+    package var batchBytes = 4_000_000
     /// Records read ahead of the oldest one not yet done: room for every request in
     /// flight to be full while one user's records wait behind its earlier ones. Memory
     /// is bounded by it (each record holds its body, a few hundred bytes).
-    public var window = 65_536
+    package var window = 65_536
 
-    public init() {}
+    package init() {}
 }
 
 /// The ordering rules of `replay`, as a state machine with no I/O, so they can be
@@ -69,8 +69,8 @@ public struct DeliveryLimits: Sendable, Equatable {
 ///
 /// How many requests are in flight is not its business: the ``ReplayMachine`` asks
 /// for the next request only when it has a free slot.
-public struct DeliveryScheduler: Sendable {
-    public private(set) var limits: DeliveryLimits
+package struct DeliveryScheduler: Sendable {
+    package private(set) var limits: DeliveryLimits
     /// Records read and not yet done, in spool order, from `head` on; the done prefix
     /// before `head` is dropped in bulk, so that moving past it costs no copy.
     private var window: [Entry] = []
@@ -88,16 +88,16 @@ public struct DeliveryScheduler: Sendable {
     private var freeUserNumbers: [Int] = []
     private var scanNumber = 0
     /// Users whose identify Nudge rejected.
-    public private(set) var rejectedUsers: Set<String>
+    package private(set) var rejectedUsers: Set<String>
     /// Requests sent and not answered, with the user numbers they carry.
     private var inFlight: [Int: (request: DeliveryRequest, users: [Int])] = [:]
     private var nextRequestID = 1
     /// Every record before this sequence is done.
-    public private(set) var watermark: Int
+    package private(set) var watermark: Int
     /// Done records at or after the watermark.
-    public private(set) var doneAfterWatermark: Set<Int>
+    package private(set) var doneAfterWatermark: Set<Int>
     /// Records before the watermark that are to be sent again (`requeue`).
-    public private(set) var requeued: Set<Int>
+    package private(set) var requeued: Set<Int>
 
     private struct Entry {
         var record: ReplayRecord
@@ -111,7 +111,7 @@ public struct DeliveryScheduler: Sendable {
     ///     skipped when enqueued.
     ///   - rejectedUsers: users whose identify an earlier replay saw rejected.
     ///   - requeued: records before the watermark to send again.
-    public init(limits: DeliveryLimits, watermark: Int = 0, done: Set<Int> = [], rejectedUsers: Set<String> = [],
+    package init(limits: DeliveryLimits, watermark: Int = 0, done: Set<Int> = [], rejectedUsers: Set<String> = [],
                 requeued: Set<Int> = []) {
         self.limits = limits
         self.watermark = watermark
@@ -121,29 +121,29 @@ public struct DeliveryScheduler: Sendable {
     }
 
     /// Records read and not yet done.
-    public var pendingCount: Int { window.count - head }
+    package var pendingCount: Int { window.count - head }
     /// The caller may read more records.
-    public var wantsRecords: Bool { pendingCount < limits.window }
+    package var wantsRecords: Bool { pendingCount < limits.window }
     /// How many more records the window holds.
-    public var room: Int { max(limits.window - pendingCount, 0) }
+    package var room: Int { max(limits.window - pendingCount, 0) }
     /// Nothing read is left to do.
-    public var isIdle: Bool { head == window.count }
+    package var isIdle: Bool { head == window.count }
     /// Some record read waits to be sent.
-    public var hasWaiting: Bool { waitingCount > 0 }
+    package var hasWaiting: Bool { waitingCount > 0 }
     private var waitingCount = 0
     /// Where reading the spool starts: the first requeued record, or the watermark.
-    public var firstWanted: Int { min(requeued.min() ?? watermark, watermark) }
+    package var firstWanted: Int { min(requeued.min() ?? watermark, watermark) }
 
     /// Whether the record at `sequence` is still to be delivered (the reader skips the
     /// others without parsing them).
-    public func wants(_ sequence: Int) -> Bool {
+    package func wants(_ sequence: Int) -> Bool {
         requeued.contains(sequence) || (sequence >= watermark && !doneAfterWatermark.contains(sequence))
     }
 
     /// Adds the next record in spool order. Returns false when a checkpoint says it is
     /// done already (it is then dropped).
     @discardableResult
-    public mutating func enqueue(_ record: ReplayRecord) -> Bool {
+    package mutating func enqueue(_ record: ReplayRecord) -> Bool {
         precondition(window.last.map { $0.record.sequence < record.sequence } ?? true, "records must come in spool order")
         if !wants(record.sequence) {
             // Done before; with nothing earlier waiting, the watermark moves past it.
@@ -157,7 +157,7 @@ public struct DeliveryScheduler: Sendable {
 
     /// What the caller must do next: send a request, reject tracks of rejected users,
     /// or nothing for now (wait for an answer, or read more records).
-    public enum Step: Sendable, Equatable {
+    package enum Step: Sendable, Equatable {
         case send(DeliveryRequest)
         /// Tracks of a user whose identify was rejected: write them to the rejected
         /// spool, then call ``markRejectedWithoutRequest(_:)``.
@@ -166,7 +166,7 @@ public struct DeliveryScheduler: Sendable {
     }
 
     /// The next step, following the rules above.
-    public mutating func next() -> Step {
+    package mutating func next() -> Step {
         scanNumber += 1
         let scan = scanNumber
         var batch: [Int] = []
@@ -231,7 +231,7 @@ public struct DeliveryScheduler: Sendable {
 
     /// The request was answered 2xx: its records are done. An acknowledged identify
     /// also lifts an earlier rejection of its user.
-    public mutating func acknowledged(_ requestID: Int) {
+    package mutating func acknowledged(_ requestID: Int) {
         if let (request, users) = inFlight[requestID], request.kind == .identify {
             for user in users { rejectedUsers.remove(userNames[user]) }
         }
@@ -241,7 +241,7 @@ public struct DeliveryScheduler: Sendable {
     /// The request was answered with a permanent error: its records are done (the
     /// caller has written them to the rejected spool). A rejected identify makes its
     /// user's later tracks rejected too.
-    public mutating func rejected(_ requestID: Int) {
+    package mutating func rejected(_ requestID: Int) {
         if let (request, users) = inFlight[requestID], request.kind == .identify {
             for user in users { rejectedUsers.insert(userNames[user]) }
         }
@@ -249,20 +249,20 @@ public struct DeliveryScheduler: Sendable {
     }
 
     /// Tracks handed out by ``Step/rejectWithoutRequest(_:)`` are written: they are done.
-    public mutating func markRejectedWithoutRequest(_ sequences: [Int]) {
+    package mutating func markRejectedWithoutRequest(_ sequences: [Int]) {
         markDone(Set(sequences))
     }
 
     /// Nudge answered 413 to a batch of `count` records and `bytes` body bytes: later
     /// batches carry at most half of each (at least one record).
-    public mutating func shrinkBatches(below count: Int, bytes: Int) {
+    package mutating func shrinkBatches(below count: Int, bytes: Int) {
         limits.batchCount = max(1, min(limits.batchCount, count / 2))
         limits.batchBytes = max(1, min(limits.batchBytes, bytes / 2))
     }
 
     /// The request will not be answered for good in this process (the replay stops, or
     /// the request is split): its records go back to waiting, to be sent again.
-    public mutating func abandon(_ requestID: Int) {
+    package mutating func abandon(_ requestID: Int) {
         guard let (request, users) = inFlight.removeValue(forKey: requestID) else { return }
         for sequence in request.sequences {
             if let index = index(of: sequence) {

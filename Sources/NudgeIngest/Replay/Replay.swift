@@ -4,13 +4,13 @@ import NudgeSystem
 
 /// Why a replay could not go on: the spool could not be read or written. (Answers
 /// from Nudge never throw: they end the replay through ``ReplayEnd``.)
-public enum ReplayError: Error, Sendable, CustomStringConvertible {
+package enum ReplayError: Error, Sendable, CustomStringConvertible {
     case spool(SpoolError)
     case reading(AcceptedSpoolReader.Failure)
     /// The spool's replay progress is another destination's, or another spool's.
     case refused(ReplayRefusal)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .spool(let error): "\(error)"
         case .reading(let error): "\(error)"
@@ -20,24 +20,24 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Where a replay stands, for a progress line.
-public struct ReplayProgress: Sendable {
+package struct ReplayProgress: Sendable {
     /// Records answered (acknowledged or rejected) by this replay, of `total` to send.
-    public var answered: Int
-    public var total: Int
-    public var rejected: Int
-    public var inFlight: Int
-    public var concurrency: Int
-    public var retries: Int
-    public var elapsedSeconds: Double
+    package var answered: Int
+    package var total: Int
+    package var rejected: Int
+    package var inFlight: Int
+    package var concurrency: Int
+    package var retries: Int
+    package var elapsedSeconds: Double
 
     /// The last answer that was not an acknowledgement (`HTTP 503`, `connection refused`).
-    public var lastProblem: String?
+    package var lastProblem: String?
 
     /// One line for a terminal `width` columns wide:
     /// `12,000 of 61,238 records (19.6 %) · 0 rejected · 17/32 in flight · 3 retries (last: HTTP 503) · ETA 0:41`.
     /// What does not fit is left out, least useful first (in flight, retries, rejected);
     /// the counts and the ETA always stay.
-    public func line(width: Int = 160) -> String {
+    package func line(width: Int = 160) -> String {
         let share = total > 0 ? Double(answered) / Double(total) * 100 : 100
         var eta = "–"
         if answered > 0 && elapsedSeconds > 0.5 && total > answered {
@@ -75,19 +75,19 @@ public struct ReplayProgress: Sendable {
 /// own, sleeps until the machine's next wake, writes the rejected spool and the
 /// checkpoint, and feeds every answer, tick and interruption back as an event. All
 /// decisions are the machine's.
-public struct Replay {
-    public var spool: String
-    public var configuration: ReplayConfiguration
+package struct Replay {
+    package var spool: String
+    package var configuration: ReplayConfiguration
     /// Print the requests instead of sending them; nothing is saved.
-    public var dryRun: Bool
+    package var dryRun: Bool
     /// `--switch-destination`: when the spool's progress is another destination's, keep
     /// it apart and deliver to this one (resuming its own kept progress, if any).
-    public var switchDestination = false
+    package var switchDestination = false
     /// `--adopt-checkpoint`: a checkpoint that names no destination (written before
     /// destinations were recorded) is this destination's progress.
-    public var adoptCheckpoint = false
+    package var adoptCheckpoint = false
 
-    public init(spool: String, configuration: ReplayConfiguration, dryRun: Bool = false) {
+    package init(spool: String, configuration: ReplayConfiguration, dryRun: Bool = false) {
         self.spool = spool
         self.configuration = configuration
         self.dryRun = dryRun
@@ -105,7 +105,7 @@ public struct Replay {
     ///   - interrupts: each element is a Ctrl-C; the first stops new requests.
     ///   - printRequest: on a dry run, called with every request in order.
     ///   - progress: called at most five times a second while it works.
-    public func run(
+    package func run(
         transport: ReplayTransport, interrupts: AsyncStream<Void>? = nil,
         printRequest: (@Sendable (OutgoingRequest) -> Void)? = nil,
         progress: ((ReplayProgress) -> Void)? = nil

@@ -14,35 +14,35 @@ import class Foundation.NSNull
 /// It belongs to one destination (``destination``) and one spool (``spool``): a replay
 /// to another destination, or of a spool that was started over, refuses it
 /// (``ReplayRefusal``) instead of reading it as "done".
-public struct ReplayCheckpoint: Sendable, Equatable {
+package struct ReplayCheckpoint: Sendable, Equatable {
     /// Where the records it counts were delivered; nil in a checkpoint of version 1 or
     /// 2 (before destinations were recorded) and in a fresh one.
-    public var destination: ReplayDestination?
+    package var destination: ReplayDestination?
     /// The spool whose records it counts; nil in a checkpoint of version 1 or 2.
-    public var spool: ReplayedSpool?
+    package var spool: ReplayedSpool?
     /// Every accepted record before this sequence is done (acknowledged or rejected),
     /// except those in ``requeued``.
-    public var watermark = 0
+    package var watermark = 0
     /// Done records at or after the watermark.
-    public var done: Set<Int> = []
+    package var done: Set<Int> = []
     /// Records before the watermark that `requeue` put back: the next replay sends them.
-    public var requeued: Set<Int> = []
+    package var requeued: Set<Int> = []
     /// Users whose latest identify Nudge rejected.
-    public var rejectedUsers: Set<String> = []
+    package var rejectedUsers: Set<String> = []
     /// Length of `SPOOL/rejected/rejected.ndjson` that this checkpoint vouches for.
-    public var rejectedBytes = 0
+    package var rejectedBytes = 0
     /// A `requeue` commit: the rewritten rejected spool under its hidden name, which
     /// the next open renames over `rejected.ndjson` if a kill came first.
-    public var rejectedRewrite: String?
+    package var rejectedRewrite: String?
     /// Records Nudge acknowledged, over every replay to this destination.
-    public var acknowledged = 0
+    package var acknowledged = 0
     /// Records in the rejected spool now: rejected over every replay, less those
     /// `requeue` put back (a record sent again counts once, as its last answer says).
-    public var rejected = 0
+    package var rejected = 0
     /// Records put back by `requeue`, over the spool's life.
-    public var requeuedTotal = 0
+    package var requeuedTotal = 0
 
-    public init(destination: ReplayDestination? = nil, spool: ReplayedSpool? = nil) {
+    package init(destination: ReplayDestination? = nil, spool: ReplayedSpool? = nil) {
         self.destination = destination
         self.spool = spool
     }
@@ -119,7 +119,7 @@ public struct ReplayCheckpoint: Sendable, Equatable {
 
     /// The checkpoint of `spool`, read without the lock and without changing anything
     /// (for `audit`); a fresh one when no replay has run.
-    public static func saved(inSpool spool: String) throws(SpoolError) -> ReplayCheckpoint {
+    package static func saved(inSpool spool: String) throws(SpoolError) -> ReplayCheckpoint {
         try saved(at: spool + "/replay/checkpoint.json")
     }
 
@@ -134,7 +134,7 @@ public struct ReplayCheckpoint: Sendable, Equatable {
 
     /// The records of the rejected spool that this checkpoint vouches for, each its line
     /// (a `rejected-record`), read without the replay lock: a replay may be running.
-    public func rejectedLines(inSpool spool: String) throws(SpoolError) -> [ArraySlice<UInt8>] {
+    package func rejectedLines(inSpool spool: String) throws(SpoolError) -> [ArraySlice<UInt8>] {
         var path = spool + "/rejected/rejected.ndjson"
         if let rejectedRewrite, Files.size(of: spool + "/rejected/" + rejectedRewrite) != nil {
             path = spool + "/rejected/" + rejectedRewrite

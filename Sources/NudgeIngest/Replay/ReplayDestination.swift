@@ -4,12 +4,12 @@ import NudgeSpool
 /// Where a replay delivers: Nudge's endpoint and a fingerprint of the API key (never
 /// the key). A replay's progress belongs to one destination, so that the same spool can
 /// be delivered in full to a staging account and then to production.
-public struct ReplayDestination: Sendable, Equatable, CustomStringConvertible {
+package struct ReplayDestination: Sendable, Equatable, CustomStringConvertible {
     /// The endpoint as compared: scheme and host in lower case, no trailing `/`.
-    public var endpoint: String
+    package var endpoint: String
     /// A one-way fingerprint of the API key (`sha256:` and 32 hex digits of its SHA-256,
     /// made by the HTTP shell), or empty where no key is known (a dry run without one).
-    public var keyFingerprint: String
+    package var keyFingerprint: String
 
     package init(endpoint: String, keyFingerprint: String) {
         self.endpoint = Self.normalized(endpoint)
@@ -53,19 +53,19 @@ public struct ReplayDestination: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `https://api.example.com/x (key sha256:1f2e3d4c…)`
-    public var description: String {
+    package var description: String {
         keyFingerprint.isEmpty ? endpoint : "\(endpoint) (key \(keyFingerprint.prefix(15))…)"
     }
 }
 
 /// The spool a checkpoint counts the records of: the accepted records are numbered from
 /// 0 in spool order, so a checkpoint means nothing for a spool that was started over.
-public struct ReplayedSpool: Sendable, Equatable {
+package struct ReplayedSpool: Sendable, Equatable {
     /// When the spool's first commit was made (the ledger's commit 1): a spool that was
     /// removed and made again has another.
-    public var firstCommitAt: String
+    package var firstCommitAt: String
     /// Accepted records the spool held when the checkpoint was saved: it never shrinks.
-    public var acceptedRecords: Int
+    package var acceptedRecords: Int
 
     package init(firstCommitAt: String, acceptedRecords: Int) {
         self.firstCommitAt = firstCommitAt
@@ -79,7 +79,7 @@ public struct ReplayedSpool: Sendable, Equatable {
 
 /// Why a replay (or requeue) will not use the checkpoint it found: each says what
 /// happened and what to do. Nothing is sent or changed.
-public enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+package enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// The checkpoint is another destination's progress.
     case otherDestination(spool: String, saved: ReplayDestination, asked: ReplayDestination, askedWasKept: Bool)
     /// A checkpoint from before destinations were recorded, with progress in it.
@@ -89,7 +89,7 @@ public enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// The checkpoint vouches for more accepted records than the spool holds.
     case pastTheEnd(spool: String, counted: Int, accepted: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .otherDestination(let spool, let saved, let asked, let askedWasKept):
             return "the replay progress of spool \(spool.shellQuoted) belongs to \(saved), not to \(asked). "

@@ -1,31 +1,31 @@
 import NudgeCore
 
 /// Settings of one `nudge-ingest replay`.
-public struct ReplayConfiguration: Sendable {
+package struct ReplayConfiguration: Sendable {
     /// The base URL; requests go to `{endpoint}/identify` and `{endpoint}/events/batch`.
-    public var endpoint = "https://main-api.nudgenow.com/api/integration/segment"
-    public var apiKey = ""
+    package var endpoint = "https://main-api.nudgenow.com/api/integration/segment"
+    package var apiKey = ""
     /// A one-way fingerprint of ``apiKey`` (the HTTP shell makes it with SHA-256): with
     /// the endpoint, it names the destination the spool's progress belongs to.
-    public var keyFingerprint = ""
-    public var limits = DeliveryLimits()
-    public var retry = RetryPolicy()
+    package var keyFingerprint = ""
+    package var limits = DeliveryLimits()
+    package var retry = RetryPolicy()
     /// Requests in flight at most (`--concurrency`, default 32); the number in flight
     /// adapts below it (``ConcurrencyLimit``) unless `fixedConcurrency`.
-    public var concurrency = 32
-    public var fixedConcurrency = false
+    package var concurrency = 32
+    package var fixedConcurrency = false
     /// Request starts per second, at most (`--max-rps`).
-    public var maxRequestsPerSecond: Double?
+    package var maxRequestsPerSecond: Double?
     /// Group commit: the checkpoint is saved once this many answers are unsaved, or
     /// once the oldest unsaved answer is this old, whichever comes first.
-    public var checkpointEveryAnswers = 1000
-    public var checkpointEverySeconds = 0.2
+    package var checkpointEveryAnswers = 1000
+    package var checkpointEverySeconds = 0.2
 
-    public init() {}
+    package init() {}
 }
 
 /// How a replay ended.
-public enum ReplayEnd: Sendable, Equatable {
+package enum ReplayEnd: Sendable, Equatable {
     /// Everything read was acknowledged or rejected.
     case delivered
     /// Ctrl-C: requests in flight were answered (or timed out) and saved.
@@ -36,32 +36,32 @@ public enum ReplayEnd: Sendable, Equatable {
 }
 
 /// What one replay did, for its summary.
-public struct ReplayTally: Sendable, Equatable {
+package struct ReplayTally: Sendable, Equatable {
     /// Requests started and the records they carried, retries and split batches not
     /// counted again.
-    public var requests = 0
-    public var sent = 0
-    public var acknowledged = 0
-    public var rejected = 0
+    package var requests = 0
+    package var sent = 0
+    package var acknowledged = 0
+    package var rejected = 0
     /// Attempts beyond the first.
-    public var retries = 0
+    package var retries = 0
     /// The last answer that was not an acknowledgement (`HTTP 503`, `connection
     /// refused`), for the progress line; nil while every answer was clean.
-    public var lastProblem: String?
+    package var lastProblem: String?
     /// Batches split after a 413.
-    public var splits = 0
+    package var splits = 0
     /// Seconds from sending to an answer, per attempt.
-    public var latencies: [Double] = []
+    package var latencies: [Double] = []
     /// The ceiling the number in flight reached, and where it stands.
-    public var peakConcurrency = 0
-    public var concurrency = 0
+    package var peakConcurrency = 0
+    package var concurrency = 0
 }
 
 /// One HTTP attempt the shell must carry out; its answer comes back as
 /// ``ReplayMachine/Event/answered(_:_:)`` with the same `id`.
-public struct ReplaySend: Sendable {
-    public var id: Int
-    public var request: OutgoingRequest
+package struct ReplaySend: Sendable {
+    package var id: Int
+    package var request: OutgoingRequest
 }
 
 /// `replay` as one state machine with no I/O: the ordering of the
@@ -72,8 +72,8 @@ public struct ReplaySend: Sendable {
 ///
 /// Time is an input (`now`, seconds on any monotonic clock), so a test drives the
 /// machine through hours of backoff and kills in microseconds.
-public struct ReplayMachine: Sendable {
-    public enum Event: Sendable {
+package struct ReplayMachine: Sendable {
+    package enum Event: Sendable {
         /// Records the shell read after a ``Action/read(upTo:)``; `atEnd` when the
         /// committed spool has no more.
         case read([AcceptedRecord], atEnd: Bool)
@@ -85,7 +85,7 @@ public struct ReplayMachine: Sendable {
         case interrupted
     }
 
-    public enum Action: Sendable {
+    package enum Action: Sendable {
         /// Read up to this many records still to deliver, in spool order.
         case read(upTo: Int)
         case send(ReplaySend)
@@ -100,11 +100,11 @@ public struct ReplayMachine: Sendable {
         case finish(ReplayEnd)
     }
 
-    public let configuration: ReplayConfiguration
-    public private(set) var tally = ReplayTally()
-    public private(set) var checkpoint: ReplayCheckpoint
+    package let configuration: ReplayConfiguration
+    package private(set) var tally = ReplayTally()
+    package private(set) var checkpoint: ReplayCheckpoint
     /// The replay has finished (``Action/finish(_:)`` was returned).
-    public private(set) var finished = false
+    package private(set) var finished = false
 
     private var scheduler: DeliveryScheduler
     private var concurrency: ConcurrencyLimit
@@ -142,7 +142,7 @@ public struct ReplayMachine: Sendable {
     /// - Parameters:
     ///   - saved: the checkpoint the last replay left (or a fresh one).
     ///   - seed: seeds the backoff jitter (tests pass a fixed one).
-    public init(configuration: ReplayConfiguration, saved: ReplayCheckpoint, seed: UInt64 = 0x9E37_79B9) {
+    package init(configuration: ReplayConfiguration, saved: ReplayCheckpoint, seed: UInt64 = 0x9E37_79B9) {
         self.configuration = configuration
         checkpoint = saved
         checkpoint.rejectedRewrite = nil
@@ -156,25 +156,25 @@ public struct ReplayMachine: Sendable {
     }
 
     /// Where reading the spool starts (records before it are done).
-    public var firstWanted: Int { scheduler.firstWanted }
+    package var firstWanted: Int { scheduler.firstWanted }
 
     /// Whether the record at `sequence` is still to be delivered; the shell's reader
     /// skips the others without parsing them.
-    public func wants(_ sequence: Int) -> Bool { scheduler.wants(sequence) }
+    package func wants(_ sequence: Int) -> Bool { scheduler.wants(sequence) }
 
     /// Records read and not yet done, for the summary of a stopped replay.
-    public var pendingCount: Int { scheduler.pendingCount }
+    package var pendingCount: Int { scheduler.pendingCount }
 
     /// Attempts on the wire now.
-    public var inFlight: Int { onWire.count }
+    package var inFlight: Int { onWire.count }
 
     /// The first actions: start reading.
-    public mutating func start(now: Double) -> [Action] {
+    package mutating func start(now: Double) -> [Action] {
         pump(now: now)
     }
 
     /// Applies one event and returns what to do next.
-    public mutating func handle(_ event: Event, now: Double) -> [Action] {
+    package mutating func handle(_ event: Event, now: Double) -> [Action] {
         guard !finished else { return [] }
         var actions: [Action] = []
         switch event {
@@ -473,8 +473,8 @@ public struct ReplayMachine: Sendable {
 }
 
 /// The tool's version, in `--version` and the `User-Agent` replay sends.
-public enum NudgeIngestVersion {
-    public static let current = "0.14.0"
+package enum NudgeIngestVersion {
+    package static let current = "0.14.0"
 }
 
 /// A rejected record: `SPOOL/rejected/rejected.ndjson` (`schemas/rejected-record.schema.json`).

@@ -1,29 +1,29 @@
 import NudgeCore
 
 /// The outcome of `nudge-ingest replay` (`schemas/replay-summary.schema.json`).
-public struct ReplaySummary: Sendable {
-    public var spool: String
-    public var endpoint: String
-    public var dryRun: Bool
-    public var tally = ReplayTally()
-    public var end = ReplayEnd.delivered
+package struct ReplaySummary: Sendable {
+    package var spool: String
+    package var endpoint: String
+    package var dryRun: Bool
+    package var tally = ReplayTally()
+    package var end = ReplayEnd.delivered
     /// Records still to deliver when the replay started.
-    public var total = 0
+    package var total = 0
     /// Records of `total` not answered (acknowledged or rejected) when it stopped.
-    public var remaining = 0
-    public var elapsedSeconds = 0.0
+    package var remaining = 0
+    package var elapsedSeconds = 0.0
     /// Totals over every replay of this spool, from the checkpoint.
-    public var totalAcknowledged = 0
-    public var totalRejected = 0
+    package var totalAcknowledged = 0
+    package var totalRejected = 0
 
-    public init(spool: String, endpoint: String, dryRun: Bool) {
+    package init(spool: String, endpoint: String, dryRun: Bool) {
         self.spool = spool
         self.endpoint = endpoint
         self.dryRun = dryRun
     }
 
     /// Why the replay stopped early; nil when it delivered everything.
-    public var stopReason: String? {
+    package var stopReason: String? {
         switch end {
         case .delivered: nil
         case .interrupted: "interrupted"
@@ -34,7 +34,7 @@ public struct ReplaySummary: Sendable {
     /// 0 everything read was answered (acknowledged or rejected); 1 an operator's
     /// mistake (key, endpoint) stopped it with nothing consumed; 2 retries were spent:
     /// run `replay` again to continue; 130 interrupted.
-    public var exitStatus: Int32 {
+    package var exitStatus: Int32 {
         switch end {
         case .delivered: 0
         case .interrupted: 130
@@ -42,13 +42,13 @@ public struct ReplaySummary: Sendable {
         }
     }
 
-    public func latency(percentile: Double) -> Double? {
+    package func latency(percentile: Double) -> Double? {
         guard !tally.latencies.isEmpty else { return nil }
         let sorted = tally.latencies.sorted()
         return sorted[min(sorted.count - 1, Int((Double(sorted.count) * percentile).rounded(.up)) - 1)]
     }
 
-    public var json: String {
+    package var json: String {
         let seconds = max(elapsedSeconds, 1e-9)
         var json = JSONWriter()
         json.beginObject()
@@ -82,7 +82,7 @@ public struct ReplaySummary: Sendable {
         return json.text
     }
 
-    public var report: String {
+    package var report: String {
         if dryRun {
             return "nudge-ingest replay (dry run): would send \(group(tally.sent)) records in \(group(tally.requests)) "
                 + "requests to \(endpoint) (of \(group(total)) to deliver); nothing was sent or saved. "

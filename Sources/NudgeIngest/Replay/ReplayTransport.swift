@@ -2,16 +2,16 @@ import NudgeCore
 import NudgeSystem
 
 /// One HTTP request replay sends.
-public struct OutgoingRequest: Sendable {
-    public var method: String
-    public var url: String
+package struct OutgoingRequest: Sendable {
+    package var method: String
+    package var url: String
     /// Header names and values, the API key included (``redactedHeaders`` hides it).
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
     /// Records the body carries.
-    public var records: Int
+    package var records: Int
 
-    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], records: Int) {
+    package init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], records: Int) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -20,32 +20,32 @@ public struct OutgoingRequest: Sendable {
     }
 
     /// The headers with the API key's value replaced, for anything a person sees.
-    public var redactedHeaders: [(name: String, value: String)] {
+    package var redactedHeaders: [(name: String, value: String)] {
         headers.map { $0.name == "apikey" ? ($0.name, "[redacted]") : $0 }
     }
 }
 
 /// What came back: a status and (bounded) body, or the reason there was none.
-public struct HTTPAnswer: Sendable {
-    public var status: Int?
-    public var retryAfter: String?
+package struct HTTPAnswer: Sendable {
+    package var status: Int?
+    package var retryAfter: String?
     /// The first ``bodyLimit`` bytes of the response body (for the rejected spool).
-    public var body: [UInt8] = []
+    package var body: [UInt8] = []
     /// No answer: a timeout or a connection error, for a person (never holds the key).
-    public var failure: String?
+    package var failure: String?
     /// No answer came within the request timeout (a congestion signal).
-    public var timedOut: Bool
+    package var timedOut: Bool
     /// No connection could be made at all: refused, no such host, or a TLS handshake
     /// that failed. Before the destination has ever answered, that is a wrong
     /// `--endpoint` (or a service that is down), not a fault worth retrying.
-    public var unreachable: Bool
+    package var unreachable: Bool
     /// When it arrived, in Unix seconds: what an HTTP-date `Retry-After` is counted from.
-    public var receivedAt: Double
+    package var receivedAt: Double
 
     /// Bytes of a response body kept.
-    public static let bodyLimit = 2048
+    package static let bodyLimit = 2048
 
-    public init(status: Int?, retryAfter: String? = nil, body: [UInt8] = [], failure: String? = nil, timedOut: Bool = false,
+    package init(status: Int?, retryAfter: String? = nil, body: [UInt8] = [], failure: String? = nil, timedOut: Bool = false,
                 unreachable: Bool = false, receivedAt: Double = Timestamp.now.secondsSinceEpoch) {
         self.status = status
         self.retryAfter = retryAfter
@@ -60,6 +60,6 @@ public struct HTTPAnswer: Sendable {
 /// Sends one request and returns its answer, never throwing: network failures are
 /// answers too. The real one is `HTTPClientTransport` (module `NudgeReplayHTTP`, over
 /// async-http-client); tests may answer from memory.
-public protocol ReplayTransport: Sendable {
+package protocol ReplayTransport: Sendable {
     func send(_ request: OutgoingRequest) async -> HTTPAnswer
 }

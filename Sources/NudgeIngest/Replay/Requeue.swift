@@ -8,15 +8,15 @@ import class Foundation.JSONSerialization
 
 /// Which rejected records `requeue` puts back. Each kind of filter that is given must
 /// match; repeated values of one kind are alternatives. No filter: every record.
-public struct RequeueFilter: Sendable {
+package struct RequeueFilter: Sendable {
     /// HTTP statuses (`--status`); `identify_rejected` records have none.
-    public var statuses: Set<Int> = []
+    package var statuses: Set<Int> = []
     /// `rejected_by_nudge` or `identify_rejected` (`--reason`).
-    public var reasons: Set<String> = []
+    package var reasons: Set<String> = []
     /// ext_ids (`--user`).
-    public var users: Set<String> = []
+    package var users: Set<String> = []
 
-    public init() {}
+    package init() {}
 
     func matches(_ line: RejectedLine) -> Bool {
         (statuses.isEmpty || line.status.map { statuses.contains($0) } == true)
@@ -37,11 +37,11 @@ struct RejectedLine {
 }
 
 /// Why `requeue` changed nothing.
-public enum RequeueError: Error, Sendable, CustomStringConvertible {
+package enum RequeueError: Error, Sendable, CustomStringConvertible {
     case spool(SpoolError)
     case malformed(path: String, line: Int, problem: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .spool(let error): "\(error)"
         case .malformed(let path, let line, let problem):
@@ -51,21 +51,21 @@ public enum RequeueError: Error, Sendable, CustomStringConvertible {
 }
 
 /// The outcome of `nudge-ingest requeue` (`schemas/requeue-summary.schema.json`).
-public struct RequeueSummary: Sendable {
-    public var spool: String
-    public var dryRun: Bool
+package struct RequeueSummary: Sendable {
+    package var spool: String
+    package var dryRun: Bool
     /// Records put back: those the filter matched, and the rejected identifies of
     /// their users.
-    public var requeued = 0
+    package var requeued = 0
     /// Of them, identifies added because a matched record's user needs them first
     /// (the tracks held back by those identifies come along too, uncounted here).
-    public var identifiesAdded = 0
+    package var identifiesAdded = 0
     /// Records left in the rejected spool.
-    public var remaining = 0
+    package var remaining = 0
     /// Records the next replay will send again, over every requeue not yet replayed.
-    public var pending = 0
+    package var pending = 0
 
-    public var json: String {
+    package var json: String {
         var json = JSONWriter()
         json.beginObject()
         json.value("spool", spool)
@@ -78,7 +78,7 @@ public struct RequeueSummary: Sendable {
         return json.text
     }
 
-    public var report: String {
+    package var report: String {
         let verb = dryRun ? "would put back" : "put back"
         var text = "nudge-ingest requeue\(dryRun ? " (dry run: nothing changed)" : ""): \(verb) \(group(requeued)) rejected records"
         if identifiesAdded > 0 { text += " (\(group(identifiesAdded)) of them identifies their tracks need first)" }
@@ -100,8 +100,8 @@ public struct RequeueSummary: Sendable {
 /// A user's records travel together: a matched record brings its user's rejected
 /// identifies and the tracks held back because of them (`identify_rejected`), and the
 /// user is no longer treated as rejected.
-public enum Requeue {
-    public static func run(spool: String, filter: RequeueFilter, dryRun: Bool) throws(RequeueError) -> RequeueSummary {
+package enum Requeue {
+    package static func run(spool: String, filter: RequeueFilter, dryRun: Bool) throws(RequeueError) -> RequeueSummary {
         let ledger: Ledger
         let store: ReplayStore?
         var checkpoint: ReplayCheckpoint

@@ -5,20 +5,20 @@ import NudgeCore
 /// ones it retries are retried here; an answer that judges a record rejects it; an
 /// answer that says the operator's setup is wrong stops the replay before it consumes
 /// anything.
-public struct RetryPolicy: Sendable {
+package struct RetryPolicy: Sendable {
     /// Attempts per request, the first included (`--max-attempts`, default 8).
-    public var maxAttempts = 8
+    package var maxAttempts = 8
     /// Time from a request's first attempt after which it is not retried again
     /// (`--max-retry-seconds`, default 600).
-    public var maxTotalSeconds = 600.0
+    package var maxTotalSeconds = 600.0
     /// The first backoff; each retry doubles it, up to `maxDelaySeconds`.
-    public var baseDelaySeconds = 0.5
-    public var maxDelaySeconds = 30.0
+    package var baseDelaySeconds = 0.5
+    package var maxDelaySeconds = 30.0
 
-    public init() {}
+    package init() {}
 
     /// What an answer means for the records a request carried.
-    public enum Verdict: Sendable, Equatable {
+    package enum Verdict: Sendable, Equatable {
         /// 2xx: delivered.
         case acknowledged
         /// 408, 423, 429, 5xx but 501 and 505, a timeout or a broken connection: worth
@@ -41,7 +41,7 @@ public struct RetryPolicy: Sendable {
 
     /// The verdict on an answer: `status` nil means no answer arrived (`timedOut` tells
     /// a timeout from a broken connection).
-    public static func verdict(status: Int?, timedOut: Bool = false) -> Verdict {
+    package static func verdict(status: Int?, timedOut: Bool = false) -> Verdict {
         guard let status else { return .transient(congested: timedOut) }
         switch status {
         case 200..<300: return .acknowledged
@@ -58,7 +58,7 @@ public struct RetryPolicy: Sendable {
     /// server's `Retry-After` when it gave one, else exponential backoff with full
     /// jitter (a uniform draw between 0 and the doubled delay), so that many clients
     /// do not retry in step.
-    public func delay(afterAttempt attempt: Int, retryAfter: Double?, random: Double) -> Double {
+    package func delay(afterAttempt attempt: Int, retryAfter: Double?, random: Double) -> Double {
         if let retryAfter { return min(max(retryAfter, 0), maxTotalSeconds) }
         let ceiling = min(baseDelaySeconds * Double(1 << min(attempt - 1, 20)), maxDelaySeconds)
         return ceiling * random
@@ -66,13 +66,13 @@ public struct RetryPolicy: Sendable {
 
     /// Whether to try again after `attempt` attempts and `elapsed` seconds, with a
     /// wait of `delay` ahead.
-    public func shouldRetry(afterAttempt attempt: Int, elapsed: Double, delay: Double) -> Bool {
+    package func shouldRetry(afterAttempt attempt: Int, elapsed: Double, delay: Double) -> Bool {
         attempt < maxAttempts && elapsed + delay <= maxTotalSeconds
     }
 
     /// `Retry-After` as seconds from `now` (Unix seconds): a number of seconds, or an
     /// HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`). Nil when it is neither.
-    public static func retryAfterSeconds(_ value: String, now: Double) -> Double? {
+    package static func retryAfterSeconds(_ value: String, now: Double) -> Double? {
         let text = value.trimmingSpaces
         if let seconds = Int(text), seconds >= 0 { return Double(seconds) }
         // IMF-fixdate, the form HTTP/1.1 servers send.

@@ -3,20 +3,20 @@ import NudgeSystem
 /// Where S3 requests go: AWS itself (virtual-hosted addressing,
 /// `https://BUCKET.s3.REGION.amazonaws.com/KEY`) or an S3-compatible store at a URL of
 /// its own (MinIO, R2, moto), addressed path-style (`URL/BUCKET/KEY`).
-public struct S3Endpoint: Sendable, Equatable {
-    public var scheme: String
+package struct S3Endpoint: Sendable, Equatable {
+    package var scheme: String
     /// The host as it goes in the `Host` header, with the port when one was given.
-    public var host: String
-    public var isPathStyle: Bool
+    package var host: String
+    package var isPathStyle: Bool
 
     /// AWS's endpoint for `region`.
-    public static func aws(region: String) -> S3Endpoint {
+    package static func aws(region: String) -> S3Endpoint {
         S3Endpoint(scheme: "https", host: "s3.\(region).amazonaws.com", isPathStyle: false)
     }
 
     /// An S3-compatible store at `url` (`http://127.0.0.1:9000`), path-style; nil unless
     /// the URL is `http` or `https` with a host and no path, query or credentials.
-    public init?(url: String) {
+    package init?(url: String) {
         let parts = url.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2, ["http", "https"].contains(parts[0].lowercased()) else { return nil }
         var rest = parts[1]
@@ -33,7 +33,7 @@ public struct S3Endpoint: Sendable, Equatable {
 
     /// The `Host` header and the encoded path for `key` in `bucket` (the bucket's root
     /// for an empty key).
-    public func hostAndPath(bucket: String, key: String) -> (host: String, path: String) {
+    package func hostAndPath(bucket: String, key: String) -> (host: String, path: String) {
         let encodedKey = URIEncoding.encode(key, keepingSlashes: true)
         if isPathStyle { return (host, "/" + URIEncoding.encode(bucket) + "/" + encodedKey) }
         return ("\(bucket).\(host)", "/" + encodedKey)
@@ -50,16 +50,16 @@ public struct S3Endpoint: Sendable, Equatable {
 ///
 /// Not supported: instance metadata, SSO, `credential_process` and assume-role. For those,
 /// `aws configure export-credentials --format env` prints the variables to set.
-public struct AWSConfiguration: Sendable {
-    public var credentials: AWSCredentials
+package struct AWSConfiguration: Sendable {
+    package var credentials: AWSCredentials
     /// Where the credentials came from, for messages: "the environment" or a file and profile.
-    public var credentialsSource: String
-    public var region: String
-    public var endpoint: S3Endpoint
+    package var credentialsSource: String
+    package var region: String
+    package var endpoint: S3Endpoint
 
     /// Reads the configuration through `environment` (a variable's value, if set) and
     /// `readFile` (a file's bytes, nil when there is none).
-    public static func resolve(
+    package static func resolve(
         endpointOverride: String? = nil,
         environment: (String) -> String?,
         readFile: (String) throws(AWSConfigurationError) -> [UInt8]?
@@ -125,7 +125,7 @@ public struct AWSConfiguration: Sendable {
     }
 
     /// Reads the configuration of this process: its environment and files.
-    public static func resolve(endpointOverride: String? = nil) throws(AWSConfigurationError) -> AWSConfiguration {
+    package static func resolve(endpointOverride: String? = nil) throws(AWSConfigurationError) -> AWSConfiguration {
         try resolve(endpointOverride: endpointOverride, environment: CurrentProcess.environment, readFile: readSharedFile)
     }
 
@@ -144,14 +144,14 @@ public struct AWSConfiguration: Sendable {
 }
 
 /// Why the S3 settings could not be found, said so that the user can act.
-public enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     case noCredentials(profile: String, looked: [String])
     case incompleteCredentials(source: String, missing: String)
     case unknownProfile(String, files: [String])
     case unreadableFile(path: String, error: SystemError)
     case badEndpoint(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noCredentials(let profile, let looked):
             "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for "

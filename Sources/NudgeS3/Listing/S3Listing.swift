@@ -1,17 +1,17 @@
 /// An input named `s3://BUCKET/PREFIX`: a prefix that ends in `/` (or is empty) is
 /// walked like a folder, anything else is a full key or a key prefix.
-public struct S3Location: Sendable, Equatable, CustomStringConvertible {
-    public var bucket: String
+package struct S3Location: Sendable, Equatable, CustomStringConvertible {
+    package var bucket: String
     /// The key or key prefix, without a leading `/`.
-    public var key: String
+    package var key: String
 
-    public init(bucket: String, key: String) {
+    package init(bucket: String, key: String) {
         self.bucket = bucket
         self.key = key
     }
 
     /// Reads `s3://BUCKET` or `s3://BUCKET/KEY`; nil for anything else.
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         guard text.hasPrefix("s3://") else { return nil }
         let rest = text.dropFirst("s3://".count)
         let bucket = rest.prefix { $0 != "/" }
@@ -21,33 +21,33 @@ public struct S3Location: Sendable, Equatable, CustomStringConvertible {
         key = String(rest.dropFirst(bucket.count + 1))
     }
 
-    public var description: String { "s3://\(bucket)/\(key)" }
+    package var description: String { "s3://\(bucket)/\(key)" }
 }
 
 /// One page of a ListObjectsV2 answer, asked for with `encoding-type=url`.
-public struct S3ObjectListing: Sendable, Equatable {
+package struct S3ObjectListing: Sendable, Equatable {
     /// An object as the listing names it.
-    public struct Object: Sendable, Equatable {
-        public var key: String
-        public var size: Int
+    package struct Object: Sendable, Equatable {
+        package var key: String
+        package var size: Int
         /// The entity tag with its quotes, as S3 sends it (`"644be06d…"`).
-        public var etag: String
+        package var etag: String
 
-        public init(key: String, size: Int, etag: String) {
+        package init(key: String, size: Int, etag: String) {
             self.key = key
             self.size = size
             self.etag = etag
         }
     }
 
-    public var objects: [Object]
+    package var objects: [Object]
     /// Whether more pages follow; ask again with ``nextContinuationToken``.
-    public var isTruncated: Bool
-    public var nextContinuationToken: String?
+    package var isTruncated: Bool
+    package var nextContinuationToken: String?
 
     /// Reads the XML of a `ListBucketResult`; nil when it is not one. Keys are URL-decoded
     /// (S3 was asked for `encoding-type=url`, so keys that XML cannot carry arrive intact).
-    public init?(xml: [UInt8]) {
+    package init?(xml: [UInt8]) {
         let text = String(decoding: xml, as: UTF8.self)
         guard text.contains("<ListBucketResult") else { return nil }
         var objects: [Object] = []
@@ -64,22 +64,22 @@ public struct S3ObjectListing: Sendable, Equatable {
 }
 
 /// An S3 error answer: `<Error><Code>…</Code><Message>…</Message>…</Error>`.
-public struct S3ErrorResponse: Sendable, Equatable {
+package struct S3ErrorResponse: Sendable, Equatable {
     /// `NoSuchBucket`, `NoSuchKey`, `AccessDenied`, `SignatureDoesNotMatch`, `SlowDown`, …
-    public var code: String
-    public var message: String
+    package var code: String
+    package var message: String
     /// The region the bucket is in, when the request went to the wrong one
     /// (`AuthorizationHeaderMalformed`, `PermanentRedirect`'s `x-amz-bucket-region`).
-    public var region: String?
+    package var region: String?
 
-    public init(code: String, message: String, region: String? = nil) {
+    package init(code: String, message: String, region: String? = nil) {
         self.code = code
         self.message = message
         self.region = region
     }
 
     /// Reads an error document; nil when the body is not one.
-    public init?(xml: [UInt8]) {
+    package init?(xml: [UInt8]) {
         let text = String(decoding: xml, as: UTF8.self)
         guard let error = XMLElements.first("Error", in: text), let code = XMLElements.first("Code", in: error) else {
             return nil

@@ -1,18 +1,18 @@
 /// A request to S3 before it is signed: what to sign (``SignableRequest``) and the URL
 /// to send it to, whose path and query are the very strings signed.
-public struct S3Request: Sendable {
-    public var signable: SignableRequest
-    public var scheme: String
+package struct S3Request: Sendable {
+    package var signable: SignableRequest
+    package var scheme: String
 
     /// The full URL: scheme, host, the encoded path and the canonical query.
-    public var url: String {
+    package var url: String {
         let query = signable.encodedQuery
         return "\(scheme)://\(signable.header("host") ?? "")\(signable.encodedPath)" + (query.isEmpty ? "" : "?" + query)
     }
 
     /// One page of ListObjectsV2 under `location`'s key prefix, keys URL-encoded in the
     /// answer (so that any key survives XML), continuing after `continuationToken`.
-    public static func listObjects(_ location: S3Location, endpoint: S3Endpoint, continuationToken: String? = nil,
+    package static func listObjects(_ location: S3Location, endpoint: S3Endpoint, continuationToken: String? = nil,
                                    maxKeys: Int? = nil) -> S3Request {
         let (host, path) = endpoint.hostAndPath(bucket: location.bucket, key: "")
         var query: [(name: String, value: String)] = [("list-type", "2"), ("encoding-type", "url")]
@@ -26,7 +26,7 @@ public struct S3Request: Sendable {
     /// GET of an object from byte `offset` on; with `etag`, only while the object is
     /// still that version (`If-Match`: S3 answers 412 once it has changed), so that a
     /// resumed read never splices two versions.
-    public static func getObject(bucket: String, key: String, endpoint: S3Endpoint, from offset: Int = 0,
+    package static func getObject(bucket: String, key: String, endpoint: S3Endpoint, from offset: Int = 0,
                                  etag: String? = nil) -> S3Request {
         let (host, path) = endpoint.hostAndPath(bucket: bucket, key: key)
         var headers: [(name: String, value: String)] = [("Host", host)]
@@ -41,29 +41,29 @@ public struct S3Request: Sendable {
 /// ETag, and failures are retried with exponential backoff and jitter until the
 /// attempts are spent, counted in a row: an attempt that brought bytes starts the count
 /// again. It decides; the HTTP client carries it out.
-public struct S3ObjectRead: Sendable {
-    public let bucket: String
-    public let key: String
+package struct S3ObjectRead: Sendable {
+    package let bucket: String
+    package let key: String
     /// The size the listing gave.
-    public let size: Int
+    package let size: Int
     /// Named in a refusal (never the secret).
-    public let accessKeyID: String
+    package let accessKeyID: String
     /// The version being read: the listing's ETag, or the first answer's.
-    public private(set) var etag: String?
+    package private(set) var etag: String?
     /// Bytes received and handed on so far.
-    public private(set) var received = 0
+    package private(set) var received = 0
     /// Attempts made, the first included.
-    public private(set) var attempts = 0
+    package private(set) var attempts = 0
     /// Attempts that asked for the rest of the object after some bytes of it arrived.
-    public private(set) var resumes = 0
+    package private(set) var resumes = 0
     /// Failed attempts in a row, counted from the last that brought bytes (as 1): what the
     /// retry policy counts, so a long object over a network that drops now and then is
     /// read to its end, and one that stops bringing bytes is given up.
-    public private(set) var failuresWithoutProgress = 0
+    package private(set) var failuresWithoutProgress = 0
     private var receivedWhenAttemptStarted = 0
-    public var policy: S3RetryPolicy
+    package var policy: S3RetryPolicy
 
-    public init(bucket: String, key: String, size: Int, etag: String?, accessKeyID: String,
+    package init(bucket: String, key: String, size: Int, etag: String?, accessKeyID: String,
                 policy: S3RetryPolicy = S3RetryPolicy()) {
         self.bucket = bucket
         self.key = key
@@ -73,10 +73,10 @@ public struct S3ObjectRead: Sendable {
         self.policy = policy
     }
 
-    public var isComplete: Bool { received >= size && attempts > 0 }
+    package var isComplete: Bool { received >= size && attempts > 0 }
 
     /// The next request: from the first byte not yet received, under the ETag.
-    public mutating func nextRequest(endpoint: S3Endpoint) -> S3Request {
+    package mutating func nextRequest(endpoint: S3Endpoint) -> S3Request {
         attempts += 1
         if received > 0 { resumes += 1 }
         receivedWhenAttemptStarted = received
@@ -84,7 +84,7 @@ public struct S3ObjectRead: Sendable {
     }
 
     /// What to do with an answer's status before its body is read.
-    public mutating func answered(status: Int, etag answerETag: String?, error: S3ErrorResponse?) -> Verdict {
+    package mutating func answered(status: Int, etag answerETag: String?, error: S3ErrorResponse?) -> Verdict {
         switch status {
         case 200 where received == 0, 206:
             if etag == nil { etag = answerETag }
@@ -105,12 +105,12 @@ public struct S3ObjectRead: Sendable {
     }
 
     /// Counts bytes of the body as they are handed on.
-    public mutating func didReceive(_ count: Int) {
+    package mutating func didReceive(_ count: Int) {
         received += count
     }
 
     /// The connection failed (or the body ended early): retry from where it stopped.
-    public mutating func connectionFailed(_ reason: String) -> Verdict {
+    package mutating func connectionFailed(_ reason: String) -> Verdict {
         retryOrFail(.connection(reason))
     }
 
@@ -122,7 +122,7 @@ public struct S3ObjectRead: Sendable {
         }
     }
 
-    public enum Verdict: Sendable, Equatable {
+    package enum Verdict: Sendable, Equatable {
         case readBody
         case retry(afterSeconds: Double)
         case fail(S3Error)
@@ -132,16 +132,16 @@ public struct S3ObjectRead: Sendable {
 /// Which S3 failures are worth another try, and how long to wait: the answers S3 asks
 /// to be retried (500 InternalError, 503 SlowDown, 502, 504) and dropped connections,
 /// with full-jitter exponential backoff as AWS recommends.
-public struct S3RetryPolicy: Sendable {
-    public var maxAttempts = 10
-    public var baseDelaySeconds = 0.1
-    public var maxDelaySeconds = 20.0
+package struct S3RetryPolicy: Sendable {
+    package var maxAttempts = 10
+    package var baseDelaySeconds = 0.1
+    package var maxDelaySeconds = 20.0
     /// A draw in [0, 1) for the jitter.
-    public var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
+    package var random: @Sendable () -> Double = { Double.random(in: 0..<1) }
 
-    public init() {}
+    package init() {}
 
-    public func isRetried(status: Int, code: String) -> Bool {
+    package func isRetried(status: Int, code: String) -> Bool {
         [500, 502, 503, 504].contains(status) || code == "SlowDown" || code == "InternalError" || code == "RequestTimeout"
     }
 
@@ -149,7 +149,7 @@ public struct S3RetryPolicy: Sendable {
     /// before the next, or the error to stop with once the attempts are spent. Object
     /// reads (where an attempt that brought bytes counts as the first again) and listing
     /// pages alike go by it.
-    public func afterFailure(attempt: Int, _ cause: S3RetryCause, bucket: String, key: String) -> Result<Double, S3Error> {
+    package func afterFailure(attempt: Int, _ cause: S3RetryCause, bucket: String, key: String) -> Result<Double, S3Error> {
         guard attempt < maxAttempts else {
             return .failure(.retriesSpent(bucket: bucket, key: key, attempts: attempt, last: cause))
         }
@@ -157,18 +157,18 @@ public struct S3RetryPolicy: Sendable {
     }
 
     /// The wait after attempt `attempt` (1 for the first) failed.
-    public func delay(afterAttempt attempt: Int) -> Double {
+    package func delay(afterAttempt attempt: Int) -> Double {
         let ceiling = min(maxDelaySeconds, baseDelaySeconds * Double(1 << min(attempt - 1, 30)))
         return ceiling * random()
     }
 }
 
 /// What failed, for the retry's last word.
-public enum S3RetryCause: Sendable, Equatable, CustomStringConvertible {
+package enum S3RetryCause: Sendable, Equatable, CustomStringConvertible {
     case status(Int, String)
     case connection(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .status(let status, let code): "HTTP \(status)" + (code.isEmpty ? "" : " \(code)")
         case .connection(let reason): reason
@@ -178,13 +178,13 @@ public enum S3RetryCause: Sendable, Equatable, CustomStringConvertible {
 
 /// Why reading from S3 stopped, worded for the user: what was asked, of which bucket and
 /// key, and what to do. Never the secret.
-public enum S3Error: Error, Sendable, Equatable, CustomStringConvertible {
+package enum S3Error: Error, Sendable, Equatable, CustomStringConvertible {
     case service(bucket: String, key: String, status: Int, error: S3ErrorResponse?, accessKeyID: String)
     case objectChanged(bucket: String, key: String, was: String, now: String)
     case retriesSpent(bucket: String, key: String, attempts: Int, last: S3RetryCause)
     case unexpectedAnswer(bucket: String, key: String, status: Int, detail: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .service(let bucket, let key, let status, let error, let accessKeyID):
             let location = S3Location(bucket: bucket, key: key)

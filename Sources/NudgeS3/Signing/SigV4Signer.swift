@@ -8,23 +8,23 @@ import NudgeCore
 /// Signs requests with AWS Signature Version 4 (`AWS4-HMAC-SHA256`), in an
 /// `Authorization` header: the canonical request, the string to sign and the signing
 /// key derived from the secret, the date, the region and the service.
-public struct SigV4Signer: Sendable {
-    public var credentials: AWSCredentials
-    public var region: String
-    public var service: String
+package struct SigV4Signer: Sendable {
+    package var credentials: AWSCredentials
+    package var region: String
+    package var service: String
 
-    public init(credentials: AWSCredentials, region: String, service: String = "s3") {
+    package init(credentials: AWSCredentials, region: String, service: String = "s3") {
         self.credentials = credentials
         self.region = region
         self.service = service
     }
 
     /// The SHA-256 of an empty body, in hex: a GET's payload hash.
-    public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    package static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
     /// Signs an S3 request: sets `X-Amz-Date`, `X-Amz-Content-SHA256` and, with temporary
     /// credentials, `X-Amz-Security-Token`, all signed, then adds `Authorization`.
-    public func sign(_ request: inout SignableRequest, payloadHash: String = SigV4Signer.emptyPayloadHash,
+    package func sign(_ request: inout SignableRequest, payloadHash: String = SigV4Signer.emptyPayloadHash,
                      at date: AmzDate) {
         let replaced: Set<String> = ["x-amz-date", "x-amz-content-sha256", "x-amz-security-token", "authorization"]
         request.headers.removeAll { replaced.contains($0.name.lowercased()) }
@@ -35,7 +35,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// The `Authorization` header's value for `request` as it stands, every header signed.
-    public func authorization(for request: SignableRequest, payloadHash: String, at date: AmzDate) -> String {
+    package func authorization(for request: SignableRequest, payloadHash: String, at date: AmzDate) -> String {
         let (canonical, signedHeaders) = canonicalRequest(request, payloadHash: payloadHash)
         let signature = signature(of: stringToSign(canonicalRequest: canonical, at: date), at: date)
         return "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope(at: date)), "
@@ -43,7 +43,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// The canonical request and its signed-header list.
-    public func canonicalRequest(_ request: SignableRequest, payloadHash: String) -> (text: String, signedHeaders: String) {
+    package func canonicalRequest(_ request: SignableRequest, payloadHash: String) -> (text: String, signedHeaders: String) {
         // Names lower-cased and sorted; a repeated header's values joined by commas in
         // the order sent; each value trimmed, its runs of spaces made one.
         var values: [String: [String]] = [:]
@@ -61,12 +61,12 @@ public struct SigV4Signer: Sendable {
         return (text, signedHeaders)
     }
 
-    public func stringToSign(canonicalRequest: String, at date: AmzDate) -> String {
+    package func stringToSign(canonicalRequest: String, at date: AmzDate) -> String {
         "AWS4-HMAC-SHA256\n\(date.dateTime)\n\(scope(at: date))\n" + Self.sha256Hex(Array(canonicalRequest.utf8))
     }
 
     /// The signature of `stringToSign`, in hex.
-    public func signature(of stringToSign: String, at date: AmzDate) -> String {
+    package func signature(of stringToSign: String, at date: AmzDate) -> String {
         var key = SymmetricKey(data: Array(("AWS4" + credentials.secretAccessKey).utf8))
         for part in [date.date, region, service, "aws4_request"] {
             key = SymmetricKey(data: HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key))
@@ -77,7 +77,7 @@ public struct SigV4Signer: Sendable {
     func scope(at date: AmzDate) -> String { "\(date.date)/\(region)/\(service)/aws4_request" }
 
     /// The SHA-256 of `bytes`, in lower-case hex.
-    public static func sha256Hex(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+    package static func sha256Hex(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
 
     static func hex(_ digest: some Sequence<UInt8>) -> String { NudgeCore.hex(bytes: digest) }
 

@@ -5,36 +5,36 @@ import NudgeCore
 ///
 /// Printing them, with `print`, `dump` or string interpolation, shows the access key id
 /// only: the secret and the token are never written anywhere.
-public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+package struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable {
-    public var accessKeyID: String
-    public var secretAccessKey: String
-    public var sessionToken: String?
+    package var accessKeyID: String
+    package var secretAccessKey: String
+    package var sessionToken: String?
 
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+    package init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
     }
 
-    public var description: String {
+    package var description: String {
         "access key \(accessKeyID)" + (sessionToken == nil ? "" : " (temporary, with a session token)")
     }
 
-    public var debugDescription: String { description }
+    package var debugDescription: String { description }
 
-    public var customMirror: Mirror { Mirror(self, children: ["accessKeyID": accessKeyID]) }
+    package var customMirror: Mirror { Mirror(self, children: ["accessKeyID": accessKeyID]) }
 }
 
 /// The instant a request is signed at, in Signature V4's two spellings.
-public struct AmzDate: Sendable, Equatable {
+package struct AmzDate: Sendable, Equatable {
     /// `YYYYMMDD'T'HHMMSS'Z'`, the `X-Amz-Date` header.
-    public var dateTime: String
+    package var dateTime: String
     /// `YYYYMMDD`, the credential scope's date.
-    public var date: String { String(dateTime.prefix(8)) }
+    package var date: String { String(dateTime.prefix(8)) }
 
     /// The instant `timestamp`, to the second.
-    public init(_ timestamp: Timestamp) {
+    package init(_ timestamp: Timestamp) {
         var iso: [UInt8] = []
         Timestamp(millisecondsSinceEpoch: timestamp.millisecondsSinceEpoch).appendISOString(to: &iso)
         // 2015-08-30T12:36:00.000Z → 20150830T123600Z
@@ -43,7 +43,7 @@ public struct AmzDate: Sendable, Equatable {
     }
 
     /// Reads `YYYYMMDD'T'HHMMSS'Z'`.
-    public init?(_ dateTime: String) {
+    package init?(_ dateTime: String) {
         let bytes = Array(dateTime.utf8)
         let digits = bytes.indices.filter { $0 != 8 && $0 != 15 }
         guard bytes.count == 16, bytes[8] == UInt8(ascii: "T"), bytes[15] == UInt8(ascii: "Z"),
@@ -53,19 +53,19 @@ public struct AmzDate: Sendable, Equatable {
 }
 
 /// An HTTP request as Signature V4 sees it.
-public struct SignableRequest: Sendable {
-    public var method: String
+package struct SignableRequest: Sendable {
+    package var method: String
     /// The path exactly as it goes on the wire, already encoded: for S3, `/`, the bucket
     /// (path-style), `/` and the key with each byte encoded once and its `/` kept
     /// (``URIEncoding/encode(_:keepingSlashes:)``). S3 paths are not normalised.
-    public var encodedPath: String
+    package var encodedPath: String
     /// The query's parameters, not encoded: ``encodedQuery`` encodes them, for the
     /// signature and the wire alike.
-    public var query: [(name: String, value: String)]
+    package var query: [(name: String, value: String)]
     /// Every header here is signed (names in any case); send others unsigned.
-    public var headers: [(name: String, value: String)]
+    package var headers: [(name: String, value: String)]
 
-    public init(method: String, encodedPath: String, query: [(name: String, value: String)] = [],
+    package init(method: String, encodedPath: String, query: [(name: String, value: String)] = [],
                 headers: [(name: String, value: String)] = []) {
         self.method = method
         self.encodedPath = encodedPath
@@ -76,7 +76,7 @@ public struct SignableRequest: Sendable {
     /// The canonical query string: each name and value encoded, sorted by name and then
     /// value, byte for byte. Sending this exact string keeps the wire and the signature
     /// the same, which S3-compatible stores that compare them literally require.
-    public var encodedQuery: String {
+    package var encodedQuery: String {
         query.map { (URIEncoding.encode($0.name), URIEncoding.encode($0.value)) }
             .sorted { a, b in
                 a.0 == b.0 ? a.1.utf8.lexicographicallyPrecedes(b.1.utf8) : a.0.utf8.lexicographicallyPrecedes(b.0.utf8)
@@ -86,7 +86,7 @@ public struct SignableRequest: Sendable {
     }
 
     /// The value of the header `name` (any case), if the request has it.
-    public func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         let wanted = name.lowercased()
         return headers.first { $0.name.lowercased() == wanted }?.value
     }

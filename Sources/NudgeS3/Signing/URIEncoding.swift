@@ -2,9 +2,9 @@
 /// `A–Z a–z 0–9 - . _ ~` becomes `%XX` in upper-case hex, a space `%20` (never `+`).
 /// Platform URL encoders leave other characters (`!$&'()*+,;=:@`) alone, which breaks a
 /// signature, so requests are encoded here, once, and sent exactly as signed.
-public enum URIEncoding {
+package enum URIEncoding {
     /// Encodes `text`; with `keepingSlashes`, `/` stays as it is (an S3 object key in a path).
-    public static func encode(_ text: some StringProtocol, keepingSlashes: Bool = false) -> String {
+    package static func encode(_ text: some StringProtocol, keepingSlashes: Bool = false) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         for byte in text.utf8 {
@@ -23,7 +23,7 @@ public enum URIEncoding {
     /// S3 writes keys in a listing asked for with `encoding-type=url`. A `%` not followed
     /// by two hex digits stays as it is. Bytes that are not UTF-8 are replaced, as
     /// `String(decoding:)` does: S3 keys are UTF-8.
-    public static func decode(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String {
+    package static func decode(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String {
         let bytes = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

@@ -1,7 +1,7 @@
 import CZlib
 
 /// Why a gzip stream could not be inflated to its end.
-public enum GzipFault: Error, Equatable, Sendable {
+package enum GzipFault: Error, Equatable, Sendable {
     /// The inflater found bytes that are not a valid deflate or gzip stream (zlib's
     /// `Z_DATA_ERROR`, or an ISA-L error); the message is the library's.
     case corrupt(String)
@@ -11,7 +11,7 @@ public enum GzipFault: Error, Equatable, Sendable {
     case trailingGarbage
 
     /// A sentence for the run summary and the dropped spool.
-    public var message: String {
+    package var message: String {
         switch self {
         case .corrupt(let zlibMessage): return "gzip stream is corrupt: \(zlibMessage)"
         case .truncated: return "gzip stream is truncated: the input ended inside a member"

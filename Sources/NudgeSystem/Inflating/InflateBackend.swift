@@ -7,7 +7,7 @@ import CIsal
 /// ``InputReader`` then has zlib read the file again and report the fault, and a
 /// regular file gives the same bytes, fault, offset and fingerprint with either
 /// backend. ISA-L's igzip is about twice as fast where installed.
-public enum InflateBackend: String, Sendable, CaseIterable {
+package enum InflateBackend: String, Sendable, CaseIterable {
     /// ISA-L when ``isalAvailable``, zlib otherwise.
     case auto
     /// zlib's `inflate`: always there.
@@ -17,10 +17,10 @@ public enum InflateBackend: String, Sendable, CaseIterable {
 
     /// Whether this process can inflate with ISA-L: the package was built with ISA-L's
     /// headers and `libisal.so.2` loaded.
-    public static var isalAvailable: Bool { nudge_isal_available() != 0 }
+    package static var isalAvailable: Bool { nudge_isal_available() != 0 }
 
     /// Why ISA-L cannot be used here, or `nil` when it can.
-    public static var isalUnavailableReason: String? {
+    package static var isalUnavailableReason: String? {
         nudge_isal_unavailable_reason().map { String(cString: $0) }
     }
 
@@ -30,7 +30,7 @@ public enum InflateBackend: String, Sendable, CaseIterable {
     /// unusable `--inflate isal` is reported before any input is read.
     /// - Throws: ``InflateBackendError/isalUnavailable(_:)`` for `.isal` when
     ///   ISA-L cannot be used in this process.
-    public func resolved() throws(InflateBackendError) -> InflateBackend {
+    package func resolved() throws(InflateBackendError) -> InflateBackend {
         switch self {
         case .zlib: return .zlib
         case .auto: return Self.isalAvailable ? .isal : .zlib
@@ -42,19 +42,19 @@ public enum InflateBackend: String, Sendable, CaseIterable {
 }
 
 /// Why an inflate backend cannot be used.
-public enum InflateBackendError: Error, Equatable, Sendable, CustomStringConvertible {
+package enum InflateBackendError: Error, Equatable, Sendable, CustomStringConvertible {
     /// ISA-L was asked for but cannot be used in this process; the reason says why.
     case isalUnavailable(String)
 
     /// A sentence for the command line.
-    public var message: String {
+    package var message: String {
         switch self {
         case .isalUnavailable(let reason):
             return "the ISA-L inflate backend is unavailable: \(reason); use --inflate zlib or auto"
         }
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// What ``InputReader`` needs of an inflate backend: the members of a gzip stream

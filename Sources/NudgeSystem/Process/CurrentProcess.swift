@@ -29,7 +29,7 @@ package enum CurrentProcess {
     /// MiB), after which the large, short-lived buffers of a run (a commit's journal, a
     /// growing table's old slots) stay in its heap as free but resident memory: about
     /// 10 MiB of `run`'s peak on the 1M-event export, for no gain in speed.
-    public static func returnLargeFreedBlocksToTheSystem() {
+    package static func returnLargeFreedBlocksToTheSystem() {
         _ = nudge_return_freed_blocks_from(128 << 10)
     }
 

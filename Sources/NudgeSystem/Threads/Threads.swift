@@ -50,7 +50,7 @@ package func nameCurrentThread(_ name: String) {
 
 /// How many cores this process may run on: the CPUs its affinity mask allows (so
 /// `taskset -c 0` counts one), read from `/proc/self/status`; else the online ones.
-public func availableCores() -> Int {
+package func availableCores() -> Int {
     if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) {
         // A hexadecimal mask in comma-separated groups of 32 bits.
