@@ -44,6 +44,7 @@ let package = Package(
         //   NudgeSpool   the spool on disk: ledger, state file, spool files, lock, readers
         //   NudgeIngest  the operations: run (reading, the parallel record stage), replay,
         //                audit, preview, redrive
+        //   NudgeRendering  what people read: tables, progress lines, HTML
         // See docs/architecture.md.
         // libc's memchr, alone, for the core's framer (see its header).
         .target(name: "CBytes"),
@@ -82,6 +83,12 @@ let package = Package(
         .target(
             name: "NudgeIngest",
             dependencies: ["NudgeCore", "NudgeSystem", "NudgeSpool"]
+        ),
+        // Text tables, progress lines and HTML for people, made from the operations'
+        // values; used by the command line and `serve`.
+        .target(
+            name: "NudgeRendering",
+            dependencies: ["NudgeCore", "NudgeSystem", "NudgeSpool", "NudgeIngest"]
         ),
         // replay's transport: sends the requests the ReplayMachine forms over
         // async-http-client. Kept out of NudgeIngest so the library (and its fuzz
@@ -127,6 +134,7 @@ let package = Package(
                 "NudgeSystem",
                 "NudgeSpool",
                 "NudgeIngest",
+                "NudgeRendering",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HTTP"])),
                 // NIOThreadPool: the blocking spool reads run there, off the serving threads.
                 .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["HTTP"])),
@@ -141,6 +149,7 @@ let package = Package(
                 "NudgeSystem",
                 "NudgeSpool",
                 "NudgeIngest",
+                "NudgeRendering",
                 "NudgeReplayHTTP",
                 "NudgeS3",
                 "NudgeS3HTTP",

@@ -7,7 +7,7 @@ import Testing
 /// or `import Glibc` in the core would compile. These tests make it fail instead.
 @Suite struct ArchitectureTests {
     /// The library's modules, bottom up: each may import only those before it.
-    static let layers = ["NudgeCore", "NudgeSystem", "NudgeS3", "NudgeSpool", "NudgeIngest", "NudgeReplayHTTP", "NudgeS3HTTP", "NudgeServe", "nudge-ingest"]
+    static let layers = ["NudgeCore", "NudgeSystem", "NudgeS3", "NudgeSpool", "NudgeIngest", "NudgeRendering", "NudgeReplayHTTP", "NudgeS3HTTP", "NudgeServe", "nudge-ingest"]
     /// The C targets and the one module allowed to import each.
     static let cTargets = ["CBytes": "NudgeCore", "CZlib": "NudgeSystem", "CIsal": "NudgeSystem", "CLinux": "NudgeSystem"]
     /// What the core may import besides the modules above: nothing with I/O or threads.
