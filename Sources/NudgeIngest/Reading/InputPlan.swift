@@ -2,25 +2,6 @@ import NudgeCore
 import NudgeSpool
 import NudgeSystem
 
-/// An input a run leaves alone because the spool has committed its content already.
-package struct SkippedInput: Sendable {
-    package enum Reason: Sendable, Equatable {
-        /// Commit `commit` holds this content, read then from `path` (this path or another).
-        case committed(commit: Int, path: String)
-        /// The run names this file twice; the first is processed.
-        case namedTwice
-        /// The file is empty (0 bytes: a download not finished yet, a stamp file). It is
-        /// not committed, so the complete file is read when it comes.
-        case empty
-        /// An earlier input of this run, at `path`, has the same bytes (a copy): reading
-        /// it twice would accept its records twice.
-        case sameContent(path: String)
-    }
-
-    package var path: String
-    package var reason: Reason
-}
-
 /// Which inputs a run processes, and which it skips.
 package struct InputPlan: Sendable {
     package var toProcess: [InputFile] = []

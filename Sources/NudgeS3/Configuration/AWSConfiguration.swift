@@ -1,45 +1,5 @@
 import NudgeSystem
 
-/// Where S3 requests go: AWS itself (virtual-hosted addressing,
-/// `https://BUCKET.s3.REGION.amazonaws.com/KEY`) or an S3-compatible store at a URL of
-/// its own (MinIO, R2, moto), addressed path-style (`URL/BUCKET/KEY`).
-package struct S3Endpoint: Sendable, Equatable {
-    package var scheme: String
-    /// The host as it goes in the `Host` header, with the port when one was given.
-    package var host: String
-    package var isPathStyle: Bool
-
-    /// AWS's endpoint for `region`.
-    package static func aws(region: String) -> S3Endpoint {
-        S3Endpoint(scheme: "https", host: "s3.\(region).amazonaws.com", isPathStyle: false)
-    }
-
-    /// An S3-compatible store at `url` (`http://127.0.0.1:9000`), path-style; nil unless
-    /// the URL is `http` or `https` with a host and no path, query or credentials.
-    package init?(url: String) {
-        let parts = url.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2, ["http", "https"].contains(parts[0].lowercased()) else { return nil }
-        var rest = parts[1]
-        while rest.hasSuffix("/") { rest.removeLast() }
-        guard !rest.isEmpty, !rest.contains(where: { "/?#@ ".contains($0) }) else { return nil }
-        self.init(scheme: parts[0].lowercased(), host: String(rest), isPathStyle: true)
-    }
-
-    init(scheme: String, host: String, isPathStyle: Bool) {
-        self.scheme = scheme
-        self.host = host
-        self.isPathStyle = isPathStyle
-    }
-
-    /// The `Host` header and the encoded path for `key` in `bucket` (the bucket's root
-    /// for an empty key).
-    package func hostAndPath(bucket: String, key: String) -> (host: String, path: String) {
-        let encodedKey = URIEncoding.encode(key, keepingSlashes: true)
-        if isPathStyle { return (host, "/" + URIEncoding.encode(bucket) + "/" + encodedKey) }
-        return ("\(bucket).\(host)", "/" + encodedKey)
-    }
-}
-
 /// What `nudge-ingest` needs to reach S3, found the way the AWS CLI and SDKs find it:
 /// credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`,
 /// else from the shared files (`~/.aws/credentials`, then `~/.aws/config`) under the
@@ -140,72 +100,6 @@ package struct AWSConfiguration: Sendable {
         }
         defer { file.close() }
         do throws(SystemError) { return try file.readToEnd() } catch { throw .unreadableFile(path: path, error: error) }
-    }
-}
-
-/// Why the S3 settings could not be found, said so that the user can act.
-package enum AWSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    case noCredentials(profile: String, looked: [String])
-    case incompleteCredentials(source: String, missing: String)
-    case unknownProfile(String, files: [String])
-    case unreadableFile(path: String, error: SystemError)
-    case badEndpoint(String)
-
-    package var description: String {
-        switch self {
-        case .noCredentials(let profile, let looked):
-            "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for "
-                + "temporary ones), or give profile \(profile) an aws_access_key_id in \(looked.joined(separator: " or ")). "
-                + "For SSO, assume-role or instance credentials, which nudge-ingest does not read itself, "
-                + "run `eval \"$(aws configure export-credentials --format env)\"` first."
-        case .incompleteCredentials(let source, let missing):
-            "the AWS credentials in \(source) have no \(missing)"
-        case .unknownProfile(let profile, let files):
-            "AWS_PROFILE names profile \(profile), which is in neither \(files.joined(separator: " nor "))"
-        case .unreadableFile(let path, let error):
-            "cannot read \(path): \(error)"
-        case .badEndpoint(let url):
-            "\(url) is not an S3 endpoint URL: give http:// or https://, a host and an optional port, "
-                + "for example http://127.0.0.1:9000"
-        }
-    }
-}
-
-/// One of the AWS shared files: `[section]` headers, `name = value` settings, `#` and `;`
-/// comments. In the config file a profile's section is `[profile NAME]` (or `[default]`);
-/// in the credentials file it is `[NAME]`. Indented lines (a service's sub-settings) and
-/// other sections (`[sso-session …]`, `[services …]`) are skipped.
-struct AWSProfileFile {
-    var profiles: [String: [String: String]] = [:]
-
-    init(parsing bytes: [UInt8], isConfigFile: Bool) {
-        var current: String?
-        for rawLine in String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            if let first = rawLine.first, first == " " || first == "\t" { continue }
-            let line = rawLine.trimmed
-            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]") else { current = nil; continue }
-                let name = String(line.dropFirst().dropLast()).trimmed
-                if !isConfigFile {
-                    current = name
-                } else if name == "default" {
-                    current = "default"
-                } else if name.hasPrefix("profile ") || name.hasPrefix("profile\t") {
-                    current = String(name.dropFirst("profile".count)).trimmed
-                } else {
-                    current = nil
-                }
-                if let current, profiles[current] == nil { profiles[current] = [:] }
-                continue
-            }
-            guard let current, let equals = line.firstIndex(of: "=") else { continue }
-            let name = String(line[..<equals]).trimmed.lowercased()
-            var value = String(line[line.index(after: equals)...]).trimmed
-            // An inline comment needs a space before its `#` or `;`.
-            if let comment = value.firstRange(of: " #") ?? value.firstRange(of: " ;") { value = String(value[..<comment.lowerBound]).trimmed }
-            if !value.isEmpty { profiles[current]![name] = value }
-        }
     }
 }
 

@@ -1,0 +1,159 @@
+/// A hash table from fingerprints to 32-bit values (or a set, with no values): 16
+/// open-addressing shards with linear probing, chosen by a fingerprint's top bits,
+/// each growing on its own at three quarters full. A slot is 20 bytes (16 as a set):
+/// for N keys, 27–53 N bytes (21–43 N as a set).
+///
+/// Shards bound what growing costs: a shard's old and new slots exist together for a
+/// moment, so a table of one piece would briefly need one and a half times its size
+/// (48 MiB for 1M `messageId`s), where the shards need a sixteenth more.
+package struct FingerprintTable: Sendable {
+    private static let shardBits = 4
+    private var shards: [FingerprintShard]
+
+    package var count: Int { shards.reduce(0) { $0 + $1.count } }
+    /// Slots in the table (the shards' together).
+    package var capacity: Int { shards.reduce(0) { $0 + $1.capacity } }
+    /// Bytes the table's arrays hold.
+    package var memoryBytes: Int { shards.reduce(0) { $0 + $1.memoryBytes } }
+
+    /// - Parameter storesValues: `false` makes a set: `insert` only, no `set`/`value`.
+    package init(minimumCapacity: Int = 1024, storesValues: Bool = true) {
+        let perShard = minimumCapacity >> Self.shardBits
+        shards = (0..<(1 << Self.shardBits)).map { _ in
+            FingerprintShard(minimumCapacity: perShard, storesValues: storesValues)
+        }
+    }
+
+    @inline(__always)
+    private static func shard(of key: Fingerprint) -> Int { Int(truncatingIfNeeded: key.high >> (64 - shardBits)) }
+
+    /// Grows the shards, once, to hold `count` keys spread evenly without growing again.
+    package mutating func reserve(_ count: Int) {
+        for index in shards.indices { shards[index].reserve(count >> Self.shardBits) }
+    }
+
+    package func value(for key: Fingerprint) -> UInt32? {
+        shards[Self.shard(of: key)].value(for: key)
+    }
+
+    /// Stores `value` for `key`; returns the value it replaced.
+    @discardableResult
+    package mutating func set(_ key: Fingerprint, to value: UInt32) -> UInt32? {
+        shards[Self.shard(of: key)].set(key, to: value)
+    }
+
+    /// Adds `key` if absent; returns whether it was already present.
+    package mutating func insert(_ key: Fingerprint) -> Bool {
+        shards[Self.shard(of: key)].insert(key)
+    }
+
+    /// Calls `body` with every key (and its value, 0 in a set), shard by shard in slot
+    /// order. Inserting them in this order into a table of the same capacity touches
+    /// memory almost sequentially, which is what makes loading a saved state fast.
+    package func forEach<E: Error>(_ body: (Fingerprint, UInt32) throws(E) -> Void) throws(E) {
+        for shard in shards { try shard.forEach(body) }
+    }
+}
+
+/// One shard of a ``FingerprintTable``: open addressing, linear probing, a power of two
+/// slots, growing at three quarters full.
+struct FingerprintShard: Sendable {
+    private var keys: [Fingerprint]
+    private var values: [UInt32]
+    private let storesValues: Bool
+    private(set) var count = 0
+
+    /// Slots in the shard (a power of two).
+    var capacity: Int { keys.count }
+    /// Bytes the shard's arrays hold.
+    var memoryBytes: Int { keys.count * MemoryLayout<Fingerprint>.stride + values.count * 4 }
+
+    init(minimumCapacity: Int, storesValues: Bool) {
+        let capacity = Self.capacity(for: minimumCapacity)
+        self.storesValues = storesValues
+        keys = Array(repeating: Fingerprint(high: 0, low: 0), count: capacity)
+        values = storesValues ? Array(repeating: 0, count: capacity) : []
+    }
+
+    /// The smallest power of two that holds `count` keys at most three quarters full.
+    private static func capacity(for count: Int) -> Int {
+        var capacity = 16
+        while capacity * 3 < count * 4 { capacity <<= 1 }
+        return capacity
+    }
+
+    /// Grows the shard, once, to hold `count` keys without growing again.
+    mutating func reserve(_ count: Int) {
+        let needed = Self.capacity(for: count)
+        if needed > keys.count { rehash(capacity: needed) }
+    }
+
+    @inline(__always)
+    private var isOverfull: Bool { count * 4 > keys.count * 3 }
+
+    @inline(__always)
+    private func slot(for key: Fingerprint) -> (index: Int, found: Bool) {
+        let mask = keys.count - 1
+        var index = Int(truncatingIfNeeded: key.low >> 1) & mask
+        return keys.withUnsafeBufferPointer { keys in
+            while true {
+                let here = keys[index]
+                if here.low == 0 { return (index, false) }
+                if here == key { return (index, true) }
+                index = (index + 1) & mask
+            }
+        }
+    }
+
+    func value(for key: Fingerprint) -> UInt32? {
+        let (index, found) = slot(for: key)
+        return found ? values[index] : nil
+    }
+
+    /// Stores `value` for `key`; returns the value it replaced.
+    @discardableResult
+    mutating func set(_ key: Fingerprint, to value: UInt32) -> UInt32? {
+        let (index, found) = slot(for: key)
+        if found {
+            let old = values[index]
+            values[index] = value
+            return old
+        }
+        keys[index] = key
+        values[index] = value
+        count += 1
+        if isOverfull { grow() }
+        return nil
+    }
+
+    /// Adds `key` if absent; returns whether it was already present.
+    mutating func insert(_ key: Fingerprint) -> Bool {
+        let (index, found) = slot(for: key)
+        if found { return true }
+        keys[index] = key
+        count += 1
+        if isOverfull { grow() }
+        return false
+    }
+
+    /// Calls `body` with every key (and its value, 0 in a set) in slot order.
+    func forEach<E: Error>(_ body: (Fingerprint, UInt32) throws(E) -> Void) throws(E) {
+        for index in keys.indices where keys[index].low != 0 {
+            try body(keys[index], storesValues ? values[index] : 0)
+        }
+    }
+
+    private mutating func grow() { rehash(capacity: keys.count * 2) }
+
+    private mutating func rehash(capacity: Int) {
+        let oldKeys = keys
+        let oldValues = values
+        // Released as the new arrays replace them: only this shard's slots are doubled up.
+        keys = Array(repeating: Fingerprint(high: 0, low: 0), count: capacity)
+        values = storesValues ? Array(repeating: 0, count: capacity) : []
+        count = 0
+        for (index, key) in oldKeys.enumerated() where key.low != 0 {
+            if storesValues { set(key, to: oldValues[index]) } else { _ = insert(key) }
+        }
+    }
+}
