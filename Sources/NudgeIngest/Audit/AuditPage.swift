@@ -237,25 +237,12 @@ extension AuditPage {
     }
 }
 
-// MARK: - Rendering
+// MARK: - JSON and CSV
 
 extension AuditPage {
     /// `{"data":[…],"next_cursor":…,"has_more":…}`.
     package var json: String {
         Self.pageJSON(records, nextCursor: nextCursor)
-    }
-
-    /// One line per record: `file:line  reason  type/event  detail`.
-    package var table: String {
-        records.map { line in line.withUnsafeBytes(Self.tableRow) }.joined(separator: "\n")
-    }
-
-    /// A record's line of the table (empty for a line that is not a dropped record).
-    package static func tableRow(_ bytes: UnsafeRawBufferPointer) -> String {
-        guard let record = try? DroppedRecord.parse(bytes) else { return "" }
-        let text = { (range: Range<Int>?) in DroppedRecord.string(range, in: bytes) }
-        return "\(text(record.file) ?? ""):\(record.line)  \(record.reason.rawValue)  "
-            + "\(text(record.type) ?? "-")/\(text(record.event) ?? "-")  \(text(record.detail) ?? "")"
     }
 
     /// A header and one row per record: file, line, reason, type, event, message_id, detail.
