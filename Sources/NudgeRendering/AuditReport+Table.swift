@@ -13,48 +13,13 @@ extension AuditReport {
                      + faultSummary
                      + (redriven > 0 ? "; \(group(redriven)) accepted by redrive" : ""))
         lines.append("")
-        lines.append("By reason                      count   share  example")
-        for entry in reasons where entry.count > 0 {
-            let example = entry.example.map { "\($0.file):\($0.line)  \($0.detail)" } ?? ""
-            lines.append("  " + entry.reason.rawValue.rightPadded(to: 22) + group(entry.count).leftPadded(to: 12, with: " ")
-                         + (entry.reason == .corruptInput ? "        " : (format1(share(entry.count)) + "%").leftPadded(to: 8, with: " "))
-                         + "  " + example)
-        }
-        if dropped + faults == 0 { lines.append("  (nothing was dropped)") }
-        if !resolvedFaults.isEmpty {
-            lines.append("")
-            lines.append("Resolved faults (\(group(resolvedFaults.count)) of \(group(faults)))")
-            lines += resolvedFaultLines.map { "  " + $0 }
-        }
+        lines += reasonRows
         lines.append("")
-        lines.append("By type and event (top \(min(top, events.count)) of \(events.count))")
-        for entry in events.prefix(top) {
-            let name = (entry.type ?? "(no type)") + " / " + (entry.event ?? "(no event)")
-            let reasons = entry.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
-            lines.append("  " + String(name.prefix(48)).rightPadded(to: 48) + group(entry.count).leftPadded(to: 10, with: " ")
-                         + "  " + reasons)
-        }
+        lines += eventRows(top: top)
         lines.append("")
-        lines.append("By input file                         records = accepted + dropped")
-        for file in files {
-            var line = "  " + file.path + "  " + group(file.records) + " = " + group(file.accepted) + " + " + group(file.dropped)
-            if file.redriven > 0 { line += "  (\(group(file.redriven)) redriven)" }
-            if file.faults > 0 {
-                let resolved = resolvedFaults.count { $0.path == file.path }
-                line += "  [\(file.faults) fault\(file.faults == 1 ? "" : "s")"
-                    + (resolved == 0 ? "" : resolved == file.faults ? ", resolved" : ", \(resolved) resolved") + "]"
-            }
-            lines.append(line)
-        }
+        lines += fileRows
         lines.append("")
-        let periods = days.count > Self.maximumDayRows ? months : days
-        lines.append(periods.count == days.count ? "By day (event timestamp, else received-day folder)"
-                     : "By month (\(days.count) days: --format json lists each day)")
-        for day in periods {
-            let reasons = day.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
-            lines.append("  " + (day.day ?? "no date").rightPadded(to: 12) + group(day.dropped).leftPadded(to: 10, with: " ")
-                         + "  " + reasons)
-        }
+        lines += dayRows
         for problem in problems { lines.append("WARNING: " + problem) }
         lines.append("")
         lines.append("Replay" + (replay.destination.map { " to \($0.endpoint)" } ?? "")
@@ -70,6 +35,65 @@ extension AuditReport {
         lines.append("")
         lines.append("Page through them: nudge-ingest audit list --spool \(spool.shellQuoted) --reason REASON")
         return lines.joined(separator: "\n")
+    }
+
+    /// Each reason that dropped records (count, share, first example), and the resolved faults.
+    private var reasonRows: [String] {
+        var lines = ["By reason                      count   share  example"]
+        for entry in reasons where entry.count > 0 {
+            let example = entry.example.map { "\($0.file):\($0.line)  \($0.detail)" } ?? ""
+            lines.append("  " + entry.reason.rawValue.rightPadded(to: 22) + group(entry.count).leftPadded(to: 12, with: " ")
+                         + (entry.reason == .corruptInput ? "        " : (format1(share(entry.count)) + "%").leftPadded(to: 8, with: " "))
+                         + "  " + example)
+        }
+        if dropped + faults == 0 { lines.append("  (nothing was dropped)") }
+        if !resolvedFaults.isEmpty {
+            lines.append("")
+            lines.append("Resolved faults (\(group(resolvedFaults.count)) of \(group(faults)))")
+            lines += resolvedFaultLines.map { "  " + $0 }
+        }
+        return lines
+    }
+
+    /// The `top` type and event pairs with the most drops, by reason.
+    private func eventRows(top: Int) -> [String] {
+        var lines = ["By type and event (top \(min(top, events.count)) of \(events.count))"]
+        for entry in events.prefix(top) {
+            let name = (entry.type ?? "(no type)") + " / " + (entry.event ?? "(no event)")
+            let reasons = entry.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
+            lines.append("  " + String(name.prefix(48)).rightPadded(to: 48) + group(entry.count).leftPadded(to: 10, with: " ")
+                         + "  " + reasons)
+        }
+        return lines
+    }
+
+    /// Each input file: records = accepted + dropped, what redrive moved, its faults.
+    private var fileRows: [String] {
+        var lines = ["By input file                         records = accepted + dropped"]
+        for file in files {
+            var line = "  " + file.path + "  " + group(file.records) + " = " + group(file.accepted) + " + " + group(file.dropped)
+            if file.redriven > 0 { line += "  (\(group(file.redriven)) redriven)" }
+            if file.faults > 0 {
+                let resolved = resolvedFaults.count { $0.path == file.path }
+                line += "  [\(file.faults) fault\(file.faults == 1 ? "" : "s")"
+                    + (resolved == 0 ? "" : resolved == file.faults ? ", resolved" : ", \(resolved) resolved") + "]"
+            }
+            lines.append(line)
+        }
+        return lines
+    }
+
+    /// The drops of each day (of each month, past ``maximumDayRows`` days), by reason.
+    private var dayRows: [String] {
+        let periods = days.count > Self.maximumDayRows ? months : days
+        var lines = [periods.count == days.count ? "By day (event timestamp, else received-day folder)"
+                     : "By month (\(days.count) days: --format json lists each day)"]
+        for day in periods {
+            let reasons = day.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
+            lines.append("  " + (day.day ?? "no date").rightPadded(to: 12) + group(day.dropped).leftPadded(to: 10, with: " ")
+                         + "  " + reasons)
+        }
+        return lines
     }
 
     /// `; 2 input faults (corrupt_input), 1 resolved: read whole later`, or nothing.
