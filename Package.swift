@@ -185,6 +185,7 @@ let package = Package(
         .testTarget(name: "NudgeS3HTTPTests", dependencies: ["NudgeS3HTTP", "NudgeTestSupport"]),
         .testTarget(name: "NudgeSpoolTests", dependencies: ["NudgeSpool", "NudgeTestSupport"]),
         .testTarget(name: "NudgeIngestTests", dependencies: ["NudgeIngest", "NudgeTestSupport"]),
+        .testTarget(name: "NudgeRenderingTests", dependencies: ["NudgeRendering", "NudgeTestSupport"]),
         // End to end: the built `nudge-ingest` binary on real files, a real loopback HTTP
         // server, real signals; and the architecture's own checks.
         .testTarget(

@@ -7,6 +7,7 @@ import NIOCore
 import NIOPosix
 import NudgeCore
 import NudgeIngest
+import NudgeRendering
 import NudgeSpool
 import NudgeSystem
 

@@ -3,6 +3,7 @@
 import Hummingbird
 import NudgeCore
 import NudgeIngest
+import NudgeRendering
 
 /// The dashboard's pages besides the report (`GET /`, the audit's HTML page with its
 /// drill-down links): the list of dropped records a link selects, one record with its

@@ -284,8 +284,25 @@ package enum StateFile {
                         low: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
         }
 
+        /// Reads a whole file of `kind` into `state`, section by section; returns its commit.
         mutating func apply(kind: Kind, commit expectedCommit: Int?, to state: inout IdentityState) throws(SpoolError) -> Int {
             // Trailer first: a truncated or damaged file is refused before any of it is used.
+            let end = try checkedEnd()
+            let (version, commit) = try header(kind: kind, commit: expectedCommit)
+            try readUsers(into: &state)
+            try readMarks(into: &state)
+            try readMessageIDs(into: &state)
+            try readLinks(kind: kind, into: &state)
+            if version >= 2 {
+                try readRecordCounts(into: &state)
+                try readForms(into: &state)
+            }
+            guard position == end else { throw damaged("\(end - position) bytes follow the last section") }
+            return commit
+        }
+
+        /// Where the sections end, once the trailer's marker, length and checksum hold.
+        private func checkedEnd() throws(SpoolError) -> Int {
             let end = bytes.count - StateFile.trailerBytes
             let trailer = UnsafeRawBufferPointer(rebasing: bytes[end...])
             guard trailer[12...].elementsEqual(StateFile.trailerMagic),
@@ -294,7 +311,11 @@ package enum StateFile {
             let stored = UInt32(littleEndian: trailer.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
             let actual = UInt32(truncatingIfNeeded: CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[..<end])))
             guard stored == actual else { throw damaged("checksum mismatch (CRC-32 \(hex(actual)), expected \(hex(stored)))") }
+            return end
+        }
 
+        /// The magic, the format version, the kind and the commit.
+        private mutating func header(kind: Kind, commit expectedCommit: Int?) throws(SpoolError) -> (version: UInt32, commit: Int) {
             guard try take(8).elementsEqual(StateFile.magic) else { throw damaged("it is not a nudge-ingest state file") }
             let version = try integer(UInt32.self)
             guard version == 1 || version == StateFile.version else { throw damaged("unknown state format version \(version)") }
@@ -303,7 +324,11 @@ package enum StateFile {
             if let expectedCommit, commit != expectedCommit {
                 throw damaged("it belongs to commit \(commit), not \(expectedCommit)")
             }
+            return (version, commit)
+        }
 
+        /// The users added, after those `state` knows: each one's ext_id and whether it is identified.
+        private mutating func readUsers(into state: inout IdentityState) throws(SpoolError) {
             let firstUser = try integer(UInt64.self)
             guard firstUser == UInt64(state.identified.count) else {
                 throw damaged("its users start at \(firstUser) but \(state.identified.count) are known")
@@ -320,7 +345,10 @@ package enum StateFile {
                 guard state.usersByExtID.value(for: key) == nil else { throw damaged("a user appears twice") }
                 _ = state.appendUser(extID, key: key, identified: word & StateFile.identifiedBit != 0)
             }
+        }
 
+        /// Earlier users identified since.
+        private mutating func readMarks(into state: inout IdentityState) throws(SpoolError) {
             let markCount = try count(of: 4)
             let marks = try take(markCount * 4)
             for i in 0..<markCount {
@@ -328,14 +356,18 @@ package enum StateFile {
                 guard Int(user) < state.identified.count else { throw damaged("it marks an unknown user") }
                 state.identified[Int(user)] = true
             }
+        }
 
+        private mutating func readMessageIDs(into state: inout IdentityState) throws(SpoolError) {
             let messageCount = try count(of: 16)
             let messages = try take(messageCount * 16)
             state.messageIDs.reserve(state.messageIDs.count + messageCount)
             for i in 0..<messageCount {
                 _ = state.messageIDs.insert(fingerprint(messages, at: i * 16))
             }
+        }
 
+        private mutating func readLinks(kind: Kind, into state: inout IdentityState) throws(SpoolError) {
             let linkCount = try count(of: 20)
             let links = try take(linkCount * 20)
             if kind == .snapshot { state.links.reserve(linkCount) }
@@ -346,27 +378,30 @@ package enum StateFile {
                 }
                 state.links.set(fingerprint(links, at: i * 20), to: packed)
             }
+        }
 
-            if version >= 2 {
-                let countCount = try count(of: 8)
-                let counts = try take(countCount * 8)
-                for i in 0..<countCount {
-                    let user = Int(UInt32(littleEndian: counts.loadUnaligned(fromByteOffset: i * 8, as: UInt32.self)))
-                    guard user < state.identified.count else { throw damaged("a record count names an unknown user") }
-                    state.userRecords[user] = UInt32(littleEndian: counts.loadUnaligned(fromByteOffset: i * 8 + 4, as: UInt32.self))
-                }
-                let formCount = try count(of: 12)
-                for _ in 0..<formCount {
-                    let head = try take(12)
-                    let user = UInt32(littleEndian: head.loadUnaligned(as: UInt32.self))
-                    let records = UInt32(littleEndian: head.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-                    let length = Int(UInt32(littleEndian: head.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
-                    guard Int(user) < state.identified.count else { throw damaged("a userId form names an unknown user") }
-                    state.forms.set(user: user, raw: try take(length), records: records)
-                }
+        /// Version 2: the records that named each user by a userId.
+        private mutating func readRecordCounts(into state: inout IdentityState) throws(SpoolError) {
+            let countCount = try count(of: 8)
+            let counts = try take(countCount * 8)
+            for i in 0..<countCount {
+                let user = Int(UInt32(littleEndian: counts.loadUnaligned(fromByteOffset: i * 8, as: UInt32.self)))
+                guard user < state.identified.count else { throw damaged("a record count names an unknown user") }
+                state.userRecords[user] = UInt32(littleEndian: counts.loadUnaligned(fromByteOffset: i * 8 + 4, as: UInt32.self))
             }
-            guard position == end else { throw damaged("\(end - position) bytes follow the last section") }
-            return commit
+        }
+
+        /// Version 2: the raw userId forms that sanitising changed, with their records.
+        private mutating func readForms(into state: inout IdentityState) throws(SpoolError) {
+            let formCount = try count(of: 12)
+            for _ in 0..<formCount {
+                let head = try take(12)
+                let user = UInt32(littleEndian: head.loadUnaligned(as: UInt32.self))
+                let records = UInt32(littleEndian: head.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+                let length = Int(UInt32(littleEndian: head.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+                guard Int(user) < state.identified.count else { throw damaged("a userId form names an unknown user") }
+                state.forms.set(user: user, raw: try take(length), records: records)
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import NudgeCore
 import NudgeIngest
+import NudgeRendering
 import NudgeSystem
 
 struct AuditCommand: ParsableCommand {

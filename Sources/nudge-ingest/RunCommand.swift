@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import NudgeCore
 import NudgeIngest
+import NudgeRendering
 import NudgeSpool
 import NudgeSystem
 import Synchronization
@@ -252,7 +253,7 @@ final class ProgressLine: Sendable {
     /// A ``ScanProgress`` that draws `what 45% · ETA 3s` on this line.
     func scan(_ what: String) -> ScanProgress {
         ScanProgress { [self] fraction, secondsLeft in
-            show("\(what) \(Int(fraction * 100))%" + (secondsLeft.map { " · ETA " + RunProgress.duration($0) } ?? ""))
+            show("\(what) \(Int(fraction * 100))%" + (secondsLeft.map { " · ETA " + duration($0) } ?? ""))
         }
     }
 

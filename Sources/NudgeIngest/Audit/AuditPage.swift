@@ -159,27 +159,6 @@ package struct AuditPage: Sendable {
     }
 }
 
-/// A dropped record's name that stays the same while runs add commits and redrives
-/// rewrite files: its commit and its `source.line` (one commit is one input, so no two
-/// of its records share a line). Written `COMMIT-LINE`.
-package struct DropID: Sendable, Hashable, CustomStringConvertible {
-    package var commit: Int
-    package var line: Int
-
-    package init(commit: Int, line: Int) {
-        (self.commit, self.line) = (commit, line)
-    }
-
-    /// Reads `COMMIT-LINE`; nil for anything else.
-    package init?(_ text: some StringProtocol) {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let commit = Int(parts[0]), let line = Int(parts[1]), commit > 0, line > 0 else { return nil }
-        self.init(commit: commit, line: line)
-    }
-
-    package var description: String { "\(commit)-\(line)" }
-}
-
 extension AuditPage {
     /// The committed dropped record `id` names, the spool line exactly; nil when there is
     /// none (never committed, or moved to the accepted spool by a redrive). Reads only
@@ -237,25 +216,12 @@ extension AuditPage {
     }
 }
 
-// MARK: - Rendering
+// MARK: - JSON and CSV
 
 extension AuditPage {
     /// `{"data":[…],"next_cursor":…,"has_more":…}`.
     package var json: String {
         Self.pageJSON(records, nextCursor: nextCursor)
-    }
-
-    /// One line per record: `file:line  reason  type/event  detail`.
-    package var table: String {
-        records.map { line in line.withUnsafeBytes(Self.tableRow) }.joined(separator: "\n")
-    }
-
-    /// A record's line of the table (empty for a line that is not a dropped record).
-    package static func tableRow(_ bytes: UnsafeRawBufferPointer) -> String {
-        guard let record = try? DroppedRecord.parse(bytes) else { return "" }
-        let text = { (range: Range<Int>?) in DroppedRecord.string(range, in: bytes) }
-        return "\(text(record.file) ?? ""):\(record.line)  \(record.reason.rawValue)  "
-            + "\(text(record.type) ?? "-")/\(text(record.event) ?? "-")  \(text(record.detail) ?? "")"
     }
 
     /// A header and one row per record: file, line, reason, type, event, message_id, detail.

@@ -33,85 +33,21 @@ extension Spool {
     package func plan(
         _ inputs: [InputFile], reprocessChanged: Bool, remote: (any RemoteInputSource)? = nil
     ) throws(SpoolError) -> InputPlan {
-        var fingerprints = Fingerprints(remote: remote)
-        var byPath: [String: (commit: Int, input: LedgerInput)] = [:]
-        var bySize: [Int: [(commit: Int, input: LedgerInput)]] = [:]
-        for entry in ledger.entries {
-            for input in entry.inputs where input.status != .unreadable {
-                if let absolute = input.absolutePath { byPath[absolute] = (entry.commit, input) }
-                bySize[input.size, default: []].append((entry.commit, input))
-            }
-        }
+        var committed = CommittedInputs(ledger: ledger, remote: remote)
         var plan = InputPlan()
-        var changed: [ChangedInput] = []
-        var seen: Set<String> = []
         for input in inputs {
-            if let object = input.remote {
-                guard seen.insert(object.url).inserted else {
-                    plan.skipped.append(SkippedInput(path: input.path, reason: .namedTwice))
-                    continue
-                }
-                if object.size == 0 {
-                    plan.skipped.append(SkippedInput(path: input.path, reason: .empty))
-                    continue
-                }
-                if let known = byPath[object.url] {
-                    if known.input.size == object.size && known.input.etag == object.etag {
-                        plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: known.commit, path: known.input.path)))
-                        continue
-                    }
-                    changed.append(ChangedInput(path: input.path, change:
-                        "ETag \(known.input.etag ?? "none"), \(known.input.size) bytes when committed (commit \(known.commit)); "
-                        + "ETag \(object.etag), \(object.size) bytes now"))
-                } else if let candidates = bySize[object.size],
-                          let match = candidates.first(where: { $0.input.etag == object.etag })
-                              ?? fingerprints.of(input).flatMap({ digest in candidates.first { $0.input.fingerprint == digest } }) {
-                    plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: match.commit, path: match.input.path)))
-                    continue
-                }
+            let placement = if let object = input.remote { committed.place(object, of: input) } else { committed.place(file: input) }
+            switch placement {
+            case .skip(let reason):
+                plan.skipped.append(SkippedInput(path: input.path, reason: reason))
+            case .process(let absolutePath, let size):
                 plan.toProcess.append(input)
-                plan.absolutePaths.append(object.url)
-                plan.sizes.append(object.size)
-                continue
+                plan.absolutePaths.append(absolutePath)
+                plan.sizes.append(size)
             }
-            guard !input.isStandardInput, let absolute = Self.absolutePath(input) else {
-                plan.toProcess.append(input)
-                plan.absolutePaths.append(nil)
-                plan.sizes.append(nil)
-                continue
-            }
-            guard seen.insert(absolute).inserted else {
-                plan.skipped.append(SkippedInput(path: input.path, reason: .namedTwice))
-                continue
-            }
-            let size = input.regularFileSize
-            if let size {
-                if size == 0 {
-                    plan.skipped.append(SkippedInput(path: input.path, reason: .empty))
-                    continue
-                }
-                if let known = byPath[absolute] {
-                    let fingerprint = known.input.size == size ? fingerprints.of(input) : nil
-                    if fingerprint == known.input.fingerprint {
-                        plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: known.commit, path: known.input.path)))
-                        continue
-                    }
-                    let what = known.input.size != size
-                        ? "\(known.input.size) bytes when committed (commit \(known.commit)), \(size) bytes now"
-                        : "same size, other content than when committed (commit \(known.commit))"
-                    changed.append(ChangedInput(path: input.path, change: what))
-                } else if let candidates = bySize[size], let fingerprint = fingerprints.of(input),
-                          let match = candidates.first(where: { $0.input.fingerprint == fingerprint }) {
-                    plan.skipped.append(SkippedInput(path: input.path, reason: .committed(commit: match.commit, path: match.input.path)))
-                    continue
-                }
-            }
-            plan.toProcess.append(input)
-            plan.absolutePaths.append(absolute)
-            plan.sizes.append(size)
         }
-        if !changed.isEmpty && !reprocessChanged { throw .changedInputs(changed) }
-        return Self.skippingCopies(in: plan, fingerprints: &fingerprints)
+        if !committed.changed.isEmpty && !reprocessChanged { throw .changedInputs(committed.changed) }
+        return Self.skippingCopies(in: plan, fingerprints: &committed.fingerprints)
     }
 
     /// `plan` without the inputs whose bytes an earlier input of it has: inputs of the
@@ -142,6 +78,79 @@ extension Spool {
     /// The input's absolute path, symbolic links resolved.
     static func absolutePath(_ input: InputFile) -> String? {
         FileSystem.canonicalPath(input).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// The ledger's committed inputs, by absolute path (or `s3://` URL) and by size, and
+/// what a plan found of the inputs so far: which paths it has met, which changed since
+/// they were committed.
+private struct CommittedInputs {
+    /// Whether a plan processes an input, and then under which absolute path and size.
+    enum Placement {
+        case skip(SkippedInput.Reason)
+        case process(absolutePath: String?, size: Int?)
+    }
+
+    var fingerprints: Fingerprints
+    private var byPath: [String: (commit: Int, input: LedgerInput)] = [:]
+    private var bySize: [Int: [(commit: Int, input: LedgerInput)]] = [:]
+    private var seen: Set<String> = []
+    /// Inputs the ledger knows under their path with other content.
+    private(set) var changed: [ChangedInput] = []
+
+    init(ledger: Ledger, remote: (any RemoteInputSource)?) {
+        fingerprints = Fingerprints(remote: remote)
+        for entry in ledger.entries {
+            for input in entry.inputs where input.status != .unreadable {
+                if let absolute = input.absolutePath { byPath[absolute] = (entry.commit, input) }
+                bySize[input.size, default: []].append((entry.commit, input))
+            }
+        }
+    }
+
+    /// An object in S3: known by its URL, size and ETag.
+    mutating func place(_ object: RemoteObject, of input: InputFile) -> Placement {
+        guard seen.insert(object.url).inserted else { return .skip(.namedTwice) }
+        if object.size == 0 { return .skip(.empty) }
+        if let known = byPath[object.url] {
+            if known.input.size == object.size && known.input.etag == object.etag {
+                return .skip(.committed(commit: known.commit, path: known.input.path))
+            }
+            changed.append(ChangedInput(path: input.path, change:
+                "ETag \(known.input.etag ?? "none"), \(known.input.size) bytes when committed (commit \(known.commit)); "
+                + "ETag \(object.etag), \(object.size) bytes now"))
+        } else if let candidates = bySize[object.size],
+                  let match = candidates.first(where: { $0.input.etag == object.etag })
+                      ?? fingerprints.of(input).flatMap({ digest in candidates.first { $0.input.fingerprint == digest } }) {
+            return .skip(.committed(commit: match.commit, path: match.input.path))
+        }
+        return .process(absolutePath: object.url, size: object.size)
+    }
+
+    /// A file (or standard input): known by its absolute path, size and fingerprint.
+    mutating func place(file input: InputFile) -> Placement {
+        guard !input.isStandardInput, let absolute = Spool.absolutePath(input) else {
+            return .process(absolutePath: nil, size: nil)
+        }
+        guard seen.insert(absolute).inserted else { return .skip(.namedTwice) }
+        let size = input.regularFileSize
+        if let size {
+            if size == 0 { return .skip(.empty) }
+            if let known = byPath[absolute] {
+                let fingerprint = known.input.size == size ? fingerprints.of(input) : nil
+                if fingerprint == known.input.fingerprint {
+                    return .skip(.committed(commit: known.commit, path: known.input.path))
+                }
+                let what = known.input.size != size
+                    ? "\(known.input.size) bytes when committed (commit \(known.commit)), \(size) bytes now"
+                    : "same size, other content than when committed (commit \(known.commit))"
+                changed.append(ChangedInput(path: input.path, change: what))
+            } else if let candidates = bySize[size], let fingerprint = fingerprints.of(input),
+                      let match = candidates.first(where: { $0.input.fingerprint == fingerprint }) {
+                return .skip(.committed(commit: match.commit, path: match.input.path))
+            }
+        }
+        return .process(absolutePath: absolute, size: size)
     }
 }
 

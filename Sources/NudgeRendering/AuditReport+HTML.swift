@@ -1,9 +1,11 @@
 import NudgeCore
+import NudgeIngest
 import NudgeSpool
 import NudgeSystem
 
 /// `audit --html`: the report as one self-contained page (inline CSS and SVG, no
-/// script, nothing fetched), for people who would rather look than read.
+/// script, nothing fetched), for people who would rather look than read; `serve`'s
+/// dashboard shows the same page, with links to the records.
 extension AuditReport {
     /// A colour per reason code, in rule order, readable on white.
     private static let palette = [
@@ -28,39 +30,63 @@ extension AuditReport {
     /// and day links to the list of its dropped records there.
     package func html(collisions: UserIDCollisions? = nil, accepted acceptedEvents: AcceptedEvents? = nil,
                      drillDown: String? = nil) -> String {
-        /// A link to the records `query` selects, or `text` as it is without `drillDown`.
-        func drill(_ text: String, _ query: [(String, String)]) -> String {
-            guard let drillDown else { return text }
-            let parameters = query.map { "\($0.0)=\(queryEncoded($0.1))" }.joined(separator: "&amp;")
-            return "<a class=drill href=\"\(drillDown)?\(parameters)\">\(text)</a>"
-        }
-        var page = """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8">
-            <title>nudge-ingest audit: \(escape(spool))</title>
-            <style>
-            body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
-            h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
-            table{border-collapse:collapse;width:100%}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
-            td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em}
-            .muted{color:#777}.legend span{margin-right:1.2em;white-space:nowrap}code{font-size:.92em}
-            .warn{background:#fee;border:1px solid #d62728;padding:.5em}.tip{background:#eef6ee;border:1px solid #2ca02c;padding:.5em}
-            pre{background:#f6f6f6;padding:.5em;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:.85em;margin:.3em 0}
-            details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
-            </style></head><body>
-            <h1>Dropped records in <code>\(escape(spool))</code></h1>
-            <p>\(group(records)) records = \(group(accepted)) accepted + <b>\(group(dropped)) dropped</b>\(escape(percent(dropped, of: records)))
-            \(faults > 0 ? " · " + escape(String(faultSummary.dropFirst(2))) : "")\(redriven > 0 ? " · \(group(redriven)) accepted by redrive" : "")
-            · \(commits) commits\(onlyFiles.isEmpty ? "" : " · only from " + onlyFiles.map { "<code>\(escape($0))</code>" }.joined(separator: ", ") + " (the accepted side and the collisions: the whole spool)")</p>
-
-            """
+        let links = DrillDown(path: drillDown)
+        var page = header
         for problem in problems { page += "<p class=\"warn\">\(escape(problem))</p>\n" }
         if redrivable > 0 {
             page += "<p class=tip>\(group(redrivable)) dropped track\(redrivable == 1 ? "" : "s") can be accepted now (their "
                 + "identify came later): run <code>nudge-ingest redrive --spool \(escape(spool.shellQuoted))</code></p>\n"
         }
         page += "<h2>Drops per reason over time</h2>\n" + dayChart()
-        page += "<h2>By reason</h2>\n<table><tr><th>reason</th><th class=n>count</th><th class=n>share</th><th>what to do</th></tr>\n"
+        page += reasonTable(links) + reasonDetails
+        page += "<h2>Top events</h2>\n" + eventChart(top: 15)
+        if let acceptedEvents { page += acceptedTable(acceptedEvents, top: 20) }
+        if let collisions { page += collisionTable(collisions, top: 20) }
+        page += fileTable(links) + dayTable(links)
+        page += "<p class=muted>Made by <code>nudge-ingest audit --html</code>. Days are the event's UTC day from "
+            + "its timestamp, or its received-day folder when it has no valid timestamp.</p>\n</body></html>\n"
+        return page
+    }
+
+    /// Links to the lists of dropped records on `serve`'s dashboard (none without a path).
+    private struct DrillDown {
+        var path: String?
+
+        /// A link to the records `query` selects, or `text` as it is without a path.
+        func link(_ text: String, _ query: [(String, String)]) -> String {
+            guard let path else { return text }
+            let parameters = query.map { "\($0.0)=\(queryEncoded($0.1))" }.joined(separator: "&amp;")
+            return "<a class=drill href=\"\(path)?\(parameters)\">\(text)</a>"
+        }
+    }
+
+    /// The page's head, its style, and the counts at the top.
+    private var header: String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <title>nudge-ingest audit: \(escape(spool))</title>
+        <style>
+        body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
+        h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
+        table{border-collapse:collapse;width:100%}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+        td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.4em}
+        .muted{color:#777}.legend span{margin-right:1.2em;white-space:nowrap}code{font-size:.92em}
+        .warn{background:#fee;border:1px solid #d62728;padding:.5em}.tip{background:#eef6ee;border:1px solid #2ca02c;padding:.5em}
+        pre{background:#f6f6f6;padding:.5em;overflow-x:auto;white-space:pre-wrap;word-break:break-all;font-size:.85em;margin:.3em 0}
+        details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
+        </style></head><body>
+        <h1>Dropped records in <code>\(escape(spool))</code></h1>
+        <p>\(group(records)) records = \(group(accepted)) accepted + <b>\(group(dropped)) dropped</b>\(escape(percent(dropped, of: records)))
+        \(faults > 0 ? " · " + escape(String(faultSummary.dropFirst(2))) : "")\(redriven > 0 ? " · \(group(redriven)) accepted by redrive" : "")
+        · \(commits) commits\(onlyFiles.isEmpty ? "" : " · only from " + onlyFiles.map { "<code>\(escape($0))</code>" }.joined(separator: ", ") + " (the accepted side and the collisions: the whole spool)")</p>
+
+        """
+    }
+
+    /// Each reason that dropped records: its count, share and what to do about it.
+    private func reasonTable(_ links: DrillDown) -> String {
+        var page = "<h2>By reason</h2>\n<table><tr><th>reason</th><th class=n>count</th><th class=n>share</th><th>what to do</th></tr>\n"
         for entry in reasons where entry.count > 0 {
             let code = entry.reason.rawValue
             let shareText = entry.reason == .corruptInput ? "" : format1(share(entry.count)) + "%"
@@ -70,9 +96,15 @@ extension AuditReport {
             let remedy = entry.reason == .corruptInput && unresolvedFaults == 0
                 ? "Resolved: every faulted input was read whole by a later commit (see below)." : entry.reason.remedy
             page += "<td class=n>\(shareText)</td><td>\(codeSpans(remedy))"
-                + (drillDown == nil ? "" : " " + drill("list them", [("reason", code)])) + "</td></tr>\n"
+                + (links.path == nil ? "" : " " + links.link("list them", [("reason", code)])) + "</td></tr>\n"
         }
-        page += "</table>\n"
+        return page + "</table>\n"
+    }
+
+    /// A section per reason: the resolved faults, its first record, the command that
+    /// lists them all, its first raw lines.
+    private var reasonDetails: String {
+        var page = ""
         for entry in reasons where entry.count > 0 {
             page += "<details id=\"\(entry.reason.rawValue)\" open><summary>\(entry.reason.rawValue): \(group(entry.count))</summary>\n"
             if entry.reason == .corruptInput && !resolvedFaults.isEmpty {
@@ -90,29 +122,34 @@ extension AuditReport {
             }
             page += "</details>\n"
         }
-        page += "<h2>Top events</h2>\n" + eventChart(top: 15)
-        if let acceptedEvents { page += acceptedTable(acceptedEvents, top: 20) }
-        if let collisions { page += collisionTable(collisions, top: 20) }
-        page += "<h2>By input file</h2>\n<table><tr><th>file</th><th class=n>records</th><th class=n>accepted</th>"
+        return page
+    }
+
+    /// Each input file's records, accepted, dropped, redriven and faults.
+    private func fileTable(_ links: DrillDown) -> String {
+        var page = "<h2>By input file</h2>\n<table><tr><th>file</th><th class=n>records</th><th class=n>accepted</th>"
             + "<th class=n>dropped</th><th class=n>redriven</th><th class=n>faults</th></tr>\n"
         for file in files {
-            page += "<tr><td>\(drill("<code>\(escape(file.path))</code>", [("file", file.path)]))</td><td class=n>\(group(file.records))</td>"
+            page += "<tr><td>\(links.link("<code>\(escape(file.path))</code>", [("file", file.path)]))</td><td class=n>\(group(file.records))</td>"
                 + "<td class=n>\(group(file.accepted))</td><td class=n>\(group(file.dropped))</td>"
                 + "<td class=n>\(group(file.redriven))</td><td class=n>\(group(file.faults))</td></tr>\n"
         }
+        return page + "</table>\n"
+    }
+
+    /// The drops of each day (of each month, past ``maximumDayRows`` days), by reason.
+    private func dayTable(_ links: DrillDown) -> String {
         let periods = days.count > Self.maximumDayRows ? months : days
-        page += "</table>\n<h2>By \(periods.count == days.count ? "day" : "month")</h2>\n"
+        var page = "<h2>By \(periods.count == days.count ? "day" : "month")</h2>\n"
             + "<table><tr><th>\(periods.count == days.count ? "day" : "month") (UTC)</th><th class=n>dropped</th>"
             + "<th class=n>placed by folder</th><th>reasons</th></tr>\n"
         for day in periods {
             let reasons = day.reasons.map { "\($0.0.rawValue) \(group($0.1))" }.joined(separator: ", ")
-            let dayCell = day.day.map { $0.count == 10 ? drill($0, [("from", $0), ("to", $0)]) : $0 } ?? "no date"
+            let dayCell = day.day.map { $0.count == 10 ? links.link($0, [("from", $0), ("to", $0)]) : $0 } ?? "no date"
             page += "<tr><td>\(dayCell)</td><td class=n>\(group(day.dropped))</td>"
                 + "<td class=n>\(group(day.byFolder))</td><td>\(reasons)</td></tr>\n"
         }
-        page += "</table>\n<p class=muted>Made by <code>nudge-ingest audit --html</code>. Days are the event's UTC day from "
-            + "its timestamp, or its received-day folder when it has no valid timestamp.</p>\n</body></html>\n"
-        return page
+        return page + "</table>\n"
     }
 
     /// Stacked bars: one per day, a segment per reason.
@@ -228,44 +265,4 @@ extension AuditReport {
         }
         return svg + "</svg>\n"
     }
-}
-
-/// `text` escaped, with its `backquoted` parts as `<code>`.
-func codeSpans(_ text: String) -> String {
-    text.split(separator: "`", omittingEmptySubsequences: false).enumerated().map { index, part in
-        index % 2 == 1 ? "<code>\(escape(String(part)))</code>" : escape(String(part))
-    }.joined()
-}
-
-/// Text safe inside HTML elements and attribute values.
-/// `text` for a URL's query: every byte but the unreserved ones percent-encoded.
-package func queryEncoded(_ text: String) -> String {
-    var out = ""
-    for byte in text.utf8 {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-            out.unicodeScalars.append(Unicode.Scalar(byte))
-        default:
-            let digits = Array("0123456789ABCDEF".unicodeScalars)
-            out += "%" + String(digits[Int(byte >> 4)]) + String(digits[Int(byte & 15)])
-        }
-    }
-    return out
-}
-
-package func escape(_ text: String) -> String {
-    var out = ""
-    out.reserveCapacity(text.utf8.count)
-    for character in text {
-        switch character {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.append(character)
-        }
-    }
-    return out
 }
