@@ -20,7 +20,8 @@ import Testing
     /// targets mirror the modules, so a core test that reached for the spool would fail.
     static let testTargets = [
         "NudgeTestSupport": "NudgeCore", "NudgeCoreTests": "NudgeCore", "NudgeSystemTests": "NudgeSystem",
-        "NudgeS3Tests": "NudgeS3", "NudgeS3HTTPTests": "NudgeS3HTTP", "NudgeSpoolTests": "NudgeSpool", "NudgeIngestTests": "NudgeIngest", "CommandLineTests": "nudge-ingest",
+        "NudgeS3Tests": "NudgeS3", "NudgeS3HTTPTests": "NudgeS3HTTP", "NudgeSpoolTests": "NudgeSpool", "NudgeIngestTests": "NudgeIngest",
+        "NudgeReplayHTTPTests": "NudgeReplayHTTP", "NudgeServeTests": "NudgeServe", "CommandLineTests": "nudge-ingest",
     ]
 
     /// The modules each source file of `module` imports; a scoped import

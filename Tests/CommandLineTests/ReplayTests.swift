@@ -9,52 +9,10 @@ import Testing
 /// `nudge-ingest replay` against a real HTTP server on loopback (`scripts/fake_nudge.py`,
 /// which behaves like Nudge and injects faults), on a spool made from the bundled sample.
 @Suite(.serialized) struct ReplayTests {
-    static let apiKey = "test-key-7f3a9c"
+    static let apiKey = FakeNudge.apiKey
 
     /// A running fake Nudge and the log of what it received.
-    final class FakeNudge {
-        let process = Process()
-        let log: URL
-        let port: Int
-
-        /// - Parameter port: where to listen: 0 for a free port; a stopped server's port
-        ///   for "the same Nudge" behaving differently (a replay's progress belongs to
-        ///   its endpoint).
-        init(in dir: URL, faults: String = "{}", port: Int = 0) throws {
-            log = dir.appendingPathComponent("server-\(UUID().uuidString.prefix(6)).ndjson")
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", repositoryRoot.appendingPathComponent("scripts/fake_nudge.py").path,
-                                 "--log", log.path, "--api-key", ReplayTests.apiKey, "--faults", faults, "--port", "\(port)"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            var line = Data()
-            while !line.contains(0x0A), let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
-                line += byte
-            }
-            self.port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
-        }
-
-        deinit {
-            stop()
-        }
-
-        /// Ends the server (its log stays), so that another may take its port.
-        func stop() {
-            guard process.isRunning else { return }
-            // SIGKILL: the test process's blocked signals are inherited, so SIGTERM may never arrive.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        var endpoint: String { "http://127.0.0.1:\(port)" }
-
-        /// Every request received, in arrival order.
-        func requests() throws -> [[String: Any]] {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            return try text.split(separator: "\n").map { try parseJSON(Data($0.utf8)) as! [String: Any] }
-        }
-    }
+    typealias FakeNudge = NudgeTestSupport.FakeNudge
 
     /// A spool made by `run` from the bundled sample export (204 accepted records).
     static func sampleSpool(in dir: URL) throws -> URL {
