@@ -91,10 +91,9 @@ import Testing
             // The answer that came after the timeout and the retry carry the same key.
             // (The server logs it when it answers, after the client gave up: wait for that.)
             var all = requests
-            let deadline = Date().addingTimeInterval(10)
-            while !all.contains(where: { $0["n"] as? Int == 30 }) && Date() < deadline {
-                usleep(100_000)
+            try waitUntil("the timed-out request's late answer logged") {
                 all = try server.requests()
+                return all.contains { $0["n"] as? Int == 30 }
             }
             let timedOut = try #require(all.first { $0["n"] as? Int == 30 })
             let key = (timedOut["headers"] as! [String: String])["idempotency-key"]
@@ -163,7 +162,8 @@ import Testing
         }
     }
 
-    /// Killed (SIGKILL) at random instants while a slow server answers: the resumed
+    /// Killed (SIGKILL) while a slow server answers, each time once the server has
+    /// answered a few more of its requests (so every kill lands mid-replay): the resumed
     /// replays lose nothing, and what is acknowledged twice is at most what group
     /// commit had not saved: the requests in flight and those answered in the last
     /// 200 ms before each kill.
@@ -172,9 +172,9 @@ import Testing
             let spool = try Self.sampleSpool(in: dir)
             let server = try FakeNudge(in: dir, faults: #"{"latency": 0.1}"#)
             let environment = ProcessInfo.processInfo.environment.merging(["NUDGE_API_KEY": Self.apiKey]) { $1 }
-            var generator = SeededGenerator(seed: 5)
             var kills = 0
-            for _ in 0..<4 {
+            for answered in [3, 8, 5, 10] {
+                let before = try server.requests().count
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: toolPath)
                 process.arguments = ["replay", "--spool", spool.path, "--endpoint", server.endpoint,
@@ -182,13 +182,15 @@ import Testing
                 process.environment = environment
                 process.standardError = FileHandle.nullDevice
                 try process.run()
-                usleep(UInt32.random(in: 150_000...500_000, using: &generator))
-                if process.isRunning { kill(process.processIdentifier, SIGKILL); kills += 1 }
+                try waitUntil("\(answered) more requests answered") {
+                    try server.requests().count >= before + answered || !process.isRunning
+                }
+                if process.isRunning && kill(process.processIdentifier, SIGKILL) == 0 { kills += 1 }
                 process.waitUntilExit()
             }
             let finished = try Self.replay(spool, server, ["--concurrency", "3", "--batch-size", "5"])
             #expect(finished.status == 0, "\(finished.stderr)")
-            #expect(kills >= 3)
+            #expect(kills == 4, "a replay ended before its kill")
 
             let expected = try Self.accepted(spool)
             let acknowledged = Self.acknowledgedBodies(try server.requests())
@@ -246,8 +248,7 @@ import Testing
 
             // While it runs, the spool's replay lock is taken.
             let lock = spool.appendingPathComponent("replay/lock")
-            let deadline = Date().addingTimeInterval(20)
-            while (try? String(contentsOf: lock, encoding: .utf8))?.contains("process") != true && Date() < deadline { usleep(20_000) }
+            try waitUntil("the replay lock taken") { (try? String(contentsOf: lock, encoding: .utf8))?.contains("process") == true }
             let second = try Self.replay(spool, server)
             #expect(second.status == 1)
             #expect(second.stderr.contains("is in use by another nudge-ingest replay (process"))
