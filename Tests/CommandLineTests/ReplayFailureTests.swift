@@ -260,7 +260,7 @@ import Testing
             let before = Self.replayState(spool)
             let holding = try FakeNudge(in: dir, faults: #"{"latency": 600}"#, port: slow.port)
             let (second, secondErrors) = try start(holding)
-            try waitUntil("a request on the wire") { !TCPConnection.clients(ofPort: holding.port).isEmpty }
+            try waitUntil("a request on the wire (\(TCPConnection.described(port: holding.port)))") { !TCPConnection.clients(ofPort: holding.port).isEmpty }
             kill(second.processIdentifier, SIGINT)
             var secondStderr = Self.read(secondErrors, untilLineHolding: "interrupted: finishing the requests in flight")
             kill(second.processIdentifier, SIGINT)

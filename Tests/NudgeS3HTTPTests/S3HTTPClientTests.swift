@@ -166,7 +166,7 @@ struct S3HTTPClientTests {
             FileHandle.standardError.write(Data("S3HTTPClientTests: `ss` (iproute2) is missing; the download's bound is not checked\n".utf8))
         } else {
             var taken = -1
-            try waitUntil("the download to wait for the reader (\(taken) bytes taken)") {
+            try waitUntil("the download to wait for the reader (\(taken) bytes taken; \(TCPConnection.described(port: moto.port)))") {
                 // Held back: 64 KiB unread on the client's socket, and nothing more taken
                 // from it since the last look.
                 let now = TCPConnection.bytesTaken(byClientsOfPort: moto.port) ?? 0

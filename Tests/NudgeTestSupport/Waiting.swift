@@ -20,13 +20,17 @@ package func waitUntil(_ what: @autoclosure () -> String, within seconds: Double
 package struct TCPConnection {
     package var localPort: Int
     package var remotePort: Int
-    package var isEstablished: Bool
+    /// Open on this side: established, or closed by the peer with data perhaps unread
+    /// (`CLOSE_WAIT`: a server that sent all it had and hung up).
+    package var isOpen: Bool
     /// Bytes received that the socket's owner has not read yet.
     package var unreadBytes: Int
 
     /// The machine's IPv4 TCP connections now.
     package static func all() -> [TCPConnection] {
-        let text = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
+        // Read to its end: the kernel makes the file a page at a time, and a read of its
+        // stat size (0) would stop after the first.
+        let text = String(decoding: FileHandle(forReadingAtPath: "/proc/net/tcp")?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
         // sl local_address rem_address st tx_queue:rx_queue …, addresses as HEXIP:HEXPORT.
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let fields = line.split(separator: " ")
@@ -34,31 +38,40 @@ package struct TCPConnection {
                   let remote = Int(fields[2].split(separator: ":").last ?? "", radix: 16),
                   let state = Int(fields[3], radix: 16), let unread = Int(fields[4].split(separator: ":").last ?? "", radix: 16)
             else { return nil }
-            return TCPConnection(localPort: local, remotePort: remote, isEstablished: state == 1, unreadBytes: unread)
+            return TCPConnection(localPort: local, remotePort: remote, isOpen: state == 0x01 || state == 0x08, unreadBytes: unread)
         }
     }
 
-    /// The established connections of clients to a server on `port`.
+    /// What a test that waited for a connection prints: every connection to or from `port`.
+    package static func described(port: Int) -> String {
+        let listed = (try? runProgram("/usr/bin/env", ["ss", "-tinaH"]))?.stdoutText ?? "no ss"
+        return "\(all().filter { $0.remotePort == port || $0.localPort == port }); ss: "
+            + listed.split(separator: "\n").filter { $0.contains(":\(port)") }.joined(separator: " | ")
+    }
+
+    /// The open connections of clients to a server on `port`.
     package static func clients(ofPort port: Int) -> [TCPConnection] {
-        all().filter { $0.remotePort == port && $0.isEstablished }
+        all().filter { $0.remotePort == port && $0.isOpen }
     }
 
     /// How many bytes the clients of the server on `port` have taken from their sockets:
     /// what each received (the kernel's `tcpi_bytes_received`, which `ss -i` shows) less
     /// what waits unread. Nil where `ss` cannot tell.
     package static func bytesTaken(byClientsOfPort port: Int) -> Int? {
-        guard let listed = try? runProgram("/usr/bin/env", ["ss", "-tinH", "state", "established", "dst", "127.0.0.1:\(port)"]),
+        guard let listed = try? runProgram("/usr/bin/env", ["ss", "-tinH", "state", "established", "state", "close-wait", "dst", "127.0.0.1:\(port)"]),
               listed.status == 0 else { return nil }
-        // Each connection: a line `Recv-Q Send-Q local peer`, then one of its details.
+        // Each connection: a line `State Recv-Q Send-Q local peer`, then an indented one
+        // of its details.
         var taken = 0, unread: Int?
         for line in listed.stdoutText.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            if let received = fields.first(where: { $0.hasPrefix("bytes_received:") }) {
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if line.first == " " || line.first == "\t" {
+                guard let received = fields.first(where: { $0.hasPrefix("bytes_received:") }) else { continue }
                 guard let queued = unread, let count = Int(received.dropFirst("bytes_received:".count)) else { return nil }
                 taken += count - queued
                 unread = nil
-            } else if let queued = fields.first.flatMap({ Int($0) }) {
-                unread = queued
+            } else {
+                unread = fields.lazy.compactMap { Int($0) }.first
             }
         }
         return taken
