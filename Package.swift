@@ -186,6 +186,17 @@ let package = Package(
         .testTarget(name: "NudgeSpoolTests", dependencies: ["NudgeSpool", "NudgeTestSupport"]),
         .testTarget(name: "NudgeIngestTests", dependencies: ["NudgeIngest", "NudgeTestSupport"]),
         .testTarget(name: "NudgeRenderingTests", dependencies: ["NudgeRendering", "NudgeTestSupport"]),
+        // replay's transport against the fake Nudge (scripts/fake_nudge.py) on loopback.
+        .testTarget(name: "NudgeReplayHTTPTests", dependencies: ["NudgeReplayHTTP", "NudgeTestSupport"]),
+        // serve's keys and routes, against its router served by Hummingbird on loopback.
+        .testTarget(
+            name: "NudgeServeTests",
+            dependencies: [
+                "NudgeServe",
+                "NudgeTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["HTTP"])),
+            ]
+        ),
         // End to end: the built `nudge-ingest` binary on real files, a real loopback HTTP
         // server, real signals; and the architecture's own checks.
         .testTarget(

@@ -21,7 +21,7 @@ import Testing
     static let testTargets = [
         "NudgeTestSupport": "NudgeCore", "NudgeCoreTests": "NudgeCore", "NudgeSystemTests": "NudgeSystem",
         "NudgeS3Tests": "NudgeS3", "NudgeS3HTTPTests": "NudgeS3HTTP", "NudgeSpoolTests": "NudgeSpool", "NudgeIngestTests": "NudgeIngest",
-        "NudgeRenderingTests": "NudgeRendering", "CommandLineTests": "nudge-ingest",
+        "NudgeRenderingTests": "NudgeRendering", "NudgeReplayHTTPTests": "NudgeReplayHTTP", "NudgeServeTests": "NudgeServe", "CommandLineTests": "nudge-ingest",
     ]
 
     /// The modules each source file of `module` imports; a scoped import

@@ -208,10 +208,8 @@ import Testing
             first.standardError = FileHandle.nullDevice
             try first.run()
             let lock = spool.appendingPathComponent("state/lock")
-            let deadline = Date().addingTimeInterval(30)
-            while (try? String(contentsOf: lock, encoding: .utf8))?.contains("process \(first.processIdentifier)") != true {
-                try #require(Date() < deadline, "the first run never took the lock")
-                usleep(20_000)
+            try waitUntil("the first run to take the lock") {
+                (try? String(contentsOf: lock, encoding: .utf8))?.contains("process \(first.processIdentifier)") == true
             }
             let second = try runProgram(toolPath, ["run", "--spool", spool.path, fifo.path])
             #expect(second.status == 1)
@@ -349,16 +347,16 @@ import Testing
     // MARK: kill -9 at any instant
 
     /// Kills real runs at deterministic steps of the commit protocol (through
-    /// `NUDGE_INGEST_CRASH_AT`) and at random instants, then reruns the same command:
-    /// the spool must equal that of a run that was never interrupted, file for file and
-    /// byte for byte, and pass the validator. At least 50 random kills land.
+    /// `NUDGE_INGEST_CRASH_AT`) and on events seen from outside (the spool's lock taken,
+    /// so the kill lands as the run recovers and reads; some commits made, so it lands
+    /// wherever the next one stands), then reruns the same command: the spool must equal
+    /// that of a run that was never interrupted, file for file and byte for byte, and
+    /// pass the validator. Every kill lands, every run of the test.
     @Test func killedRunsResumeToTheSameSpool() throws {
         try withTemporaryDirectory { dir in
             let root = try Self.generateExport(in: dir, files: 40, events: 10_000, seed: 21)
             let reference = dir.appendingPathComponent("reference")
-            let started = Date()
             #expect(try Self.run(reference, [root], in: dir).status == 0)
-            let uninterruptedSeconds = Date().timeIntervalSince(started)
             let expected = try SpoolContents(reference)
             #expect(expected.ledger.count == 40)
 
@@ -388,30 +386,48 @@ import Testing
                 if index == armed.count - 1 { try Self.validate(spool) }
             }
 
-            // Random instants: up to three kills per spool before it may finish.
-            var generator = SeededGenerator(seed: 0x4B11)
-            var landed = 0
-            let wanted = sanitizerInUse == nil ? 50 : 15
-            var spools = 0
-            while landed < wanted && spools < 60 {
-                spools += 1
-                let spool = dir.appendingPathComponent("killed-\(spools)")
-                for _ in 0..<3 {
-                    // Within the run's time: with every core parsing, a run's length varies
-                    // more than it did, and a kill drawn past its end lands nowhere.
-                    let delay = Double.random(in: 0...(uninterruptedSeconds * 0.9), using: &generator)
-                    if try Self.runAndKill(spool, [root], in: dir, after: delay) { landed += 1 }
+            // Kill sequences, three kills on one spool before it may finish: at a fresh
+            // spool, at one being recovered (killed before), after a few commits or many
+            // (with compaction's after 32); each kill leaves at least 10 commits to do.
+            let sequences: [[KillEvent]] = [
+                [.lockTaken, .lockTaken, .lockTaken], [.lockTaken, .commits(1), .commits(13)],
+                [.commits(1), .lockTaken, .commits(20)], [.commits(2), .commits(2), .commits(2)],
+                [.commits(5), .commits(9), .commits(15)], [.commits(12), .lockTaken, .commits(7)],
+                [.commits(20), .commits(1), .lockTaken], [.commits(29), .lockTaken, .lockTaken],
+                [.commits(3), .commits(25), .lockTaken], [.commits(30), .lockTaken, .commits(1)],
+            ]
+            for (index, sequence) in sequences.enumerated() {
+                let spool = dir.appendingPathComponent("killed-\(index)")
+                for event in sequence {
+                    #expect(try Self.runAndKill(spool, [root], in: dir, when: event), "sequence \(index): \(event) came after the run ended")
                 }
-                try expectResumed(spool, "kill sequence \(spools)")
+                try expectResumed(spool, "kill sequence \(index)")
             }
-            try Self.validate(dir.appendingPathComponent("killed-\(spools)"))
-            #expect(landed >= wanted, "only \(landed) kills landed")
+            try Self.validate(dir.appendingPathComponent("killed-\(sequences.count - 1)"))
         }
     }
 
-    /// Starts a run and sends it SIGKILL after `delay` seconds; returns whether the
-    /// kill landed before the run ended on its own.
-    static func runAndKill(_ spool: URL, _ inputs: [String], in dir: URL, after delay: Double) throws -> Bool {
+    /// What a test sees of a run from outside, to kill it at.
+    enum KillEvent: CustomStringConvertible {
+        /// The run holds the spool's lock: it is recovering the spool or reading.
+        case lockTaken
+        /// The ledger has this many more commits than when the run started.
+        case commits(Int)
+
+        var description: String {
+            switch self {
+            case .lockTaken: "the lock taken"
+            case .commits(let count): "\(count) commits"
+            }
+        }
+    }
+
+    /// Starts a run and sends it SIGKILL as soon as `event` is seen; returns whether the
+    /// kill landed (the run had not ended on its own).
+    static func runAndKill(_ spool: URL, _ inputs: [String], in dir: URL, when event: KillEvent) throws -> Bool {
+        let ledger = spool.appendingPathComponent("state/ledger.ndjson")
+        func commits() -> Int { ((try? Data(contentsOf: ledger)) ?? Data()).count(where: { $0 == 0x0A }) }
+        let committedBefore = commits()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: toolPath)
         process.arguments = ["run", "--spool", spool.path] + inputs
@@ -419,7 +435,16 @@ import Testing
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        usleep(UInt32(delay * 1_000_000))
+        let lock = spool.appendingPathComponent("state/lock")
+        try waitUntil("\(event)") {
+            switch event {
+            case .lockTaken:
+                return (try? String(contentsOf: lock, encoding: .utf8))?.contains("process \(process.processIdentifier)") == true
+                    || !process.isRunning
+            case .commits(let count):
+                return commits() >= committedBefore + count || !process.isRunning
+            }
+        }
         let landed = process.isRunning && kill(process.processIdentifier, SIGKILL) == 0
         process.waitUntilExit()
         return landed && process.terminationReason == .uncaughtSignal

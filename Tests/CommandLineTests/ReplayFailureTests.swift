@@ -200,60 +200,85 @@ import Testing
         }
     }
 
+    /// Reads `handle` until a line holding `text` has come; returns all read so far.
+    static func read(_ handle: FileHandle, untilLineHolding text: String) -> String {
+        var read = Data()
+        while !String(decoding: read, as: UTF8.self).split(separator: "\n").contains(where: { $0.contains(text) }) {
+            let more = handle.availableData
+            if more.isEmpty { break }  // the process ended
+            read += more
+        }
+        return String(decoding: read, as: UTF8.self)
+    }
+
     /// Ctrl-C: no request starts after it, those in flight are answered and saved, the
     /// summary is printed, exit 130; the next replay sends exactly the rest. A second
-    /// Ctrl-C ends the process at once, and the checkpoint still holds.
+    /// Ctrl-C ends the process at once, and the checkpoint still holds. Told by events
+    /// (the server's log, the process's own lines, its open connections), not by time.
     @Test func ctrlCFinishesWhatIsInFlightSavesAndExits130() throws {
         try withTemporaryDirectory { dir in
             let spool = try ReplayTests.sampleSpool(in: dir)
             let slow = try FakeNudge(in: dir, faults: #"{"latency": 0.3}"#)
-            func start(_ server: FakeNudge) throws -> (Process, Pipe) {
+            let concurrency = 4
+            func start(_ server: FakeNudge) throws -> (Process, FileHandle) {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: toolPath)
-                process.arguments = ["replay", "--spool", spool.path, "--endpoint", server.endpoint, "--batch-size", "7", "--json"]
+                process.arguments = ["replay", "--spool", spool.path, "--endpoint", server.endpoint, "--batch-size", "7", "--json",
+                                     "--concurrency", "\(concurrency)", "--fixed-concurrency"]
                 process.environment = Self.environment()
                 let errors = Pipe()
                 process.standardError = errors
                 process.standardOutput = FileHandle.nullDevice
                 try process.run()
-                return (process, errors)
+                return (process, errors.fileHandleForReading)
             }
             let (first, errors) = try start(slow)
-            let deadline = Date().addingTimeInterval(20)
-            while (try slow.requests().count) < 8 && Date() < deadline { usleep(50_000) }
-            let interruptedAt = Date().timeIntervalSince1970
+            try waitUntil("8 requests answered") { try slow.requests().count >= 8 }
             kill(first.processIdentifier, SIGINT)
+            // The server logs a request before it answers it: once the process says it was
+            // interrupted, every request it started before is logged or in flight, and at
+            // most `concurrency` are in flight. Any logged after that beyond them started
+            // after Ctrl-C.
+            var stderr = Self.read(errors, untilLineHolding: "interrupted: finishing the requests in flight")
+            let loggedWhenInterrupted = try slow.requests().count
             first.waitUntilExit()
-            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            stderr += String(decoding: errors.readDataToEndOfFile(), as: UTF8.self)
             #expect(first.terminationStatus == 130, "\(stderr)")
             #expect(stderr.contains("interrupted: finishing the requests in flight"))
             #expect(stderr.contains("INTERRUPTED: what was answered is saved"))
             let requests = try slow.requests()
-            #expect(!requests.contains { ($0["arrived"] as! Double) > interruptedAt + 0.1 }, "a request started after Ctrl-C")
+            #expect(requests.count - loggedWhenInterrupted <= concurrency,
+                    "\(requests.count - loggedWhenInterrupted) requests answered after Ctrl-C, at most \(concurrency) were in flight")
             let checkpoint = try #require(try parseJSON(Data(contentsOf: spool.appendingPathComponent("replay/checkpoint.json")))
                                               as? [String: Any])
             #expect(checkpoint["acknowledged"] as? Int == (try Self.acknowledgedCounts([slow]).values.reduce(0, +)))
 
-            // Twice: gone at once.
+            // Twice: gone at once. The server holds every request far longer than the test
+            // runs, so whatever is in flight stays so; a connection open to it is a request
+            // in flight (nothing has been answered to free one).
             slow.stop()
-            let slower = try FakeNudge(in: dir, faults: #"{"latency": 3}"#, port: slow.port)
-            let (second, _) = try start(slower)
-            // Its first requests are on the wire (the server answers in 3 s, after the kill).
-            usleep(700_000)
-            let pressed = Date()
+            let before = Self.replayState(spool)
+            let holding = try FakeNudge(in: dir, faults: #"{"latency": 600}"#, port: slow.port)
+            let (second, secondErrors) = try start(holding)
+            try waitUntil("a request on the wire (\(TCPConnection.described(port: holding.port)))") { !TCPConnection.clients(ofPort: holding.port).isEmpty }
             kill(second.processIdentifier, SIGINT)
-            usleep(100_000)
+            var secondStderr = Self.read(secondErrors, untilLineHolding: "interrupted: finishing the requests in flight")
             kill(second.processIdentifier, SIGINT)
             second.waitUntilExit()
-            #expect(second.terminationStatus == 130)
-            #expect(Date().timeIntervalSince(pressed) < 2, "the second Ctrl-C did not stop it at once")
+            secondStderr += String(decoding: secondErrors.readDataToEndOfFile(), as: UTF8.self)
+            #expect(second.terminationStatus == 130, "\(secondStderr)")
+            #expect(secondStderr.contains("stopped at once; the last checkpoint holds"), "\(secondStderr)")
+            #expect(!secondStderr.contains("INTERRUPTED: what was answered is saved"), "it waited for its requests")
+            #expect(try holding.requests().isEmpty)
+            #expect(Self.replayState(spool) == before, "the checkpoint changed")
 
-            slower.stop()
+            holding.stop()
             let fast = try FakeNudge(in: dir, port: slow.port)
             let rest = try Self.replay(spool, endpoint: fast.endpoint)
             #expect(rest.status == 0)
-            // What the slower server answered came after the client had gone: not
-            // delivered as far as the spool knows, so sent again; the rest arrives once.
+            #expect(try !fast.requests().isEmpty)
+            // What was in flight when the process stopped was never answered: not delivered
+            // as far as the spool knows, so sent again; the rest arrives once.
             try Self.expectEveryRecordOnce(spool, try Self.acknowledgedCounts([slow, fast]))
         }
     }

@@ -9,52 +9,10 @@ import Testing
 /// `nudge-ingest replay` against a real HTTP server on loopback (`scripts/fake_nudge.py`,
 /// which behaves like Nudge and injects faults), on a spool made from the bundled sample.
 @Suite(.serialized) struct ReplayTests {
-    static let apiKey = "test-key-7f3a9c"
+    static let apiKey = FakeNudge.apiKey
 
     /// A running fake Nudge and the log of what it received.
-    final class FakeNudge {
-        let process = Process()
-        let log: URL
-        let port: Int
-
-        /// - Parameter port: where to listen: 0 for a free port; a stopped server's port
-        ///   for "the same Nudge" behaving differently (a replay's progress belongs to
-        ///   its endpoint).
-        init(in dir: URL, faults: String = "{}", port: Int = 0) throws {
-            log = dir.appendingPathComponent("server-\(UUID().uuidString.prefix(6)).ndjson")
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", repositoryRoot.appendingPathComponent("scripts/fake_nudge.py").path,
-                                 "--log", log.path, "--api-key", ReplayTests.apiKey, "--faults", faults, "--port", "\(port)"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            var line = Data()
-            while !line.contains(0x0A), let byte = try output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
-                line += byte
-            }
-            self.port = Int(String(decoding: line, as: UTF8.self).split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
-        }
-
-        deinit {
-            stop()
-        }
-
-        /// Ends the server (its log stays), so that another may take its port.
-        func stop() {
-            guard process.isRunning else { return }
-            // SIGKILL: the test process's blocked signals are inherited, so SIGTERM may never arrive.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        var endpoint: String { "http://127.0.0.1:\(port)" }
-
-        /// Every request received, in arrival order.
-        func requests() throws -> [[String: Any]] {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            return try text.split(separator: "\n").map { try parseJSON(Data($0.utf8)) as! [String: Any] }
-        }
-    }
+    typealias FakeNudge = NudgeTestSupport.FakeNudge
 
     /// A spool made by `run` from the bundled sample export (204 accepted records).
     static func sampleSpool(in dir: URL) throws -> URL {
@@ -133,10 +91,9 @@ import Testing
             // The answer that came after the timeout and the retry carry the same key.
             // (The server logs it when it answers, after the client gave up: wait for that.)
             var all = requests
-            let deadline = Date().addingTimeInterval(10)
-            while !all.contains(where: { $0["n"] as? Int == 30 }) && Date() < deadline {
-                usleep(100_000)
+            try waitUntil("the timed-out request's late answer logged") {
                 all = try server.requests()
+                return all.contains { $0["n"] as? Int == 30 }
             }
             let timedOut = try #require(all.first { $0["n"] as? Int == 30 })
             let key = (timedOut["headers"] as! [String: String])["idempotency-key"]
@@ -205,7 +162,8 @@ import Testing
         }
     }
 
-    /// Killed (SIGKILL) at random instants while a slow server answers: the resumed
+    /// Killed (SIGKILL) while a slow server answers, each time once the server has
+    /// answered a few more of its requests (so every kill lands mid-replay): the resumed
     /// replays lose nothing, and what is acknowledged twice is at most what group
     /// commit had not saved: the requests in flight and those answered in the last
     /// 200 ms before each kill.
@@ -214,9 +172,9 @@ import Testing
             let spool = try Self.sampleSpool(in: dir)
             let server = try FakeNudge(in: dir, faults: #"{"latency": 0.1}"#)
             let environment = ProcessInfo.processInfo.environment.merging(["NUDGE_API_KEY": Self.apiKey]) { $1 }
-            var generator = SeededGenerator(seed: 5)
             var kills = 0
-            for _ in 0..<4 {
+            for answered in [3, 8, 5, 10] {
+                let before = try server.requests().count
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: toolPath)
                 process.arguments = ["replay", "--spool", spool.path, "--endpoint", server.endpoint,
@@ -224,13 +182,15 @@ import Testing
                 process.environment = environment
                 process.standardError = FileHandle.nullDevice
                 try process.run()
-                usleep(UInt32.random(in: 150_000...500_000, using: &generator))
-                if process.isRunning { kill(process.processIdentifier, SIGKILL); kills += 1 }
+                try waitUntil("\(answered) more requests answered") {
+                    try server.requests().count >= before + answered || !process.isRunning
+                }
+                if process.isRunning && kill(process.processIdentifier, SIGKILL) == 0 { kills += 1 }
                 process.waitUntilExit()
             }
             let finished = try Self.replay(spool, server, ["--concurrency", "3", "--batch-size", "5"])
             #expect(finished.status == 0, "\(finished.stderr)")
-            #expect(kills >= 3)
+            #expect(kills == 4, "a replay ended before its kill")
 
             let expected = try Self.accepted(spool)
             let acknowledged = Self.acknowledgedBodies(try server.requests())
@@ -288,8 +248,7 @@ import Testing
 
             // While it runs, the spool's replay lock is taken.
             let lock = spool.appendingPathComponent("replay/lock")
-            let deadline = Date().addingTimeInterval(20)
-            while (try? String(contentsOf: lock, encoding: .utf8))?.contains("process") != true && Date() < deadline { usleep(20_000) }
+            try waitUntil("the replay lock taken") { (try? String(contentsOf: lock, encoding: .utf8))?.contains("process") == true }
             let second = try Self.replay(spool, server)
             #expect(second.status == 1)
             #expect(second.stderr.contains("is in use by another nudge-ingest replay (process"))
@@ -377,55 +336,5 @@ import Testing
             let landed = try reader.next()
             #expect(landed?.record.sequence == 150 && landed?.body == whole[150].body)
         }
-    }
-
-    /// A checkpoint reads back exactly what it saved, rejected ext_ids with escapes included.
-    @Test func aCheckpointRoundTrips() throws {
-        var checkpoint = ReplayCheckpoint()
-        checkpoint.watermark = 17
-        checkpoint.done = [19, 23]
-        checkpoint.rejectedUsers = ["plain", #"quote\"and\\backslash"#, #"caf\u00e9"#]
-        checkpoint.rejectedBytes = 512
-        checkpoint.acknowledged = 9
-        checkpoint.rejected = 2
-        #expect(ReplayCheckpoint(json: checkpoint.json) == checkpoint)
-        #expect(ReplayCheckpoint(json: Array("{}".utf8)) == nil)
-    }
-
-    /// Every status, as README's table says: Segment's retried statuses are retried,
-    /// only answers that judge a record reject it, and the operator's mistakes stop.
-    @Test func everyStatusHasTheVerdictREADMEGives() {
-        for status in [408, 423, 500, 502, 504, 506, 507, 508, 511, 599] {
-            #expect(RetryPolicy.verdict(status: status) == .transient(congested: false), "\(status)")
-        }
-        for status in [429, 503] { #expect(RetryPolicy.verdict(status: status) == .transient(congested: true)) }
-        #expect(RetryPolicy.verdict(status: nil, timedOut: true) == .transient(congested: true))
-        #expect(RetryPolicy.verdict(status: nil) == .transient(congested: false))
-        for status in [400, 409, 410, 422] { #expect(RetryPolicy.verdict(status: status) == .rejected, "\(status)") }
-        #expect(RetryPolicy.verdict(status: 413) == .payloadTooLarge)
-        for status in [401, 403] { #expect(RetryPolicy.verdict(status: status) == .keyRefused) }
-        for status in [404, 405] { #expect(RetryPolicy.verdict(status: status) == .routeNotFound) }
-        for status in [100, 301, 302, 304, 402, 407, 415, 418, 501, 505] {
-            #expect(RetryPolicy.verdict(status: status) == .unexpected, "\(status)")
-        }
-        for status in [200, 201, 202, 204, 299] { #expect(RetryPolicy.verdict(status: status) == .acknowledged) }
-    }
-
-    @Test func retryAfterIsReadAsSecondsOrAnHTTPDate() {
-        #expect(RetryPolicy.retryAfterSeconds("120", now: 0) == 120)
-        #expect(RetryPolicy.retryAfterSeconds(" 3 ", now: 0) == 3)
-        // 1994-11-06T08:49:37Z is 784111777.
-        #expect(RetryPolicy.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_767) == 10)
-        #expect(RetryPolicy.retryAfterSeconds("Sun, 06 Nov 1994 08:49:37 GMT", now: 784_111_800) == 0)
-        #expect(RetryPolicy.retryAfterSeconds("soon", now: 0) == nil)
-        #expect(RetryPolicy.retryAfterSeconds("-5", now: 0) == nil)
-        let policy = RetryPolicy()
-        #expect(policy.delay(afterAttempt: 1, retryAfter: nil, random: 1) == 0.5)
-        #expect(policy.delay(afterAttempt: 4, retryAfter: nil, random: 1) == 4)
-        #expect(policy.delay(afterAttempt: 30, retryAfter: nil, random: 0.5) == 15)
-        #expect(policy.delay(afterAttempt: 2, retryAfter: 7, random: 0.1) == 7)
-        #expect(RetryPolicy.verdict(status: 204) == .acknowledged)
-        #expect(!policy.shouldRetry(afterAttempt: 8, elapsed: 0, delay: 0))
-        #expect(!policy.shouldRetry(afterAttempt: 1, elapsed: 599, delay: 2))
     }
 }

@@ -22,10 +22,11 @@ import Testing
             process.standardOutput = FileHandle.nullDevice
             try process.run()
             var port: Int?
-            for _ in 0..<200 where port == nil {
-                Thread.sleep(forTimeInterval: 0.05)
+            let running = process
+            try? waitUntil("serve to say where it listens") {
                 let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
                 port = text.firstMatch(of: /on http:\/\/[0-9.]+:(\d+)\//).flatMap { Int($0.1) }
+                return port != nil || !running.isRunning
             }
             guard let port else {
                 process.terminate()

@@ -209,23 +209,6 @@ import Testing
         }
     }
 
-    /// The kind and offset of the fault, and the lines before it, are the same with
-    /// either backend for a truncation at every byte of a multi-member file.
-    @Test func bothBackendsFaultAtTheSameOffsets() throws {
-        try Self.require(.isal)
-        let plain = Array(String(repeating: Self.text, count: 3).utf8)
-        let compressed = try gzip(Array(plain.prefix(500))) + gzip([]) + gzip(plain, level: 1)
-        for length in 2...compressed.count {
-            let input = Array(compressed.prefix(length))
-            let zlib = try Self.read(input, chunk: 5, inflateChunk: 33, backend: .zlib)
-            let isal = try Self.read(input, chunk: 5, inflateChunk: 33, backend: .isal)
-            #expect(zlib.lines == isal.lines, "length \(length)")
-            #expect(zlib.report.stage.end == isal.report.stage.end, "length \(length)")
-            #expect(zlib.report.stage.faultOffset == isal.report.stage.faultOffset, "length \(length)")
-            #expect(zlib.report.faultLine == isal.report.faultLine, "length \(length)")
-        }
-    }
-
     /// Where a gzip stream breaks, ISA-L alone stops a little short of zlib (up to KiBs
     /// with a small output buffer) with other messages; so the reader has zlib read the
     /// file again, skip what ISA-L handed out and report the fault. The whole report

@@ -15,13 +15,25 @@ package let fixtures = repositoryRoot.appendingPathComponent("Tests/Fixtures")
 /// checked in so that a clone of the repository alone passes its tests.
 package let segmentCorpus = repositoryRoot.appendingPathComponent("Tests/Fixtures")
 
-/// A fresh temporary directory, removed when the test's closure returns.
-package func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
+private func makeTemporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory
         .appendingPathComponent("nudge-ingest-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A fresh temporary directory, removed when the test's closure returns.
+package func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
+    let url = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: url) }
     return try body(url)
+}
+
+/// A fresh temporary directory for an async test, removed when `body` returns.
+package func withTemporaryDirectory<R>(_ body: (URL) async throws -> R) async throws -> R {
+    let url = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: url) }
+    return try await body(url)
 }
 
 package struct ProcessResult {

@@ -2,10 +2,10 @@ import Foundation
 import NudgeTestSupport
 import Testing
 @testable import NudgeCore
-@testable import NudgeSystem
 
 /// The writer's byte-level pieces: escaping eight bytes at a time, the output buffer,
-/// drop details, and the background writer's error path.
+/// drop details (the background writer that takes them to files is NudgeSystem's:
+/// `BackgroundWriterTests`).
 @Suite struct WritingTests {
     /// Random byte strings (quotes, backslashes, control bytes, valid and broken UTF-8,
     /// at every offset within a word) escape to JSON that Foundation's parser reads back
@@ -74,47 +74,5 @@ import Testing
         let long = String(repeating: "é", count: 100)
         #expect(quote(long) == "\"" + String(repeating: "é", count: 80) + "…\"")
         #expect(quote(String(repeating: "x", count: 80)) == "\"" + String(repeating: "x", count: 80) + "\"")
-    }
-
-    /// Blocks for two files, queued faster than one pending block allows, reach each
-    /// file complete and in the order they were submitted.
-    @Test func backgroundWritesKeepSubmissionOrder() throws {
-        try withTemporaryDirectory { dir in
-            let paths = ["a", "b"].map { dir.appendingPathComponent($0).path }
-            let descriptors = try paths.map { try FileDescriptor.create($0) }
-            defer { descriptors.forEach { $0.close() } }
-            let writer = BackgroundWriter(maxPending: 1)
-            defer { writer.stop() }
-            var expected = [String](repeating: "", count: 2)
-            var buffer = ByteBuffer(capacity: 16)
-            for block in 0..<200 {
-                let file = block % 3 == 0 ? 1 : 0
-                let text = String(repeating: "\(block) ", count: 1 + block % 50) + "\n"
-                buffer.append(utf8: text)
-                expected[file] += text
-                try writer.submit(&buffer, to: descriptors[file])
-            }
-            try writer.drain()
-            for (path, text) in zip(paths, expected) {
-                #expect(try String(contentsOfFile: path, encoding: .utf8) == text)
-            }
-        }
-    }
-
-    /// A write error on the writing thread reaches the caller at the next drain.
-    @Test func aFailedBackgroundWriteIsReported() throws {
-        let writer = BackgroundWriter()
-        defer { writer.stop() }
-        var buffer = ByteBuffer(capacity: 16)
-        buffer.append("record\n")
-        let readOnly = try FileDescriptor.open("/dev/null", for: .reading)
-        defer { readOnly.close() }
-        try writer.submit(&buffer, to: readOnly)
-        let isEmpty = buffer.isEmpty
-        #expect(isEmpty)
-        // write(2) on a descriptor opened for reading: EBADF, with the descriptor named.
-        let failure = #expect(throws: BackgroundWriter.Failure.self) { try writer.drain() }
-        #expect(failure?.descriptor == readOnly)
-        #expect(failure?.error == SystemError(code: EBADF))
     }
 }
