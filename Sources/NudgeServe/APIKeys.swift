@@ -136,13 +136,7 @@ package struct APIKeyStore: Sendable {
         }
         do throws(SpoolError) {
             try Files.makeDirectory(folder)
-            let aside = path + ".partial"
-            let file = try Files.create(aside)
-            defer { file.close() }
-            try Files.writeAll(file, text, path: aside)
-            try Files.sync(file, path: aside)
-            try Files.rename(aside, path)
-            try Files.syncDirectory(folder)
+            try DurableFiles.replace(path, with: text)
         } catch {
             throw .spool(error)
         }

@@ -161,7 +161,7 @@ final class ReplayStore {
         try Files.makeDirectory(folder)
         try Files.makeDirectory(spool + "/rejected")
         lock = try SpoolLock(path: folder + "/lock", spool: spool, holderName: holderName)
-        Files.remove(folder + "/.checkpoint.json.partial")
+        DurableFiles.removeLeftovers(in: folder)
         self.spool = spool
         rejectedPath = spool + "/rejected/rejected.ndjson"
         try Self.finishSwitch(spool: spool)
@@ -172,8 +172,7 @@ final class ReplayStore {
         for name in Files.names(in: spool + "/rejected") where name.hasPrefix(".") {
             let path = spool + "/rejected/" + name
             if name == checkpoint.rejectedRewrite {
-                try Files.rename(path, rejectedPath)
-                try Files.syncDirectory(spool + "/rejected")
+                try DurableFiles.move(path, to: rejectedPath)
             } else {
                 Files.remove(path)
             }
@@ -281,20 +280,16 @@ final class ReplayStore {
             let name = checkpoint.destination?.folderName ?? unusedName("unrecorded")
             let away = keptFolder + "/" + name
             try Files.makeDirectory(away)
-            try Files.syncDirectory(keptFolder)
-            try Files.rename(checkpointPath, away + "/checkpoint.json")
-            try Files.syncDirectory(away)
-            try Files.syncDirectory(folder)
+            try DurableFiles.syncFolder(keptFolder)
+            try DurableFiles.move(checkpointPath, to: away + "/checkpoint.json")
             CrashPoint.reach(.destinationKept, commit: 0)
             try Self.moveRejected(spool: spool, to: away)
         }
         let back = keptFolder + "/" + destination.folderName
         if Files.size(of: back + "/checkpoint.json") != nil {
-            try Files.rename(back + "/rejected.ndjson", rejectedPath)
-            try Files.syncDirectory(rejectedFolder)
+            try DurableFiles.move(back + "/rejected.ndjson", to: rejectedPath)
             CrashPoint.reach(.destinationRestoring, commit: 0)
-            try Files.rename(back + "/checkpoint.json", checkpointPath)
-            try Files.syncDirectory(folder)
+            try DurableFiles.move(back + "/checkpoint.json", to: checkpointPath)
             Files.removeEmptyDirectory(back)
         }
         try reopenRejected()
@@ -305,13 +300,11 @@ final class ReplayStore {
     private static func moveRejected(spool: String, to away: String) throws(SpoolError) {
         let rejectedPath = spool + "/rejected/rejected.ndjson"
         if Files.size(of: rejectedPath) != nil {
-            try Files.rename(rejectedPath, away + "/rejected.ndjson")
+            try DurableFiles.move(rejectedPath, to: away + "/rejected.ndjson")
         } else {
-            let file = try Files.create(away + "/rejected.ndjson")
-            file.close()
+            try DurableFiles.write([], to: away + "/rejected.ndjson")
+            try DurableFiles.syncFolder(away)
         }
-        try Files.syncDirectory(away)
-        try Files.syncDirectory(spool + "/rejected")
     }
 
     /// After a kill in the middle of ``switchDestination(to:)``: with no current
@@ -370,13 +363,7 @@ final class ReplayStore {
     /// checkpoint is written aside, synced and renamed into place.
     func save(_ next: ReplayCheckpoint) throws(SpoolError) {
         try Files.sync(rejectedFile, path: rejectedPath)
-        let temporary = folder + "/.checkpoint.json.partial"
-        let file = try Files.create(temporary)
-        defer { file.close() }
-        try Files.writeAll(file, next.json, path: temporary)
-        try Files.sync(file, path: temporary)
-        try Files.rename(temporary, checkpointPath)
-        try Files.syncDirectory(folder)
+        try DurableFiles.replace(checkpointPath, with: next.json)
         checkpoint = next
     }
 
@@ -386,20 +373,14 @@ final class ReplayStore {
     func commitRequeue(kept: [UInt8], checkpoint next: ReplayCheckpoint) throws(SpoolError) {
         let name = ".rejected.ndjson.requeue-\(next.requeuedTotal)"
         let hiddenPath = rejectedFolder + "/" + name
-        let file = try Files.create(hiddenPath)
-        do {
-            defer { file.close() }
-            try Files.writeAll(file, kept, path: hiddenPath)
-            try Files.sync(file, path: hiddenPath)
-        }
+        try DurableFiles.write(kept, to: hiddenPath)
         CrashPoint.reach(.requeueWritten, commit: next.requeuedTotal)
         var committed = next
         committed.rejectedRewrite = name
         committed.rejectedBytes = kept.count
         try save(committed)
         CrashPoint.reach(.requeueCommitted, commit: next.requeuedTotal)
-        try Files.rename(hiddenPath, rejectedPath)
-        try Files.syncDirectory(rejectedFolder)
+        try DurableFiles.move(hiddenPath, to: rejectedPath)
         try reopenRejected()
     }
 }
