@@ -2,11 +2,6 @@ import NudgeCore
 import NudgeSpool
 import NudgeSystem
 
-// Foundation's JSON parser reads the checkpoint once, when a replay or requeue starts.
-import struct Foundation.Data
-import class Foundation.JSONSerialization
-import class Foundation.NSNull
-
 /// What `replay` has finished, in `SPOOL/replay/checkpoint.json`
 /// (`schemas/replay-checkpoint.schema.json`): written to a temporary file, synced and
 /// renamed, so a kill at any instant leaves the previous or the new one whole.
@@ -77,43 +72,38 @@ package struct ReplayCheckpoint: Sendable, Equatable {
 
     /// Reads a checkpoint of version 3, 2 (before destinations) or 1 (before `requeue`).
     init?(json bytes: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let version = object["version"] as? Int, (1...3).contains(version),
-              let watermark = object["watermark"] as? Int, let done = object["done"] as? [Int],
-              let users = object["rejected_users"] as? [String], let rejectedBytes = object["rejected_bytes"] as? Int,
-              let acknowledged = object["acknowledged"] as? Int, let rejected = object["rejected"] as? Int
-        else { return nil }
-        self.watermark = watermark
-        self.done = Set(done)
-        self.rejectedUsers = Set(users)
-        self.rejectedBytes = rejectedBytes
-        self.acknowledged = acknowledged
-        self.rejected = rejected
+        guard let read = try? Self(reading: JSONValue(parsing: bytes).object()) else { return nil }
+        self = read
+    }
+
+    private init(reading object: JSONObject) throws(JSONReadError) {
+        let version = try object.int("version")
+        guard (1...3).contains(version) else { throw JSONReadError(member: "version", .unknownValue) }
+        watermark = try object.int("watermark")
+        done = Set(try object.ints("done"))
+        rejectedUsers = Set(try object.strings("rejected_users"))
+        rejectedBytes = try object.int("rejected_bytes")
+        acknowledged = try object.int("acknowledged")
+        rejected = try object.int("rejected")
         if version >= 2 {
-            guard let requeued = object["requeued"] as? [Int], let total = object["requeued_total"] as? Int else { return nil }
-            self.requeued = Set(requeued)
-            self.requeuedTotal = total
-            self.rejectedRewrite = object["rejected_rewrite"] as? String
+            requeued = Set(try object.ints("requeued"))
+            requeuedTotal = try object.int("requeued_total")
+            rejectedRewrite = try object.optionalString("rejected_rewrite")
         }
         if version == 3 {
-            if let destination = object["destination"] as? [String: Any] {
-                guard let endpoint = destination["endpoint"] as? String,
-                      let fingerprint = destination["key_fingerprint"] as? String else { return nil }
-                self.destination = ReplayDestination(endpoint: endpoint, keyFingerprint: fingerprint)
-            } else if !(object["destination"] is NSNull) {
-                return nil
+            // Both are written, as an object or null, in every checkpoint of version 3.
+            if let destination = try object.value("destination").isNull ? nil : object.object("destination") {
+                self.destination = ReplayDestination(endpoint: try destination.string("endpoint"),
+                                                     keyFingerprint: try destination.string("key_fingerprint"))
             }
-            if let spool = object["spool"] as? [String: Any] {
-                guard let firstCommitAt = spool["first_commit_at"] as? String,
-                      let accepted = spool["accepted_records"] as? Int else { return nil }
-                self.spool = ReplayedSpool(firstCommitAt: firstCommitAt, acceptedRecords: accepted)
-            } else if !(object["spool"] is NSNull) {
-                return nil
+            if let spool = try object.value("spool").isNull ? nil : object.object("spool") {
+                self.spool = ReplayedSpool(firstCommitAt: try spool.string("first_commit_at"),
+                                           acceptedRecords: try spool.int("accepted_records"))
             }
         } else {
             // Before version 3, `rejected` counted every rejection, those requeue had
             // put back too; now it counts the records in the rejected spool.
-            self.rejected = max(0, rejected - requeuedTotal)
+            rejected = max(0, rejected - requeuedTotal)
         }
     }
 
