@@ -5,9 +5,6 @@ import NudgeCore
 import NudgeSpool
 import NudgeSystem
 
-import struct Foundation.Data
-import class Foundation.JSONSerialization
-
 /// What a key may do: `live` keys read everything `serve` offers, `test` keys may only
 /// preview (the shape of the elNudge Nudges API's `sk_live_` and `sk_test_` keys).
 package enum APIKeyKind: String, Sendable, CaseIterable {
@@ -29,6 +26,18 @@ package struct APIKey: Sendable, Equatable {
     package var revokedAt: String?
 
     package var isActive: Bool { revokedAt == nil }
+}
+
+extension APIKey {
+    /// Reads a line of the keys file; members it does not know are ignored.
+    init(json object: JSONObject) throws(JSONReadError) {
+        id = try object.string("id")
+        name = try object.string("name")
+        kind = try object.value("kind", as: APIKeyKind.self)
+        sha256 = try object.string("sha256")
+        createdAt = try object.string("created_at")
+        revokedAt = try object.optionalString("revoked_at")
+    }
 }
 
 /// Why the keys could not be read or changed.
@@ -65,13 +74,11 @@ package struct APIKeyStore: Sendable {
         let bytes: [UInt8]
         do { bytes = try Files.read(path) } catch { throw .spool(error) }
         for (index, line) in bytes.split(separator: 0x0A).enumerated() {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-                  let id = object["id"] as? String, let name = object["name"] as? String,
-                  let kind = (object["kind"] as? String).flatMap(APIKeyKind.init(rawValue:)),
-                  let sha256 = object["sha256"] as? String, let createdAt = object["created_at"] as? String
-            else { throw .damaged(path: path, line: index + 1) }
-            keys.append(APIKey(id: id, name: name, kind: kind, sha256: sha256, createdAt: createdAt,
-                               revokedAt: object["revoked_at"] as? String))
+            do {
+                keys.append(try APIKey(json: JSONValue(parsing: line).object()))
+            } catch {
+                throw .damaged(path: path, line: index + 1)
+            }
         }
     }
 
@@ -136,13 +143,7 @@ package struct APIKeyStore: Sendable {
         }
         do throws(SpoolError) {
             try Files.makeDirectory(folder)
-            let aside = path + ".partial"
-            let file = try Files.create(aside)
-            defer { file.close() }
-            try Files.writeAll(file, text, path: aside)
-            try Files.sync(file, path: aside)
-            try Files.rename(aside, path)
-            try Files.syncDirectory(folder)
+            try DurableFiles.replace(path, with: text)
         } catch {
             throw .spool(error)
         }

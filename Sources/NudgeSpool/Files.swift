@@ -2,7 +2,8 @@ import NudgeCore
 import NudgeSystem
 
 /// The file-system calls the spool makes, their failures turned into ``SpoolError``s
-/// that name the path.
+/// that name the path. Putting a file in place (rename, folder sync) is
+/// ``DurableFiles``'s alone.
 package enum Files {
     /// Creates `path` as a private directory (`0700`) unless it exists.
     package static func makeDirectory(_ path: String) throws(SpoolError) {
@@ -23,19 +24,6 @@ package enum Files {
             guard n > 0 else { throw .cannotRead(path: source, error: .inputOutput) }
             try writeAll(file, Array(chunk[..<n]), path: path)
             copied += n
-        }
-    }
-
-    /// Makes the names in a directory (renames, removals) durable.
-    package static func syncDirectory(_ path: String) throws(SpoolError) {
-        let folder: FileDescriptor
-        do { folder = try .open(path, for: .directory) } catch { throw .cannotWrite(path: path, error: error) }
-        defer { folder.close() }
-        do {
-            try folder.sync()
-        } catch {
-            // EINVAL: a file system that cannot sync a folder.
-            if error != .invalidArgument { throw .cannotWrite(path: path, error: error) }
         }
     }
 
@@ -74,10 +62,6 @@ package enum Files {
         } catch {
             throw .cannotWrite(path: path, error: error)
         }
-    }
-
-    package static func rename(_ from: String, _ to: String) throws(SpoolError) {
-        do { try FileSystem.rename(from, to: to) } catch { throw .cannotWrite(path: to, error: error) }
     }
 
     /// Removes a file; false when there was none (or it could not be removed).

@@ -2,12 +2,6 @@ import NudgeCore
 import NudgeSystem
 import Synchronization
 
-// Foundation's JSON parser reads the ledger: one short line per commit, read once when
-// a spool is opened, far from the hot path. Only it is imported: the system calls are
-// NudgeSystem's.
-import struct Foundation.Data
-import class Foundation.JSONSerialization
-
 /// One input a commit processed, as the ledger records it.
 package struct LedgerInput: Sendable, Equatable {
     /// The path as given (`source.file` of its records); `-` for standard input.
@@ -174,44 +168,41 @@ package struct LedgerEntry: Sendable, Equatable {
         let stored = String(decoding: line[(markerStart + marker.count)...].dropLast(2), as: UTF8.self)
         let crc = Array(line[..<markerStart]).withUnsafeBytes { CRC32.checksum($0) }
         guard stored == hex(UInt32(truncatingIfNeeded: crc)),
-              let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-              let commit = object["commit"] as? Int, let committedAt = object["committed_at"] as? String,
-              let inputs = object["inputs"] as? [[String: Any]],
-              let acceptedBytes = object["accepted_bytes"] as? Int, let droppedBytes = object["dropped_bytes"] as? Int,
-              let journalBytes = object["journal_bytes"] as? Int
+              let entry = try? Self(json: JSONValue(parsing: line).object())
         else { return nil }
-        var read: [LedgerInput] = []
-        for input in inputs {
-            guard let path = input["path"] as? String, let size = input["size"] as? Int,
-                  let fingerprint = input["fingerprint"] as? String,
-                  let format = (input["format"] as? String).flatMap(InputFormat.init(rawValue:)),
-                  let records = input["records"] as? Int, let accepted = input["accepted"] as? Int,
-                  let dropped = input["dropped"] as? Int,
-                  let status = (input["status"] as? String).flatMap(InputSummary.Status.init(rawValue:))
-            else { return nil }
-            read.append(LedgerInput(path: path, absolutePath: input["absolute_path"] as? String, size: size,
-                                    fingerprint: fingerprint, etag: input["etag"] as? String, format: format, records: records,
-                                    accepted: accepted, dropped: dropped, status: status))
+        self = entry
+    }
+
+    /// Reads the members of a ledger line; members it does not know are ignored.
+    private init(json object: JSONObject) throws(JSONReadError) {
+        var inputs: [LedgerInput] = []
+        for input in try object.array("inputs") {
+            let input = try input.object()
+            inputs.append(LedgerInput(
+                path: try input.string("path"), absolutePath: try input.optionalString("absolute_path"),
+                size: try input.int("size"), fingerprint: try input.string("fingerprint"),
+                etag: try input.optionalString("etag"), format: try input.value("format", as: InputFormat.self),
+                records: try input.int("records"), accepted: try input.int("accepted"), dropped: try input.int("dropped"),
+                status: try input.value("status", as: InputSummary.Status.self)))
         }
         var redrive: RedriveChange?
         if let change = object["redrive"] {
-            guard let change = change as? [String: Any], let replaced = change["replaced"] as? [[String: Any]],
-                  let sources = change["sources"] as? [[String: Any]]
-            else { return nil }
+            let change = try change.object()
             var reading = RedriveChange(replaced: [], sources: [])
-            for file in replaced {
-                guard let commit = file["commit"] as? Int, let bytes = file["dropped_bytes"] as? Int,
-                      let moved = file["moved"] as? Int else { return nil }
-                reading.replaced.append(.init(commit: commit, droppedBytes: bytes, moved: moved))
+            for file in try change.array("replaced") {
+                let file = try file.object()
+                reading.replaced.append(.init(commit: try file.int("commit"), droppedBytes: try file.int("dropped_bytes"),
+                                              moved: try file.int("moved")))
             }
-            for source in sources {
-                guard let path = source["path"] as? String, let moved = source["moved"] as? Int else { return nil }
-                reading.sources.append(.init(path: path, moved: moved))
+            for source in try change.array("sources") {
+                let source = try source.object()
+                reading.sources.append(.init(path: try source.string("path"), moved: try source.int("moved")))
             }
             redrive = reading
         }
-        self.init(commit: commit, committedAt: committedAt, inputs: read, redrive: redrive,
-                  acceptedBytes: acceptedBytes, droppedBytes: droppedBytes, journalBytes: journalBytes)
+        self.init(commit: try object.int("commit"), committedAt: try object.string("committed_at"), inputs: inputs,
+                  redrive: redrive, acceptedBytes: try object.int("accepted_bytes"),
+                  droppedBytes: try object.int("dropped_bytes"), journalBytes: try object.int("journal_bytes"))
     }
 
     init(commit: Int, committedAt: String, inputs: [LedgerInput], redrive: RedriveChange? = nil,

@@ -54,7 +54,7 @@ package final class Spool {
                                + "an earlier version of nudge-ingest, or its ledger was deleted")
             }
             ledger = try Ledger.create(ledgerPath)
-            try Files.syncDirectory(stateFolder)
+            try DurableFiles.syncFolder(stateFolder)
         }
         try recover()
     }
@@ -82,12 +82,9 @@ package final class Spool {
             }
         }
         for folder in [acceptedFolder, droppedFolder, stateFolder] {
+            removed += DurableFiles.removeLeftovers(in: folder)
             for name in Files.names(in: folder) {
                 let path = folder + "/" + name
-                if name.hasPrefix(".") && name.hasSuffix(".partial") {
-                    removeUnfinished(path)
-                    continue
-                }
                 guard let commit = Self.commitNumber(of: name) else { continue }
                 if commit == last + 1 {
                     removeUnfinished(path)
@@ -119,7 +116,7 @@ package final class Spool {
             }
         }
         if !removed.isEmpty {
-            for folder in [acceptedFolder, droppedFolder, stateFolder] { try Files.syncDirectory(folder) }
+            for folder in [acceptedFolder, droppedFolder, stateFolder] { try DurableFiles.syncFolder(folder) }
             notes.append("removed \(removed.count) file\(removed.count == 1 ? "" : "s") of an interrupted commit "
                          + "(commit \(last + 1)); its input will be processed again")
         }
@@ -138,12 +135,12 @@ package final class Spool {
                 Files.remove(droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
                 Files.remove(partial)
             } else {
-                try Files.rename(partial, droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
+                try DurableFiles.putInPlace(partial, at: droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
             }
             applied += 1
             if applied == 1 { CrashPoint.reach(.replacedOne, commit: commit) }
         }
-        if applied > 0 { try Files.syncDirectory(droppedFolder) }
+        if applied > 0 { try DurableFiles.syncFolder(droppedFolder) }
         return applied
     }
 
@@ -240,15 +237,15 @@ package final class Spool {
     package func perform(_ prepared: PreparedCommit, redrive: RedriveChange? = nil) throws(SpoolError) {
         let (commit, writer) = (prepared.commit, prepared.writer)
         precondition(commit == ledger.lastCommit + 1, "commits are performed in order")
-        let journalTemporary = stateFolder + "/." + LedgerEntry.journalFileName(commit) + ".partial"
+        let journalTemporary = DurableFiles.asidePath(of: journalPath(commit))
         do {
             let sizes = try writer.sync()
-            try StateFile.write(prepared.journal, to: journalTemporary)
+            try DurableFiles.write(prepared.journal, to: journalTemporary)
             let journalBytes = prepared.journal.count
             CrashPoint.reach(.synced, commit: commit)
             try writer.publish()
-            try Files.rename(journalTemporary, journalPath(commit))
-            for folder in [acceptedFolder, droppedFolder, stateFolder] { try Files.syncDirectory(folder) }
+            try DurableFiles.putInPlace(journalTemporary, at: journalPath(commit))
+            for folder in [acceptedFolder, droppedFolder, stateFolder] { try DurableFiles.syncFolder(folder) }
             CrashPoint.reach(.renamed, commit: commit)
             try ledger.append(LedgerEntry(
                 commit: commit, committedAt: Timestamp.now.isoString, inputs: prepared.inputs, redrive: redrive,
@@ -287,18 +284,15 @@ package final class Spool {
     package func compactIfDue(_ state: IdentityState) {
         guard compactionIsDue else { return }
         let commit = ledger.lastCommit
-        let temporary = stateFolder + "/.snapshot.partial"
         do throws(SpoolError) {
-            let bytes = try StateFile.write(state, kind: .snapshot, commit: commit, to: temporary)
-            CrashPoint.reach(.snapshotSynced, commit: commit)
-            try Files.rename(temporary, snapshotPath)
-            try Files.syncDirectory(stateFolder)
+            let bytes = try DurableFiles.replace(snapshotPath, writing: { (aside) throws(SpoolError) in
+                try StateFile.write(state, kind: .snapshot, commit: commit, to: aside)
+            }, beforeRename: { CrashPoint.reach(.snapshotSynced, commit: commit) })
             CrashPoint.reach(.snapshotRenamed, commit: commit)
             for old in stride(from: snapshotCommit + 1, through: commit, by: 1) { Files.remove(journalPath(old)) }
             (snapshotCommit, snapshotBytes) = (commit, bytes)
             (journalsSinceSnapshot, journalBytesSinceSnapshot) = (0, 0)
         } catch {
-            Files.remove(temporary)
             notes.append("the identity state could not be compacted into one snapshot (\(error)); "
                          + "its journals were kept, nothing is lost")
         }

@@ -15,8 +15,8 @@ package final class SpoolWriter {
 
     package var accepted: ByteBuffer
     package var dropped: ByteBuffer
-    private var acceptedFile: OpenFile?
-    private var droppedFile: OpenFile?
+    private var acceptedFile: AsideFile?
+    private var droppedFile: AsideFile?
     private let writer = BackgroundWriter()
 
     package init(directory: String, flushThreshold: Int = 1 << 20) {
@@ -34,8 +34,8 @@ package final class SpoolWriter {
     /// Opens the partial files of commit `commit`.
     package func begin(commit: Int) throws(SpoolError) {
         let name = LedgerEntry.spoolFileName(commit)
-        acceptedFile = try OpenFile(directory: directory + "/accepted", name: name)
-        droppedFile = try OpenFile(directory: directory + "/dropped", name: name)
+        acceptedFile = try AsideFile(replacing: directory + "/accepted/" + name)
+        droppedFile = try AsideFile(replacing: directory + "/dropped/" + name)
     }
 
     /// Writes out whichever buffer has reached the threshold.
@@ -49,7 +49,7 @@ package final class SpoolWriter {
         }
     }
 
-    private func submit(_ buffer: inout ByteBuffer, to file: inout OpenFile) throws(BackgroundWriter.Failure) {
+    private func submit(_ buffer: inout ByteBuffer, to file: inout AsideFile) throws(BackgroundWriter.Failure) {
         file.bytesWritten += buffer.count
         try writer.submit(&buffer, to: file.descriptor!)
     }
@@ -57,7 +57,7 @@ package final class SpoolWriter {
     /// The error for a failed write (called once no access to either file is under way).
     private func writeError(_ failure: BackgroundWriter.Failure) -> SpoolError {
         let file = failure.descriptor == acceptedFile?.descriptor ? acceptedFile : droppedFile
-        return .cannotWrite(path: file?.partialPath ?? directory, error: failure.error)
+        return .cannotWrite(path: file?.asidePath ?? directory, error: failure.error)
     }
 
     /// Writes everything buffered and syncs both files; returns their sizes.
@@ -77,8 +77,8 @@ package final class SpoolWriter {
     /// Renames the synced files to their final names (an empty one is removed instead).
     /// The caller syncs the folders.
     func publish() throws(SpoolError) {
-        try acceptedFile!.publish()
-        try droppedFile!.publish()
+        try acceptedFile!.putInPlace()
+        try droppedFile!.putInPlace()
         acceptedFile = nil
         droppedFile = nil
     }
@@ -91,43 +91,5 @@ package final class SpoolWriter {
         droppedFile = nil
         accepted.removeAll()
         dropped.removeAll()
-    }
-}
-
-/// A spool file being written under a hidden temporary name.
-private struct OpenFile {
-    let finalPath: String
-    let partialPath: String
-    /// Open until `sync()`; nil after.
-    var descriptor: FileDescriptor?
-    /// Bytes handed to the writer.
-    var bytesWritten = 0
-    var isPublished = false
-
-    init(directory: String, name: String) throws(SpoolError) {
-        finalPath = directory + "/" + name
-        partialPath = directory + "/." + name + ".partial"
-        descriptor = try Files.create(partialPath)
-    }
-
-    /// Makes the written bytes durable and closes the file.
-    mutating func sync() throws(SpoolError) {
-        if bytesWritten > 0 { try Files.sync(descriptor!, path: partialPath) }
-        descriptor?.close()
-        descriptor = nil
-    }
-
-    mutating func publish() throws(SpoolError) {
-        if bytesWritten == 0 {
-            Files.remove(partialPath)
-        } else {
-            try Files.rename(partialPath, finalPath)
-        }
-        isPublished = true
-    }
-
-    func discard() {
-        descriptor?.close()
-        if !isPublished { Files.remove(partialPath) }
     }
 }

@@ -54,14 +54,6 @@ package enum StateFile {
         return out.memory
     }
 
-    /// Writes `bytes` (a whole state file) to a new file at `path`, synced.
-    package static func write(_ bytes: [UInt8], to path: String) throws(SpoolError) {
-        let file = try Files.create(path)
-        defer { file.close() }
-        try Files.writeAll(file, bytes, path: path)
-        try Files.sync(file, path: path)
-    }
-
     private static func encode(
         _ state: IdentityState, kind: Kind, commit: Int, into out: inout Writer
     ) throws(SpoolError) {

@@ -124,7 +124,7 @@ private final class RewrittenFiles {
     let folder: String
     let commit: Int
     /// The file being read, and its rewrite once one of its records moved.
-    private(set) var current: (commit: Int, moved: Int, file: FileDescriptor?, written: Int, path: String)?
+    private(set) var current: (commit: Int, moved: Int, file: AsideFile?)?
     private var buffer = ByteBuffer(capacity: 1 << 20)
     private(set) var replaced: [RedriveChange.Replaced] = []
 
@@ -135,7 +135,7 @@ private final class RewrittenFiles {
 
     /// A record that stays dropped: copied when its file is being rewritten.
     func keep(_ drop: ScannedDrop) throws(SpoolError) {
-        if current == nil { current = (drop.commit, 0, nil, 0, "") }
+        if current == nil { current = (drop.commit, 0, nil) }
         guard current!.file != nil else { return }
         buffer.append(drop.bytes)
         buffer.append(0x0A)
@@ -145,40 +145,33 @@ private final class RewrittenFiles {
     /// A record that moved: left out of the rewrite, which starts here if it has not.
     func drop(_ drop: ScannedDrop) throws(SpoolError) {
         if current == nil || current!.file == nil {
-            let path = folder + "/" + LedgerEntry.replacementFileName(of: drop.commit, by: commit)
-            let file = try Files.create(path)
-            current = (drop.commit, 0, file, 0, path)
-            try Files.copy(from: folder + "/" + LedgerEntry.spoolFileName(drop.commit), bytes: drop.lineOffset,
-                           to: file, path: path)
-            current!.written = drop.lineOffset
+            let path = folder + "/" + LedgerEntry.spoolFileName(drop.commit)
+            // Renamed over the old file by the spool, once this redrive is committed.
+            let aside = folder + "/" + LedgerEntry.replacementFileName(of: drop.commit, by: commit)
+            current = (drop.commit, 0, try AsideFile(replacing: path, aside: aside))
+            try current!.file!.copy(from: path, bytes: drop.lineOffset)
         }
         current!.moved += 1
     }
 
     private func flush() throws(SpoolError) {
-        guard let current, let file = current.file, !buffer.isEmpty else { return }
-        try buffer.withBytes { (bytes) throws(SpoolError) in try Files.writeAll(file, bytes, path: current.path) }
-        self.current!.written += buffer.count
+        guard current?.file != nil, !buffer.isEmpty else { return }
+        try buffer.withBytes { (bytes) throws(SpoolError) in try current!.file!.write(bytes) }
         buffer.removeAll()
     }
 
     /// Completes the rewrite of the file being read, if any: written, synced, listed.
     func finishFile() throws(SpoolError) {
         defer { current = nil }
-        guard let rewrite = current, let file = rewrite.file else { return }
+        guard let rewrite = current, rewrite.file != nil else { return }
         try flush()
-        try Files.sync(file, path: rewrite.path)
-        file.close()
-        current!.file = nil
-        replaced.append(.init(commit: rewrite.commit, droppedBytes: current!.written, moved: rewrite.moved))
+        try current!.file!.sync()
+        replaced.append(.init(commit: rewrite.commit, droppedBytes: current!.file!.bytesWritten, moved: rewrite.moved))
     }
 
     /// Removes every rewrite (nothing was committed).
     func discard() {
-        if let rewrite = current, let file = rewrite.file {
-            file.close()
-            Files.remove(rewrite.path)
-        }
+        current?.file?.discard()
         current = nil
         for file in replaced { Files.remove(folder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: commit)) }
     }

@@ -2,11 +2,6 @@ import NudgeCore
 import NudgeSpool
 import NudgeSystem
 
-// Foundation's JSON parser reads the checkpoint once, when a replay or requeue starts.
-import struct Foundation.Data
-import class Foundation.JSONSerialization
-import class Foundation.NSNull
-
 /// What `replay` has finished, in `SPOOL/replay/checkpoint.json`
 /// (`schemas/replay-checkpoint.schema.json`): written to a temporary file, synced and
 /// renamed, so a kill at any instant leaves the previous or the new one whole.
@@ -77,43 +72,38 @@ package struct ReplayCheckpoint: Sendable, Equatable {
 
     /// Reads a checkpoint of version 3, 2 (before destinations) or 1 (before `requeue`).
     init?(json bytes: [UInt8]) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let version = object["version"] as? Int, (1...3).contains(version),
-              let watermark = object["watermark"] as? Int, let done = object["done"] as? [Int],
-              let users = object["rejected_users"] as? [String], let rejectedBytes = object["rejected_bytes"] as? Int,
-              let acknowledged = object["acknowledged"] as? Int, let rejected = object["rejected"] as? Int
-        else { return nil }
-        self.watermark = watermark
-        self.done = Set(done)
-        self.rejectedUsers = Set(users)
-        self.rejectedBytes = rejectedBytes
-        self.acknowledged = acknowledged
-        self.rejected = rejected
+        guard let read = try? Self(reading: JSONValue(parsing: bytes).object()) else { return nil }
+        self = read
+    }
+
+    private init(reading object: JSONObject) throws(JSONReadError) {
+        let version = try object.int("version")
+        guard (1...3).contains(version) else { throw JSONReadError(member: "version", .unknownValue) }
+        watermark = try object.int("watermark")
+        done = Set(try object.ints("done"))
+        rejectedUsers = Set(try object.strings("rejected_users"))
+        rejectedBytes = try object.int("rejected_bytes")
+        acknowledged = try object.int("acknowledged")
+        rejected = try object.int("rejected")
         if version >= 2 {
-            guard let requeued = object["requeued"] as? [Int], let total = object["requeued_total"] as? Int else { return nil }
-            self.requeued = Set(requeued)
-            self.requeuedTotal = total
-            self.rejectedRewrite = object["rejected_rewrite"] as? String
+            requeued = Set(try object.ints("requeued"))
+            requeuedTotal = try object.int("requeued_total")
+            rejectedRewrite = try object.optionalString("rejected_rewrite")
         }
         if version == 3 {
-            if let destination = object["destination"] as? [String: Any] {
-                guard let endpoint = destination["endpoint"] as? String,
-                      let fingerprint = destination["key_fingerprint"] as? String else { return nil }
-                self.destination = ReplayDestination(endpoint: endpoint, keyFingerprint: fingerprint)
-            } else if !(object["destination"] is NSNull) {
-                return nil
+            // Both are written, as an object or null, in every checkpoint of version 3.
+            if let destination = try object.value("destination").isNull ? nil : object.object("destination") {
+                self.destination = ReplayDestination(endpoint: try destination.string("endpoint"),
+                                                     keyFingerprint: try destination.string("key_fingerprint"))
             }
-            if let spool = object["spool"] as? [String: Any] {
-                guard let firstCommitAt = spool["first_commit_at"] as? String,
-                      let accepted = spool["accepted_records"] as? Int else { return nil }
-                self.spool = ReplayedSpool(firstCommitAt: firstCommitAt, acceptedRecords: accepted)
-            } else if !(object["spool"] is NSNull) {
-                return nil
+            if let spool = try object.value("spool").isNull ? nil : object.object("spool") {
+                self.spool = ReplayedSpool(firstCommitAt: try spool.string("first_commit_at"),
+                                           acceptedRecords: try spool.int("accepted_records"))
             }
         } else {
             // Before version 3, `rejected` counted every rejection, those requeue had
             // put back too; now it counts the records in the rejected spool.
-            self.rejected = max(0, rejected - requeuedTotal)
+            rejected = max(0, rejected - requeuedTotal)
         }
     }
 
@@ -161,7 +151,7 @@ final class ReplayStore {
         try Files.makeDirectory(folder)
         try Files.makeDirectory(spool + "/rejected")
         lock = try SpoolLock(path: folder + "/lock", spool: spool, holderName: holderName)
-        Files.remove(folder + "/.checkpoint.json.partial")
+        DurableFiles.removeLeftovers(in: folder)
         self.spool = spool
         rejectedPath = spool + "/rejected/rejected.ndjson"
         try Self.finishSwitch(spool: spool)
@@ -172,8 +162,7 @@ final class ReplayStore {
         for name in Files.names(in: spool + "/rejected") where name.hasPrefix(".") {
             let path = spool + "/rejected/" + name
             if name == checkpoint.rejectedRewrite {
-                try Files.rename(path, rejectedPath)
-                try Files.syncDirectory(spool + "/rejected")
+                try DurableFiles.move(path, to: rejectedPath)
             } else {
                 Files.remove(path)
             }
@@ -281,20 +270,16 @@ final class ReplayStore {
             let name = checkpoint.destination?.folderName ?? unusedName("unrecorded")
             let away = keptFolder + "/" + name
             try Files.makeDirectory(away)
-            try Files.syncDirectory(keptFolder)
-            try Files.rename(checkpointPath, away + "/checkpoint.json")
-            try Files.syncDirectory(away)
-            try Files.syncDirectory(folder)
+            try DurableFiles.syncFolder(keptFolder)
+            try DurableFiles.move(checkpointPath, to: away + "/checkpoint.json")
             CrashPoint.reach(.destinationKept, commit: 0)
             try Self.moveRejected(spool: spool, to: away)
         }
         let back = keptFolder + "/" + destination.folderName
         if Files.size(of: back + "/checkpoint.json") != nil {
-            try Files.rename(back + "/rejected.ndjson", rejectedPath)
-            try Files.syncDirectory(rejectedFolder)
+            try DurableFiles.move(back + "/rejected.ndjson", to: rejectedPath)
             CrashPoint.reach(.destinationRestoring, commit: 0)
-            try Files.rename(back + "/checkpoint.json", checkpointPath)
-            try Files.syncDirectory(folder)
+            try DurableFiles.move(back + "/checkpoint.json", to: checkpointPath)
             Files.removeEmptyDirectory(back)
         }
         try reopenRejected()
@@ -305,13 +290,11 @@ final class ReplayStore {
     private static func moveRejected(spool: String, to away: String) throws(SpoolError) {
         let rejectedPath = spool + "/rejected/rejected.ndjson"
         if Files.size(of: rejectedPath) != nil {
-            try Files.rename(rejectedPath, away + "/rejected.ndjson")
+            try DurableFiles.move(rejectedPath, to: away + "/rejected.ndjson")
         } else {
-            let file = try Files.create(away + "/rejected.ndjson")
-            file.close()
+            try DurableFiles.write([], to: away + "/rejected.ndjson")
+            try DurableFiles.syncFolder(away)
         }
-        try Files.syncDirectory(away)
-        try Files.syncDirectory(spool + "/rejected")
     }
 
     /// After a kill in the middle of ``switchDestination(to:)``: with no current
@@ -370,13 +353,7 @@ final class ReplayStore {
     /// checkpoint is written aside, synced and renamed into place.
     func save(_ next: ReplayCheckpoint) throws(SpoolError) {
         try Files.sync(rejectedFile, path: rejectedPath)
-        let temporary = folder + "/.checkpoint.json.partial"
-        let file = try Files.create(temporary)
-        defer { file.close() }
-        try Files.writeAll(file, next.json, path: temporary)
-        try Files.sync(file, path: temporary)
-        try Files.rename(temporary, checkpointPath)
-        try Files.syncDirectory(folder)
+        try DurableFiles.replace(checkpointPath, with: next.json)
         checkpoint = next
     }
 
@@ -386,20 +363,14 @@ final class ReplayStore {
     func commitRequeue(kept: [UInt8], checkpoint next: ReplayCheckpoint) throws(SpoolError) {
         let name = ".rejected.ndjson.requeue-\(next.requeuedTotal)"
         let hiddenPath = rejectedFolder + "/" + name
-        let file = try Files.create(hiddenPath)
-        do {
-            defer { file.close() }
-            try Files.writeAll(file, kept, path: hiddenPath)
-            try Files.sync(file, path: hiddenPath)
-        }
+        try DurableFiles.write(kept, to: hiddenPath)
         CrashPoint.reach(.requeueWritten, commit: next.requeuedTotal)
         var committed = next
         committed.rejectedRewrite = name
         committed.rejectedBytes = kept.count
         try save(committed)
         CrashPoint.reach(.requeueCommitted, commit: next.requeuedTotal)
-        try Files.rename(hiddenPath, rejectedPath)
-        try Files.syncDirectory(rejectedFolder)
+        try DurableFiles.move(hiddenPath, to: rejectedPath)
         try reopenRejected()
     }
 }

@@ -1,11 +1,6 @@
 import NudgeCore
 import NudgeSpool
 
-// Foundation's JSON parser reads the rejected spool: an operator's one-off step over
-// records Nudge refused, far from the hot path.
-import struct Foundation.Data
-import class Foundation.JSONSerialization
-
 /// Which rejected records `requeue` puts back. Each kind of filter that is given must
 /// match; repeated values of one kind are alternatives. No filter: every record.
 package struct RequeueFilter: Sendable {
@@ -171,21 +166,25 @@ package enum Requeue {
             number += 1
             let slice = bytes[start..<end]
             start = end
-            guard let object = try? JSONSerialization.jsonObject(with: Data(slice)) as? [String: Any],
-                  let reason = object["reason"] as? String, let kind = object["kind"] as? String,
-                  let body = object["body"] as? [String: Any], let extID = body["ext_id"] as? String,
-                  let accepted = object["accepted"] as? [String: Any]
-            else { throw .malformed(path: path, line: number, problem: "not a JSON object with reason, kind, body and accepted") }
+            let object: JSONObject, reason: String, kind: String, extID: String, accepted: JSONObject
+            do {
+                object = try JSONValue(parsing: slice).object()
+                (reason, kind) = (try object.string("reason"), try object.string("kind"))
+                extID = try object.object("body").string("ext_id")
+                accepted = try object.object("accepted")
+            } catch {
+                throw .malformed(path: path, line: number, problem: "not a JSON object with reason, kind, body and accepted")
+            }
             let sequence: Int
-            if let recorded = accepted["sequence"] as? Int {
+            if let recorded = try? accepted.int("sequence") {
                 sequence = recorded
-            } else if let commit = accepted["commit"] as? Int, let line = accepted["line"] as? Int,
+            } else if let commit = try? accepted.int("commit"), let line = try? accepted.int("line"),
                       let first = firstSequence[commit] {
                 sequence = first + line - 1
             } else {
                 throw .malformed(path: path, line: number, problem: "its accepted position is not in the ledger")
             }
-            lines.append(RejectedLine(bytes: slice, reason: reason, status: object["status"] as? Int, kind: kind,
+            lines.append(RejectedLine(bytes: slice, reason: reason, status: try? object.int("status"), kind: kind,
                                       extID: extID, sequence: sequence))
         }
         return lines
@@ -195,7 +194,6 @@ package enum Requeue {
     /// the spool writes them, escapes included).
     static func decodedJSONText(_ text: String) -> String {
         guard text.contains("\\") else { return text }
-        return (try? JSONSerialization.jsonObject(with: Data(("\"" + text + "\"").utf8), options: .fragmentsAllowed)) as? String
-            ?? text
+        return (try? JSONValue(parsing: Array(("\"" + text + "\"").utf8)).string()) ?? text
     }
 }
