@@ -201,21 +201,11 @@ package struct ReplayMachine: Sendable {
             scheduler.abandon(request.id)
             tally.splits += 1
             return []
-        case .keyRefused:
-            refuse(attempt, .stopped(reason: "the API key was refused (\(answer.status ?? 0)): check NUDGE_API_KEY / "
-                                     + "--api-key. Nothing was consumed: the records of refused requests are still to send",
-                                     exitStatus: 1))
+        case .keyRefused, .unexpected:
+            refuse(attempt, .stopped(reason: Self.refusal(verdict, attempt.outgoing, answer), exitStatus: 1))
             return []
         case .routeNotFound where !routesThatWorked.contains(attempt.outgoing.url):
-            refuse(attempt, .stopped(reason: "\(attempt.outgoing.method) \(attempt.outgoing.url) answered "
-                                     + "\(answer.status ?? 0): no such route; check --endpoint (Nudge's is "
-                                     + "https://main-api.nudgenow.com/api/integration/segment). Nothing was consumed",
-                                     exitStatus: 1))
-            return []
-        case .unexpected:
-            refuse(attempt, .stopped(reason: "\(attempt.outgoing.method) \(attempt.outgoing.url) answered HTTP "
-                                     + "\(answer.status ?? 0), which neither judges the records nor is worth a retry; "
-                                     + "check --endpoint and any proxy. Nothing was consumed", exitStatus: 1))
+            refuse(attempt, .stopped(reason: Self.refusal(verdict, attempt.outgoing, answer), exitStatus: 1))
             return []
         case .routeNotFound:
             retry(attempt, answer, congested: false, now: now)
@@ -223,6 +213,23 @@ package struct ReplayMachine: Sendable {
         case .transient(let congested):
             retry(attempt, answer, congested: congested, now: now)
             return []
+        }
+    }
+
+    /// What a person reads when `answer` stops the replay with exit 1: what went wrong
+    /// and what to check. Nothing was consumed.
+    private static func refusal(_ verdict: RetryPolicy.Verdict, _ request: OutgoingRequest, _ answer: HTTPAnswer) -> String {
+        let status = answer.status ?? 0
+        switch verdict {
+        case .keyRefused:
+            return "the API key was refused (\(status)): check NUDGE_API_KEY / --api-key. Nothing was consumed: the "
+                + "records of refused requests are still to send"
+        case .routeNotFound:
+            return "\(request.method) \(request.url) answered \(status): no such route; check --endpoint (Nudge's is "
+                + "https://main-api.nudgenow.com/api/integration/segment). Nothing was consumed"
+        default:
+            return "\(request.method) \(request.url) answered HTTP \(status), which neither judges the records nor is "
+                + "worth a retry; check --endpoint and any proxy. Nothing was consumed"
         }
     }
 
