@@ -128,4 +128,14 @@ import Testing
         let (_, again) = try await dryRun()
         #expect(again == shown, "the requests came in another order")
     }
+
+    /// Replay's file work runs on a thread of its own, not on Swift's shared executor,
+    /// and its typed error comes back as it was thrown.
+    @Test func fileWorkRunsOnAThreadOfItsOwn() async throws {
+        let name = await onFileThread { () -> String? in Thread.current.name }
+        #expect(name == "replay-files")
+        await #expect(throws: ReplayError.self) {
+            try await onFileThread { () throws(ReplayError) in throw .spool(.noSpool(path: "x")) }
+        }
+    }
 }
