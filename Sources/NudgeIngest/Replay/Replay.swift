@@ -46,7 +46,14 @@ package struct Replay: Sendable {
                                     seed: UInt64(truncatingIfNeeded: Int(started * 1e6)))
         var shell = ReplayShell(files: opened.files, transport: dryRunTransport ?? transport, started: started,
                                 total: opened.total, progress: progress)
-        let end = try await shell.drive(&machine, interrupts: interrupts)
+        let end: ReplayEnd
+        do {
+            end = try await shell.drive(&machine, interrupts: interrupts)
+        } catch {
+            await onFileThread { opened.files.close() }
+            throw error
+        }
+        await onFileThread { opened.files.close() }
         return summary(of: machine, end: end, opened: opened, wouldSend: dryRunTransport?.count, started: started)
     }
 

@@ -12,7 +12,7 @@ import NudgeSystem
 /// after it on the other.
 final class ReplayFiles: @unchecked Sendable {
     private var reader: AcceptedSpoolReader
-    private let store: ReplayStore?
+    private var store: ReplayStore?
 
     init(reader: AcceptedSpoolReader, store: ReplayStore?) {
         self.reader = reader
@@ -35,6 +35,13 @@ final class ReplayFiles: @unchecked Sendable {
             throw .reading(error)
         }
         return (batch, batch.count < count)
+    }
+
+    /// Closes the store, which gives up the spool's replay lock. Called by the run when
+    /// it is over: the file threads may hold on to this object a moment longer, and the
+    /// next replay of the spool must find the lock free as soon as this one returns.
+    func close() {
+        store = nil
     }
 
     func appendRejected(_ lines: [UInt8]) throws(ReplayError) {

@@ -65,6 +65,13 @@ struct ReplayShell {
             while !pending.isEmpty {
                 let action = pending.removeFirst()
                 if case .finish(let end) = action { return end }
+                if action.writesFiles {
+                    // Writes that follow each other go to the file thread in one hop, in order.
+                    var writes = [action]
+                    while let next = pending.first, next.writesFiles { writes.append(pending.removeFirst()) }
+                    try await write(writes)
+                    continue
+                }
                 pending += try await carryOut(action, &machine, sink: sink, group: &group)
             }
             report(machine)
@@ -96,14 +103,8 @@ struct ReplayShell {
                 let answer = await transport.send(send.request)
                 sink.yield(.answered(send.id, answer))
             }
-        case .writeRejected(let lines):
-            guard files.keepsProgress else { break }
-            let files = files
-            try await onFileThread { () throws(ReplayError) in try files.appendRejected(lines) }
-        case .saveCheckpoint(let checkpoint):
-            guard files.keepsProgress else { break }
-            let files = files
-            try await onFileThread { () throws(ReplayError) in try files.save(checkpoint) }
+        case .writeRejected, .saveCheckpoint:
+            try await write([action])
         case .wake(let at):
             guard at < scheduledWake else { break }
             scheduledWake = at
@@ -118,6 +119,22 @@ struct ReplayShell {
         return []
     }
 
+    /// Appends rejected lines and saves checkpoints, in the order given, on the file
+    /// thread (nothing on a dry run).
+    private func write(_ actions: [ReplayMachine.Action]) async throws(ReplayError) {
+        guard files.keepsProgress else { return }
+        let files = files
+        try await onFileThread { () throws(ReplayError) in
+            for action in actions {
+                switch action {
+                case .writeRejected(let lines): try files.appendRejected(lines)
+                case .saveCheckpoint(let checkpoint): try files.save(checkpoint)
+                case .read, .send, .wake, .finish: break
+                }
+            }
+        }
+    }
+
     /// Calls `progress` at most five times a second.
     private mutating func report(_ machine: ReplayMachine) {
         guard let progress, MonotonicClock.now - lastProgress >= 0.2 else { return }
@@ -127,5 +144,15 @@ struct ReplayShell {
             answered: tally.acknowledged + tally.rejected, total: total, rejected: tally.rejected,
             inFlight: machine.inFlight, concurrency: tally.concurrency, retries: tally.retries,
             elapsedSeconds: lastProgress - started, lastProblem: tally.lastProblem))
+    }
+}
+
+extension ReplayMachine.Action {
+    /// The rejected spool's appends and the checkpoint's saves: the shell's writes.
+    fileprivate var writesFiles: Bool {
+        switch self {
+        case .writeRejected, .saveCheckpoint: true
+        case .read, .send, .wake, .finish: false
+        }
     }
 }
