@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import NudgeIngest
+import NudgeRendering
 import NudgeReplayHTTP
 import NudgeSystem
 

@@ -142,7 +142,7 @@ import Testing
             }
         }
         // Tracks went in batches, identifies alone.
-        #expect(wire.sent.contains { $0.kind == .trackBatch && $0.sequences.count > 1 })
+        #expect(wire.sent.contains { $0.kind == .track && $0.sequences.count > 1 })
     }
 
     @Test func batchesRespectCountAndBytesAndAnOversizeTrackGoesAlone() {
@@ -189,7 +189,7 @@ import Testing
         scheduler.acknowledged(second.id)
         #expect(scheduler.rejectedUsers.isEmpty)
         guard case .send(let track) = scheduler.next() else { Issue.record("no track"); return }
-        #expect(track.kind == .trackBatch && track.sequences == [4])
+        #expect(track.kind == .track && track.sequences == [4])
     }
 
     /// Killed at random points and resumed from the saved watermark and done set (and

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import NudgeTestSupport
 import Testing
 @testable import NudgeCore
@@ -45,13 +46,11 @@ import Testing
         }
     }
 
-    @Test func everyAcceptedRecordIsAcknowledgedOnceThroughRandomFaults() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("replay-shell-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        var random = RandomJSON(seed: 4_242, hugeNumbers: false)
+    /// A spool made by `run` from `exports` random exports in `dir`.
+    static func spool(in dir: URL, seed: UInt64, exports: Int) throws -> (options: RunOptions, run: RunSummary) {
+        var random = RandomJSON(seed: seed, hugeNumbers: false)
         var inputs: [InputFile] = []
-        for number in 0..<6 {
+        for number in 0..<exports {
             let input = dir.appendingPathComponent("export-\(number).ndjson")
             try Data(MixedExport.random(&random).stream).write(to: input)
             inputs.append(InputFile(path: input.path))
@@ -59,7 +58,14 @@ import Testing
         var options = RunOptions()
         options.spool = dir.appendingPathComponent("spool").path
         options.maxLineBytes = MixedExport.maxLineBytes
-        let run = try IngestRun(options: options).run(inputs)
+        return (options, try IngestRun(options: options).run(inputs))
+    }
+
+    @Test func everyAcceptedRecordIsAcknowledgedOnceThroughRandomFaults() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("replay-shell-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (options, run) = try Self.spool(in: dir, seed: 4_242, exports: 6)
         #expect(run.counts.accepted > 50, "the exports give enough to replay")
 
         var configuration = ReplayConfiguration()
@@ -86,5 +92,48 @@ import Testing
         let second = try await Replay(spool: options.spool, configuration: configuration).run(transport: again)
         #expect(second.end == .delivered)
         #expect(await again.attempts == 0)
+    }
+
+    /// A transport that must not be used.
+    struct NoNudge: ReplayTransport {
+        func send(_ request: OutgoingRequest) async -> HTTPAnswer {
+            Issue.record("a dry run sent \(request.method) \(request.url)")
+            return HTTPAnswer(status: 500)
+        }
+    }
+
+    /// A dry run goes through its ``DryRunTransport``: every request shown, in the
+    /// same order each time, counted in the summary with nothing answered, and
+    /// nothing saved.
+    @Test func aDryRunShowsAndCountsTheRequestsAndSavesNothing() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("replay-dry-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (options, run) = try Self.spool(in: dir, seed: 77, exports: 1)
+
+        var configuration = ReplayConfiguration()
+        configuration.endpoint = "http://nudge.invalid/api"
+        configuration.limits.batchCount = 3
+        func dryRun() async throws -> (ReplaySummary, [OutgoingRequest]) {
+            let shown = Mutex<[OutgoingRequest]>([])
+            let summary = try await Replay(spool: options.spool, configuration: configuration, dryRun: true)
+                .run(transport: NoNudge(), printRequest: { request in shown.withLock { $0.append(request) } })
+            return (summary, shown.withLock { $0 })
+        }
+        let (summary, shown) = try await dryRun()
+        #expect(summary.dryRun && summary.end == .delivered)
+        #expect(summary.tally.requests == shown.count && summary.tally.sent == run.counts.accepted)
+        #expect(summary.tally.acknowledged == 0 && summary.tally.latencies.isEmpty && summary.totalAcknowledged == 0)
+        #expect(!FileManager.default.fileExists(atPath: options.spool + "/replay"))
+        let (_, again) = try await dryRun()
+        #expect(again == shown, "the requests came in another order")
+    }
+
+    /// Replay's file work (run on a thread of its own) hands its typed error back as
+    /// it was thrown.
+    @Test func fileWorkHandsBackItsError() async throws {
+        await #expect(throws: ReplayError.self) {
+            try await onFileThread { () throws(ReplayError) in throw .spool(.noSpool(path: "x")) }
+        }
     }
 }

@@ -37,6 +37,13 @@ package struct JSONWriter: ~Copyable {
         out.append(flag ? "true" : "false")
     }
 
+    /// A string of arbitrary bytes, each ill-formed UTF-8 subpart made one U+FFFD (an
+    /// answer's body as a server sent it).
+    package mutating func value(_ key: String? = nil, repairingUTF8 bytes: UnsafeRawBufferPointer) {
+        separate(key)
+        JSONOutput.appendStringRepairingUTF8(bytes, to: &out)
+    }
+
     /// A number with `decimals` digits after the point (`null` for nil).
     package mutating func value(_ key: String? = nil, _ number: Double?, decimals: Int) {
         separate(key)

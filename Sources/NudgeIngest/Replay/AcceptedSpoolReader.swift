@@ -1,18 +1,6 @@
 import NudgeCore
 import NudgeSpool
 
-/// One accepted record read back from the spool, with its body's exact bytes.
-package struct AcceptedRecord: Sendable {
-    package var record: ReplayRecord
-    /// The `body` object exactly as the spool holds it: what is sent.
-    package var body: [UInt8]
-    /// The record's `message_id` text (JSON, escaped) when it was a string.
-    package var messageID: String?
-    /// Where it is: commit number and 1-based line of `accepted/NNNNNNNN.ndjson`.
-    package var commit: Int
-    package var line: Int
-}
-
 /// Reads the accepted spool in order, as far as the ledger has committed when it is
 /// created: the files of commits 1…N, line by line, 1 MiB at a time whatever a file's
 /// size. Files and bytes the ledger does not vouch for (an unfinished commit) are never

@@ -1,56 +1,5 @@
 import NudgeCore
 
-/// One accepted record as replay sees it: where it is in the spool and what the
-/// ordering rules need.
-package struct ReplayRecord: Sendable, Equatable {
-    package enum Kind: Sendable, Equatable {
-        case identify, track
-    }
-
-    /// Position in the spool: records numbered from 0 in commit order, line order within.
-    package var sequence: Int
-    package var kind: Kind
-    /// The body's `ext_id`.
-    package var extID: String
-    /// Bytes of the body, for the batch limit.
-    package var bodyBytes: Int
-
-    package init(sequence: Int, kind: Kind, extID: String, bodyBytes: Int) {
-        self.sequence = sequence
-        self.kind = kind
-        self.extID = extID
-        self.bodyBytes = bodyBytes
-    }
-}
-
-/// A request the scheduler hands out: one identify, or a batch of tracks.
-package struct DeliveryRequest: Sendable, Equatable {
-    package enum Kind: Sendable, Equatable {
-        case identify, trackBatch
-    }
-
-    package var id: Int
-    package var kind: Kind
-    /// The records it carries, in spool order.
-    package var sequences: [Int]
-}
-
-/// Limits on what one request carries and how far replay reads ahead. The defaults
-/// are those of Segment's own client for the Nudge destination.
-package struct DeliveryLimits: Sendable, Equatable {
-    /// Tracks per batch (`--batch-size`, default 1,000).
-    package var batchCount = 1000
-    /// Body bytes per batch (`--batch-bytes`, default 4 MB); a single larger track is
-    /// still sent, alone.
-    package var batchBytes = 4_000_000
-    /// Records read ahead of the oldest one not yet done: room for every request in
-    /// flight to be full while one user's records wait behind its earlier ones. Memory
-    /// is bounded by it (each record holds its body, a few hundred bytes).
-    package var window = 65_536
-
-    package init() {}
-}
-
 /// The ordering rules of `replay`, as a state machine with no I/O, so they can be
 /// tested without sockets:
 ///
@@ -140,6 +89,11 @@ package struct DeliveryScheduler: Sendable {
         requeued.contains(sequence) || (sequence >= watermark && !doneAfterWatermark.contains(sequence))
     }
 
+    /// The records still to be delivered, as a value the reader can take along.
+    package var wanted: WantedRecords {
+        WantedRecords(watermark: watermark, doneAfterWatermark: doneAfterWatermark, requeued: requeued)
+    }
+
     /// Adds the next record in spool order. Returns false when a checkpoint says it is
     /// done already (it is then dropped).
     @discardableResult
@@ -210,11 +164,11 @@ package struct DeliveryScheduler: Sendable {
         if !orphans.isEmpty {
             return .rejectWithoutRequest(orphans.map { window[$0].record.sequence })
         }
-        if !batch.isEmpty { return .send(start(.trackBatch, batch)) }
+        if !batch.isEmpty { return .send(start(.track, batch)) }
         return .wait
     }
 
-    private mutating func start(_ kind: DeliveryRequest.Kind, _ indices: [Int]) -> DeliveryRequest {
+    private mutating func start(_ kind: ReplayRecord.Kind, _ indices: [Int]) -> DeliveryRequest {
         let request = DeliveryRequest(id: nextRequestID, kind: kind, sequences: indices.map { window[$0].record.sequence })
         nextRequestID += 1
         var users: [Int] = []

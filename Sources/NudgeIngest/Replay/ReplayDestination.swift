@@ -58,65 +58,6 @@ package struct ReplayDestination: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The spool a checkpoint counts the records of: the accepted records are numbered from
-/// 0 in spool order, so a checkpoint means nothing for a spool that was started over.
-package struct ReplayedSpool: Sendable, Equatable {
-    /// When the spool's first commit was made (the ledger's commit 1): a spool that was
-    /// removed and made again has another.
-    package var firstCommitAt: String
-    /// Accepted records the spool held when the checkpoint was saved: it never shrinks.
-    package var acceptedRecords: Int
-
-    package init(firstCommitAt: String, acceptedRecords: Int) {
-        self.firstCommitAt = firstCommitAt
-        self.acceptedRecords = acceptedRecords
-    }
-
-    init(ledger: Ledger) {
-        self.init(firstCommitAt: ledger.entries.first?.committedAt ?? "", acceptedRecords: ledger.acceptedRecordCount)
-    }
-}
-
-/// Why a replay (or requeue) will not use the checkpoint it found: each says what
-/// happened and what to do. Nothing is sent or changed.
-package enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The checkpoint is another destination's progress.
-    case otherDestination(spool: String, saved: ReplayDestination, asked: ReplayDestination, askedWasKept: Bool)
-    /// A checkpoint from before destinations were recorded, with progress in it.
-    case unboundCheckpoint(spool: String, asked: ReplayDestination, settled: Int)
-    /// The checkpoint counts records of a spool that was since removed and made again.
-    case otherSpool(spool: String, savedFirstCommitAt: String, firstCommitAt: String)
-    /// The checkpoint vouches for more accepted records than the spool holds.
-    case pastTheEnd(spool: String, counted: Int, accepted: Int)
-
-    package var description: String {
-        switch self {
-        case .otherDestination(let spool, let saved, let asked, let askedWasKept):
-            return "the replay progress of spool \(spool.shellQuoted) belongs to \(saved), not to \(asked). "
-                + "Each destination gets the whole spool: add --switch-destination to "
-                + (askedWasKept ? "go back to \(asked.endpoint), resuming its own progress"
-                                : "start delivering it to \(asked.endpoint) from its first record")
-                + "; the progress to \(saved.endpoint) is kept and resumes when you switch back to it. "
-                + "Nothing was sent"
-        case .unboundCheckpoint(let spool, let asked, let settled):
-            return "\((spool + "/replay/checkpoint.json").shellQuoted) was written by an earlier nudge-ingest that did not "
-                + "record where it sent; it has \(group(settled)) records settled. If that replay went to "
-                + "\(asked.endpoint) with this key, add --adopt-checkpoint to continue it; to deliver the whole spool "
-                + "to \(asked.endpoint) instead, add --switch-destination (the old progress is kept apart). Nothing was sent"
-        case .otherSpool(let spool, let saved, let current):
-            return "\((spool + "/replay/checkpoint.json").shellQuoted) counts the records of an earlier spool (first commit "
-                + "\(saved)), not of this one (first commit \(current.isEmpty ? "none yet" : current)): the spool was "
-                + "started over. To deliver this spool from its first record, remove its replay progress: "
-                + "rm -rf \((spool + "/replay").shellQuoted) \((spool + "/rejected").shellQuoted). Nothing was sent"
-        case .pastTheEnd(let spool, let counted, let accepted):
-            return "\((spool + "/replay/checkpoint.json").shellQuoted) counts \(group(counted)) accepted records, but the "
-                + "spool holds \(group(accepted)): the checkpoint belongs to another (or a larger) spool. To deliver this "
-                + "spool from its first record, remove its replay progress: "
-                + "rm -rf \((spool + "/replay").shellQuoted) \((spool + "/rejected").shellQuoted). Nothing was sent"
-        }
-    }
-}
-
 extension ReplayCheckpoint {
     /// Refuses a checkpoint that does not count this spool's records: one saved for a
     /// spool since started over, or one that vouches for records past the spool's end.

@@ -1,65 +1,16 @@
-import NudgeCore
-import NudgeSystem
-
-/// One HTTP request replay sends.
-package struct OutgoingRequest: Sendable {
-    package var method: String
-    package var url: String
-    /// Header names and values, the API key included (``redactedHeaders`` hides it).
-    package var headers: [(name: String, value: String)]
-    package var body: [UInt8]
-    /// Records the body carries.
-    package var records: Int
-
-    package init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], records: Int) {
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.records = records
-    }
-
-    /// The headers with the API key's value replaced, for anything a person sees.
-    package var redactedHeaders: [(name: String, value: String)] {
-        headers.map { $0.name == "apikey" ? ($0.name, "[redacted]") : $0 }
-    }
-}
-
-/// What came back: a status and (bounded) body, or the reason there was none.
-package struct HTTPAnswer: Sendable {
-    package var status: Int?
-    package var retryAfter: String?
-    /// The first ``bodyLimit`` bytes of the response body (for the rejected spool).
-    package var body: [UInt8] = []
-    /// No answer: a timeout or a connection error, for a person (never holds the key).
-    package var failure: String?
-    /// No answer came within the request timeout (a congestion signal).
-    package var timedOut: Bool
-    /// No connection could be made at all: refused, no such host, or a TLS handshake
-    /// that failed. Before the destination has ever answered, that is a wrong
-    /// `--endpoint` (or a service that is down), not a fault worth retrying.
-    package var unreachable: Bool
-    /// When it arrived, in Unix seconds: what an HTTP-date `Retry-After` is counted from.
-    package var receivedAt: Double
-
-    /// Bytes of a response body kept.
-    package static let bodyLimit = 2048
-
-    package init(status: Int?, retryAfter: String? = nil, body: [UInt8] = [], failure: String? = nil, timedOut: Bool = false,
-                unreachable: Bool = false, receivedAt: Double = Timestamp.now.secondsSinceEpoch) {
-        self.status = status
-        self.retryAfter = retryAfter
-        self.body = body
-        self.failure = failure
-        self.timedOut = timedOut
-        self.unreachable = unreachable
-        self.receivedAt = receivedAt
-    }
-}
-
 /// Sends one request and returns its answer, never throwing: network failures are
 /// answers too. The real one is `HTTPClientTransport` (module `NudgeReplayHTTP`, over
-/// async-http-client); tests may answer from memory.
+/// async-http-client); ``DryRunTransport`` sends nothing; tests may answer from memory.
 package protocol ReplayTransport: Sendable {
     func send(_ request: OutgoingRequest) async -> HTTPAnswer
+
+    /// The answer, when this transport has it without any I/O or waiting; nil (the
+    /// default) when the request must be sent. The shell hands an answer given here to
+    /// the machine at once, before anything else happens, so such a transport sees the
+    /// requests in the order the machine formed them, every time.
+    func answerAtOnce(_ request: OutgoingRequest) -> HTTPAnswer?
+}
+
+extension ReplayTransport {
+    package func answerAtOnce(_ request: OutgoingRequest) -> HTTPAnswer? { nil }
 }
