@@ -16,21 +16,28 @@ private struct Spools {
     var accepted: [UInt8]
     var dropped: [UInt8]
     var counts: OutcomeCounts
+    var decisions: [RecordDecision] = []
 
     init(_ input: [UInt8], chunk: Int) {
         // Tables that start tiny: cheap per input, and their growth gets exercised.
-        var processor = RecordProcessor(maxLineBytes: maxLineBytes, state: IdentityState(initialCapacity: 8))
+        var stage = RecordStage(maxLineBytes: maxLineBytes, state: IdentityState(initialCapacity: 8))
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         let source = SourceFile(path: "fuzz.ndjson")
         var acceptedOut = ByteBuffer(capacity: 256)
         var droppedOut = ByteBuffer(capacity: 256)
+        var decisions: [RecordDecision] = []
         forEachChunk(of: input, size: chunk) { piece in
-            processor.process(piece, framedBy: &framer, from: source, accepted: &acceptedOut, dropped: &droppedOut)
+            stage.decide(piece, framedBy: &framer, source: source, accepted: &acceptedOut, dropped: &droppedOut) {
+                decisions.append($0)
+            }
         }
-        processor.finish(framedBy: &framer, from: source, accepted: &acceptedOut, dropped: &droppedOut)
+        stage.finish(framedBy: &framer, source: source, accepted: &acceptedOut, dropped: &droppedOut) {
+            decisions.append($0)
+        }
+        self.decisions = decisions
         accepted = acceptedOut.bytes
         dropped = droppedOut.bytes
-        counts = processor.counts
+        counts = stage.counts
     }
 }
 
@@ -47,6 +54,9 @@ public func fuzzScanDecide(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 
     let lines = contractLines(input)
     require(whole.counts.records == lines.count, "\(whole.counts.records) records for \(lines.count) lines")
+    require(whole.decisions == pieces.decisions, "the chunk size changed the decisions")
+    require(whole.decisions.count == lines.count, "\(whole.decisions.count) decisions for \(lines.count) lines")
+    for decision in whole.decisions { check(decision, in: whole) }
 
     // Every spool line is a JSON object to the tool's scanner, and reads back.
     var outcomes: [Int: [String: Any]] = [:]
@@ -77,6 +87,37 @@ public func fuzzScanDecide(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         check(record, of: line.bytes)
     }
     return 0
+}
+
+/// A decision against the record it names: the outcome is the record's own, and its
+/// body or detail lies where the decision says.
+private func check(_ decision: RecordDecision, in spools: Spools) {
+    let spool = decision.outcome.isAccepted ? spools.accepted : spools.dropped
+    let range = decision.record, part = decision.bodyOrDetail
+    guard range.lowerBound >= 0, range.upperBound <= spool.count, spool[range.upperBound - 1] == 0x0A,
+          part.lowerBound > range.lowerBound, part.upperBound < range.upperBound,
+          let record = WrittenJSONReader.object(spool[range.dropLast()])
+    else {
+        require(false, "decision \(decision) names no record")
+        return
+    }
+    let line = ((record["source"] as? [String: Any])?["line"] as? NumberText).flatMap { Int($0.text) }
+    require(line == decision.line, "decision for line \(decision.line), record of line \(line ?? -1)")
+    switch decision.outcome {
+    case .dropped(let reason):
+        require(record["reason"] as? String == reason.rawValue, "decided \(reason), wrote \(record["reason"] ?? "nil")")
+        let detail = WrittenJSONReader.object(Array("{\"d\":".utf8) + spool[part] + [0x7D])?["d"] as? String
+        require(detail == record["detail"] as? String, "the decision's detail is not the record's")
+    case .acceptedIdentify, .acceptedTrack:
+        let isTrack = decision.outcome != .acceptedIdentify
+        require(record["kind"] as? String == (isTrack ? "track" : "identify"), "decided \(decision.outcome)")
+        if case .acceptedTrack(let origin) = decision.outcome {
+            require((record["resolved_via"] as? String) == origin?.code, "resolved_via differs from the decision")
+        }
+        let body = WrittenJSONReader.object(spool[part])
+        require(body.map { Set($0.keys) } == (record["body"] as? [String: Any]).map { Set($0.keys) },
+                "the decision's body is not the record's")
+    }
 }
 
 /// One record against its input line, with Foundation as the independent reading of it.

@@ -228,24 +228,10 @@ package struct AuditServer: Sendable {
         var out = JSONWriter()
         out.beginObject()
         if ndjson { out.beginArray("data") }
-        for outcome in outcomes { Self.write(outcome, key: ndjson ? nil : "data", to: &out) }
+        for outcome in outcomes { outcome.write(ndjson ? nil : "data", to: &out) }
         if ndjson { out.endArray() }
         out.endObject()
         return Self.jsonResponse(out.text)
-    }
-
-    /// `{"would_accept", "record", "reason", "detail"}` of one outcome.
-    static func write(_ outcome: Preview.Outcome, key: String?, to out: inout JSONWriter) {
-        outcome.record.withUnsafeBytes { bytes in
-            // A dropped record is read as the dropped spool's reader reads one.
-            let dropped = outcome.isAccepted ? nil : try? DroppedRecord.parse(bytes)
-            out.beginObject(key)
-            out.value("would_accept", outcome.isAccepted)
-            out.json("record", bytes)
-            out.value("reason", dropped?.reason.rawValue)
-            out.value("detail", dropped.flatMap { DroppedRecord.string($0.detail, in: bytes) })
-            out.endObject()
-        }
     }
 
     /// `GET /v1/rejected`: the records Nudge refused, as replay keeps them, a page at a

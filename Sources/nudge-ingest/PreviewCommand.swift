@@ -23,9 +23,10 @@ struct PreviewCommand: ParsableCommand {
                 --format json | jq -c '.data[].raw | fromjson' \\
                 | nudge-ingest preview --spool spool -
 
-            With --json, each outcome is one line: {"line", "accepted", "record"}, where
-            record is exactly the accepted or dropped record `run` would write
-            (schemas/preview-outcome.schema.json).
+            With --json, each outcome is one line: {"line", "would_accept", "reason",
+            "detail", "record"}, where record is exactly the accepted or dropped record
+            `run` would write (schemas/preview-outcome.schema.json); `serve` answers
+            POST /v1/preview in the same shape.
 
             Exit status: 0 decided (accepted or dropped alike); 1 usage error, or the
             spool could not be read.
@@ -52,8 +53,7 @@ struct PreviewCommand: ParsableCommand {
         }
         let show = { (outcome: Preview.Outcome) in
             if json {
-                let record = String(decoding: outcome.record, as: UTF8.self)
-                FileStream.standardOutput.write("{\"line\":\(outcome.line),\"accepted\":\(outcome.isAccepted),\"record\":\(record)}\n")
+                FileStream.standardOutput.write(outcome.json + "\n")
             } else {
                 FileStream.standardOutput.write(outcome.text + "\n")
             }

@@ -681,10 +681,13 @@ import Testing
                 try ReplayTests.expectValid(result.stdout, schema: "preview-outcome")
                 let outcome = try Self.json(result)
                 let record = outcome["record"] as! [String: Any]
-                let decided = outcome["accepted"] as? Bool == true ? record["kind"] as? String : record["reason"] as? String
+                let decided = outcome["would_accept"] as? Bool == true ? record["kind"] as? String : record["reason"] as? String
                 #expect(decided == expected, "\(event): \(result.stdoutText)")
+                // The reason and detail are the dropped record's own.
+                #expect(outcome["reason"] as? String == record["reason"] as? String)
+                #expect(outcome["detail"] as? String == record["detail"] as? String)
                 // Accepted: the body `run` writes for the same event on a copy of the spool.
-                if outcome["accepted"] as? Bool == true {
+                if outcome["would_accept"] as? Bool == true {
                     let copy = dir.appendingPathComponent("copy-\(expected)")
                     try FileManager.default.copyItem(at: spool, to: copy)
                     try Data((event + "\n").utf8).write(to: dir.appendingPathComponent("one.ndjson"))
@@ -705,7 +708,7 @@ import Testing
             let piped = try Self.tool(["preview", "--spool", spool.path, "--json", "-"], in: dir, stdin: Data(stream.utf8))
             let outcomes = try piped.stdoutText.split(separator: "\n").map { try #require(try parseJSON(Data($0.utf8)) as? [String: Any]) }
             #expect(outcomes.map { $0["line"] as! Int } == [1, 2, 4])
-            #expect(outcomes.map { $0["accepted"] as! Bool } == [true, true, false])
+            #expect(outcomes.map { $0["would_accept"] as! Bool } == [true, true, false])
             #expect((outcomes[1]["record"] as! [String: Any])["resolved_via"] as? String == "anonymous_id")
 
             #expect(try DurabilityTests.SpoolContents(spool) == before)

@@ -412,11 +412,10 @@ import Testing
     @Test func numbersBeyondADoubleAreCopiedAsWritten() throws {
         let props = #"{"big":5e1434,"tiny":-1E-999,"long":123456789012345678901234567890}"#
         let line = Array(#"{"type":"identify","userId":"u","traits":\#(props)}"#.utf8)
-        var processor = RecordProcessor(maxLineBytes: 1 << 20)
+        var stage = RecordStage(maxLineBytes: 1 << 20)
         var accepted = ByteBuffer(capacity: 16), dropped = ByteBuffer(capacity: 16)
         line.withUnsafeBytes {
-            processor.process(FramedLine(bytes: $0, number: 1, length: $0.count), from: SourceFile(path: "f"),
-                              accepted: &accepted, dropped: &dropped)
+            _ = stage.decide(event: $0, line: 1, source: SourceFile(path: "f"), accepted: &accepted, dropped: &dropped)
         }
         let written = String(decoding: accepted.bytes, as: UTF8.self)
         #expect(dropped.isEmpty && written.contains("\"props\":\(props)"), "\(written)")

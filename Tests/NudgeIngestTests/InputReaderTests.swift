@@ -320,3 +320,17 @@ private func crc32(_ bytes: [UInt8]) -> UInt32 {
     }
     return ~crc
 }
+
+extension InputReader {
+    /// Reads, inflates and frames `input` on the calling thread, handing every line to
+    /// `onLine`: what `run`'s readers do, without the record stage.
+    func read(_ input: InputFile, onLine: (FramedLine) throws -> Void) throws -> ReadReport {
+        var framer = LineFramer(maxLineBytes: maxLineBytes)
+        let stage = try decompress(input) { chunk, _ in
+            var position = 0
+            while let line = framer.nextLine(in: chunk, from: &position) { try onLine(line) }
+        }
+        if stage.end == .complete, let last = framer.finish() { try onLine(last) }
+        return ReadReport(stage, framer: framer)
+    }
+}

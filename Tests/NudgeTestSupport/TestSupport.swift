@@ -139,7 +139,7 @@ package struct InMemoryRun {
 
     /// - Parameter chunk: feed the framer this many bytes at a time (all at once if nil).
     package init(bytes: [UInt8], maxLineBytes: Int = 1 << 20, path: String = "input.ndjson", chunk: Int? = nil) throws {
-        var processor = RecordProcessor(maxLineBytes: maxLineBytes)
+        var stage = RecordStage(maxLineBytes: maxLineBytes)
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         let source = SourceFile(path: path)
         var acceptedOut = ByteBuffer(capacity: 16)
@@ -149,13 +149,13 @@ package struct InMemoryRun {
             var start = 0
             while start < raw.count {
                 let end = min(start + step, raw.count)
-                processor.process(UnsafeRawBufferPointer(rebasing: raw[start..<end]), framedBy: &framer, from: source,
-                                  accepted: &acceptedOut, dropped: &droppedOut)
+                stage.decide(UnsafeRawBufferPointer(rebasing: raw[start..<end]), framedBy: &framer, source: source,
+                             accepted: &acceptedOut, dropped: &droppedOut)
                 start = end
             }
         }
-        processor.finish(framedBy: &framer, from: source, accepted: &acceptedOut, dropped: &droppedOut)
-        counts = processor.counts
+        stage.finish(framedBy: &framer, source: source, accepted: &acceptedOut, dropped: &droppedOut)
+        counts = stage.counts
         acceptedBytes = acceptedOut.bytes
         droppedBytes = droppedOut.bytes
         accepted = try Self.records(acceptedBytes)

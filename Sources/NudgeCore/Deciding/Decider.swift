@@ -37,16 +37,16 @@ package struct Decider {
         }
     }
 
-    /// Decides one record of `batch` whose line is `line`.
+    /// Decides one record of `batch` whose line is `line`, and says what it decided.
+    @discardableResult
     package mutating func decide(
         _ facts: RecordFacts, line: UnsafeRawBufferPointer, in batch: ParsedBatch, source: SourceFile,
         accepted: inout ByteBuffer, dropped: inout ByteBuffer
-    ) {
+    ) -> RecordDecision {
         counts.records += 1
         if case .rejected(let reason) = facts.verdict {
             counts[reason] += 1
-            batch.output.withBytes(in: facts.encoded) { dropped.append($0) }
-            return
+            return write(facts, batch, .dropped(reason), to: &dropped)
         }
         // Rule 4: every string messageId is remembered, whatever becomes of its record.
         if let key = facts.messageID, !isRedeciding, state.rememberMessageID(key: key) {
@@ -57,29 +57,27 @@ package struct Decider {
             return writeDrop(.duplicateMessageID, facts, line, source, &dropped)
         }
         switch facts.verdict {
-        case .rejected:
-            break
-        case .dropped(let reason):
+        case .rejected(let reason), .dropped(let reason):
             counts[reason] += 1
-            batch.output.withBytes(in: facts.encoded) { dropped.append($0) }
+            return write(facts, batch, .dropped(reason), to: &dropped)
         case .alias(let link):
             if let link {
                 let user = addUser(link.user, batch)
                 state.link(key: link.previousIDKey, to: user, origin: .alias)
             }
             counts[.unsupportedType] += 1
-            batch.output.withBytes(in: facts.encoded) { dropped.append($0) }
+            return write(facts, batch, .dropped(.unsupportedType), to: &dropped)
         case .identify(let named, let anonymousIDKey, let emailKey):
             let user = addUser(named, batch)
             state.markIdentified(user)
             if let anonymousIDKey { state.link(key: anonymousIDKey, to: user, origin: .anonymousID) }
             if let emailKey { state.link(key: emailKey, to: user, origin: .email) }
             counts.acceptedIdentify += 1
-            batch.output.withBytes(in: facts.encoded) { accepted.append($0) }
+            return write(facts, batch, .acceptedIdentify, to: &accepted)
         case .track(let named, let timestampIsValid):
             // Rule 10: known from here on even if never identified (`audit collisions` counts its forms).
             let user = addUser(named, batch)
-            batch.text.withUnsafeBytes { text in
+            return batch.text.withUnsafeBytes { text in
                 decideTrack(facts, user: user, via: nil, extID: UnsafeRawBufferPointer(rebasing: text[named.extID]),
                             timestampIsValid: timestampIsValid, line, batch, source, &accepted, &dropped)
             }
@@ -98,12 +96,22 @@ package struct Decider {
             extID = []
             linkedExtID.removeAll(keepingCapacity: true)
             state.appendExtID(of: user, to: &linkedExtID)
-            linkedExtID.withUnsafeBytes { extID in
+            defer { extID = linkedExtID }
+            return linkedExtID.withUnsafeBytes { extID in
                 decideTrack(facts, user: user, via: origin, extID: extID, timestampIsValid: timestampIsValid,
                             line, batch, source, &accepted, &dropped)
             }
-            extID = linkedExtID
         }
+    }
+
+    /// Copies the record as the parser encoded it to `out`.
+    private func write(
+        _ facts: RecordFacts, _ batch: ParsedBatch, _ outcome: RecordDecision.Outcome, to out: inout ByteBuffer
+    ) -> RecordDecision {
+        let start = out.count
+        batch.output.withBytes(in: facts.encoded) { out.append($0) }
+        return RecordDecision(outcome: outcome, line: facts.lineNumber, record: start..<out.count,
+                              bodyOrDetail: (start + facts.bodyOrDetail.lowerBound)..<(start + facts.bodyOrDetail.upperBound))
     }
 
     /// Rules 11 and 12 for a track whose user is known: `user`, named `extID`.
@@ -111,12 +119,11 @@ package struct Decider {
         _ facts: RecordFacts, user: UInt32, via origin: LinkOrigin?, extID: UnsafeRawBufferPointer,
         timestampIsValid: Bool, _ line: UnsafeRawBufferPointer, _ batch: ParsedBatch, _ source: SourceFile,
         _ accepted: inout ByteBuffer, _ dropped: inout ByteBuffer
-    ) {
+    ) -> RecordDecision {
         // Rule 11: the parser wrote the drop.
         guard timestampIsValid else {
             counts[.invalidTimestamp] += 1
-            batch.output.withBytes(in: facts.encoded) { dropped.append($0) }
-            return
+            return write(facts, batch, .dropped(.invalidTimestamp), to: &dropped)
         }
         // Rule 12.
         guard state.isIdentified(user) else {
@@ -127,26 +134,32 @@ package struct Decider {
             return writeDrop(.notIdentified, facts, line, source, &dropped)
         }
         counts.acceptedTrack += 1
-        batch.output.withBytes(in: facts.encoded) { encoded in
+        let start = accepted.count
+        let body = batch.output.withBytes(in: facts.encoded) { encoded in
             let split = facts.extIDOffset
-            RecordEncoder.appendTrack(
+            return RecordEncoder.appendTrack(
                 head: UnsafeRawBufferPointer(rebasing: encoded[..<split]),
                 tail: UnsafeRawBufferPointer(rebasing: encoded[split...]),
-                extID: extID, resolvedVia: origin, to: &accepted)
+                extID: extID, resolvedVia: origin, body: facts.bodyOrDetail, to: &accepted)
         }
+        return RecordDecision(outcome: .acceptedTrack(resolvedVia: origin), line: facts.lineNumber,
+                              record: start..<accepted.count, bodyOrDetail: body)
     }
 
     /// Writes a drop whose detail is in `detail` (a record the state dropped).
     private mutating func writeDrop(
         _ reason: ReasonCode, _ facts: RecordFacts, _ line: UnsafeRawBufferPointer, _ source: SourceFile,
         _ dropped: inout ByteBuffer
-    ) {
+    ) -> RecordDecision {
         counts[reason] += 1
         let framed = FramedLine(bytes: line, number: facts.lineNumber, length: facts.lineLength)
-        detail.bytes.withUnsafeBytes {
+        let start = dropped.count
+        let detailRange = detail.bytes.withUnsafeBytes {
             encoder.appendDropped(reason, detail: $0, line: framed, labels: facts.labels, source: source, to: &dropped)
         }
         detail.bytes.removeAll(keepingCapacity: true)
+        return RecordDecision(outcome: .dropped(reason), line: facts.lineNumber, record: start..<dropped.count,
+                              bodyOrDetail: detailRange)
     }
 
     /// The user a valid `userId` names, added if new and counted for `audit collisions`

@@ -20,12 +20,16 @@ package struct RecordEncoder {
 
     private var props = PropsEncoder()
 
-    /// An accepted identify: the exact Nudge body plus provenance.
+    /// An accepted identify: the exact Nudge body plus provenance. Returns where the
+    /// body lies in `out`.
+    @discardableResult
     mutating func appendIdentify(
         extID: UnsafeRawBufferPointer, line: UnsafeRawBufferPointer, lineNumber: Int, scanned: ScannedEvent,
         source: SourceFile, to out: inout ByteBuffer
-    ) {
-        out.append("{\"kind\":\"identify\",\"body\":{\"ext_id\":")
+    ) -> Range<Int> {
+        out.append("{\"kind\":\"identify\",\"body\":")
+        let bodyStart = out.count
+        out.append("{\"ext_id\":")
         JSONOutput.appendString(extID, to: &out)
         appendStringField(",\"name\":", scanned.traitsName, line, to: &out)
         appendStringField(",\"email\":", scanned.traitsEmail, line, to: &out)
@@ -36,44 +40,58 @@ package struct RecordEncoder {
         }
         out.append(",\"props\":")
         props.append(scanned.traits, in: line, droppingIdentityTraits: true, to: &out)
-        out.append("},\"message_id\":")
+        out.append(0x7D)
+        let body = bodyStart..<out.count
+        out.append(",\"message_id\":")
         appendOptionalString(scanned.messageId, line, to: &out)
         appendSource(source, lineNumber, to: &out)
         out.append(",\"resolved_via\":null}\n")
+        return body
     }
 
     /// An accepted track is written in three parts, because its `ext_id` and
     /// `resolved_via` may come from the identity state: the head (up to its `ext_id`),
     /// the tail (from `occurred_at` up to its `resolved_via`), then
-    /// ``appendTrackEnd(extID:resolvedVia:to:)``.
-    func appendTrackHead(name: UnsafeRawBufferPointer, to out: inout ByteBuffer) {
-        out.append("{\"kind\":\"track\",\"body\":{\"name\":")
+    /// ``appendTrack(head:tail:extID:resolvedVia:body:to:)``. The head returns where the
+    /// body starts in `out`, the tail where it ends.
+    func appendTrackHead(name: UnsafeRawBufferPointer, to out: inout ByteBuffer) -> Int {
+        out.append("{\"kind\":\"track\",\"body\":")
+        let bodyStart = out.count
+        out.append("{\"name\":")
         JSONOutput.appendString(name, to: &out)
         out.append(",\"ext_id\":")
+        return bodyStart
     }
 
     mutating func appendTrackTail(
         occurredAt: UnsafeRawBufferPointer, line: UnsafeRawBufferPointer, lineNumber: Int, scanned: ScannedEvent,
         source: SourceFile, to out: inout ByteBuffer
-    ) {
+    ) -> Int {
         out.append(",\"occurred_at\":\"")
         out.append(occurredAt)
         out.append("\",\"props\":")
         props.append(scanned.properties, in: line, to: &out)
-        out.append("},\"message_id\":")
+        out.append(0x7D)
+        let bodyEnd = out.count
+        out.append(",\"message_id\":")
         appendOptionalString(scanned.messageId, line, to: &out)
         appendSource(source, lineNumber, to: &out)
         out.append(",\"resolved_via\":")
+        return bodyEnd
     }
 
     /// Writes a track record from its pre-encoded `head` and `tail` around its `ext_id`,
-    /// ending with its `resolved_via`.
+    /// ending with its `resolved_via`. `body` is where the body lies in `head` and `tail`
+    /// one after the other (without the `ext_id`); returns where it lies in `out`.
+    @discardableResult
     static func appendTrack(
         head: UnsafeRawBufferPointer, tail: UnsafeRawBufferPointer, extID: UnsafeRawBufferPointer,
-        resolvedVia: LinkOrigin?, to out: inout ByteBuffer
-    ) {
+        resolvedVia: LinkOrigin?, body: Range<Int>, to out: inout ByteBuffer
+    ) -> Range<Int> {
+        let start = out.count
         out.append(head)
         JSONOutput.appendString(extID, to: &out)
+        let extIDLength = out.count - start - head.count
         out.append(tail)
         if let resolvedVia {
             out.append(0x22)
@@ -82,17 +100,22 @@ package struct RecordEncoder {
         } else {
             out.append("null}\n")
         }
+        return (start + body.lowerBound)..<(start + body.upperBound + extIDLength)
     }
 
-    /// A dropped record. `labels` is `nil` when the line was not a JSON object.
+    /// A dropped record. `labels` is `nil` when the line was not a JSON object. Returns
+    /// where its `detail`, a JSON string, lies in `out`.
+    @discardableResult
     func appendDropped(
         _ reason: ReasonCode, detail: UnsafeRawBufferPointer, line: FramedLine, labels: RecordLabels?,
         source: SourceFile, to out: inout ByteBuffer
-    ) {
+    ) -> Range<Int> {
         out.append("{\"reason\":\"")
         out.append(utf8: reason.rawValue)
         out.append("\",\"detail\":")
+        let detailStart = out.count
         JSONOutput.appendStringRepairingUTF8(detail, to: &out)
+        let detailRange = detailStart..<out.count
         appendSource(source, line.number, to: &out)
         let bytes = line.bytes
         out.append(",\"type\":")
@@ -103,6 +126,7 @@ package struct RecordEncoder {
         appendOptionalString(labels?.messageId ?? .absent, bytes, to: &out)
         // A line the scanner passed is valid UTF-8 and needs no repair.
         appendRaw(bytes, fullLength: line.length, cut: reason == .lineTooLong, isValidUTF8: labels != nil, to: &out)
+        return detailRange
     }
 
     /// A `corrupt_input` entry: a fault, not a record.

@@ -26,6 +26,10 @@ package struct RecordFacts: Sendable {
     /// For a predicted accepted track: the offset in `encoded` where its `ext_id`
     /// and, at the end, its `resolved_via` go.
     package var extIDOffset: Int = 0
+    /// Where, in `encoded` (from its start), the predicted record's `body` lies (for a
+    /// track, without its `ext_id`), or a predicted drop's `detail` string: what a
+    /// ``RecordDecision`` points at.
+    package var bodyOrDetail: Range<Int> = 0..<0
     /// The fields a dropped record names (`type`, `event`, `message_id`), and the
     /// `anonymousId` an `anonymous_only` detail quotes, as spans of the line.
     package var labels: RecordLabels
@@ -97,6 +101,20 @@ package final class ParsedBatch: @unchecked Sendable {
     package internal(set) var text: [UInt8] = []
 
     package init() {}
+
+    /// A framed line of a batch: where its bytes lie in ``lines``, its physical line
+    /// number and its full length (more than its bytes when the framer cut it).
+    package struct Line: Sendable {
+        package var bytes: Range<Int>
+        package var number: Int
+        package var length: Int
+
+        package init(bytes: Range<Int>, number: Int, length: Int) {
+            self.bytes = bytes
+            self.number = number
+            self.length = length
+        }
+    }
 
     package func removeAll() {
         lines.removeAll()

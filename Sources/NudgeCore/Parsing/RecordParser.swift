@@ -23,9 +23,22 @@ package struct RecordParser {
         detail.bytes.reserveCapacity(512)
     }
 
+    /// Parses `lines`, framed lines whose bytes lie in `batch.lines`, in order, and
+    /// appends their facts and pre-encoded records to `batch`: the record stage's
+    /// parallel step (see ``RecordStage``).
+    package mutating func parse(_ lines: [ParsedBatch.Line], of batch: ParsedBatch, source: SourceFile) {
+        batch.lines.withBytes { bytes in
+            for line in lines {
+                let framed = FramedLine(bytes: UnsafeRawBufferPointer(rebasing: bytes[line.bytes]),
+                                        number: line.number, length: line.length)
+                parse(framed, at: line.bytes, source: source, into: batch)
+            }
+        }
+    }
+
     /// Parses `line` (whose bytes lie at `lineBytes` of `batch.lines`, when it came
     /// from there) and appends its facts and pre-encoded record to `batch`.
-    package mutating func parse(
+    private mutating func parse(
         _ line: FramedLine, at lineBytes: Range<Int> = 0..<0, source: SourceFile, into batch: ParsedBatch
     ) {
         var facts = RecordFacts(
@@ -58,23 +71,27 @@ package struct RecordParser {
         facts.verdict = verdict(bytes, batch)
         switch facts.verdict {
         case .identify(let user, _, _):
-            batch.text.withUnsafeBytes { text in
+            let body = batch.text.withUnsafeBytes { text in
                 encoder.appendIdentify(extID: UnsafeRawBufferPointer(rebasing: text[user.extID]), line: bytes,
                                        lineNumber: line.number, scanned: scanned, source: source, to: &batch.output)
             }
+            facts.bodyOrDetail = (body.lowerBound - start)..<(body.upperBound - start)
         case .track(_, true), .anonymousTrack(_, true):
             derived.withUnsafeBytes { derived in
-                encoder.appendTrackHead(name: UnsafeRawBufferPointer(rebasing: derived[..<nameEnd]), to: &batch.output)
+                let bodyStart = encoder.appendTrackHead(
+                    name: UnsafeRawBufferPointer(rebasing: derived[..<nameEnd]), to: &batch.output)
                 facts.extIDOffset = batch.output.count - start
-                encoder.appendTrackTail(
+                let bodyEnd = encoder.appendTrackTail(
                     occurredAt: UnsafeRawBufferPointer(rebasing: derived[nameEnd...]), line: bytes,
                     lineNumber: line.number, scanned: scanned, source: source, to: &batch.output)
+                facts.bodyOrDetail = (bodyStart - start)..<(bodyEnd - start)
             }
         default:
-            detail.bytes.withUnsafeBytes { text in
+            let detailRange = detail.bytes.withUnsafeBytes { text in
                 encoder.appendDropped(facts.verdict.predictedDrop, detail: text, line: line, labels: facts.labels,
                                       source: source, to: &batch.output)
             }
+            facts.bodyOrDetail = (detailRange.lowerBound - start)..<(detailRange.upperBound - start)
         }
         detail.bytes.removeAll(keepingCapacity: true)
         facts.encoded = start..<batch.output.count
@@ -88,10 +105,11 @@ package struct RecordParser {
     ) {
         let start = batch.output.count
         var text = text
-        text.withUTF8 {
+        let detailRange = text.withUTF8 {
             encoder.appendDropped(reason, detail: UnsafeRawBufferPointer($0), line: line, labels: nil,
                                   source: source, to: &batch.output)
         }
+        facts.bodyOrDetail = (detailRange.lowerBound - start)..<(detailRange.upperBound - start)
         facts.verdict = .rejected(reason)
         facts.encoded = start..<batch.output.count
         batch.records.append(facts)

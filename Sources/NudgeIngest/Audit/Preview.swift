@@ -9,74 +9,113 @@ import NudgeSpool
 /// did, as in one run: an identify then a track of the same user previews the track
 /// as accepted. Nothing is written to the spool.
 package struct Preview: ~Copyable {
-    /// One event's outcome: the record `run` would write, exactly as the spool would
-    /// hold it (`accepted-record` or `dropped-record`).
+    /// One event's outcome: the record stage's decision, and the record `run` would
+    /// write, exactly as the spool would hold it (`accepted-record` or `dropped-record`).
     package struct Outcome: Sendable {
         package var line: Int
-        package var isAccepted: Bool
+        package var decision: RecordDecision.Outcome
+        /// The record, without its `\n`.
         package var record: [UInt8]
+        /// Where in `record` an accepted record's `body` lies, or a dropped record's
+        /// `detail` (a JSON string).
+        package var bodyOrDetail: Range<Int>
+
+        package var isAccepted: Bool { decision.isAccepted }
 
         /// For a person: the decision, then the body Nudge would receive, or the
         /// reason and its detail.
         package var text: String {
             record.withUnsafeBytes { bytes in
-                var members: [String: Range<Int>] = [:]
-                try? JSONMembers.forEach(in: bytes, object: 0..<bytes.count) { key, value in
-                    members[String(decoding: key, as: UTF8.self)] = value
-                }
-                let text = { (key: String) in members[key].map { String(decoding: bytes[$0], as: UTF8.self) } ?? "null" }
                 let prefix = "line \(line): "
-                if isAccepted {
-                    let kind = DroppedRecord.string(members["kind"], in: bytes) ?? ""
-                    let request = kind == "identify" ? "PUT …/identify" : "POST …/events/batch (one element)"
-                    let via = DroppedRecord.string(members["resolved_via"], in: bytes).map { ", resolved via \($0)" } ?? ""
-                    return prefix + "ACCEPTED \(kind)\(via) → \(request)\n  \(text("body"))"
+                switch decision {
+                case .acceptedIdentify:
+                    return prefix + "ACCEPTED identify → PUT …/identify\n  \(String(decoding: bytes[bodyOrDetail], as: UTF8.self))"
+                case .acceptedTrack(let origin):
+                    let via = origin.map { ", resolved via \($0.code)" } ?? ""
+                    return prefix + "ACCEPTED track\(via) → POST …/events/batch (one element)\n"
+                        + "  \(String(decoding: bytes[bodyOrDetail], as: UTF8.self))"
+                case .dropped(let reason):
+                    let detail = JSONMembers.decodedString(bytes, bodyOrDetail) ?? []
+                    return prefix + "DROPPED \(reason.rawValue)\n  \(String(decoding: detail, as: UTF8.self))"
                 }
-                let reason = DroppedRecord.string(members["reason"], in: bytes) ?? ""
-                return prefix + "DROPPED \(reason)\n  \(DroppedRecord.string(members["detail"], in: bytes) ?? "")"
+            }
+        }
+
+        /// The outcome as one JSON object: see ``write(_:to:)``.
+        package var json: String {
+            var out = JSONWriter()
+            write(to: &out)
+            return out.text
+        }
+
+        /// Writes the outcome as one JSON object (`schemas/preview-outcome.schema.json`),
+        /// the shape both `preview --json` and `serve`'s `POST /v1/preview` answer with:
+        /// `{"line", "would_accept", "reason", "detail", "record"}`.
+        package func write(_ key: String? = nil, to out: inout JSONWriter) {
+            record.withUnsafeBytes { bytes in
+                out.beginObject(key)
+                out.value("line", line)
+                out.value("would_accept", isAccepted)
+                out.value("reason", decision.reason?.rawValue)
+                if isAccepted {
+                    out.value("detail", nil as String?)
+                } else {
+                    out.json("detail", UnsafeRawBufferPointer(rebasing: bytes[bodyOrDetail]))
+                }
+                out.json("record", bytes)
+                out.endObject()
             }
         }
     }
 
-    private var processor: RecordProcessor
+    private var stage: RecordStage
     private var framer: LineFramer
     private let source: SourceFile
+    private var accepted = ByteBuffer(capacity: 4096)
+    private var dropped = ByteBuffer(capacity: 4096)
 
     /// Previews against the spool at `spool`; `sourceName` is the `source.file` the
     /// records show (`-` for standard input).
     package init(spool: String, maxLineBytes: Int = 1 << 20, sourceName: String) throws(SpoolError) {
-        processor = RecordProcessor(maxLineBytes: maxLineBytes, state: try Spool.readState(directory: spool))
+        stage = RecordStage(maxLineBytes: maxLineBytes, state: try Spool.readState(directory: spool))
         framer = LineFramer(maxLineBytes: maxLineBytes)
         source = SourceFile(path: sourceName)
     }
 
     /// Decides one event given whole (it may span lines: a pretty-printed object).
     package mutating func decide(event: [UInt8]) -> Outcome {
-        var outcome: Outcome!
         event.withUnsafeBytes { bytes in
-            outcome = decide(FramedLine(bytes: bytes, number: 1, length: bytes.count))
+            outcome(stage.decide(event: bytes, line: 1, source: source, accepted: &accepted, dropped: &dropped))
         }
-        return outcome
     }
 
     /// Decides the NDJSON lines of `chunk` (framed as `run` frames them); call
     /// ``finish(_:)`` after the last chunk.
     package mutating func consume(_ chunk: UnsafeRawBufferPointer, _ emit: (Outcome) -> Void) {
         var position = 0
-        while let line = framer.nextLine(in: chunk, from: &position) { emit(decide(line)) }
+        while let line = framer.nextLine(in: chunk, from: &position) {
+            emit(outcome(stage.decide(line, source: source, accepted: &accepted, dropped: &dropped)))
+        }
     }
 
     package mutating func finish(_ emit: (Outcome) -> Void) {
-        if let last = framer.finish() { emit(decide(last)) }
+        if let last = framer.finish() {
+            emit(outcome(stage.decide(last, source: source, accepted: &accepted, dropped: &dropped)))
+        }
     }
 
-    private mutating func decide(_ line: FramedLine) -> Outcome {
-        var accepted = ByteBuffer(capacity: 4096)
-        var dropped = ByteBuffer(capacity: 4096)
-        processor.process(line, from: source, accepted: &accepted, dropped: &dropped)
-        let isAccepted = !accepted.isEmpty
-        // The record without its `\n`.
-        let record = isAccepted ? accepted.withBytes { Array($0.dropLast()) } : dropped.withBytes { Array($0.dropLast()) }
-        return Outcome(line: line.number, isAccepted: isAccepted, record: record)
+    /// The outcome of `decision`, its record taken out of the buffer it went to.
+    private mutating func outcome(_ decision: RecordDecision) -> Outcome {
+        defer {
+            accepted.removeAll()
+            dropped.removeAll()
+        }
+        let start = decision.record.lowerBound
+        let withoutNewline = start..<(decision.record.upperBound - 1)
+        let record = decision.outcome.isAccepted
+            ? accepted.withBytes(in: withoutNewline) { Array($0) } : dropped.withBytes(in: withoutNewline) { Array($0) }
+        return Outcome(
+            line: decision.line, decision: decision.outcome, record: record,
+            bodyOrDetail: (decision.bodyOrDetail.lowerBound - start)..<(decision.bodyOrDetail.upperBound - start))
     }
 }

@@ -26,94 +26,156 @@ package enum Redrive {
         spool directory: String, filter: AuditFilter, dryRun: Bool = false, progress: ScanProgress? = nil
     ) throws(AuditError) -> RedriveSummary {
         let started = MonotonicClock.now
-        let spool: Spool
-        var state: IdentityState
-        do {
-            spool = try Spool(directory: directory)
-            state = try spool.loadState()
-        } catch {
-            throw .spool(error)
-        }
-        let commit = spool.ledger.lastCommit + 1
-        var summary = RedriveSummary(spool: directory, dryRun: dryRun)
-        let writer = SpoolWriter(directory: directory)
-        let rewriting = RewrittenFiles(folder: directory + "/dropped", commit: commit)
+        let (spool, state) = try RedrivePass.open(directory)
+        var pass = RedrivePass(spool: spool, directory: directory, state: state, filter: filter, dryRun: dryRun)
         do throws(AuditError) {
-            if !dryRun { try writing { () throws(SpoolError) in try writer.begin(commit: commit) } }
-            var processor = RecordProcessor(maxLineBytes: Int.max, state: state, isRedeciding: true)
-            var scratchAccepted = ByteBuffer(capacity: 1 << 16)
-            var stillDropped = ByteBuffer(capacity: 1 << 16)
-            var sources: [String: Int] = [:]
-            var sourceOrder: [String] = []
-            var filesLosingRecords = Set<Int>()
-            var source = SourceFile(path: "")
-            var scan = DroppedSpoolScan(spool: directory, ledger: spool.ledger)
-            progress?.begin(totalBytes: spool.ledger.droppedFiles.reduce(0) { $0 + $1.bytes })
-            scan.lines.progress = progress
-            try scan.forEach { (drop) throws(AuditError) -> Bool in
-                if drop.commit != rewriting.current?.commit {
-                    try writing { () throws(SpoolError) in try rewriting.finishFile() }
-                }
-                var moved = false
-                if Redrive.redecidable.contains(drop.record.reason), !drop.record.rawTruncated, drop.type == "track", filter.matches(drop),
-                   let raw = JSONMembers.decodedString(drop.bytes, drop.record.raw) {
-                    summary.selected += 1
-                    let file = drop.file
-                    if file != source.path { source = SourceFile(path: file) }
-                    let before = processor.counts.accepted
-                    raw.withUnsafeBytes { line in
-                        let framed = FramedLine(bytes: line, number: drop.record.line, length: line.count)
-                        if dryRun {
-                            processor.process(framed, from: source, accepted: &scratchAccepted, dropped: &stillDropped)
-                        } else {
-                            processor.process(framed, from: source, accepted: &writer.accepted, dropped: &stillDropped)
-                        }
-                    }
-                    scratchAccepted.removeAll()
-                    stillDropped.removeAll()
-                    moved = processor.counts.accepted > before
-                    if moved {
-                        summary.moved[drop.reason.index] += 1
-                        if sources[file] == nil { sourceOrder.append(file) }
-                        sources[file, default: 0] += 1
-                        filesLosingRecords.insert(drop.commit)
-                    }
-                }
-                guard !dryRun else { return true }
-                try writing { () throws(SpoolError) in
-                    if moved {
-                        try rewriting.drop(drop)
-                    } else {
-                        try rewriting.keep(drop)
-                    }
-                    try writer.flushIfNeeded()
-                }
-                return true
-            }
-            try writing { () throws(SpoolError) in try rewriting.finishFile() }
-            let change = RedriveChange(replaced: rewriting.replaced,
-                                       sources: sourceOrder.map { RedriveChange.Source(path: $0, moved: sources[$0]!) })
-            summary.filesRewritten = filesLosingRecords.count
-            if dryRun || change.moved == 0 {
-                writer.discard()
-                rewriting.discard()
-            } else {
-                try writing { () throws(SpoolError) in try spool.commit([], writer: writer, state: &state, redrive: change) }
-                summary.commit = commit
-            }
+            try pass.begin()
+            try pass.redecideSelected(progress: progress)
+            try pass.commit()
         } catch {
             // Nothing was committed: what a crash would leave, the next open removes.
-            writer.discard()
-            rewriting.discard()
+            pass.discard()
             throw error
         }
+        var summary = pass.summary
         summary.elapsedSeconds = MonotonicClock.now - started
         return summary
     }
 
+    /// Whether `redrive` decides `drop` again: a redecidable track whose whole line was
+    /// kept, selected by `filter`.
+    static func isRedecidable(_ drop: ScannedDrop, _ filter: AuditFilter) -> Bool {
+        redecidable.contains(drop.record.reason) && !drop.record.rawTruncated && drop.type == "track"
+            && filter.matches(drop)
+    }
+
     /// Runs a write step, its failure reported as a failed write.
-    private static func writing<T>(_ step: () throws(SpoolError) -> T) throws(AuditError) -> T {
+    fileprivate static func writing<T>(_ step: () throws(SpoolError) -> T) throws(AuditError) -> T {
         do { return try step() } catch { throw .writing(error) }
+    }
+}
+
+/// One redrive, step by step: open the spool and its state, begin the commit, decide
+/// the selected drops again as the dropped spool is read (each moved record to the new
+/// commit's accepted file, each dropped file that loses records rewritten without
+/// them), then commit, or discard everything.
+private struct RedrivePass: ~Copyable {
+    let spool: Spool
+    let commitNumber: Int
+    let filter: AuditFilter
+    let dryRun: Bool
+    let writer: SpoolWriter
+    let rewriting: RewrittenFiles
+    var state: IdentityState
+    var stage: RecordStage
+    var summary: RedriveSummary
+    /// What a dry run accepts, and what stays dropped (kept where it is): not written.
+    var scratchAccepted = ByteBuffer(capacity: 1 << 16)
+    var stillDropped = ByteBuffer(capacity: 1 << 16)
+    /// Moved records by input file, in the order the files were first seen.
+    var movedBySource: [String: Int] = [:]
+    var sourceOrder: [String] = []
+    var filesLosingRecords = Set<Int>()
+    var source = SourceFile(path: "")
+
+    /// The spool at `directory` and its identity state.
+    static func open(_ directory: String) throws(AuditError) -> (Spool, IdentityState) {
+        do {
+            let spool = try Spool(directory: directory)
+            return (spool, try spool.loadState())
+        } catch {
+            throw .spool(error)
+        }
+    }
+
+    init(spool: Spool, directory: String, state: IdentityState, filter: AuditFilter, dryRun: Bool) {
+        self.spool = spool
+        self.state = state
+        commitNumber = spool.ledger.lastCommit + 1
+        self.filter = filter
+        self.dryRun = dryRun
+        writer = SpoolWriter(directory: directory)
+        rewriting = RewrittenFiles(folder: directory + "/dropped", commit: commitNumber)
+        stage = RecordStage(maxLineBytes: Int.max, state: state, isRedeciding: true)
+        summary = RedriveSummary(spool: directory, dryRun: dryRun)
+    }
+
+    func begin() throws(AuditError) {
+        guard !dryRun else { return }
+        try Redrive.writing { () throws(SpoolError) in try writer.begin(commit: commitNumber) }
+    }
+
+    /// Reads the dropped spool once: decides the selected records again and, unless a
+    /// dry run, writes each record to its rewrite (kept) or leaves it out (moved).
+    mutating func redecideSelected(progress: ScanProgress?) throws(AuditError) {
+        var scan = DroppedSpoolScan(spool: summary.spool, ledger: spool.ledger)
+        progress?.begin(totalBytes: spool.ledger.droppedFiles.reduce(0) { $0 + $1.bytes })
+        scan.lines.progress = progress
+        try scan.forEach { (drop) throws(AuditError) -> Bool in
+            if drop.commit != rewriting.current?.commit {
+                try Redrive.writing { () throws(SpoolError) in try rewriting.finishFile() }
+            }
+            let moved = redecide(drop)
+            guard !dryRun else { return true }
+            try Redrive.writing { () throws(SpoolError) in
+                if moved {
+                    try rewriting.drop(drop)
+                } else {
+                    try rewriting.keep(drop)
+                }
+                try writer.flushIfNeeded()
+            }
+            return true
+        }
+        try Redrive.writing { () throws(SpoolError) in try rewriting.finishFile() }
+    }
+
+    /// Decides `drop` again if it is selected; returns whether it is accepted now (its
+    /// record then written to the new commit, unless a dry run).
+    mutating func redecide(_ drop: ScannedDrop) -> Bool {
+        guard Redrive.isRedecidable(drop, filter), let raw = JSONMembers.decodedString(drop.bytes, drop.record.raw) else {
+            return false
+        }
+        summary.selected += 1
+        let file = drop.file
+        if file != source.path { source = SourceFile(path: file) }
+        let decision = raw.withUnsafeBytes { event in
+            if dryRun {
+                stage.decide(event: event, line: drop.record.line, source: source,
+                             accepted: &scratchAccepted, dropped: &stillDropped)
+            } else {
+                stage.decide(event: event, line: drop.record.line, source: source,
+                             accepted: &writer.accepted, dropped: &stillDropped)
+            }
+        }
+        scratchAccepted.removeAll()
+        stillDropped.removeAll()
+        guard decision.outcome.isAccepted else { return false }
+        summary.moved[drop.reason.index] += 1
+        if movedBySource[file] == nil { sourceOrder.append(file) }
+        movedBySource[file, default: 0] += 1
+        filesLosingRecords.insert(drop.commit)
+        return true
+    }
+
+    /// Commits the moved records and the rewritten files as one commit; a dry run, or a
+    /// redrive that moved nothing, leaves the spool as it was.
+    mutating func commit() throws(AuditError) {
+        let change = RedriveChange(
+            replaced: rewriting.replaced,
+            sources: sourceOrder.map { RedriveChange.Source(path: $0, moved: movedBySource[$0]!) })
+        summary.filesRewritten = filesLosingRecords.count
+        guard !dryRun && change.moved > 0 else { return discard() }
+        try Redrive.writing { () throws(SpoolError) in
+            try spool.commit([], writer: writer, state: &state, redrive: change)
+        }
+        summary.commit = commitNumber
+    }
+
+    /// Removes what the redrive wrote; nothing was committed.
+    func discard() {
+        writer.discard()
+        rewriting.discard()
     }
 }
 

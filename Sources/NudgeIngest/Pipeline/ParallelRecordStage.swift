@@ -9,8 +9,8 @@ import NudgeSystem
 ///   inputs in order, read and inflate each, frame its lines and copy them into
 ///   batches of about `batchBytes`;
 /// - **workers** (`workers` of them) take filled batches, earliest input first, and
-///   parse their records with a ``RecordParser`` each, so the batches of one input are
-///   parsed by several workers at once;
+///   parse their records with a ``RecordParser`` each (the ``RecordStage``'s parse
+///   step), so the batches of one input are parsed by several workers at once;
 /// - the **sequencer**, the caller, takes each input's parsed batches in order with
 ///   ``next(input:)``, decides them with its ``Decider`` and gives them back with
 ///   ``recycle(_:)``.
@@ -74,11 +74,7 @@ final class ParallelRecordStage: @unchecked Sendable {
     }
 
     /// A framed line of a batch: where its bytes lie in the batch's `lines`.
-    struct FramedEntry {
-        var bytes: Range<Int>
-        var number: Int
-        var length: Int
-    }
+    typealias FramedEntry = ParsedBatch.Line
 
     private struct Cancelled: Error {}
 
@@ -255,14 +251,7 @@ final class ParallelRecordStage: @unchecked Sendable {
     private func parseBatches() {
         var parser = RecordParser(maxLineBytes: configuration.maxLineBytes)
         while let batch = takeUnparsedBatch() {
-            let source = sources[batch.input]
-            batch.parsed.lines.withBytes { lines in
-                for entry in batch.lines {
-                    let line = FramedLine(bytes: UnsafeRawBufferPointer(rebasing: lines[entry.bytes]),
-                                          number: entry.number, length: entry.length)
-                    parser.parse(line, at: entry.bytes, source: source, into: batch.parsed)
-                }
-            }
+            parser.parse(batch.lines, of: batch.parsed, source: sources[batch.input])
             lock.lock()
             batch.isParsed = true
             lock.signal(Self.batchParsed)

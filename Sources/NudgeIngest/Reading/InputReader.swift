@@ -85,18 +85,6 @@ package struct InputReader: Sendable {
         self.remote = remote
     }
 
-    /// Reads, inflates and frames `input` on the calling thread, handing every line to
-    /// `onLine`.
-    package func read(_ input: InputFile, onLine: (FramedLine) throws -> Void) throws -> ReadReport {
-        var framer = LineFramer(maxLineBytes: maxLineBytes)
-        let stage = try decompress(input) { chunk, _ in
-            var position = 0
-            while let line = framer.nextLine(in: chunk, from: &position) { try onLine(line) }
-        }
-        if stage.end == .complete, let last = framer.finish() { try onLine(last) }
-        return ReadReport(stage, framer: framer)
-    }
-
     /// Reads and inflates `input`, handing out its decompressed bytes in chunks (valid
     /// only during the call) with the count of file bytes read so far.
     ///
