@@ -6,9 +6,9 @@ import Synchronization
 /// list` and `redrive` read it whole, which takes seconds on a year of drops. The
 /// threads reading it add what they read; ``show`` is called at most five times a
 /// second, on whichever thread crossed the interval.
-package final class ScanProgress: Sendable {
+public final class ScanProgress: Sendable {
     /// Called with the share read (0–1) and, once it can be estimated, the seconds left.
-    package typealias Show = @Sendable (_ fraction: Double, _ secondsLeft: Double?) -> Void
+    public typealias Show = @Sendable (_ fraction: Double, _ secondsLeft: Double?) -> Void
 
     private struct State {
         var done = 0
@@ -20,7 +20,7 @@ package final class ScanProgress: Sendable {
     private let started = MonotonicClock.now
     private let show: Show
 
-    package init(show: @escaping Show) {
+    public init(show: @escaping Show) {
         self.show = show
     }
 

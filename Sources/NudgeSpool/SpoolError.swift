@@ -3,7 +3,7 @@ import NudgeSystem
 
 /// Why the spool could not be opened, continued or written. Every case stops the run
 /// before anything half-done becomes visible (exit 1).
-package enum SpoolError: Error, Sendable, CustomStringConvertible {
+public enum SpoolError: Error, Sendable, CustomStringConvertible {
     case cannotCreate(path: String, error: SystemError)
     case cannotWrite(path: String, error: SystemError)
     case cannotRead(path: String, error: SystemError)
@@ -18,7 +18,7 @@ package enum SpoolError: Error, Sendable, CustomStringConvertible {
     /// Inputs the ledger knows under the same path, with other content.
     case changedInputs([ChangedInput])
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .cannotCreate(let path, let error) where error.isPermissionDenied:
             return "permission denied: cannot create \(path). Run as the user who owns the spool, or name "
@@ -64,10 +64,10 @@ package enum SpoolError: Error, Sendable, CustomStringConvertible {
 }
 
 /// An input whose path the ledger knows with other content.
-package struct ChangedInput: Sendable {
-    package var path: String
+public struct ChangedInput: Sendable {
+    public var path: String
     /// What differs, for a person: sizes or fingerprints, and the commit.
-    package var change: String
+    public var change: String
 
     package init(path: String, change: String) {
         self.path = path

@@ -2,14 +2,14 @@ import NudgeCore
 import NudgeSystem
 
 /// Why a committed spool file could not be read.
-package enum SpoolReadError: Error, Sendable, CustomStringConvertible {
+public enum SpoolReadError: Error, Sendable, CustomStringConvertible {
     case unreadable(path: String, error: SystemError)
     case malformed(path: String, line: Int, problem: String)
     /// The file is not the size its commit gave it: a redrive rewrote it since the
     /// ledger was read, or the spool is damaged.
     case changed(path: String, expected: Int, found: Int)
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .unreadable(let path, let error): "cannot read \(path): \(error)"
         case .malformed(let path, let line, let problem): "\(path):\(line): not a spool record: \(problem)"

@@ -1,5 +1,5 @@
 /// Why a record went to the dropped spool: the contract's reason codes, in rule order.
-package enum ReasonCode: String, CaseIterable, Sendable, Codable {
+public enum ReasonCode: String, CaseIterable, Sendable, Codable {
     case lineTooLong = "line_too_long"
     case malformedJSON = "malformed_json"
     case notAnObject = "not_an_object"
@@ -38,7 +38,7 @@ package enum ReasonCode: String, CaseIterable, Sendable, Codable {
     }
 
     /// What a user can do about records dropped for this reason (the audit's HTML page).
-    package var remedy: String {
+    public var remedy: String {
         switch self {
         case .lineTooLong:
             return "Usually a huge properties object. If the events are real, raise --max-line-bytes and run the file again "
@@ -79,7 +79,7 @@ package enum ReasonCode: String, CaseIterable, Sendable, Codable {
     }
 
     /// One line for `--help` and the README.
-    package var summary: String {
+    public var summary: String {
         switch self {
         case .lineTooLong: return "line longer than --max-line-bytes"
         case .malformedJSON: return "not strict JSON (RFC 8259) or not UTF-8"

@@ -1,18 +1,18 @@
 /// Tallies of what happened to records.
-package struct OutcomeCounts: Sendable, Equatable {
-    package var records = 0
-    package var acceptedIdentify = 0
-    package var acceptedTrack = 0
+public struct OutcomeCounts: Sendable, Equatable {
+    public var records = 0
+    public var acceptedIdentify = 0
+    public var acceptedTrack = 0
     /// Indexed by `ReasonCode.allCases` position.
     package var reasons = [Int](repeating: 0, count: ReasonCode.allCases.count)
 
-    package init() {}
+    public init() {}
 
-    package var accepted: Int { acceptedIdentify + acceptedTrack }
+    public var accepted: Int { acceptedIdentify + acceptedTrack }
     /// Records dropped (faults are not records, so `corrupt_input` is not counted).
-    package var dropped: Int { records - accepted }
+    public var dropped: Int { records - accepted }
 
-    package subscript(reason: ReasonCode) -> Int {
+    public subscript(reason: ReasonCode) -> Int {
         get { reasons[reason.index] }
         set { reasons[reason.index] = newValue }
     }

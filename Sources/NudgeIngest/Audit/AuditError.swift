@@ -1,14 +1,14 @@
 import NudgeSpool
 
 /// Why an audit, a list or a redrive could not be made.
-package enum AuditError: Error, Sendable, CustomStringConvertible {
+public enum AuditError: Error, Sendable, CustomStringConvertible {
     case spool(SpoolError)
     case reading(SpoolReadError)
     case badCursor(String)
     /// A write of `redrive` failed; nothing of it was committed.
     case writing(SpoolError)
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .writing(let error): "\(error)"
         case .spool(let error): "\(error)"

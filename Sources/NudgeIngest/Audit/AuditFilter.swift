@@ -2,22 +2,22 @@ import NudgeCore
 
 /// Which dropped records `audit list` and `redrive` select. Each kind of criterion
 /// given must match (AND); several values of one kind are alternatives (OR).
-package struct AuditFilter: Sendable, Equatable {
-    package var reasons: [ReasonCode] = []
+public struct AuditFilter: Sendable, Equatable {
+    public var reasons: [ReasonCode] = []
     /// The record's `type` / `event`, exactly.
-    package var types: [String] = []
-    package var events: [String] = []
+    public var types: [String] = []
+    public var events: [String] = []
     /// The original event's `userId` (string text or integer JSON text), its
     /// `anonymousId`, or the `ext_id` its `userId` sanitises to.
-    package var users: [String] = []
+    public var users: [String] = []
     /// `source.file`, exactly or as a folder it lies under.
-    package var files: [String] = []
+    public var files: [String] = []
     /// The event's time (see ``ScannedDrop/eventTime(_:)``) is at or after `from` and
     /// before `to`, in milliseconds since the epoch.
-    package var from: Int64?
-    package var to: Int64?
+    public var from: Int64?
+    public var to: Int64?
 
-    package init() {}
+    public init() {}
 
     /// Whether `file` (a `source.file`) is one of `files` or lies under one of them as a
     /// folder (`s3://BUCKET/PREFIX` included).

@@ -7,29 +7,29 @@ import Synchronization
 /// What `nudge-ingest audit` reports about a spool: the dropped records by reason, by
 /// type and event name, by input file and by day, with one example per reason
 /// (`schemas/audit-report.schema.json`).
-package struct AuditReport: Sendable {
-    package var spool: String
-    package var commits: Int
+public struct AuditReport: Sendable {
+    public var spool: String
+    public var commits: Int
     /// With `audit --file`: the inputs (or folders of them, `s3://` prefixes included)
     /// the report is limited to; empty for the whole spool.
     package var onlyFiles: [String] = []
-    package var records = 0
-    package var accepted = 0
-    package var dropped = 0
+    public var records = 0
+    public var accepted = 0
+    public var dropped = 0
     /// `corrupt_input` entries: input faults, not records.
-    package var faults = 0
+    public var faults = 0
     /// Faulted inputs a later commit read whole (with `files`, of those inputs).
     package var resolvedFaults: [ResolvedFault] = []
     /// Faults no later commit has read whole: what still needs doing.
-    package var unresolvedFaults: Int { max(faults - resolvedFaults.count, 0) }
+    public var unresolvedFaults: Int { max(faults - resolvedFaults.count, 0) }
     package var redriven = 0
-    package var reasons: [ReasonCount] = []
-    package var events: [EventCount] = []
-    package var files: [FileCount] = []
-    package var days: [DayCount] = []
+    public var reasons: [ReasonCount] = []
+    public var events: [EventCount] = []
+    public var files: [FileCount] = []
+    public var days: [DayCount] = []
     /// Disagreements between the ledger's counts and the dropped spool (damage).
     package var problems: [String] = []
-    package var elapsedSeconds = 0.0
+    public var elapsedSeconds = 0.0
     /// What `replay` and `requeue` have done with the accepted spool.
     package var replay = ReplayCounts()
     /// Dropped tracks (`not_identified`, `anonymous_only`) that the spool's identity
@@ -41,7 +41,7 @@ package struct AuditReport: Sendable {
     /// at once (one per core by default); their tallies are added up in commit order.
     /// With `files`, only the records of those inputs, or of inputs under those folders
     /// (as `source.file` gives them), are counted.
-    package static func make(
+    public static func make(
         spool: String, files onlyFiles: [String] = [], parallelism: Int = defaultParallelism,
         progress: ScanProgress? = nil
     ) throws(AuditError) -> AuditReport {
@@ -174,7 +174,7 @@ package struct AuditReport: Sendable {
     }
 
     /// One reader per core: two on the project's build machine.
-    package static var defaultParallelism: Int { min(availableCores(), 8) }
+    public static var defaultParallelism: Int { min(availableCores(), 8) }
 
     /// `files` cut into at most `count` runs of consecutive files of about equal bytes.
     static func shards(of files: [CommittedFile], into count: Int) -> [[CommittedFile]] {

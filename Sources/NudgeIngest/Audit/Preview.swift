@@ -8,19 +8,23 @@ import NudgeSpool
 /// Events given together are decided in order, each seeing what the ones before it
 /// did, as in one run: an identify then a track of the same user previews the track
 /// as accepted. Nothing is written to the spool.
-package struct Preview: ~Copyable {
+public struct Preview: ~Copyable {
     /// One event's outcome: the record stage's decision, and the record `run` would
     /// write, exactly as the spool would hold it (`accepted-record` or `dropped-record`).
-    package struct Outcome: Sendable {
-        package var line: Int
+    public struct Outcome: Sendable {
+        public var line: Int
         package var decision: RecordDecision.Outcome
         /// The record, without its `\n`.
-        package var record: [UInt8]
+        public var record: [UInt8]
         /// Where in `record` an accepted record's `body` lies, or a dropped record's
         /// `detail` (a JSON string).
         package var bodyOrDetail: Range<Int>
 
-        package var isAccepted: Bool { decision.isAccepted }
+        public var isAccepted: Bool { decision.isAccepted }
+        /// Why the record would be dropped; nil when it would be accepted.
+        public var reason: ReasonCode? {
+            if case .dropped(let reason) = decision { reason } else { nil }
+        }
 
         /// For a person: the decision, then the body Nudge would receive, or the
         /// reason and its detail.
@@ -42,7 +46,7 @@ package struct Preview: ~Copyable {
         }
 
         /// The outcome as one JSON object: see ``write(_:to:)``.
-        package var json: String {
+        public var json: String {
             var out = JSONWriter()
             write(to: &out)
             return out.text
@@ -76,14 +80,14 @@ package struct Preview: ~Copyable {
 
     /// Previews against the spool at `spool`; `sourceName` is the `source.file` the
     /// records show (`-` for standard input).
-    package init(spool: String, maxLineBytes: Int = 1 << 20, sourceName: String) throws(SpoolError) {
+    public init(spool: String, maxLineBytes: Int = 1 << 20, sourceName: String) throws(SpoolError) {
         stage = RecordStage(maxLineBytes: maxLineBytes, state: try Spool.readState(directory: spool))
         framer = LineFramer(maxLineBytes: maxLineBytes)
         source = SourceFile(path: sourceName)
     }
 
     /// Decides one event given whole (it may span lines: a pretty-printed object).
-    package mutating func decide(event: [UInt8]) -> Outcome {
+    public mutating func decide(event: [UInt8]) -> Outcome {
         event.withUnsafeBytes { bytes in
             outcome(stage.decide(event: bytes, line: 1, source: source, accepted: &accepted, dropped: &dropped))
         }
@@ -91,14 +95,14 @@ package struct Preview: ~Copyable {
 
     /// Decides the NDJSON lines of `chunk` (framed as `run` frames them); call
     /// ``finish(_:)`` after the last chunk.
-    package mutating func consume(_ chunk: UnsafeRawBufferPointer, _ emit: (Outcome) -> Void) {
+    public mutating func consume(_ chunk: UnsafeRawBufferPointer, _ emit: (Outcome) -> Void) {
         var position = 0
         while let line = framer.nextLine(in: chunk, from: &position) {
             emit(outcome(stage.decide(line, source: source, accepted: &accepted, dropped: &dropped)))
         }
     }
 
-    package mutating func finish(_ emit: (Outcome) -> Void) {
+    public mutating func finish(_ emit: (Outcome) -> Void) {
         if let last = framer.finish() {
             emit(outcome(stage.decide(last, source: source, accepted: &accepted, dropped: &dropped)))
         }

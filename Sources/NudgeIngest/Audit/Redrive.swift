@@ -17,12 +17,12 @@ import NudgeSystem
 /// one after N's ledger line. Killed before that line, nothing happened; after it, the
 /// next open finishes the renames. Each record is in exactly one spool before and
 /// after, and `replay` delivers commit N like any other.
-package enum Redrive {
+public enum Redrive {
     /// The drop reasons that a later identity state can change.
     package static let redecidable: [ReasonCode] = [.notIdentified, .anonymousOnly]
 
     /// Redrives the records `filter` selects; with `dryRun`, only counts what would move.
-    package static func run(
+    public static func run(
         spool directory: String, filter: AuditFilter, dryRun: Bool = false, progress: ScanProgress? = nil
     ) throws(AuditError) -> RedriveSummary {
         let started = MonotonicClock.now
@@ -240,24 +240,24 @@ private final class RewrittenFiles {
 }
 
 /// What `nudge-ingest redrive` did (`schemas/redrive-summary.schema.json`).
-package struct RedriveSummary: Sendable {
-    package var spool: String
-    package var dryRun: Bool
+public struct RedriveSummary: Sendable {
+    public var spool: String
+    public var dryRun: Bool
     /// The commit that holds the moved records; nil when nothing moved (or a dry run).
-    package var commit: Int?
+    public var commit: Int?
     /// Records decided again: `not_identified` and `anonymous_only` tracks the filter selected.
-    package var selected = 0
+    public var selected = 0
     /// Moved to the accepted spool, by their old reason (rule order).
     package var moved = [Int](repeating: 0, count: ReasonCode.allCases.count)
-    package var filesRewritten = 0
-    package var elapsedSeconds = 0.0
+    public var filesRewritten = 0
+    public var elapsedSeconds = 0.0
 
     init(spool: String, dryRun: Bool) {
         self.spool = spool
         self.dryRun = dryRun
     }
 
-    package var movedTotal: Int { moved.reduce(0, +) }
+    public var movedTotal: Int { moved.reduce(0, +) }
 
     package var report: String {
         let verb = dryRun ? "would move" : "moved"
@@ -278,7 +278,7 @@ package struct RedriveSummary: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    package var json: String {
+    public var json: String {
         var out = JSONWriter()
         out.beginObject()
         out.value("spool", spool)

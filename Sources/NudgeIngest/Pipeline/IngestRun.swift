@@ -3,12 +3,18 @@ import NudgeSpool
 import NudgeSystem
 
 /// Runs the whole pipeline over the inputs: read → frame → scan → decide → write.
-package struct IngestRun {
-    package var options: RunOptions
+public struct IngestRun {
+    public var options: RunOptions
     /// Where the inputs in S3 are read from (nil: a run of local inputs only).
     package var remote: (any RemoteInputSource)?
 
-    package init(options: RunOptions, remote: (any RemoteInputSource)? = nil) {
+    /// A run of local inputs (files, folders walked, `-` for standard input).
+    public init(options: RunOptions) {
+        self.init(options: options, remote: nil)
+    }
+
+    /// A run that reads `s3://` inputs through `remote` too.
+    package init(options: RunOptions, remote: (any RemoteInputSource)?) {
         self.options = options
         self.remote = remote
     }
@@ -32,7 +38,7 @@ package struct IngestRun {
     /// stay committed, and the same command continues from there. So it is when the
     /// remote store fails (``ReadEnd/stopped(_:)``), with the reason in
     /// ``RunSummary/stopped``.
-    package func run(
+    public func run(
         _ inputs: [InputFile], progress: ((RunProgress) -> Void)? = nil, stopRequested: (() -> Bool)? = nil
     ) throws(SpoolError) -> RunSummary {
         let started = MonotonicClock.now

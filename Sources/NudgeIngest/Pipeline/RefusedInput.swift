@@ -1,11 +1,11 @@
 /// An input read as it came (standard input, a FIFO, an S3 object) whose first bytes
 /// were those of a format `run` does not read: not committed.
-package struct RefusedInput: Sendable, Equatable {
-    package var path: String
-    package var format: RefusedFormat
+public struct RefusedInput: Sendable, Equatable {
+    public var path: String
+    public var format: RefusedFormat
 
     /// What it is and what to do.
-    package var message: String {
+    public var message: String {
         InputError.Problem.refusedFormat(path: path, format: format, walked: false).message
     }
 }

@@ -1,24 +1,24 @@
 import NudgeSystem
 
 /// Settings of one `nudge-ingest run`.
-package struct RunOptions: Sendable {
+public struct RunOptions: Sendable {
     /// The spool directory (`--spool`).
-    package var spool: String = "spool"
+    public var spool: String = "spool"
     /// Longer lines are dropped as `line_too_long` (`--max-line-bytes`, default 1 MiB).
-    package var maxLineBytes: Int = 1 << 20
+    public var maxLineBytes: Int = 1 << 20
     /// Process inputs whose content changed since they were committed, as new inputs
     /// (`--reprocess-changed`); otherwise the run refuses them.
-    package var reprocessChanged = false
+    public var reprocessChanged = false
     /// How many file bytes are read at a time.
     package var readChunkBytes: Int = 1 << 20
     /// Which library inflates gzip inputs (`--inflate`): ISA-L where installed, else zlib.
-    package var inflate: InflateBackend = .auto
+    public var inflate: InflateBackend = .auto
     /// How many inflated bytes the inflater hands on at a time.
     var inflateChunkBytes: Int = 256 << 10
     /// How many workers parse records at once, and how many inputs are read at once
     /// (`--jobs`, default: the cores this process may use). The spools are the same
     /// for every value.
-    package var jobs: Int = availableCores()
+    public var jobs: Int = availableCores()
     /// The batches of lines between the readers, the workers and the sequencer: how
     /// large (in line bytes), and how many (nil: three a worker plus four).
     var batchBytes = 256 << 10
@@ -26,5 +26,5 @@ package struct RunOptions: Sendable {
     /// Spool bytes gathered before they go to the writing thread.
     var spoolFlushBytes = 1 << 20
 
-    package init() {}
+    public init() {}
 }

@@ -2,13 +2,13 @@ import NudgeCore
 import NudgeSpool
 
 /// The outcome of `nudge-ingest run`: the contract's run summary.
-package struct RunSummary: Sendable {
-    package var spool: String
-    package var inputs: [InputSummary] = []
-    package var counts = OutcomeCounts()
-    package var elapsedSeconds: Double = 0
+public struct RunSummary: Sendable {
+    public var spool: String
+    public var inputs: [InputSummary] = []
+    public var counts = OutcomeCounts()
+    public var elapsedSeconds: Double = 0
     /// Inputs the spool had committed already.
-    package var skipped: [SkippedInput] = []
+    public var skipped: [SkippedInput] = []
     /// What opening the spool repaired after an interrupted run.
     package var notes: [String] = []
     /// The identity state after the run (nil when nothing was processed, or the run
@@ -19,11 +19,11 @@ package struct RunSummary: Sendable {
     /// Inputs the run set out to process (committed ones skipped).
     package var planned = 0
     /// Ctrl-C stopped the run: `inputs` were committed, the one being read was not.
-    package var interrupted = false
+    public var interrupted = false
     /// Why the remote store stopped the run (S3 unreachable after its retries, a key
     /// refused, an object changed while read): `inputs` were committed, the one being
     /// read was not, and the same command continues from it.
-    package var stopped: String?
+    public var stopped: String?
     /// What was asked of S3, when the run read from it (listing included).
     package var remoteRequests: RemoteRequestCounts?
     /// Tracks this run dropped as `not_identified` or `anonymous_only` that the spool's
@@ -31,7 +31,7 @@ package struct RunSummary: Sendable {
     package var redrivable = 0
     /// Inputs refused when read, for their format (zip, bzip2, xz, zstd): not committed.
     /// (Files are refused before the run, by ``InputDiscovery``.)
-    package var refused: [RefusedInput] = []
+    public var refused: [RefusedInput] = []
 
     /// Inputs of which no line is a JSON object (every record `malformed_json`,
     /// `not_an_object` or `line_too_long`): not a Segment export (a README, a stamp file),
@@ -47,16 +47,16 @@ package struct RunSummary: Sendable {
 
     package var uncompressedBytes: Int { inputs.reduce(0) { $0 + $1.uncompressedBytes } }
     package var compressedBytes: Int { inputs.reduce(0) { $0 + $1.bytes } }
-    package var faults: Int { counts[.corruptInput] }
+    public var faults: Int { counts[.corruptInput] }
 
     /// 0 when every input was read whole; 2 when some input was unreadable or corrupt,
     /// or S3 stopped the run (the contract's status, whatever else happened); else 1
     /// when an input was refused for its format; 130 when Ctrl-C interrupted the run.
-    package var exitStatus: Int32 {
+    public var exitStatus: Int32 {
         interrupted ? 130 : faults > 0 || stopped != nil ? 2 : !refused.isEmpty ? 1 : 0
     }
     /// The `--json` document (`schemas/run-summary.schema.json`).
-    package var json: String {
+    public var json: String {
         var json = JSONWriter()
         json.beginObject()
         json.value("spool", spool)

@@ -3,12 +3,12 @@ import NudgeSpool
 import NudgeSystem
 
 /// One input to read: a file, standard input, or an object in S3.
-package struct InputFile: Sendable, Equatable {
+public struct InputFile: Sendable, Equatable {
     /// The path as reached from the command-line argument (the argument joined with the
     /// path walked below it); `-` for standard input; `s3://BUCKET/KEY` for an object.
     /// Records carry it as `source.file`; bytes of a file name that are not UTF-8 show
     /// as U+FFFD here.
-    package let path: String
+    public let path: String
     /// The path's bytes as the file system has them: what is opened (for an object,
     /// its URL's bytes, never opened).
     package let fileSystemPath: [UInt8]
@@ -29,7 +29,7 @@ package struct InputFile: Sendable, Equatable {
         return FileSystem.regularFileSize(fileSystemPath)
     }
 
-    package init(path: String, unreadableReason: String? = nil) {
+    public init(path: String, unreadableReason: String? = nil) {
         self.init(fileSystemPath: Array(path.utf8), unreadableReason: unreadableReason)
     }
 

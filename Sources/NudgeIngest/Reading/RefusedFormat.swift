@@ -3,7 +3,7 @@ import NudgeSystem
 /// A compressed or archive format `run` does not read, known by its first bytes: read
 /// as NDJSON, its bytes would become `malformed_json` drops committed for good, so such
 /// an input is refused, with what to do, and nothing of it is committed.
-package enum RefusedFormat: String, Sendable, Equatable, CaseIterable {
+public enum RefusedFormat: String, Sendable, Equatable, CaseIterable {
     case zip, bzip2, xz, zstd
 
     /// Bytes that decide it: the longest magic number (xz's) is six bytes.

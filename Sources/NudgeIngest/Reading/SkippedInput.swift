@@ -3,8 +3,8 @@ import NudgeSpool
 import NudgeSystem
 
 /// An input a run leaves alone because the spool has committed its content already.
-package struct SkippedInput: Sendable {
-    package enum Reason: Sendable, Equatable {
+public struct SkippedInput: Sendable {
+    public enum Reason: Sendable, Equatable {
         /// Commit `commit` holds this content, read then from `path` (this path or another).
         case committed(commit: Int, path: String)
         /// The run names this file twice; the first is processed.
@@ -17,6 +17,6 @@ package struct SkippedInput: Sendable {
         case sameContent(path: String)
     }
 
-    package var path: String
-    package var reason: Reason
+    public var path: String
+    public var reason: Reason
 }

@@ -1,14 +1,14 @@
 import NudgeCore
 
 /// One HTTP request replay sends.
-package struct OutgoingRequest: Sendable, Equatable {
-    package var method: String
-    package var url: String
+public struct OutgoingRequest: Sendable, Equatable {
+    public var method: String
+    public var url: String
     /// Header names and values, the API key included (``redactedHeaders`` hides it).
-    package var headers: [(name: String, value: String)]
-    package var body: [UInt8]
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
     /// Records the body carries.
-    package var records: Int
+    public var records: Int
 
     package init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], records: Int) {
         self.method = method
@@ -59,7 +59,7 @@ package struct OutgoingRequest: Sendable, Equatable {
         headers.map { $0.name == "apikey" ? ($0.name, "[redacted]") : $0 }
     }
 
-    package static func == (lhs: OutgoingRequest, rhs: OutgoingRequest) -> Bool {
+    public static func == (lhs: OutgoingRequest, rhs: OutgoingRequest) -> Bool {
         lhs.method == rhs.method && lhs.url == rhs.url && lhs.body == rhs.body && lhs.records == rhs.records
             && lhs.headers.elementsEqual(rhs.headers) { $0.name == $1.name && $0.value == $1.value }
     }

@@ -3,20 +3,20 @@ import NudgeSystem
 
 /// Delivers the accepted spool to Nudge: opens the spool's replay progress, drives a
 /// ``ReplayMachine`` through a ``ReplayShell`` until it finishes, and sums it up.
-package struct Replay: Sendable {
-    package var spool: String
-    package var configuration: ReplayConfiguration
+public struct Replay: Sendable {
+    public var spool: String
+    public var configuration: ReplayConfiguration
     /// Send and save nothing: the requests go to a ``DryRunTransport``, which counts
     /// (and may print) them, and no progress is written.
-    package var dryRun: Bool
+    public var dryRun: Bool
     /// `--switch-destination`: when the spool's progress is another destination's, keep
     /// it apart and deliver to this one (resuming its own kept progress, if any).
-    package var switchDestination = false
+    public var switchDestination = false
     /// `--adopt-checkpoint`: a checkpoint that names no destination (written before
     /// destinations were recorded) is this destination's progress.
-    package var adoptCheckpoint = false
+    public var adoptCheckpoint = false
 
-    package init(spool: String, configuration: ReplayConfiguration, dryRun: Bool = false) {
+    public init(spool: String, configuration: ReplayConfiguration, dryRun: Bool = false) {
         self.spool = spool
         self.configuration = configuration
         self.dryRun = dryRun
@@ -34,7 +34,7 @@ package struct Replay: Sendable {
     ///   - interrupts: each element is a Ctrl-C; the first stops new requests.
     ///   - printRequest: on a dry run, called with every request in order.
     ///   - progress: called at most five times a second while it works.
-    package func run(
+    public func run(
         transport: any ReplayTransport, interrupts: AsyncStream<Void>? = nil,
         printRequest: (@Sendable (OutgoingRequest) -> Void)? = nil,
         progress: ((ReplayProgress) -> Void)? = nil

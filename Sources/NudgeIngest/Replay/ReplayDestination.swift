@@ -4,7 +4,7 @@ import NudgeSpool
 /// Where a replay delivers: Nudge's endpoint and a fingerprint of the API key (never
 /// the key). A replay's progress belongs to one destination, so that the same spool can
 /// be delivered in full to a staging account and then to production.
-package struct ReplayDestination: Sendable, Equatable, CustomStringConvertible {
+public struct ReplayDestination: Sendable, Equatable, CustomStringConvertible {
     /// The endpoint as compared: scheme and host in lower case, no trailing `/`.
     package var endpoint: String
     /// A one-way fingerprint of the API key (`sha256:` and 32 hex digits of its SHA-256,
@@ -53,7 +53,7 @@ package struct ReplayDestination: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `https://api.example.com/x (key sha256:1f2e3d4c…)`
-    package var description: String {
+    public var description: String {
         keyFingerprint.isEmpty ? endpoint : "\(endpoint) (key \(keyFingerprint.prefix(15))…)"
     }
 }

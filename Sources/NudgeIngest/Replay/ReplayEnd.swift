@@ -1,5 +1,5 @@
 /// How a replay ended.
-package enum ReplayEnd: Sendable, Equatable {
+public enum ReplayEnd: Sendable, Equatable {
     /// Everything read was acknowledged or rejected.
     case delivered
     /// Ctrl-C: requests in flight were answered (or timed out) and saved.

@@ -2,13 +2,13 @@ import NudgeSpool
 
 /// Why a replay could not go on: the spool could not be read or written. (Answers
 /// from Nudge never throw: they end the replay through ``ReplayEnd``.)
-package enum ReplayError: Error, Sendable, CustomStringConvertible {
+public enum ReplayError: Error, Sendable, CustomStringConvertible {
     case spool(SpoolError)
-    case reading(AcceptedSpoolReader.Failure)
+    case reading(SpoolReadError)
     /// The spool's replay progress is another destination's, or another spool's.
     case refused(ReplayRefusal)
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .spool(let error): "\(error)"
         case .reading(let error): "\(error)"

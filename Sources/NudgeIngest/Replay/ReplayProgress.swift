@@ -1,14 +1,14 @@
 /// Where a replay stands, for a progress line (`NudgeRendering` writes it).
-package struct ReplayProgress: Sendable {
+public struct ReplayProgress: Sendable {
     /// Records answered (acknowledged or rejected) by this replay, of `total` to send.
-    package var answered: Int
-    package var total: Int
-    package var rejected: Int
-    package var inFlight: Int
-    package var concurrency: Int
-    package var retries: Int
-    package var elapsedSeconds: Double
+    public var answered: Int
+    public var total: Int
+    public var rejected: Int
+    public var inFlight: Int
+    public var concurrency: Int
+    public var retries: Int
+    public var elapsedSeconds: Double
 
     /// The last answer that was not an acknowledgement (`HTTP 503`, `connection refused`).
-    package var lastProblem: String?
+    public var lastProblem: String?
 }

@@ -2,7 +2,7 @@ import NudgeCore
 
 /// Why a replay (or requeue) will not use the checkpoint it found: each says what
 /// happened and what to do. Nothing is sent or changed.
-package enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+public enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// The checkpoint is another destination's progress.
     case otherDestination(spool: String, saved: ReplayDestination, asked: ReplayDestination, askedWasKept: Bool)
     /// A checkpoint from before destinations were recorded, with progress in it.
@@ -12,7 +12,7 @@ package enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible 
     /// The checkpoint vouches for more accepted records than the spool holds.
     case pastTheEnd(spool: String, counted: Int, accepted: Int)
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .otherDestination(let spool, let saved, let asked, let askedWasKept):
             return "the replay progress of spool \(spool.shellQuoted) belongs to \(saved), not to \(asked). "

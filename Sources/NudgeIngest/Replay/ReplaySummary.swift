@@ -2,20 +2,20 @@ import NudgeCore
 
 /// The outcome of `nudge-ingest replay` (`schemas/replay-summary.schema.json`); its
 /// text for a person is `NudgeRendering`'s.
-package struct ReplaySummary: Sendable {
-    package var spool: String
-    package var endpoint: String
-    package var dryRun: Bool
+public struct ReplaySummary: Sendable {
+    public var spool: String
+    public var endpoint: String
+    public var dryRun: Bool
     package var tally = ReplayTally()
-    package var end = ReplayEnd.delivered
+    public var end = ReplayEnd.delivered
     /// Records still to deliver when the replay started.
-    package var total = 0
+    public var total = 0
     /// Records of `total` not answered (acknowledged or rejected) when it stopped.
-    package var remaining = 0
-    package var elapsedSeconds = 0.0
+    public var remaining = 0
+    public var elapsedSeconds = 0.0
     /// Totals over every replay of this spool, from the checkpoint.
-    package var totalAcknowledged = 0
-    package var totalRejected = 0
+    public var totalAcknowledged = 0
+    public var totalRejected = 0
 
     package init(spool: String, endpoint: String, dryRun: Bool) {
         self.spool = spool
@@ -24,7 +24,7 @@ package struct ReplaySummary: Sendable {
     }
 
     /// Why the replay stopped early; nil when it delivered everything.
-    package var stopReason: String? {
+    public var stopReason: String? {
         switch end {
         case .delivered: nil
         case .interrupted: "interrupted"
@@ -35,7 +35,7 @@ package struct ReplaySummary: Sendable {
     /// 0 everything read was answered (acknowledged or rejected); 1 an operator's
     /// mistake (key, endpoint) stopped it with nothing consumed; 2 retries were spent:
     /// run `replay` again to continue; 130 interrupted.
-    package var exitStatus: Int32 {
+    public var exitStatus: Int32 {
         switch end {
         case .delivered: 0
         case .interrupted: 130
@@ -49,7 +49,7 @@ package struct ReplaySummary: Sendable {
         return sorted[min(sorted.count - 1, Int((Double(sorted.count) * percentile).rounded(.up)) - 1)]
     }
 
-    package var json: String {
+    public var json: String {
         let seconds = max(elapsedSeconds, 1e-9)
         var json = JSONWriter()
         json.beginObject()

@@ -1,7 +1,7 @@
 /// Sends one request and returns its answer, never throwing: network failures are
 /// answers too. The real one is `HTTPClientTransport` (module `NudgeReplayHTTP`, over
 /// async-http-client); ``DryRunTransport`` sends nothing; tests may answer from memory.
-package protocol ReplayTransport: Sendable {
+public protocol ReplayTransport: Sendable {
     func send(_ request: OutgoingRequest) async -> HTTPAnswer
 
     /// The answer, when this transport has it without any I/O or waiting; nil (the
@@ -12,5 +12,5 @@ package protocol ReplayTransport: Sendable {
 }
 
 extension ReplayTransport {
-    package func answerAtOnce(_ request: OutgoingRequest) -> HTTPAnswer? { nil }
+    public func answerAtOnce(_ request: OutgoingRequest) -> HTTPAnswer? { nil }
 }

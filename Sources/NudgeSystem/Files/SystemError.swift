@@ -2,16 +2,16 @@ import Glibc
 
 /// A system call's failure: its `errno`, typed, so that the layers above compare and
 /// report it without importing the C library.
-package struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct SystemError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The `errno` value.
-    package let code: Int32
+    public let code: Int32
 
     package init(code: Int32) {
         self.code = code
     }
 
     /// The C library's text for the error (`strerror`), such as "No such file or directory".
-    package var description: String { String(cString: strerror(code)) }
+    public var description: String { String(cString: strerror(code)) }
 
     /// The calling thread's `errno` now: read it right after the call that failed.
     package static var current: SystemError { SystemError(code: errno) }

@@ -7,7 +7,7 @@ import CIsal
 /// ``InputReader`` then has zlib read the file again and report the fault, and a
 /// regular file gives the same bytes, fault, offset and fingerprint with either
 /// backend. ISA-L's igzip is about twice as fast where installed.
-package enum InflateBackend: String, Sendable, CaseIterable {
+public enum InflateBackend: String, Sendable, CaseIterable {
     /// ISA-L when ``isalAvailable``, zlib otherwise.
     case auto
     /// zlib's `inflate`: always there.
