@@ -1,11 +1,9 @@
 // With the package's HTTP trait, as the client (Package.swift).
 #if HTTP
-import Dispatch
 import NIOCore
 import NudgeIngest
 import NudgeS3
 import NudgeSystem
-import Synchronization
 
 /// `run`'s `s3://` inputs, read through an ``S3HTTPClient``: listings become inputs, and
 /// each object is streamed to the reading thread that inflates it.
@@ -70,141 +68,80 @@ package final class S3InputSource: RemoteInputSource {
     }
 
     /// Runs `work` as a task and waits for it on this thread (never a task's: the run's
-    /// threads are its own).
+    /// threads are its own); the task hands its outcome over through a queue of one.
     private func waitFor<T: Sendable>(_ work: @escaping @Sendable () async throws(S3Error) -> T) -> Result<T, S3Error> {
-        let done = DispatchSemaphore(value: 0)
-        let result = Mutex<Result<T, S3Error>?>(nil)
+        let outcome = BoundedQueue<Result<T, S3Error>, Never>(capacity: 1)
         Task {
-            let outcome: Result<T, S3Error>
-            do throws(S3Error) { outcome = .success(try await work()) } catch { outcome = .failure(error) }
-            result.withLock { $0 = outcome }
-            done.signal()
+            let result: Result<T, S3Error>
+            do throws(S3Error) { result = .success(try await work()) } catch { result = .failure(error) }
+            // Never refused: the queue is neither full nor ended.
+            try? await outcome.push(result)
         }
-        done.wait()
-        return result.withLock { $0! }
+        return outcome.pop()!
     }
 }
 
 /// One object's bytes on their way from its download task to the thread that reads
-/// them: a queue of the pieces received, which the download fills up to a limit and
-/// then waits on, and the reading thread empties, waiting when it is empty.
-final class S3ObjectStream: RemoteByteStream, @unchecked Sendable {
-    // @unchecked Sendable: every mutable property is read and written only while
-    // `lock` is held.
-    private let lock = WaitLock(conditions: 1)
-    private static let piecesChanged = 0
-    private var pieces: [NIOCore.ByteBuffer] = []
-    /// The first piece not read to its end.
-    private var head = 0
-    private var queuedBytes = 0
-    private let bufferedBytes: Int
-    /// How the download ended, once it has.
-    private var ended: Result<Void, RemoteReadError>?
-    private var closed = false
-    /// The download, waiting for room.
-    private var waitingForRoom: CheckedContinuation<Void, Never>?
-    private var download: Task<Void, Never>?
+/// them, through a ``BoundedQueue`` of the pieces received: the download pushes them
+/// and waits (suspended) while `bufferedBytes` of them are queued; the reading thread
+/// pops them, waiting while none is, and copies each out as far as it is asked to.
+/// The piece being copied out no longer counts: at most `bufferedBytes` plus two pieces
+/// are held.
+final class S3ObjectStream: RemoteByteStream {
+    private let pieces: BoundedQueue<NIOCore.ByteBuffer, RemoteReadError>
+    /// The piece the reading thread copies out of (only that thread touches it).
+    private var current = NIOCore.ByteBuffer()
+    private let download: Task<Void, Never>?
 
     init(client: S3HTTPClient, object: S3ObjectListing.Object, bucket: String, policy: S3RetryPolicy,
          bufferedBytes: Int) {
-        self.bufferedBytes = max(bufferedBytes, 1)
-        download = Task { [self] in
-            let outcome: Result<Void, RemoteReadError>
+        let pieces = BoundedQueue<NIOCore.ByteBuffer, RemoteReadError>(capacity: max(bufferedBytes, 1)) {
+            $0.readableBytes
+        }
+        self.pieces = pieces
+        download = Task {
             do {
-                _ = try await client.read(object, in: bucket, policy: policy) { piece in try await self.receive(piece) }
-                outcome = .success(())
+                _ = try await client.read(object, in: bucket, policy: policy) { piece in
+                    do {
+                        try await pieces.push(piece)
+                    } catch {
+                        throw CancellationError()  // closed: the reading thread let the object go
+                    }
+                }
+                pieces.finish()
             } catch let error as S3Error {
-                outcome = .failure(RemoteReadError(message: error.description))
+                pieces.finish(throwing: RemoteReadError(message: error.description))
             } catch {
-                outcome = .failure(RemoteReadError(
+                pieces.finish(throwing: RemoteReadError(
                     message: "\(S3Location(bucket: bucket, key: object.key)): \(error)"))
             }
-            lock.lock()
-            ended = outcome
-            lock.signal(Self.piecesChanged)
-            lock.unlock()
         }
     }
 
     /// A stream that fails at its first read.
     init(failed: RemoteReadError) {
-        bufferedBytes = 1
-        ended = .failure(failed)
-    }
-
-    /// Queues a piece of the download, then waits while the queue is full.
-    private func receive(_ piece: NIOCore.ByteBuffer) async throws {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            guard !closed else {
-                lock.unlock()
-                continuation.resume()
-                return
-            }
-            pieces.append(piece)
-            queuedBytes += piece.readableBytes
-            lock.signal(Self.piecesChanged)
-            if queuedBytes >= bufferedBytes {
-                waitingForRoom = continuation
-                lock.unlock()
-            } else {
-                lock.unlock()
-                continuation.resume()
-            }
-        }
-        if isClosed { throw CancellationError() }
-    }
-
-    private var isClosed: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return closed
+        pieces = BoundedQueue(capacity: 1)
+        pieces.finish(throwing: failed)
+        download = nil
     }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(RemoteReadError) -> Int {
         guard buffer.count > 0 else { return 0 }
-        lock.lock()
-        while head == pieces.count && ended == nil { lock.wait(Self.piecesChanged) }
-        guard head < pieces.count else {
-            let end = ended!
-            lock.unlock()
-            switch end {
-            case .success: return 0
-            case .failure(let error): throw error
-            }
+        while current.readableBytes == 0 {
+            guard let next = try pieces.pop() else { return 0 }
+            current = next
         }
-        let count = min(buffer.count, pieces[head].readableBytes)
-        pieces[head].withUnsafeReadableBytes { bytes in
+        let count = min(buffer.count, current.readableBytes)
+        current.withUnsafeReadableBytes { bytes in
             buffer.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: count)
         }
-        pieces[head].moveReaderIndex(forwardBy: count)
-        if pieces[head].readableBytes == 0 {
-            pieces[head] = NIOCore.ByteBuffer()
-            head += 1
-            if head == pieces.count || head >= 64 {
-                pieces.removeFirst(head)
-                head = 0
-            }
-        }
-        queuedBytes -= count
-        var room: CheckedContinuation<Void, Never>?
-        if queuedBytes < bufferedBytes { swap(&room, &waitingForRoom) }
-        lock.unlock()
-        room?.resume()
+        current.moveReaderIndex(forwardBy: count)
         return count
     }
 
     func close() {
-        lock.lock()
-        closed = true
-        pieces = []
-        head = 0
-        queuedBytes = 0
-        var room: CheckedContinuation<Void, Never>?
-        swap(&room, &waitingForRoom)
-        let download = download
-        lock.unlock()
-        room?.resume()
+        pieces.close()
+        current = NIOCore.ByteBuffer()
         download?.cancel()
     }
 

@@ -1,5 +1,6 @@
 import NudgeSpool
 import NudgeSystem
+import Synchronization
 
 /// Performs a run's commits on a thread of its own (`ingest-commit`), one at a time and
 /// in order, so that the sequencer decides the next input while the last one's spool
@@ -12,19 +13,18 @@ import NudgeSystem
 /// a kill still leaves every input committed or not, as ``Spool/perform(_:redrive:)``
 /// makes each one.
 final class Committer: @unchecked Sendable {
-    // @unchecked Sendable: `spool`, `pending`, `busy`, `failure`, `stopping` and
-    // `running` are touched only while `lock` is held. While a commit is in flight the
-    // sequencer touches neither its writer nor the spool's ledger, which only `perform`
-    // changes.
+    // @unchecked Sendable: `spool` (not Sendable) is used by one thread at a time. The
+    // committing thread reads it only while it performs a commit taken from `commits`;
+    // meanwhile the sequencer touches neither the commit's writer nor the spool's
+    // ledger, which only `perform` changes, until `waitUntilIdle` has returned. `stop`
+    // lets it go only once `commits` is finished and idle, when no commit will be
+    // performed again; the queue's lock orders the two threads' accesses.
     /// Let go once stopped, so that the spool (and its lock) goes when the run does, not
     /// when the thread is torn down: the next run in this process may lock it at once.
     private var spool: Spool?
-    private let lock = WaitLock(conditions: 1)
-    private var pending: Spool.PreparedCommit?
-    private var busy = false
-    private var failure: SpoolError?
-    private var stopping = false
-    private var running = false
+    /// The commit handed over and not yet performed: one at a time.
+    private let commits = BoundedQueue<Spool.PreparedCommit, Never>(capacity: 1)
+    private let state = Mutex<(started: Bool, failure: SpoolError?)>((false, nil))
 
     init(spool: Spool) {
         self.spool = spool
@@ -33,56 +33,44 @@ final class Committer: @unchecked Sendable {
     /// Hands `prepared` over to be performed; the previous commit must be done
     /// (``waitUntilIdle()``).
     func submit(_ prepared: Spool.PreparedCommit) {
-        lock.lock()
-        defer { lock.unlock() }
-        precondition(!busy, "one commit in flight at a time")
-        if !running {
-            running = true
-            startThread(named: "ingest-commit") { [self] in performLoop() }
+        state.withLock { state in
+            if !state.started {
+                state.started = true
+                startThread(named: "ingest-commit") { [self] in performLoop() }
+            }
         }
-        pending = prepared
-        busy = true
-        lock.broadcast(0)
+        do {
+            try commits.push(prepared)
+        } catch {
+            preconditionFailure("a committer takes no commits once stopped")
+        }
     }
 
     /// Waits until no commit is in flight, and throws how the last one failed, if it did.
     func waitUntilIdle() throws(SpoolError) {
-        lock.lock()
-        while busy { lock.wait(0) }
-        let failed = failure
-        failure = nil
-        lock.unlock()
+        commits.waitUntilIdle()
+        let failed = state.withLock { state in
+            defer { state.failure = nil }
+            return state.failure
+        }
         if let failed { throw failed }
     }
 
     /// Lets the commit in flight finish (its failure, if any, is dropped: the caller is
     /// already failing), ends the thread and lets the spool go.
     func stop() {
-        lock.lock()
-        while busy { lock.wait(0) }
-        stopping = true
-        lock.broadcast(0)
-        while running { lock.wait(0) }
+        commits.finish()
+        commits.waitUntilIdle()
         spool = nil
-        lock.unlock()
     }
 
     private func performLoop() {
-        lock.lock()
-        while true {
-            while pending == nil && !stopping { lock.wait(0) }
-            guard let prepared = pending, let spool else { break }
-            pending = nil
-            lock.unlock()
-            var failed: SpoolError?
-            do { try spool.perform(prepared) } catch { failed = error }
-            lock.lock()
-            failure = failure ?? failed
-            busy = false
-            lock.broadcast(0)
-        }
-        running = false
-        lock.broadcast(0)
-        lock.unlock()
+        while commits.handleNext({ prepared in perform(prepared) }) {}
+    }
+
+    private func perform(_ prepared: Spool.PreparedCommit) {
+        var failed: SpoolError?
+        do { try spool!.perform(prepared) } catch { failed = error }
+        state.withLock { state in state.failure = state.failure ?? failed }
     }
 }

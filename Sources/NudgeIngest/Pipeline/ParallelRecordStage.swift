@@ -22,10 +22,9 @@ import NudgeSystem
 /// batches (at least one): the current input always has enough to keep the workers
 /// busy, later inputs read ahead with the rest, and the pool never deadlocks.
 final class ParallelRecordStage: @unchecked Sendable {
-    // @unchecked Sendable: every mutable property is read and written only while
-    // `lock` is held. A batch's contents belong to one thread at a time: its
-    // reader until it is published, then the worker that took it from `unparsed`
-    // until it is marked parsed, then the sequencer until it is recycled.
+    // @unchecked Sendable: what the threads share is in `lock`'s state and a batch's
+    // `isParsed`, read and written only while `lock` is held; the rest is set in `init`
+    // and only read. A batch's contents belong to one thread at a time (see ``Batch``).
 
     /// How the stage is sized.
     struct Configuration {
@@ -48,6 +47,10 @@ final class ParallelRecordStage: @unchecked Sendable {
 
     /// A run of one input's framed lines, and once parsed, their records.
     final class Batch: @unchecked Sendable {
+        // @unchecked Sendable: a batch belongs to one thread at a time, handed over
+        // under the stage's lock: its reader until it is published, then the worker
+        // that took it from `unparsed` until it is marked parsed, then the sequencer
+        // until it is recycled. `isParsed` is read and written only under the lock.
         let parsed = ParsedBatch()
         fileprivate(set) var lines: [FramedEntry] = []
         fileprivate(set) var input = 0
@@ -83,19 +86,28 @@ final class ParallelRecordStage: @unchecked Sendable {
     private let configuration: Configuration
     private let reader: InputReader
     /// One lock; each kind of thread waits on its own condition, so a hand-off wakes
-    /// only the threads it concerns.
-    private let lock = WaitLock(conditions: 3)
-    private static let batchFreed = 0, batchPublished = 1, batchParsed = 2
-    private var free: [Batch]
-    /// Per input, its published batches in order, parsed or not.
-    private var published: [[Batch]]
-    /// Published batches no worker has taken yet.
-    private var unparsed: [Batch] = []
-    private var nextInputToClaim = 0
-    private var readersRunning = 0
-    /// The input the sequencer is taking batches of.
-    private var current = 0
-    private var cancelled = false
+    /// only the threads it concerns. Not a ``BoundedQueue``: the pool is shared with a
+    /// reserve for the current input, workers take the earliest input's batch first,
+    /// and the sequencer takes one input's batches in the order they were read.
+    private let lock: ConditionLock<Shared>
+    private static let batchFreed = ConditionLock<Shared>.Condition(0)
+    private static let batchPublished = ConditionLock<Shared>.Condition(1)
+    private static let batchParsed = ConditionLock<Shared>.Condition(2)
+
+    /// What the threads share, under `lock`.
+    private struct Shared: Sendable {
+        var free: [Batch]
+        /// Per input, its published batches in order, parsed or not.
+        var published: [[Batch]]
+        /// Published batches no worker has taken yet.
+        var unparsed: [Batch] = []
+        var nextInputToClaim = 0
+        var readersRunning = 0
+        /// The input the sequencer is taking batches of.
+        var current = 0
+        var cancelled = false
+    }
+
     /// Free batches only the current input's reader may take: enough for it to keep
     /// every worker busy (one being filled, one a worker, one being decided), so that
     /// later inputs read ahead only with what is left over. At least one, so the pool
@@ -107,14 +119,15 @@ final class ParallelRecordStage: @unchecked Sendable {
         self.sources = inputs.map { SourceFile(path: $0.path) }
         self.reader = reader
         self.configuration = configuration
-        free = (0..<configuration.batchCount).map { _ in Batch() }
         reserve = max(1, min(configuration.workers + 2, configuration.batchCount - 1))
-        published = Array(repeating: [], count: inputs.count)
+        lock = ConditionLock(Shared(free: (0..<configuration.batchCount).map { _ in Batch() },
+                                    published: Array(repeating: [], count: inputs.count)),
+                             conditions: 3)
     }
 
     /// Starts the reading and parsing threads.
     func start() {
-        readersRunning = configuration.readers
+        lock.withLock { $0.readersRunning = configuration.readers }
         for index in 0..<configuration.readers {
             startThread(named: "ingest-read-\(index)") { [self] in readInputs() }
         }
@@ -127,48 +140,44 @@ final class ParallelRecordStage: @unchecked Sendable {
     /// order and every batch of one before the next; the batch that carries an
     /// ``Batch/end`` is an input's last.
     func next(input: Int) -> Batch {
-        lock.lock()
-        defer { lock.unlock() }
-        if current != input {
-            // The reserve now belongs to this input's reader.
-            current = input
-            lock.broadcast(Self.batchFreed)
-        }
-        while true {
-            if let first = published[input].first, first.isParsed {
-                published[input].removeFirst()
-                return first
+        lock.withLock { shared in
+            if shared.current != input {
+                // The reserve now belongs to this input's reader.
+                shared.current = input
+                lock.broadcast(Self.batchFreed)
             }
-            lock.wait(Self.batchParsed)
+        }
+        return lock.withLock(waitingOn: Self.batchParsed, until: { $0.published[input].first?.isParsed == true }) {
+            $0.published[input].removeFirst()
         }
     }
 
     /// Gives a batch the sequencer has decided back to the pool.
     func recycle(_ batch: Batch) {
-        lock.lock()
-        free.append(batch)
-        // Every reader: which one may take it depends on its input.
-        lock.broadcast(Self.batchFreed)
-        lock.unlock()
+        lock.withLock { shared in
+            shared.free.append(batch)
+            // Every reader: which one may take it depends on its input.
+            lock.broadcast(Self.batchFreed)
+        }
     }
 
     /// Stops every thread at its next hand-off.
     func cancel() {
-        lock.lock()
-        cancelled = true
-        lock.broadcastAll()
-        lock.unlock()
+        lock.withLock { shared in
+            shared.cancelled = true
+            for condition in [Self.batchFreed, Self.batchPublished, Self.batchParsed] { lock.broadcast(condition) }
+        }
     }
 
     // MARK: Readers
 
     private func readInputs() {
         defer {
-            lock.lock()
-            readersRunning -= 1
-            // Idle workers end once no reader is left.
-            if readersRunning == 0 { lock.broadcast(Self.batchPublished) }
-            lock.unlock()
+            lock.withLock { shared in
+                shared.readersRunning -= 1
+                // Idle workers end once no reader is left.
+                if shared.readersRunning == 0 { lock.broadcast(Self.batchPublished) }
+            }
         }
         while let index = claimInput() {
             do {
@@ -180,11 +189,11 @@ final class ParallelRecordStage: @unchecked Sendable {
     }
 
     private func claimInput() -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !cancelled, nextInputToClaim < inputs.count else { return nil }
-        nextInputToClaim += 1
-        return nextInputToClaim - 1
+        lock.withLock { shared in
+            guard !shared.cancelled, shared.nextInputToClaim < inputs.count else { return nil }
+            shared.nextInputToClaim += 1
+            return shared.nextInputToClaim - 1
+        }
     }
 
     private func read(_ index: Int) throws {
@@ -225,25 +234,22 @@ final class ParallelRecordStage: @unchecked Sendable {
     }
 
     private func takeFreeBatch(for input: Int) throws -> Batch {
-        lock.lock()
-        defer { lock.unlock() }
-        while !cancelled {
-            if let batch = free.last, input == current || free.count > reserve {
-                free.removeLast()
-                batch.reset(input: input)
-                return batch
-            }
-            lock.wait(Self.batchFreed)
+        let taken = lock.withLock(waitingOn: Self.batchFreed, until: { shared in
+            shared.cancelled || !shared.free.isEmpty && (input == shared.current || shared.free.count > reserve)
+        }) { shared in
+            shared.cancelled ? nil : shared.free.removeLast()
         }
-        throw Cancelled()
+        guard let batch = taken else { throw Cancelled() }
+        batch.reset(input: input)
+        return batch
     }
 
     private func publish(_ batch: Batch) {
-        lock.lock()
-        published[batch.input].append(batch)
-        unparsed.append(batch)
-        lock.signal(Self.batchPublished)
-        lock.unlock()
+        lock.withLock { shared in
+            shared.published[batch.input].append(batch)
+            shared.unparsed.append(batch)
+            lock.signal(Self.batchPublished)
+        }
     }
 
     // MARK: Workers
@@ -252,29 +258,25 @@ final class ParallelRecordStage: @unchecked Sendable {
         var parser = RecordParser(maxLineBytes: configuration.maxLineBytes)
         while let batch = takeUnparsedBatch() {
             parser.parse(batch.lines, of: batch.parsed, source: sources[batch.input])
-            lock.lock()
-            batch.isParsed = true
-            lock.signal(Self.batchParsed)
-            lock.unlock()
+            lock.withLock { _ in
+                batch.isParsed = true
+                lock.signal(Self.batchParsed)
+            }
         }
     }
 
     /// The unparsed batch of the earliest input, first published first; nil when
     /// there will be no more.
     private func takeUnparsedBatch() -> Batch? {
-        lock.lock()
-        defer { lock.unlock() }
-        while !cancelled {
-            if !unparsed.isEmpty {
-                var chosen = 0
-                for (position, batch) in unparsed.enumerated() where batch.input < unparsed[chosen].input {
-                    chosen = position
-                }
-                return unparsed.remove(at: chosen)
+        lock.withLock(waitingOn: Self.batchPublished, until: { shared in
+            shared.cancelled || !shared.unparsed.isEmpty || shared.readersRunning == 0
+        }) { shared in
+            guard !shared.cancelled, !shared.unparsed.isEmpty else { return nil }
+            var chosen = 0
+            for (position, batch) in shared.unparsed.enumerated() where batch.input < shared.unparsed[chosen].input {
+                chosen = position
             }
-            if readersRunning == 0 { return nil }
-            lock.wait(Self.batchPublished)
+            return shared.unparsed.remove(at: chosen)
         }
-        return nil
     }
 }

@@ -1,6 +1,6 @@
 import CLinux
-import Foundation
 import NudgeCore
+import Synchronization
 
 /// Writes filled spool buffers to their files on a thread of its own, so the thread
 /// that decides records never waits in `write(2)`.
@@ -14,100 +14,106 @@ import NudgeCore
 /// the run for its whole input's output. Advising `POSIX_FADV_DONTNEED` instead, as an
 /// earlier version did, also evicted the pages and cost about five times the write.
 ///
-/// Blocks are written in the order they were submitted. At most `maxPending` wait at a
-/// time; a submit beyond that waits, so memory stays bounded when the disk is slower
-/// than the pipeline. The first write error stops all writing and is reported by the
-/// next `submit` or `drain`.
-package final class BackgroundWriter: @unchecked Sendable {
-    // @unchecked Sendable: the mutable properties are touched only while `condition` is
-    // locked; a queued block's memory belongs to the writing thread until it is back
-    // in `spare`.
-
+/// Blocks are written in the order they were submitted, through a ``BoundedQueue`` of
+/// `maxPending` blocks: a submit beyond that waits, so memory stays bounded when the
+/// disk is slower than the pipeline. The first write error stops all writing (the
+/// blocks queued after it are let go unwritten) and is reported by the next `submit`
+/// or `drain`.
+package final class BackgroundWriter: Sendable {
     /// A write that failed: the file and why.
     package struct Failure: Error {
         package var descriptor: FileDescriptor
         package var error: SystemError
     }
 
-    private struct Job {
-        var block: ByteBuffer.Storage
+    /// A block of memory and, from its first submit on, the writer's to reuse.
+    private struct Block: @unchecked Sendable {
+        // @unchecked Sendable: raw memory that belongs to whoever holds the block: the
+        // submitting thread until it is queued, then the writing thread until it is
+        // back in `spare`, from which one submit at a time takes it.
+        let storage: ByteBuffer.Storage
+    }
+
+    private struct Job: Sendable {
+        var block: Block
         var descriptor: FileDescriptor
     }
 
-    private let condition = NSCondition()
-    private let maxPending: Int
-    private var queue: [Job] = []
-    private var spare: [ByteBuffer.Storage] = []
-    private var writing = false
-    private var failure: Failure?
-    private var stopping = false
-    private var started = false
+    private struct State {
+        var spare: [Block] = []
+        var failure: Failure?
+        var started = false
+    }
 
+    private let jobs: BoundedQueue<Job, Never>
+    private let state = Mutex(State())
+
+    /// A writer that holds at most `maxPending` blocks besides the one being written.
     package init(maxPending: Int = 3) {
-        self.maxPending = maxPending
+        jobs = BoundedQueue(capacity: max(maxPending, 1))
     }
 
     deinit {
-        for block in spare { block.deallocate() }
-        for job in queue { job.block.deallocate() }
+        // The writing thread holds the writer until it ends, so every block is back.
+        state.withLock { state in
+            for block in state.spare { block.storage.deallocate() }
+        }
     }
 
     /// Queues `buffer`'s bytes for writing to `descriptor` and leaves `buffer` empty,
     /// in a spare block of memory (waiting while `maxPending` blocks are queued).
     package func submit(_ buffer: inout ByteBuffer, to descriptor: FileDescriptor) throws(Failure) {
         guard !buffer.isEmpty else { return }
-        condition.lock()
-        defer { condition.unlock() }
-        if !started {
-            started = true
-            startThread(named: "ingest-write") { [self] in run() }
+        let replacement = try state.withLock { state throws(Failure) -> Block in
+            if let failure = state.failure { throw failure }
+            if !state.started {
+                state.started = true
+                startThread(named: "ingest-write") { [self] in run() }
+            }
+            return state.spare.popLast() ?? Block(storage: .allocate(capacity: buffer.capacity))
         }
-        while queue.count >= maxPending && failure == nil { condition.wait() }
-        if let failure { throw failure }
-        let replacement = spare.popLast() ?? .allocate(capacity: buffer.capacity)
-        queue.append(Job(block: buffer.exchangeStorage(for: replacement), descriptor: descriptor))
-        condition.broadcast()
+        let job = Job(block: Block(storage: buffer.exchangeStorage(for: replacement.storage)), descriptor: descriptor)
+        do {
+            try jobs.push(job)
+        } catch {
+            preconditionFailure("a background writer takes no blocks once stopped")
+        }
+        try throwFailure()
     }
 
     /// Waits until everything submitted is written; throws the first write error.
     package func drain() throws(Failure) {
-        condition.lock()
-        defer { condition.unlock() }
-        while (!queue.isEmpty || writing) && failure == nil { condition.wait() }
-        if let failure { throw failure }
+        jobs.waitUntilIdle()
+        try throwFailure()
     }
 
-    /// Ends the writing thread once the queue is empty (or dropped after a failure).
+    /// Ends the writing thread once the queue is empty, waiting for it.
     package func stop() {
-        condition.lock()
-        stopping = true
-        condition.broadcast()
-        while writing { condition.wait() }
-        condition.unlock()
+        jobs.finish()
+        jobs.waitUntilIdle()
+    }
+
+    private func throwFailure() throws(Failure) {
+        if let failure = state.withLock({ $0.failure }) { throw failure }
     }
 
     private func run() {
-        condition.lock()
-        while true {
-            while queue.isEmpty && !stopping { condition.wait() }
-            if queue.isEmpty || failure != nil {
-                break
-            }
-            let job = queue.removeFirst()
-            writing = true
-            condition.unlock()
-            let result = Result { () throws(SystemError) in try Self.writeAll(job.block, to: job.descriptor) }
-            condition.lock()
-            writing = false
-            spare.append(job.block)
-            if case .failure(let error) = result {
+        while jobs.handleNext({ job in write(job) }) {}
+    }
+
+    private func write(_ job: Job) {
+        var failure: Failure?
+        if state.withLock({ $0.failure == nil }) {
+            do {
+                try Self.writeAll(job.block.storage, to: job.descriptor)
+            } catch {
                 failure = Failure(descriptor: job.descriptor, error: error)
             }
-            condition.broadcast()
         }
-        writing = false
-        condition.broadcast()
-        condition.unlock()
+        state.withLock { state in
+            state.spare.append(job.block)
+            state.failure = state.failure ?? failure
+        }
     }
 
     /// Writes the whole block, then asks the kernel to start writing it to disk.
