@@ -189,7 +189,7 @@ def summary_and_allocations(files, scratch):
 STAGES = [  # (stage, pattern on the mangled symbol), first match wins
     ("scan", r"Cursor|JSONScanner|JSONBytes"),
     ("decide", r"Decider|IdentityState|FingerprintTable|Fingerprint|UnicodeText|Timestamp|DecodeArena|JSONString|DetailText"),
-    ("encode", r"RecordEncoder|PropsEncoder|JSONOutput|ByteBuffer|Reader"),
+    ("encode", r"RecordEncoder|PropsEncoder|JSONOutput|OutputBuffer|Reader"),
     ("frame", r"LineFramer|memchr"),
     ("hand-off", r"ParallelRecordStage|BackgroundWriter|NSCondition|pthread|futex|SpoolWriter"),
 ]

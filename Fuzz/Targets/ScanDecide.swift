@@ -23,8 +23,8 @@ private struct Spools {
         var stage = RecordStage(maxLineBytes: maxLineBytes, state: IdentityState(initialCapacity: 8))
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         let source = SourceFile(path: "fuzz.ndjson")
-        var acceptedOut = ByteBuffer(capacity: 256)
-        var droppedOut = ByteBuffer(capacity: 256)
+        var acceptedOut = OutputBuffer(capacity: 256)
+        var droppedOut = OutputBuffer(capacity: 256)
         var decisions: [RecordDecision] = []
         forEachChunk(of: input, size: chunk) { piece in
             stage.decide(piece, framedBy: &framer, source: source, accepted: &acceptedOut, dropped: &droppedOut) {

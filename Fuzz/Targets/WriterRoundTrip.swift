@@ -21,7 +21,7 @@ public func fuzzWriterRoundTrip(_ data: UnsafePointer<UInt8>?, _ size: Int) -> C
 }
 
 private func checkStringRoundTrip(_ input: [UInt8]) {
-    var repaired = ByteBuffer(capacity: 16)
+    var repaired = OutputBuffer(capacity: 16)
     repaired.append("{\"s\":")
     input.withUnsafeBytes { JSONOutput.appendStringRepairingUTF8($0, to: &repaired) }
     repaired.append("}")
@@ -39,7 +39,7 @@ private func checkStringRoundTrip(_ input: [UInt8]) {
 
     // Valid UTF-8 may take the path that skips validation: the bytes must not differ.
     if String(validating: input, as: UTF8.self) != nil {
-        var direct = ByteBuffer(capacity: 16)
+        var direct = OutputBuffer(capacity: 16)
         direct.append("{\"s\":")
         input.withUnsafeBytes { JSONOutput.appendString($0, to: &direct) }
         direct.append("}")
@@ -70,7 +70,7 @@ private func props(of object: [UInt8]) -> [UInt8]? {
     return wrapped.withUnsafeBytes { line -> [UInt8]? in
         guard JSONScanner().scan(line, into: &scanned) == .object, scanned.properties.kind == .object else { return nil }
         var encoder = PropsEncoder()
-        var out = ByteBuffer(capacity: 16)
+        var out = OutputBuffer(capacity: 16)
         encoder.append(scanned.properties, in: line, to: &out)
         return out.bytes
     }

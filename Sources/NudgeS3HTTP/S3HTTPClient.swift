@@ -92,7 +92,7 @@ package final class S3HTTPClient: Sendable {
     /// consumer holds the download back); a dropped connection resumes with a ranged GET
     /// under the object's ETag, 500s and 503s are retried with backoff.
     package func read(_ object: S3ObjectListing.Object, in bucket: String, policy: S3RetryPolicy = S3RetryPolicy(),
-                     consume: (NIOCore.ByteBuffer) async throws -> Void) async throws -> S3ObjectRead {
+                     consume: (ByteBuffer) async throws -> Void) async throws -> S3ObjectRead {
         var read = S3ObjectRead(bucket: bucket, key: object.key, size: object.size, etag: object.etag,
                                 accessKeyID: configuration.credentials.accessKeyID, policy: policy)
         while true {

@@ -88,14 +88,14 @@ package final class S3InputSource: RemoteInputSource {
 /// The piece being copied out no longer counts: at most `bufferedBytes` plus two pieces
 /// are held.
 final class S3ObjectStream: RemoteByteStream {
-    private let pieces: BoundedQueue<NIOCore.ByteBuffer, RemoteReadError>
+    private let pieces: BoundedQueue<ByteBuffer, RemoteReadError>
     /// The piece the reading thread copies out of (only that thread touches it).
-    private var current = NIOCore.ByteBuffer()
+    private var current = ByteBuffer()
     private let download: Task<Void, Never>?
 
     init(client: S3HTTPClient, object: S3ObjectListing.Object, bucket: String, policy: S3RetryPolicy,
          bufferedBytes: Int) {
-        let pieces = BoundedQueue<NIOCore.ByteBuffer, RemoteReadError>(capacity: max(bufferedBytes, 1)) {
+        let pieces = BoundedQueue<ByteBuffer, RemoteReadError>(capacity: max(bufferedBytes, 1)) {
             $0.readableBytes
         }
         self.pieces = pieces
@@ -141,7 +141,7 @@ final class S3ObjectStream: RemoteByteStream {
 
     func close() {
         pieces.close()
-        current = NIOCore.ByteBuffer()
+        current = ByteBuffer()
         download?.cancel()
     }
 

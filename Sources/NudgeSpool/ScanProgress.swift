@@ -20,6 +20,7 @@ public final class ScanProgress: Sendable {
     private let started = MonotonicClock.now
     private let show: Show
 
+    /// Reports the read through `show`, at most five times a second.
     public init(show: @escaping Show) {
         self.show = show
     }

@@ -18,6 +18,7 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
     /// Inputs the ledger knows under the same path, with other content.
     case changedInputs([ChangedInput])
 
+    /// What went wrong and what to do, for a person.
     public var description: String {
         switch self {
         case .cannotCreate(let path, let error) where error.isPermissionDenied:
@@ -65,6 +66,7 @@ public enum SpoolError: Error, Sendable, CustomStringConvertible {
 
 /// An input whose path the ledger knows with other content.
 public struct ChangedInput: Sendable {
+    /// The input as this run reached it; the ledger holds other content under that path.
     public var path: String
     /// What differs, for a person: sizes or fingerprints, and the commit.
     public var change: String

@@ -9,6 +9,7 @@ public enum SpoolReadError: Error, Sendable, CustomStringConvertible {
     /// ledger was read, or the spool is damaged.
     case changed(path: String, expected: Int, found: Int)
 
+    /// What went wrong, for a person.
     public var description: String {
         switch self {
         case .unreadable(let path, let error): "cannot read \(path): \(error)"

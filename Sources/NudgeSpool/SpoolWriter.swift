@@ -13,8 +13,8 @@ package final class SpoolWriter {
     /// Buffered bytes are written out once a buffer holds this many.
     package let flushThreshold: Int
 
-    package var accepted: ByteBuffer
-    package var dropped: ByteBuffer
+    package var accepted: OutputBuffer
+    package var dropped: OutputBuffer
     private var acceptedFile: AsideFile?
     private var droppedFile: AsideFile?
     private let writer = BackgroundWriter()
@@ -22,8 +22,8 @@ package final class SpoolWriter {
     package init(directory: String, flushThreshold: Int = 1 << 20) {
         self.directory = directory
         self.flushThreshold = flushThreshold
-        accepted = ByteBuffer(capacity: flushThreshold + 64 * 1024)
-        dropped = ByteBuffer(capacity: flushThreshold + 64 * 1024)
+        accepted = OutputBuffer(capacity: flushThreshold + 64 * 1024)
+        dropped = OutputBuffer(capacity: flushThreshold + 64 * 1024)
     }
 
     deinit {
@@ -49,7 +49,7 @@ package final class SpoolWriter {
         }
     }
 
-    private func submit(_ buffer: inout ByteBuffer, to file: inout AsideFile) throws(BackgroundWriter.Failure) {
+    private func submit(_ buffer: inout OutputBuffer, to file: inout AsideFile) throws(BackgroundWriter.Failure) {
         file.bytesWritten += buffer.count
         try writer.submit(&buffer, to: file.descriptor!)
     }

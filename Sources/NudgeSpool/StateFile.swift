@@ -166,7 +166,7 @@ package enum StateFile {
     struct Writer: ~Copyable {
         let path: String
         private var file: FileDescriptor?
-        private var buffer: ByteBuffer
+        private var buffer: OutputBuffer
         private var crc: UInt = 0
         private var written = 0
         /// Without a file, what was flushed.
@@ -175,14 +175,14 @@ package enum StateFile {
         init(path: String) throws(SpoolError) {
             self.path = path
             file = try Files.create(path)
-            buffer = ByteBuffer(capacity: 4 << 20 + 64)
+            buffer = OutputBuffer(capacity: 4 << 20 + 64)
         }
 
         /// A writer that keeps the file's bytes in ``memory``; `label` names it in errors.
         init(inMemoryFor label: String) {
             path = label
             file = nil
-            buffer = ByteBuffer(capacity: 64 << 10)
+            buffer = OutputBuffer(capacity: 64 << 10)
         }
 
         mutating func append(_ bytes: [UInt8]) { buffer.append(bytes) }

@@ -353,7 +353,7 @@ struct AuditCollisionsCommand: ParsableCommand {
 /// in bounded memory, without a system call per line.
 struct StandardOutputBuffer: ~Copyable {
     static let flushAt = 64 << 10
-    private var buffer = ByteBuffer(capacity: Self.flushAt + 4096)
+    private var buffer = OutputBuffer(capacity: Self.flushAt + 4096)
     /// A write failed (a closed pipe): the rest is dropped, and the caller may stop.
     private(set) var failed = false
 

@@ -413,7 +413,7 @@ import Testing
         let props = #"{"big":5e1434,"tiny":-1E-999,"long":123456789012345678901234567890}"#
         let line = Array(#"{"type":"identify","userId":"u","traits":\#(props)}"#.utf8)
         var stage = RecordStage(maxLineBytes: 1 << 20)
-        var accepted = ByteBuffer(capacity: 16), dropped = ByteBuffer(capacity: 16)
+        var accepted = OutputBuffer(capacity: 16), dropped = OutputBuffer(capacity: 16)
         line.withUnsafeBytes {
             _ = stage.decide(event: $0, line: 1, source: SourceFile(path: "f"), accepted: &accepted, dropped: &dropped)
         }

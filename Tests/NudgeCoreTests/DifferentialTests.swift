@@ -202,7 +202,7 @@ import Testing
         for _ in 0..<20_000 {
             var bytes: [UInt8] = []
             for _ in 0..<Int.random(in: 0...24, using: &generator) { bytes += pieces.randomElement(using: &generator)! }
-            var out = ByteBuffer(capacity: 16)
+            var out = OutputBuffer(capacity: 16)
             out.append("{\"s\":")
             bytes.withUnsafeBytes { JSONOutput.appendStringRepairingUTF8($0, to: &out) }
             out.append("}")
@@ -219,7 +219,7 @@ import Testing
             let identify = objects % 2 == 0
             let written: [UInt8]? = wrapped.withUnsafeBytes { line in
                 guard JSONScanner().scan(line, into: &scanned) == .object else { return nil }
-                var out = ByteBuffer(capacity: 16)
+                var out = OutputBuffer(capacity: 16)
                 encoder.append(scanned.properties, in: line, droppingIdentityTraits: identify, to: &out)
                 return out.bytes
             }

@@ -21,7 +21,7 @@ import Testing
             for _ in 0..<Int.random(in: 0...40, using: &generator) {
                 bytes += pieces.randomElement(using: &generator)!
             }
-            var out = ByteBuffer(capacity: 16)
+            var out = OutputBuffer(capacity: 16)
             out.append("[")
             bytes.withUnsafeBytes { JSONOutput.appendStringRepairingUTF8($0, to: &out) }
             out.append("]")
@@ -30,7 +30,7 @@ import Testing
 
             // Valid UTF-8 takes the path that looks only at `"`, `\\` and controls.
             guard String(validating: bytes, as: UTF8.self) != nil else { continue }
-            var plain = ByteBuffer(capacity: 16)
+            var plain = OutputBuffer(capacity: 16)
             plain.append("[")
             bytes.withUnsafeBytes { JSONOutput.appendString($0, to: &plain) }
             plain.append("]")
@@ -40,14 +40,14 @@ import Testing
 
     @Test func decimalsOfEveryWidth() {
         for value in [0, 7, -7, 10, 99, 1_000_000, Int.max, Int.min + 1, Int.min] {
-            var out = ByteBuffer(capacity: 16)
+            var out = OutputBuffer(capacity: 16)
             JSONOutput.appendDecimal(value, to: &out)
             #expect(String(decoding: out.bytes, as: UTF8.self) == String(value))
         }
     }
 
     @Test func bufferGrowsTruncatesAndHandsOverItsMemory() {
-        var buffer = ByteBuffer(capacity: 16)
+        var buffer = OutputBuffer(capacity: 16)
         for i in 0..<1000 { buffer.append(UInt8(i & 0x7F)) }
         let (count, capacity) = (buffer.count, buffer.capacity)
         #expect(count == 1000 && capacity >= 1000)

@@ -17,7 +17,7 @@ import Testing
             let writer = BackgroundWriter(maxPending: 1)
             defer { writer.stop() }
             var expected = [String](repeating: "", count: 2)
-            var buffer = ByteBuffer(capacity: 16)
+            var buffer = OutputBuffer(capacity: 16)
             for block in 0..<200 {
                 let file = block % 3 == 0 ? 1 : 0
                 let text = String(repeating: "\(block) ", count: 1 + block % 50) + "\n"
@@ -36,7 +36,7 @@ import Testing
     @Test func aFailedBackgroundWriteIsReported() throws {
         let writer = BackgroundWriter()
         defer { writer.stop() }
-        var buffer = ByteBuffer(capacity: 16)
+        var buffer = OutputBuffer(capacity: 16)
         buffer.append("record\n")
         let readOnly = try FileDescriptor.open("/dev/null", for: .reading)
         defer { readOnly.close() }

@@ -142,8 +142,8 @@ package struct InMemoryRun {
         var stage = RecordStage(maxLineBytes: maxLineBytes)
         var framer = LineFramer(maxLineBytes: maxLineBytes)
         let source = SourceFile(path: path)
-        var acceptedOut = ByteBuffer(capacity: 16)
-        var droppedOut = ByteBuffer(capacity: 16)
+        var acceptedOut = OutputBuffer(capacity: 16)
+        var droppedOut = OutputBuffer(capacity: 16)
         bytes.withUnsafeBytes { raw in
             let step = max(chunk ?? raw.count, 1)
             var start = 0

@@ -31,7 +31,7 @@ STAGES = [  # (stage, pattern on the demangled or mangled symbol), first match w
     ("parse: facts", r"RecordParser|UnicodeText|Timestamp|DecodeArena|JSONString|DetailText|Fingerprint\b|FingerprintV"),
     ("encode", r"RecordEncoder|PropsEncoder|JSONOutput"),
     ("decide (sequencer)", r"Decider|IdentityState|FingerprintTable|WaitingTracks"),
-    ("copies (memcpy)", r"memcpy|memmove|ByteBuffer"),
+    ("copies (memcpy)", r"memcpy|memmove|OutputBuffer"),
     ("hand-off and threads", r"ParallelRecordStage|DecompressPipeline|WaitLock|BackgroundWriter|pthread|futex|NSCondition"),
 ]
 

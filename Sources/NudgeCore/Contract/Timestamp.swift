@@ -109,7 +109,7 @@ package struct Timestamp: Equatable, Sendable {
         }
     }
 
-    func appendISOString(to out: inout ByteBuffer) {
+    func appendISOString(to out: inout OutputBuffer) {
         out.appendUnsafe(maximum: Self.maxISOLength) { writeISOString(to: $0) }
     }
 

@@ -28,7 +28,7 @@ package struct Decider {
     }
 
     /// Decides every record of `batch`, in order, taking the lines from `batch.lines`.
-    package mutating func decide(_ batch: ParsedBatch, source: SourceFile, accepted: inout ByteBuffer, dropped: inout ByteBuffer) {
+    package mutating func decide(_ batch: ParsedBatch, source: SourceFile, accepted: inout OutputBuffer, dropped: inout OutputBuffer) {
         batch.lines.withBytes { lines in
             for facts in batch.records {
                 decide(facts, line: UnsafeRawBufferPointer(rebasing: lines[facts.lineBytes]), in: batch, source: source,
@@ -41,7 +41,7 @@ package struct Decider {
     @discardableResult
     package mutating func decide(
         _ facts: RecordFacts, line: UnsafeRawBufferPointer, in batch: ParsedBatch, source: SourceFile,
-        accepted: inout ByteBuffer, dropped: inout ByteBuffer
+        accepted: inout OutputBuffer, dropped: inout OutputBuffer
     ) -> RecordDecision {
         counts.records += 1
         if case .rejected(let reason) = facts.verdict {
@@ -106,7 +106,7 @@ package struct Decider {
 
     /// Copies the record as the parser encoded it to `out`.
     private func write(
-        _ facts: RecordFacts, _ batch: ParsedBatch, _ outcome: RecordDecision.Outcome, to out: inout ByteBuffer
+        _ facts: RecordFacts, _ batch: ParsedBatch, _ outcome: RecordDecision.Outcome, to out: inout OutputBuffer
     ) -> RecordDecision {
         let start = out.count
         batch.output.withBytes(in: facts.encoded) { out.append($0) }
@@ -118,7 +118,7 @@ package struct Decider {
     private mutating func decideTrack(
         _ facts: RecordFacts, user: UInt32, via origin: LinkOrigin?, extID: UnsafeRawBufferPointer,
         timestampIsValid: Bool, _ line: UnsafeRawBufferPointer, _ batch: ParsedBatch, _ source: SourceFile,
-        _ accepted: inout ByteBuffer, _ dropped: inout ByteBuffer
+        _ accepted: inout OutputBuffer, _ dropped: inout OutputBuffer
     ) -> RecordDecision {
         // Rule 11: the parser wrote the drop.
         guard timestampIsValid else {
@@ -149,7 +149,7 @@ package struct Decider {
     /// Writes a drop whose detail is in `detail` (a record the state dropped).
     private mutating func writeDrop(
         _ reason: ReasonCode, _ facts: RecordFacts, _ line: UnsafeRawBufferPointer, _ source: SourceFile,
-        _ dropped: inout ByteBuffer
+        _ dropped: inout OutputBuffer
     ) -> RecordDecision {
         counts[reason] += 1
         let framed = FramedLine(bytes: line, number: facts.lineNumber, length: facts.lineLength)
@@ -181,7 +181,7 @@ package struct Decider {
     /// (`fragmentLength` bytes long in full).
     package mutating func recordFault(
         detail: String, line: Int, offset: Int, fragment: [UInt8], fragmentLength: Int,
-        source: SourceFile, dropped: inout ByteBuffer
+        source: SourceFile, dropped: inout OutputBuffer
     ) {
         counts[.corruptInput] += 1
         encoder.appendFault(detail: detail, source: source, line: line, offset: offset,

@@ -1,17 +1,23 @@
 /// Tallies of what happened to records.
 public struct OutcomeCounts: Sendable, Equatable {
+    /// Records decided: non-blank input lines (faults are not records).
     public var records = 0
+    /// Records accepted as identifies.
     public var acceptedIdentify = 0
+    /// Records accepted as tracks.
     public var acceptedTrack = 0
     /// Indexed by `ReasonCode.allCases` position.
     package var reasons = [Int](repeating: 0, count: ReasonCode.allCases.count)
 
+    /// All counts zero.
     public init() {}
 
+    /// Records accepted, identifies and tracks together.
     public var accepted: Int { acceptedIdentify + acceptedTrack }
     /// Records dropped (faults are not records, so `corrupt_input` is not counted).
     public var dropped: Int { records - accepted }
 
+    /// Dropped-spool entries with `reason`; for `corrupt_input`, input faults (not records).
     public subscript(reason: ReasonCode) -> Int {
         get { reasons[reason.index] }
         set { reasons[reason.index] = newValue }

@@ -1,7 +1,7 @@
 /// Appending JSON text to a byte buffer: strings escaped so any strict parser accepts
 /// them (`"`, `\` and control characters), other Unicode kept as it came.
 package enum JSONOutput {
-    package static func appendDecimal(_ value: Int, to out: inout ByteBuffer) {
+    package static func appendDecimal(_ value: Int, to out: inout OutputBuffer) {
         out.appendUnsafe(maximum: 20) { start in
             var magnitude = value.magnitude
             var digits = 1
@@ -20,19 +20,19 @@ package enum JSONOutput {
     }
 
     /// A quoted string of valid UTF-8 `bytes`.
-    static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout ByteBuffer) {
+    static func appendString(_ bytes: UnsafeRawBufferPointer, to out: inout OutputBuffer) {
         appendQuoted(bytes, repairingUTF8: false, to: &out)
     }
 
     /// A quoted string of `text`.
-    package static func appendString(_ text: String, to out: inout ByteBuffer) {
+    package static func appendString(_ text: String, to out: inout OutputBuffer) {
         var text = text
         text.withUTF8 { appendString(UnsafeRawBufferPointer($0), to: &out) }
     }
 
     /// A quoted string of arbitrary bytes: each maximal ill-formed UTF-8 subpart becomes
     /// one U+FFFD (Unicode's recommended practice, as Python and WHATWG decoders do).
-    package static func appendStringRepairingUTF8(_ bytes: UnsafeRawBufferPointer, to out: inout ByteBuffer) {
+    package static func appendStringRepairingUTF8(_ bytes: UnsafeRawBufferPointer, to out: inout OutputBuffer) {
         appendQuoted(bytes, repairingUTF8: true, to: &out)
     }
 
@@ -40,7 +40,7 @@ package enum JSONOutput {
     /// word is stored whole, then the write position advances to the first special
     /// byte in it. Room is reserved for the worst case (every byte a 6-byte `\u00XX`,
     /// plus the slack of one word), so the loop itself checks no bounds.
-    private static func appendQuoted(_ bytes: UnsafeRawBufferPointer, repairingUTF8: Bool, to out: inout ByteBuffer) {
+    private static func appendQuoted(_ bytes: UnsafeRawBufferPointer, repairingUTF8: Bool, to out: inout OutputBuffer) {
         let count = bytes.count
         out.appendUnsafe(maximum: count * 6 + 2 + 8) { start in
             var to = start

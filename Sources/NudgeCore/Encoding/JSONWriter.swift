@@ -3,7 +3,7 @@
 /// reports, the ledger, checkpoints), except spool records, which the record encoders
 /// write from the same ``JSONOutput`` primitives on the hot path.
 package struct JSONWriter: ~Copyable {
-    private(set) var out = ByteBuffer(capacity: 4096)
+    private(set) var out = OutputBuffer(capacity: 4096)
     private var needsComma = false
 
     package init() {}

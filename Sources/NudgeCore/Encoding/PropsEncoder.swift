@@ -27,7 +27,7 @@ struct PropsEncoder {
     /// `droppingIdentityTraits`, the object's own `name`, `email` and `phone` are left out.
     mutating func append(
         _ span: JSONSpan, in line: UnsafeRawBufferPointer, droppingIdentityTraits: Bool = false,
-        to out: inout ByteBuffer
+        to out: inout OutputBuffer
     ) {
         guard span.kind == .object, let base = line.baseAddress else {
             out.append("{}")
@@ -37,7 +37,7 @@ struct PropsEncoder {
         writeValue(&reader, droppingIdentityTraits: droppingIdentityTraits, to: &out)
     }
 
-    private mutating func writeValue(_ reader: inout Reader, droppingIdentityTraits: Bool = false, to out: inout ByteBuffer) {
+    private mutating func writeValue(_ reader: inout Reader, droppingIdentityTraits: Bool = false, to out: inout OutputBuffer) {
         reader.skipWhitespace()
         switch reader.peek {
         case 0x7B: writeObject(&reader, droppingIdentityTraits: droppingIdentityTraits, to: &out)
@@ -64,7 +64,7 @@ struct PropsEncoder {
         }
     }
 
-    private mutating func writeObject(_ reader: inout Reader, droppingIdentityTraits: Bool, to out: inout ByteBuffer) {
+    private mutating func writeObject(_ reader: inout Reader, droppingIdentityTraits: Bool, to out: inout OutputBuffer) {
         out.append(0x7B)
         reader.index += 1
         let contentStart = out.count
@@ -139,7 +139,7 @@ struct PropsEncoder {
     /// Rewrites the object's members so each key appears once, at its first position,
     /// with its last value. Sorting by key keeps this O(m log m) even for hostile
     /// objects that repeat one key a hundred thousand times.
-    private mutating func keepLastValues(from first: Int, contentStart: Int, out: inout ByteBuffer) {
+    private mutating func keepLastValues(from first: Int, contentStart: Int, out: inout OutputBuffer) {
         scratch.removeAll(keepingCapacity: true)
         out.withBytes(in: contentStart..<out.count) { scratch.appendBytes($0) }
         out.truncate(to: contentStart)
@@ -170,7 +170,7 @@ struct PropsEncoder {
         }
     }
 
-    private mutating func writeString(_ reader: inout Reader, to out: inout ByteBuffer) {
+    private mutating func writeString(_ reader: inout Reader, to out: inout OutputBuffer) {
         let start = reader.index
         let hasEscapes = reader.skipString()
         let token = UnsafeRawBufferPointer(start: reader.base + start, count: reader.index - start)

@@ -7,7 +7,7 @@ package struct SourceFile: Sendable {
 
     package init(path: String) {
         self.path = path
-        var prefix = ByteBuffer(capacity: path.utf8.count * 6 + 32)
+        var prefix = OutputBuffer(capacity: path.utf8.count * 6 + 32)
         prefix.append("{\"file\":")
         Array(path.utf8).withUnsafeBytes { JSONOutput.appendStringRepairingUTF8($0, to: &prefix) }
         prefix.append(",\"line\":")
@@ -25,7 +25,7 @@ package struct RecordEncoder {
     @discardableResult
     mutating func appendIdentify(
         extID: UnsafeRawBufferPointer, line: UnsafeRawBufferPointer, lineNumber: Int, scanned: ScannedEvent,
-        source: SourceFile, to out: inout ByteBuffer
+        source: SourceFile, to out: inout OutputBuffer
     ) -> Range<Int> {
         out.append("{\"kind\":\"identify\",\"body\":")
         let bodyStart = out.count
@@ -54,7 +54,7 @@ package struct RecordEncoder {
     /// the tail (from `occurred_at` up to its `resolved_via`), then
     /// ``appendTrack(head:tail:extID:resolvedVia:body:to:)``. The head returns where the
     /// body starts in `out`, the tail where it ends.
-    func appendTrackHead(name: UnsafeRawBufferPointer, to out: inout ByteBuffer) -> Int {
+    func appendTrackHead(name: UnsafeRawBufferPointer, to out: inout OutputBuffer) -> Int {
         out.append("{\"kind\":\"track\",\"body\":")
         let bodyStart = out.count
         out.append("{\"name\":")
@@ -65,7 +65,7 @@ package struct RecordEncoder {
 
     mutating func appendTrackTail(
         occurredAt: UnsafeRawBufferPointer, line: UnsafeRawBufferPointer, lineNumber: Int, scanned: ScannedEvent,
-        source: SourceFile, to out: inout ByteBuffer
+        source: SourceFile, to out: inout OutputBuffer
     ) -> Int {
         out.append(",\"occurred_at\":\"")
         out.append(occurredAt)
@@ -86,7 +86,7 @@ package struct RecordEncoder {
     @discardableResult
     static func appendTrack(
         head: UnsafeRawBufferPointer, tail: UnsafeRawBufferPointer, extID: UnsafeRawBufferPointer,
-        resolvedVia: LinkOrigin?, body: Range<Int>, to out: inout ByteBuffer
+        resolvedVia: LinkOrigin?, body: Range<Int>, to out: inout OutputBuffer
     ) -> Range<Int> {
         let start = out.count
         out.append(head)
@@ -108,7 +108,7 @@ package struct RecordEncoder {
     @discardableResult
     func appendDropped(
         _ reason: ReasonCode, detail: UnsafeRawBufferPointer, line: FramedLine, labels: RecordLabels?,
-        source: SourceFile, to out: inout ByteBuffer
+        source: SourceFile, to out: inout OutputBuffer
     ) -> Range<Int> {
         out.append("{\"reason\":\"")
         out.append(utf8: reason.rawValue)
@@ -132,7 +132,7 @@ package struct RecordEncoder {
     /// A `corrupt_input` entry: a fault, not a record.
     func appendFault(
         detail: String, source: SourceFile, line: Int, offset: Int, fragment: [UInt8], fragmentLength: Int,
-        to out: inout ByteBuffer
+        to out: inout OutputBuffer
     ) {
         out.append("{\"reason\":\"corrupt_input\",\"detail\":")
         JSONOutput.appendString(detail, to: &out)
@@ -148,7 +148,7 @@ package struct RecordEncoder {
     }
 
     private func appendRaw(
-        _ bytes: UnsafeRawBufferPointer, fullLength: Int, cut: Bool, isValidUTF8: Bool, to out: inout ByteBuffer
+        _ bytes: UnsafeRawBufferPointer, fullLength: Int, cut: Bool, isValidUTF8: Bool, to out: inout OutputBuffer
     ) {
         let kept = UnsafeRawBufferPointer(rebasing: bytes[..<(cut ? Self.rawPrefixLength(bytes) : bytes.count)])
         out.append(",\"raw\":")
@@ -182,7 +182,7 @@ package struct RecordEncoder {
         return index
     }
 
-    private func appendSource(_ source: SourceFile, _ line: Int, to out: inout ByteBuffer) {
+    private func appendSource(_ source: SourceFile, _ line: Int, to out: inout OutputBuffer) {
         out.append(",\"source\":")
         out.append(source.jsonPrefix)
         JSONOutput.appendDecimal(line, to: &out)
@@ -190,7 +190,7 @@ package struct RecordEncoder {
     }
 
     /// A string value copied as it came, or `null` when absent or not a string.
-    private func appendOptionalString(_ span: JSONSpan, _ line: UnsafeRawBufferPointer, to out: inout ByteBuffer) {
+    private func appendOptionalString(_ span: JSONSpan, _ line: UnsafeRawBufferPointer, to out: inout OutputBuffer) {
         if span.kind == .string {
             out.append(span.text(in: line))
         } else {
@@ -200,7 +200,7 @@ package struct RecordEncoder {
 
     /// `name`, `email`, `phone`: a string as it came, a number as its JSON text in quotes.
     private func appendStringField(
-        _ key: StaticString, _ span: JSONSpan, _ line: UnsafeRawBufferPointer, to out: inout ByteBuffer
+        _ key: StaticString, _ span: JSONSpan, _ line: UnsafeRawBufferPointer, to out: inout OutputBuffer
     ) {
         switch span.kind {
         case .string:

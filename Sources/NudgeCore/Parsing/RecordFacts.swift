@@ -93,10 +93,10 @@ package final class ParsedBatch: @unchecked Sendable {
     // it from the reading thread to a worker to the sequencer under its lock).
 
     /// The lines' bytes, one after another (filled by the reading side).
-    package var lines = ByteBuffer(capacity: 1 << 16)
+    package var lines = OutputBuffer(capacity: 1 << 16)
     package internal(set) var records: [RecordFacts] = []
     /// The pre-encoded records.
-    package internal(set) var output = ByteBuffer(capacity: 1 << 16)
+    package internal(set) var output = OutputBuffer(capacity: 1 << 16)
     /// Sanitised ids and raw `userId`s the facts refer to.
     package internal(set) var text: [UInt8] = []
 

@@ -28,7 +28,7 @@ package struct RecordStage {
     /// Parses and decides one line the framer handed out.
     @discardableResult
     package mutating func decide(
-        _ line: FramedLine, source: SourceFile, accepted: inout ByteBuffer, dropped: inout ByteBuffer
+        _ line: FramedLine, source: SourceFile, accepted: inout OutputBuffer, dropped: inout OutputBuffer
     ) -> RecordDecision {
         decide(line.bytes, number: line.number, length: line.length, source: source,
                accepted: &accepted, dropped: &dropped)
@@ -38,8 +38,8 @@ package struct RecordStage {
     /// pretty-printed object, a dropped record's `raw`), as physical line `line`.
     @discardableResult
     package mutating func decide(
-        event: UnsafeRawBufferPointer, line: Int, source: SourceFile, accepted: inout ByteBuffer,
-        dropped: inout ByteBuffer
+        event: UnsafeRawBufferPointer, line: Int, source: SourceFile, accepted: inout OutputBuffer,
+        dropped: inout OutputBuffer
     ) -> RecordDecision {
         decide(event, number: line, length: event.count, source: source, accepted: &accepted, dropped: &dropped)
     }
@@ -47,7 +47,7 @@ package struct RecordStage {
     /// Frames `chunk` with `framer`, then parses and decides each of its lines.
     package mutating func decide(
         _ chunk: UnsafeRawBufferPointer, framedBy framer: inout LineFramer, source: SourceFile,
-        accepted: inout ByteBuffer, dropped: inout ByteBuffer, _ decided: (RecordDecision) -> Void = { _ in }
+        accepted: inout OutputBuffer, dropped: inout OutputBuffer, _ decided: (RecordDecision) -> Void = { _ in }
     ) {
         var position = 0
         while let line = framer.nextLine(in: chunk, from: &position) {
@@ -57,8 +57,8 @@ package struct RecordStage {
 
     /// Ends the stream `framer` framed: parses and decides its last line, if it has one.
     package mutating func finish(
-        framedBy framer: inout LineFramer, source: SourceFile, accepted: inout ByteBuffer,
-        dropped: inout ByteBuffer, _ decided: (RecordDecision) -> Void = { _ in }
+        framedBy framer: inout LineFramer, source: SourceFile, accepted: inout OutputBuffer,
+        dropped: inout OutputBuffer, _ decided: (RecordDecision) -> Void = { _ in }
     ) {
         if let last = framer.finish() { decided(decide(last, source: source, accepted: &accepted, dropped: &dropped)) }
     }
@@ -66,7 +66,7 @@ package struct RecordStage {
     /// The two steps over a batch of one line.
     private mutating func decide(
         _ bytes: UnsafeRawBufferPointer, number: Int, length: Int, source: SourceFile,
-        accepted: inout ByteBuffer, dropped: inout ByteBuffer
+        accepted: inout OutputBuffer, dropped: inout OutputBuffer
     ) -> RecordDecision {
         batch.removeAll()
         batch.lines.append(bytes)

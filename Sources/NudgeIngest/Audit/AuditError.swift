@@ -8,6 +8,7 @@ public enum AuditError: Error, Sendable, CustomStringConvertible {
     /// A write of `redrive` failed; nothing of it was committed.
     case writing(SpoolError)
 
+    /// What went wrong, for a person.
     public var description: String {
         switch self {
         case .writing(let error): "\(error)"

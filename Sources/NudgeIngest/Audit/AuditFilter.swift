@@ -3,9 +3,11 @@ import NudgeCore
 /// Which dropped records `audit list` and `redrive` select. Each kind of criterion
 /// given must match (AND); several values of one kind are alternatives (OR).
 public struct AuditFilter: Sendable, Equatable {
+    /// The record's reason code (`--reason`).
     public var reasons: [ReasonCode] = []
     /// The record's `type` / `event`, exactly.
     public var types: [String] = []
+    /// The record's `event`, exactly (`--event`).
     public var events: [String] = []
     /// The original event's `userId` (string text or integer JSON text), its
     /// `anonymousId`, or the `ext_id` its `userId` sanitises to.
@@ -15,8 +17,10 @@ public struct AuditFilter: Sendable, Equatable {
     /// The event's time (see ``ScannedDrop/eventTime(_:)``) is at or after `from` and
     /// before `to`, in milliseconds since the epoch.
     public var from: Int64?
+    /// The end of the window, excluded (see ``from``); nil for no end.
     public var to: Int64?
 
+    /// A filter with no criteria: it selects every entry of the dropped spool.
     public init() {}
 
     /// Whether `file` (a `source.file`) is one of `files` or lies under one of them as a

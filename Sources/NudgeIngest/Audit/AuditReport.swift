@@ -8,13 +8,18 @@ import Synchronization
 /// type and event name, by input file and by day, with one example per reason
 /// (`schemas/audit-report.schema.json`).
 public struct AuditReport: Sendable {
+    /// The spool directory audited, as given.
     public var spool: String
+    /// Commits in the ledger (runs' inputs and redrives).
     public var commits: Int
     /// With `audit --file`: the inputs (or folders of them, `s3://` prefixes included)
     /// the report is limited to; empty for the whole spool.
     package var onlyFiles: [String] = []
+    /// Records read from the committed inputs (the ledger's counts): `accepted` + `dropped`.
     public var records = 0
+    /// Records in the accepted spool: the ledger's counts plus what `redrive` moved.
     public var accepted = 0
+    /// Records in the dropped spool now (faults excluded).
     public var dropped = 0
     /// `corrupt_input` entries: input faults, not records.
     public var faults = 0
@@ -23,12 +28,17 @@ public struct AuditReport: Sendable {
     /// Faults no later commit has read whole: what still needs doing.
     public var unresolvedFaults: Int { max(faults - resolvedFaults.count, 0) }
     package var redriven = 0
+    /// Every reason code, in rule order, with its count (zeros included).
     public var reasons: [ReasonCount] = []
+    /// Dropped records by `type` and `event`, most first.
     public var events: [EventCount] = []
+    /// The counts per input (`source.file`), in commit order.
     public var files: [FileCount] = []
+    /// Dropped records by UTC day of their event, ascending, undated last.
     public var days: [DayCount] = []
     /// Disagreements between the ledger's counts and the dropped spool (damage).
     package var problems: [String] = []
+    /// Wall-clock seconds the report took to make.
     public var elapsedSeconds = 0.0
     /// What `replay` and `requeue` have done with the accepted spool.
     package var replay = ReplayCounts()

@@ -12,6 +12,7 @@ public struct Preview: ~Copyable {
     /// One event's outcome: the record stage's decision, and the record `run` would
     /// write, exactly as the spool would hold it (`accepted-record` or `dropped-record`).
     public struct Outcome: Sendable {
+        /// The event's 1-based physical line in what was given (1 for ``Preview/decide(event:)``).
         public var line: Int
         package var decision: RecordDecision.Outcome
         /// The record, without its `\n`.
@@ -20,6 +21,7 @@ public struct Preview: ~Copyable {
         /// `detail` (a JSON string).
         package var bodyOrDetail: Range<Int>
 
+        /// Whether `run` would accept the record (write it to the accepted spool).
         public var isAccepted: Bool { decision.isAccepted }
         /// Why the record would be dropped; nil when it would be accepted.
         public var reason: ReasonCode? {
@@ -75,8 +77,8 @@ public struct Preview: ~Copyable {
     private var stage: RecordStage
     private var framer: LineFramer
     private let source: SourceFile
-    private var accepted = ByteBuffer(capacity: 4096)
-    private var dropped = ByteBuffer(capacity: 4096)
+    private var accepted = OutputBuffer(capacity: 4096)
+    private var dropped = OutputBuffer(capacity: 4096)
 
     /// Previews against the spool at `spool`; `sourceName` is the `source.file` the
     /// records show (`-` for standard input).
@@ -102,6 +104,8 @@ public struct Preview: ~Copyable {
         }
     }
 
+    /// Decides the last line, when it had no `\n` at its end; call once, after the last
+    /// ``consume(_:_:)``.
     public mutating func finish(_ emit: (Outcome) -> Void) {
         if let last = framer.finish() {
             emit(outcome(stage.decide(last, source: source, accepted: &accepted, dropped: &dropped)))

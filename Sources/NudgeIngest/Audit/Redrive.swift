@@ -70,8 +70,8 @@ private struct RedrivePass: ~Copyable {
     var stage: RecordStage
     var summary: RedriveSummary
     /// What a dry run accepts, and what stays dropped (kept where it is): not written.
-    var scratchAccepted = ByteBuffer(capacity: 1 << 16)
-    var stillDropped = ByteBuffer(capacity: 1 << 16)
+    var scratchAccepted = OutputBuffer(capacity: 1 << 16)
+    var stillDropped = OutputBuffer(capacity: 1 << 16)
     /// Moved records by input file, in the order the files were first seen.
     var movedBySource: [String: Int] = [:]
     var sourceOrder: [String] = []
@@ -187,7 +187,7 @@ private final class RewrittenFiles {
     let commit: Int
     /// The file being read, and its rewrite once one of its records moved.
     private(set) var current: (commit: Int, moved: Int, file: AsideFile?)?
-    private var buffer = ByteBuffer(capacity: 1 << 20)
+    private var buffer = OutputBuffer(capacity: 1 << 20)
     private(set) var replaced: [RedriveChange.Replaced] = []
 
     init(folder: String, commit: Int) {
@@ -241,7 +241,9 @@ private final class RewrittenFiles {
 
 /// What `nudge-ingest redrive` did (`schemas/redrive-summary.schema.json`).
 public struct RedriveSummary: Sendable {
+    /// The spool directory redriven, as given.
     public var spool: String
+    /// `--dry-run`: the counts say what would move, and nothing was written.
     public var dryRun: Bool
     /// The commit that holds the moved records; nil when nothing moved (or a dry run).
     public var commit: Int?
@@ -249,7 +251,9 @@ public struct RedriveSummary: Sendable {
     public var selected = 0
     /// Moved to the accepted spool, by their old reason (rule order).
     package var moved = [Int](repeating: 0, count: ReasonCode.allCases.count)
+    /// Dropped files rewritten without the moved records (on a dry run: that would be).
     public var filesRewritten = 0
+    /// Wall-clock seconds the redrive took.
     public var elapsedSeconds = 0.0
 
     init(spool: String, dryRun: Bool) {
@@ -257,6 +261,7 @@ public struct RedriveSummary: Sendable {
         self.dryRun = dryRun
     }
 
+    /// Records moved to the accepted spool (on a dry run: that would move).
     public var movedTotal: Int { moved.reduce(0, +) }
 
     package var report: String {
@@ -278,6 +283,7 @@ public struct RedriveSummary: Sendable {
         return lines.joined(separator: "\n")
     }
 
+    /// The `--json` document (`schemas/redrive-summary.schema.json`).
     public var json: String {
         var out = JSONWriter()
         out.beginObject()

@@ -4,6 +4,7 @@ import NudgeSystem
 
 /// Runs the whole pipeline over the inputs: read → frame → scan → decide → write.
 public struct IngestRun {
+    /// The settings of the run (those of `nudge-ingest run`).
     public var options: RunOptions
     /// Where the inputs in S3 are read from (nil: a run of local inputs only).
     package var remote: (any RemoteInputSource)?

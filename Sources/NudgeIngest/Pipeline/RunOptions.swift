@@ -26,5 +26,6 @@ public struct RunOptions: Sendable {
     /// Spool bytes gathered before they go to the writing thread.
     var spoolFlushBytes = 1 << 20
 
+    /// The defaults of `nudge-ingest run`.
     public init() {}
 }

@@ -2,16 +2,21 @@ import NudgeSystem
 
 /// Where a long run stands, for a progress line.
 public struct RunProgress: Sendable {
+    /// The input being read: its 0-based index among the inputs the run processes.
     public var inputIndex: Int
+    /// Inputs the run sets out to process (those it skips not counted).
     public var inputCount: Int
+    /// The path of the input being read.
     public var path: String
-    public var inputBytesRead: Int
-    public var inputBytesTotal: Int?
+    package var inputBytesRead: Int
+    package var inputBytesTotal: Int?
     /// File bytes of the inputs before this one, and of all the run's inputs (nil when
     /// some size is unknown: standard input, a FIFO).
     package var bytesBefore: Int = 0
     package var bytesTotal: Int?
+    /// Records decided so far in this run, over all its inputs.
     public var records: Int
+    /// Seconds since the run started.
     public var elapsedSeconds: Double
 
     /// The share of all the run's input bytes read, 0–1, when the total is known.

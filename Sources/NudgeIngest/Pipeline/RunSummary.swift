@@ -3,9 +3,13 @@ import NudgeSpool
 
 /// The outcome of `nudge-ingest run`: the contract's run summary.
 public struct RunSummary: Sendable {
+    /// The spool directory the run wrote to (`--spool`).
     public var spool: String
+    /// The inputs this run committed, in the order read.
     public var inputs: [InputSummary] = []
+    /// The counts over the inputs committed (an interrupted input's records are not).
     public var counts = OutcomeCounts()
+    /// Wall-clock duration of the run, in seconds.
     public var elapsedSeconds: Double = 0
     /// Inputs the spool had committed already.
     public var skipped: [SkippedInput] = []
@@ -47,6 +51,7 @@ public struct RunSummary: Sendable {
 
     package var uncompressedBytes: Int { inputs.reduce(0) { $0 + $1.uncompressedBytes } }
     package var compressedBytes: Int { inputs.reduce(0) { $0 + $1.bytes } }
+    /// Inputs that ended in a fault (`corrupt_input` entries this run wrote).
     public var faults: Int { counts[.corruptInput] }
 
     /// 0 when every input was read whole; 2 when some input was unreadable or corrupt,

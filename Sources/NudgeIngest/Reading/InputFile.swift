@@ -29,6 +29,8 @@ public struct InputFile: Sendable, Equatable {
         return FileSystem.regularFileSize(fileSystemPath)
     }
 
+    /// A local input at `path` (`-` for standard input); with `unreadableReason`, it is
+    /// reported as a fault with that reason instead of being read.
     public init(path: String, unreadableReason: String? = nil) {
         self.init(fileSystemPath: Array(path.utf8), unreadableReason: unreadableReason)
     }

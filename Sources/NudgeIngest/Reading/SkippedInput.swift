@@ -4,6 +4,7 @@ import NudgeSystem
 
 /// An input a run leaves alone because the spool has committed its content already.
 public struct SkippedInput: Sendable {
+    /// Why an input was left alone.
     public enum Reason: Sendable, Equatable {
         /// Commit `commit` holds this content, read then from `path` (this path or another).
         case committed(commit: Int, path: String)
@@ -17,6 +18,8 @@ public struct SkippedInput: Sendable {
         case sameContent(path: String)
     }
 
+    /// The input as this run reached it.
     public var path: String
+    /// Why it was left alone.
     public var reason: Reason
 }

@@ -3,24 +3,26 @@ import NudgeSystem
 
 /// What came back: a status and (bounded) body, or the reason there was none.
 public struct HTTPAnswer: Sendable, Equatable {
-    public var status: Int?
-    public var retryAfter: String?
+    package var status: Int?
+    package var retryAfter: String?
     /// The first ``bodyLimit`` bytes of the response body (for the rejected spool).
-    public var body: [UInt8] = []
+    package var body: [UInt8] = []
     /// No answer: a timeout or a connection error, for a person (never holds the key).
-    public var failure: String?
+    package var failure: String?
     /// No answer came within the request timeout (a congestion signal).
-    public var timedOut: Bool
+    package var timedOut: Bool
     /// No connection could be made at all: refused, no such host, or a TLS handshake
     /// that failed. Before the destination has ever answered, that is a wrong
     /// `--endpoint` (or a service that is down), not a fault worth retrying.
-    public var unreachable: Bool
+    package var unreachable: Bool
     /// When it arrived, in Unix seconds: what an HTTP-date `Retry-After` is counted from.
     package var receivedAt: Double
 
     /// Bytes of a response body kept.
     package static let bodyLimit = 2048
 
+    /// An answer with HTTP `status`, or none (`status` nil, `failure` saying why);
+    /// `receivedAt` is in Unix seconds, now by default.
     public init(status: Int?, retryAfter: String? = nil, body: [UInt8] = [], failure: String? = nil, timedOut: Bool = false,
                 unreachable: Bool = false, receivedAt: Double? = nil) {
         self.status = status

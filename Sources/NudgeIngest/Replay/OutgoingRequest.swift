@@ -2,13 +2,16 @@ import NudgeCore
 
 /// One HTTP request replay sends.
 public struct OutgoingRequest: Sendable, Equatable {
+    /// `PUT` for an identify, `POST` for a batch of tracks.
     public var method: String
+    /// `{endpoint}/identify` or `{endpoint}/events/batch`.
     public var url: String
     /// Header names and values, the API key included (``redactedHeaders`` hides it).
     public var headers: [(name: String, value: String)]
+    /// The JSON body: one identify's body, or an array of track bodies.
     public var body: [UInt8]
     /// Records the body carries.
-    public var records: Int
+    package var records: Int
 
     package init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8], records: Int) {
         self.method = method
@@ -59,6 +62,7 @@ public struct OutgoingRequest: Sendable, Equatable {
         headers.map { $0.name == "apikey" ? ($0.name, "[redacted]") : $0 }
     }
 
+    /// Whether both are the same request: method, URL, headers in order, body and records.
     public static func == (lhs: OutgoingRequest, rhs: OutgoingRequest) -> Bool {
         lhs.method == rhs.method && lhs.url == rhs.url && lhs.body == rhs.body && lhs.records == rhs.records
             && lhs.headers.elementsEqual(rhs.headers) { $0.name == $1.name && $0.value == $1.value }

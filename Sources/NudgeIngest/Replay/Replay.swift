@@ -4,7 +4,9 @@ import NudgeSystem
 /// Delivers the accepted spool to Nudge: opens the spool's replay progress, drives a
 /// ``ReplayMachine`` through a ``ReplayShell`` until it finishes, and sums it up.
 public struct Replay: Sendable {
+    /// The spool directory whose accepted records are delivered.
     public var spool: String
+    /// Where and how to deliver: endpoint, API key, concurrency.
     public var configuration: ReplayConfiguration
     /// Send and save nothing: the requests go to a ``DryRunTransport``, which counts
     /// (and may print) them, and no progress is written.
@@ -16,6 +18,7 @@ public struct Replay: Sendable {
     /// destinations were recorded) is this destination's progress.
     public var adoptCheckpoint = false
 
+    /// A replay of `spool` with `configuration`; with `dryRun`, nothing is sent or saved.
     public init(spool: String, configuration: ReplayConfiguration, dryRun: Bool = false) {
         self.spool = spool
         self.configuration = configuration

@@ -8,6 +8,7 @@ public enum ReplayError: Error, Sendable, CustomStringConvertible {
     /// The spool's replay progress is another destination's, or another spool's.
     case refused(ReplayRefusal)
 
+    /// What went wrong, for a person.
     public var description: String {
         switch self {
         case .spool(let error): "\(error)"

@@ -2,11 +2,14 @@
 public struct ReplayProgress: Sendable {
     /// Records answered (acknowledged or rejected) by this replay, of `total` to send.
     public var answered: Int
+    /// Records still to deliver when the replay started.
     public var total: Int
+    /// Records this replay wrote to the rejected spool.
     public var rejected: Int
-    public var inFlight: Int
-    public var concurrency: Int
-    public var retries: Int
+    package var inFlight: Int
+    package var concurrency: Int
+    package var retries: Int
+    /// Seconds since the replay started.
     public var elapsedSeconds: Double
 
     /// The last answer that was not an acknowledgement (`HTTP 503`, `connection refused`).

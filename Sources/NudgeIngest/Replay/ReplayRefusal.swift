@@ -12,6 +12,7 @@ public enum ReplayRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// The checkpoint vouches for more accepted records than the spool holds.
     case pastTheEnd(spool: String, counted: Int, accepted: Int)
 
+    /// What happened and what to do, for a person; it ends "Nothing was sent".
     public var description: String {
         switch self {
         case .otherDestination(let spool, let saved, let asked, let askedWasKept):

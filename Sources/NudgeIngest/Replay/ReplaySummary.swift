@@ -3,18 +3,25 @@ import NudgeCore
 /// The outcome of `nudge-ingest replay` (`schemas/replay-summary.schema.json`); its
 /// text for a person is `NudgeRendering`'s.
 public struct ReplaySummary: Sendable {
+    /// The spool directory delivered from.
     public var spool: String
+    /// The base URL delivered to.
     public var endpoint: String
+    /// Nothing was sent: the counts say what would be.
     public var dryRun: Bool
     package var tally = ReplayTally()
+    /// How the replay ended: everything delivered, interrupted, or stopped early.
     public var end = ReplayEnd.delivered
     /// Records still to deliver when the replay started.
     public var total = 0
     /// Records of `total` not answered (acknowledged or rejected) when it stopped.
-    public var remaining = 0
+    package var remaining = 0
+    /// Wall-clock duration of the replay, in seconds.
     public var elapsedSeconds = 0.0
     /// Totals over every replay of this spool, from the checkpoint.
     public var totalAcknowledged = 0
+    /// Records in the rejected spool now: rejected over every replay to this destination,
+    /// less those `requeue` put back.
     public var totalRejected = 0
 
     package init(spool: String, endpoint: String, dryRun: Bool) {
@@ -49,6 +56,7 @@ public struct ReplaySummary: Sendable {
         return sorted[min(sorted.count - 1, Int((Double(sorted.count) * percentile).rounded(.up)) - 1)]
     }
 
+    /// The `--json` document (`schemas/replay-summary.schema.json`).
     public var json: String {
         let seconds = max(elapsedSeconds, 1e-9)
         var json = JSONWriter()

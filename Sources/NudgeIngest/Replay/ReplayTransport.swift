@@ -12,5 +12,6 @@ public protocol ReplayTransport: Sendable {
 }
 
 extension ReplayTransport {
+    /// The default: nil, so every request is sent.
     public func answerAtOnce(_ request: OutgoingRequest) -> HTTPAnswer? { nil }
 }

@@ -31,7 +31,7 @@ package final class BackgroundWriter: Sendable {
         // @unchecked Sendable: raw memory that belongs to whoever holds the block: the
         // submitting thread until it is queued, then the writing thread until it is
         // back in `spare`, from which one submit at a time takes it.
-        let storage: ByteBuffer.Storage
+        let storage: OutputBuffer.Storage
     }
 
     private struct Job: Sendable {
@@ -62,7 +62,7 @@ package final class BackgroundWriter: Sendable {
 
     /// Queues `buffer`'s bytes for writing to `descriptor` and leaves `buffer` empty,
     /// in a spare block of memory (waiting while `maxPending` blocks are queued).
-    package func submit(_ buffer: inout ByteBuffer, to descriptor: FileDescriptor) throws(Failure) {
+    package func submit(_ buffer: inout OutputBuffer, to descriptor: FileDescriptor) throws(Failure) {
         guard !buffer.isEmpty else { return }
         let replacement = try state.withLock { state throws(Failure) -> Block in
             if let failure = state.failure { throw failure }
@@ -117,7 +117,7 @@ package final class BackgroundWriter: Sendable {
     }
 
     /// Writes the whole block, then asks the kernel to start writing it to disk.
-    private static func writeAll(_ block: ByteBuffer.Storage, to descriptor: FileDescriptor) throws(SystemError) {
+    private static func writeAll(_ block: OutputBuffer.Storage, to descriptor: FileDescriptor) throws(SystemError) {
         try descriptor.writeAll(UnsafeRawBufferPointer(start: block.base, count: block.count))
         // Best effort: where the call fails the commit's fsync writes everything.
         if let end = try? descriptor.currentOffset(), end >= block.count {

@@ -4,7 +4,7 @@
 /// bounds check and a copy: no copy-on-write uniqueness test, no generic collection
 /// path. The buffer is noncopyable, which keeps exactly one owner of its memory, and
 /// it grows only inside its own methods, so no pointer into it outlives an append.
-package struct ByteBuffer: ~Copyable {
+package struct OutputBuffer: ~Copyable {
     private var base: UnsafeMutablePointer<UInt8>
     package private(set) var count = 0
     package private(set) var capacity: Int
