@@ -195,19 +195,6 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// `--max-line-bytes`, shared by the commands that decide records.
-struct LineLimitOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Lines longer than this many bytes are dropped as line_too_long.", valueName: "N"))
-    var maxLineBytes: Int = 1 << 20
-
-    func validate() throws {
-        guard maxLineBytes > 0 && maxLineBytes <= 1 << 30 else {
-            throw ValidationError("--max-line-bytes must be between 1 and 1073741824.")
-        }
-    }
-}
-
 /// Ends a command that failed before its summary: the error on standard error, exit 1.
 func fail(_ error: Error, progress: ProgressLine?) -> ExitCode {
     progress?.clear()
@@ -222,85 +209,6 @@ func finish(report: String, json: String?, exitStatus: Int32, progress: Progress
     FileStream.standardError.write(report + "\n")
     if let json { FileStream.standardOutput.write(json + "\n") }
     if exitStatus != 0 { throw ExitCode(exitStatus) }
-}
-
-/// A progress line redrawn in place on a terminal, never wider than the terminal (a
-/// line that wrapped would leave a copy behind at every redraw).
-final class ProgressLine: Sendable {
-    /// A progress line when standard error is a terminal; nil otherwise (a log file
-    /// gets the summary only).
-    static func onTerminal() -> ProgressLine? {
-        FileDescriptor.standardError.isTerminal ? ProgressLine() : nil
-    }
-
-    func show(_ progress: RunProgress) {
-        draw(progress.line(width: Self.width))
-    }
-
-    /// `head · tail`, `tail` (a path) shortened in its middle to fit.
-    func show(_ head: String, _ tail: String = "") {
-        draw(tail.isEmpty ? String(head.prefix(Self.width - 1)) : fitted(head, tail, width: Self.width))
-    }
-
-    private func draw(_ line: String) {
-        FileStream.standardError.write("\r\u{1B}[2K" + line)
-    }
-
-    func clear() {
-        FileStream.standardError.write("\r\u{1B}[2K")
-    }
-
-    /// A ``ScanProgress`` that draws `what 45% · ETA 3s` on this line.
-    func scan(_ what: String) -> ScanProgress {
-        ScanProgress { [self] fraction, secondsLeft in
-            show("\(what) \(Int(fraction * 100))%" + (secondsLeft.map { " · ETA " + duration($0) } ?? ""))
-        }
-    }
-
-    /// The terminal's width now (it may be resized while a run goes on); 80 when unknown.
-    static var width: Int {
-        FileDescriptor.standardError.terminalColumns ?? 80
-    }
-}
-
-/// Ctrl-C during a command that stops at a safe point: the first asks it to stop (the
-/// command checks ``isRequested``), a second exits at once with 130 (the spool is
-/// crash-safe: the next command recovers it).
-final class Interruption {
-    private final class Flag: Sendable {
-        let value = Atomic<Bool>(false)
-    }
-
-    private let requested = Flag()
-    private let source: any DispatchSourceSignal
-
-    init(progress: ProgressLine?) {
-        source = CurrentProcess.handleInterrupts { [requested] in
-            if requested.value.exchange(true, ordering: .relaxed) {
-                progress?.clear()
-                FileStream.standardError.write("nudge-ingest: interrupted again: stopping now\n")
-                CurrentProcess.exitImmediately(130)
-            }
-            progress?.clear()
-            FileStream.standardError.write("nudge-ingest: interrupted: stopping; the input being read is not "
-                                           + "committed, the ones before it are. Ctrl-C again to stop at once\n")
-        }
-    }
-
-    var isRequested: Bool { requested.value.load(ordering: .relaxed) }
-}
-
-/// Unbuffered writes to a file descriptor.
-struct FileStream {
-    let descriptor: FileDescriptor
-    static let standardError = FileStream(descriptor: .standardError)
-    static let standardOutput = FileStream(descriptor: .standardOutput)
-
-    /// Writes all of `text`; a failure (a closed pipe) is not reported: there is no one to tell.
-    func write(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes in _ = try? descriptor.writeAll(UnsafeRawBufferPointer(bytes)) }
-    }
 }
 
 extension InflateBackend: ExpressibleByArgument {}

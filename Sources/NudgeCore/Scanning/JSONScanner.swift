@@ -1,13 +1,3 @@
-/// What a line is, once scanned.
-package enum ScanOutcome: Equatable, Sendable {
-    /// A JSON object; its fields are in the `ScannedEvent`.
-    case object
-    /// Valid JSON whose root is not an object.
-    case notAnObject(JSONKind)
-    /// Not strict JSON, or not UTF-8.
-    case malformed(JSONSyntaxError)
-}
-
 /// A single-pass, byte-level, validating JSON scanner.
 ///
 /// It checks the whole line against RFC 8259 (strict: no NaN, comments or trailing

@@ -2,60 +2,6 @@ import NudgeCore
 import NudgeSpool
 import NudgeSystem
 
-/// How reading one input ended.
-package enum ReadEnd: Sendable, Equatable {
-    /// Every byte was read; every gzip member ended cleanly.
-    case complete
-    /// The file could not be opened or read.
-    case unreadable(String)
-    /// The gzip stream is corrupt, truncated or followed by garbage.
-    case corrupt(GzipFault)
-    /// The remote store failed (unreachable after its retries, credentials refused, the
-    /// object changed or gone): not a fault of the input. The run stops before it, with
-    /// the input uncommitted.
-    case stopped(RemoteReadError)
-    /// The input is in a format `run` does not read (zip, bzip2, xz, zstd), known by its
-    /// first bytes: nothing of it was handed out, and it is not committed. (A file is
-    /// refused before the run; standard input, a FIFO or an S3 object when it is read.)
-    case refused(RefusedFormat)
-}
-
-/// What the decompress stage saw of one input.
-package struct DecompressReport: Sendable {
-    package var format: InputFormat = .plain
-    /// Bytes read from the file (compressed bytes for gzip).
-    package var bytes = 0
-    /// Bytes after inflating.
-    package var uncompressedBytes = 0
-    package var end = ReadEnd.complete
-    /// For a fault: the compressed byte offset where it was found.
-    package var faultOffset = 0
-    /// ``ContentHasher`` digest of the bytes read: what the ledger records.
-    package var fingerprint = ""
-}
-
-/// What the reader saw of one input, framing included.
-package struct ReadReport: Sendable {
-    package var stage: DecompressReport
-    /// For a fault: the physical line it interrupted, and the fragment before it.
-    package var faultLine = 0
-    package var fragment: [UInt8] = []
-    package var fragmentLength = 0
-
-    /// Completes the decompress stage's report with what the framer holds after the
-    /// stream: where it ended at a fault, the fragment of the line it interrupted.
-    /// (A stream that ended whole hands its last line out with ``LineFramer/finish()``.)
-    init(_ stage: DecompressReport, framer: borrowing LineFramer) {
-        self.stage = stage
-        guard stage.end != .complete else { return }
-        if let (line, prefix, length) = framer.pendingFragment(limit: RecordLimits.rawBytes + 4) {
-            (faultLine, fragment, fragmentLength) = (line, prefix, length)
-        } else {
-            faultLine = framer.linesSeen + 1
-        }
-    }
-}
-
 /// Reads one input in bounded chunks: detects gzip by its magic bytes and inflates
 /// every member. Memory is bounded by the chunk sizes and the inflater's window,
 /// whatever the input's size.
@@ -197,15 +143,18 @@ package struct InputReader: Sendable {
             guard try handle(UnsafeRawBufferPointer(rebasing: buffer[..<available])) else { return report }
             if n == 0 { break }
         }
-        if let inflater {
-            do {
-                try inflater.finish()
-            } catch {
-                report.end = .corrupt(error)
-                report.faultOffset = inflater.faultOffset
-            }
-        }
+        if let inflater { Self.finish(inflater, into: &report) }
         return report
+    }
+
+    /// Ends a gzip input at its end of file: the last member must be whole.
+    private static func finish(_ inflater: any GzipStreamInflater, into report: inout DecompressReport) {
+        do {
+            try inflater.finish()
+        } catch {
+            report.end = .corrupt(error)
+            report.faultOffset = inflater.faultOffset
+        }
     }
 }
 

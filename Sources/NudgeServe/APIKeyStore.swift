@@ -5,56 +5,6 @@ import NudgeCore
 import NudgeSpool
 import NudgeSystem
 
-/// What a key may do: `live` keys read everything `serve` offers, `test` keys may only
-/// preview (the shape of the elNudge Nudges API's `sk_live_` and `sk_test_` keys).
-package enum APIKeyKind: String, Sendable, CaseIterable {
-    case live, test
-
-    /// The prefix of its secret: `sk_live_` or `sk_test_`.
-    package var prefix: String { "sk_\(rawValue)_" }
-}
-
-/// One API key as stored: never its secret, only the secret's SHA-256.
-package struct APIKey: Sendable, Equatable {
-    /// `key_` and 12 hex digits: what `keys list` shows and `keys revoke` takes.
-    package var id: String
-    package var name: String
-    package var kind: APIKeyKind
-    /// SHA-256 of the secret, hex.
-    package var sha256: String
-    package var createdAt: String
-    package var revokedAt: String?
-
-    package var isActive: Bool { revokedAt == nil }
-}
-
-extension APIKey {
-    /// Reads a line of the keys file; members it does not know are ignored.
-    init(json object: JSONObject) throws(JSONReadError) {
-        id = try object.string("id")
-        name = try object.string("name")
-        kind = try object.value("kind", as: APIKeyKind.self)
-        sha256 = try object.string("sha256")
-        createdAt = try object.string("created_at")
-        revokedAt = try object.optionalString("revoked_at")
-    }
-}
-
-/// Why the keys could not be read or changed.
-package enum APIKeyError: Error, Sendable, CustomStringConvertible {
-    case spool(SpoolError)
-    case damaged(path: String, line: Int)
-    case noSuchKey(String)
-
-    package var description: String {
-        switch self {
-        case .spool(let error): "\(error)"
-        case .damaged(let path, let line): "\(path): line \(line) is not a key record; remove the line or restore the file"
-        case .noSuchKey(let id): "no key \(id) (nudge-ingest keys list shows them)"
-        }
-    }
-}
-
 /// The keys of a spool, in `SPOOL/serve/keys.ndjson` (folder 0700, file 0600): one JSON
 /// object a line, each key's id, name, kind, the SHA-256 of its secret, and when it was
 /// created and revoked (`schemas/api-key.schema.json`). Changes replace the file whole
