@@ -130,6 +130,16 @@ private struct RedrivePass: ~Copyable {
         try Redrive.writing { () throws(SpoolError) in try rewriting.finishFile() }
     }
 
+    /// `stage`'s decision on `event`. Its own function, so that the closure that lends the
+    /// event's bytes captures these arguments, not the whole pass: the stage and the two
+    /// buffers are then separate variables, not overlapping accesses to `self`.
+    private static func decide(
+        _ event: [UInt8], line: Int, source: SourceFile, with stage: inout RecordStage,
+        accepted: inout OutputBuffer, dropped: inout OutputBuffer
+    ) -> RecordDecision {
+        event.withUnsafeBytes { stage.decide(event: $0, line: line, source: source, accepted: &accepted, dropped: &dropped) }
+    }
+
     /// Decides `drop` again if it is selected; returns whether it is accepted now (its
     /// record then written to the new commit, unless a dry run).
     mutating func redecide(_ drop: ScannedDrop) -> Bool {
@@ -139,15 +149,12 @@ private struct RedrivePass: ~Copyable {
         summary.selected += 1
         let file = drop.file
         if file != source.path { source = SourceFile(path: file) }
-        let decision = raw.withUnsafeBytes { event in
-            if dryRun {
-                stage.decide(event: event, line: drop.record.line, source: source,
-                             accepted: &scratchAccepted, dropped: &stillDropped)
-            } else {
-                stage.decide(event: event, line: drop.record.line, source: source,
-                             accepted: &writer.accepted, dropped: &stillDropped)
-            }
-        }
+        let writer = self.writer  // a reference: its buffer is not part of this pass's storage
+        let decision = dryRun
+            ? Self.decide(raw, line: drop.record.line, source: source, with: &stage,
+                          accepted: &scratchAccepted, dropped: &stillDropped)
+            : Self.decide(raw, line: drop.record.line, source: source, with: &stage,
+                          accepted: &writer.accepted, dropped: &stillDropped)
         scratchAccepted.removeAll()
         stillDropped.removeAll()
         guard decision.outcome.isAccepted else { return false }
