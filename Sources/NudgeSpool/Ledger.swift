@@ -1,6 +1,5 @@
 import NudgeCore
 import NudgeSystem
-import Synchronization
 
 /// `SPOOL/state/ledger.ndjson`: one line per commit, appended and synced last, so a
 /// commit exists exactly when its line does.
@@ -77,7 +76,7 @@ package struct Ledger: Sendable {
     }
 
     /// What `committed(inSpool:)` has read in this process, by the ledger's path.
-    private static let readBefore = Mutex<[String: KeptLedger]>([:])
+    private static let readBefore = ConditionLock<[String: KeptLedger]>([:])
 
     private struct KeptLedger: Sendable {
         var ledger: Ledger

@@ -1,6 +1,5 @@
 import NudgeCore
 import NudgeSystem
-import Synchronization
 
 /// How far a read of the dropped spool has got, for a progress line: `audit`, `audit
 /// list` and `redrive` read it whole, which takes seconds on a year of drops. The
@@ -16,7 +15,7 @@ public final class ScanProgress: Sendable {
         var lastShown = 0.0
     }
 
-    private let state = Mutex(State())
+    private let state = ConditionLock(State())
     private let started = MonotonicClock.now
     private let show: Show
 

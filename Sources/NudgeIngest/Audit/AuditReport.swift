@@ -2,7 +2,6 @@ import Dispatch
 import NudgeCore
 import NudgeSpool
 import NudgeSystem
-import Synchronization
 
 /// What `nudge-ingest audit` reports about a spool: the dropped records by reason, by
 /// type and event name, by input file and by day, with one example per reason
@@ -97,7 +96,7 @@ public struct AuditReport: Sendable {
     ) throws(AuditError) -> DropTally {
         progress?.begin(totalBytes: ledger.droppedFiles.reduce(0) { $0 + $1.bytes })
         let shards = Self.shards(of: ledger.droppedFiles, into: max(parallelism, 1))
-        let tallies = Mutex([Result<DropTally, AuditError>?](repeating: nil, count: shards.count))
+        let tallies = ConditionLock([Result<DropTally, AuditError>?](repeating: nil, count: shards.count))
         DispatchQueue.concurrentPerform(iterations: shards.count) { shard in
             var scan = DroppedSpoolScan(spool: spool, ledger: ledger, files: shards[shard])
             scan.lines.progress = progress

@@ -1,6 +1,5 @@
 import NudgeSpool
 import NudgeSystem
-import Synchronization
 
 /// Performs a run's commits on a thread of its own (`ingest-commit`), one at a time and
 /// in order, so that the sequencer decides the next input while the last one's spool
@@ -24,7 +23,7 @@ final class Committer: @unchecked Sendable {
     private var spool: Spool?
     /// The commit handed over and not yet performed: one at a time.
     private let commits = BoundedQueue<Spool.PreparedCommit, Never>(capacity: 1)
-    private let state = Mutex<(started: Bool, failure: SpoolError?)>((false, nil))
+    private let state = ConditionLock<(started: Bool, failure: SpoolError?)>((false, nil))
 
     init(spool: Spool) {
         self.spool = spool

@@ -1,6 +1,5 @@
 import CLinux
 import NudgeCore
-import Synchronization
 
 /// Writes filled spool buffers to their files on a thread of its own, so the thread
 /// that decides records never waits in `write(2)`.
@@ -46,7 +45,7 @@ package final class BackgroundWriter: Sendable {
     }
 
     private let jobs: BoundedQueue<Job, Never>
-    private let state = Mutex(State())
+    private let state = ConditionLock(State())
 
     /// A writer that holds at most `maxPending` blocks besides the one being written.
     package init(maxPending: Int = 3) {

@@ -11,7 +11,11 @@ import Foundation
 /// threads waiting for different things are woken separately (`NSCondition` has one).
 /// The lock is not recursive: a closure must not call `withLock` on the same lock.
 ///
-/// Where no thread waits, `Synchronization.Mutex` does the job.
+/// It is the lock for state that threads share, even where no thread waits: its pthread
+/// mutex is what ThreadSanitizer understands, while `Synchronization.Mutex` (a futex
+/// behind uninstrumented atomics) looks to it like no lock at all. `Mutex` stays only
+/// where async code holds state (serve's cache, replay's dry-run counts, S3's request
+/// counts).
 package final class ConditionLock<State: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: `state` is read and written only with `mutex` held (in the
     // closures of `withLock` and the predicates of its waits), and `State` is Sendable.
