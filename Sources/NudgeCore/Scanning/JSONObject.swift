@@ -49,20 +49,18 @@ package struct JSONObject: Sendable {
 
     /// The string member `key`; nil when it is missing or null.
     package func optionalString(_ key: String) throws(JSONReadError) -> String? {
-        guard let value = members[key], !value.isNull else { return nil }
-        return try read(key) { (value) throws(JSONReadError) in try value.string() }
+        try readIfPresent(key) { (value) throws(JSONReadError) in try value.string() }
     }
 
     /// The integer member `key`; nil when it is missing or null.
     package func optionalInt(_ key: String) throws(JSONReadError) -> Int? {
-        guard let value = members[key], !value.isNull else { return nil }
-        return try read(key) { (value) throws(JSONReadError) in try value.int() }
+        try readIfPresent(key) { (value) throws(JSONReadError) in try value.int() }
     }
 
-    /// The object member `key`; nil when it is missing or null.
-    package func optionalObject(_ key: String) throws(JSONReadError) -> JSONObject? {
+    /// Member `key` read with `body`; nil when it is missing or null.
+    private func readIfPresent<T>(_ key: String, _ body: (JSONValue) throws(JSONReadError) -> T) throws(JSONReadError) -> T? {
         guard let value = members[key], !value.isNull else { return nil }
-        return try read(key) { (value) throws(JSONReadError) in try value.object() }
+        return try read(key, body)
     }
 
     /// Reads member `key` with `body`, its error naming the member.
