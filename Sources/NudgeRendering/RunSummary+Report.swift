@@ -99,6 +99,8 @@ extension RunSummary {
         if let state {
             lines.append("  spool state: \(group(state.users)) users (\(group(state.identifiedUsers)) identified), "
                          + "\(group(state.links)) links, \(group(state.messageIDs)) message ids")
+            lines.append("  state on disk: \(bytesText(stateDiskBytes)); message ids in memory: "
+                         + "\(bytesText(state.messageIDBytes)) of a \(bytesText(memoryBudget)) budget (--memory)")
         }
         if redrivable > 0 {
             lines.append("  \(group(redrivable)) dropped track\(redrivable == 1 ? "" : "s") can be accepted now "

@@ -35,6 +35,11 @@ package enum CrashPoint: String, CaseIterable {
     case snapshotSynced = "snapshot-synced"
     /// The new snapshot is in place; the journals it replaces are not removed yet.
     case snapshotRenamed = "snapshot-renamed"
+    /// A new run of saved message ids is synced, not yet renamed. (Its "commit" is the
+    /// last commit the run holds.)
+    case idsRunSynced = "ids-run-synced"
+    /// Two runs' merge is in place; the two runs are not removed yet.
+    case idsMerged = "ids-merged"
 
     private static let armed: (point: String, commit: Int)? = {
         guard let value = CurrentProcess.environment("NUDGE_INGEST_CRASH_AT"),

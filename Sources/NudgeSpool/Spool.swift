@@ -11,6 +11,7 @@ import NudgeSystem
 /// SPOOL/state/snapshot             the identity state as of some commit S
 /// SPOOL/state/NNNNNNNN.journal     what commit N (> S) changed in it
 /// SPOOL/state/lock                 held (flock) by the run using the spool
+/// SPOOL/state/message-ids/A-B.ids  the message ids of commits A…B, sorted (``MessageIDRuns``)
 /// ```
 ///
 /// A commit writes and syncs its spool files and journal under hidden names, renames
@@ -29,12 +30,16 @@ package final class Spool {
     private var snapshotBytes = 0
     private var journalsSinceSnapshot = 0
     private var journalBytesSinceSnapshot = 0
+    /// The saved message ids the last ``loadState(messageIDBudget:)`` opened, and its budget.
+    package private(set) var messageIDRuns: MessageIDRuns?
+    private var messageIDBudget = MessageIDBudget.default()
 
     var acceptedFolder: String { directory + "/accepted" }
     var droppedFolder: String { directory + "/dropped" }
     var stateFolder: String { directory + "/state" }
     var snapshotPath: String { stateFolder + "/snapshot" }
     func journalPath(_ commit: Int) -> String { stateFolder + "/" + LedgerEntry.journalFileName(commit) }
+    var messageIDFolder: String { stateFolder + "/message-ids" }
 
     /// Opens (creating it if needed) and locks the spool at `directory`, and recovers it.
     package init(directory: String) throws(SpoolError) {
@@ -151,29 +156,74 @@ package final class Spool {
         return Int(digits)
     }
 
-    /// The identity state as of the last commit: the snapshot, then every journal since.
-    package func loadState() throws(SpoolError) -> IdentityState {
-        try Self.loadState(stateFolder: stateFolder, snapshotCommit: snapshotCommit, through: ledger.lastCommit)
+    /// The identity state as of the last commit: the snapshot, then every journal since,
+    /// with the saved message ids on disk and filters for them sized by `budget`.
+    ///
+    /// The message ids of commits the runs hold are left out of the state's own table.
+    /// When the table holds more than the budget allows (a spool written before ids
+    /// were saved in runs, or a smaller budget than last time), they are saved at once.
+    package func loadState(messageIDBudget budget: MessageIDBudget = .default()) throws(SpoolError) -> IdentityState {
+        let runs = try MessageIDRuns(folder: messageIDFolder, budget: budget, lastCommit: ledger.lastCommit,
+                                     repairing: true, notes: &notes)
+        var state = try Self.loadState(stateFolder: stateFolder, snapshotCommit: snapshotCommit, through: ledger.lastCommit,
+                                       savedThrough: runs.throughCommit)
+        state.savedMessageIDs = runs
+        (messageIDRuns, messageIDBudget) = (runs, budget)
+        try saveMessageIDsIfDue(&state)
+        return state
     }
 
-    private static func loadState(stateFolder: String, snapshotCommit: Int, through last: Int) throws(SpoolError) -> IdentityState {
+    /// `savedThrough`: the last commit whose message ids runs hold; the snapshot's ids
+    /// are those of the commits after the runs' end when it was written, so they are
+    /// left out when the runs now reach it.
+    private static func loadState(
+        stateFolder: String, snapshotCommit: Int, through last: Int, savedThrough: Int
+    ) throws(SpoolError) -> IdentityState {
         var state = IdentityState()
         if snapshotCommit > 0 {
-            try StateFile.apply(stateFolder + "/snapshot", kind: .snapshot, commit: snapshotCommit, to: &state)
+            try StateFile.apply(stateFolder + "/snapshot", kind: .snapshot, commit: snapshotCommit,
+                                messageIDs: savedThrough < snapshotCommit, to: &state)
         }
         for commit in stride(from: snapshotCommit + 1, through: last, by: 1) {
             try StateFile.apply(stateFolder + "/" + LedgerEntry.journalFileName(commit), kind: .journal,
-                                commit: commit, to: &state)
+                                commit: commit, messageIDs: commit > savedThrough, to: &state)
         }
         state.markChangesSaved()
         return state
+    }
+
+    /// Bytes of `state/` on disk: ledger, snapshot, journals and saved message ids.
+    package var stateDiskBytes: Int {
+        [stateFolder, messageIDFolder].reduce(0) { total, folder in
+            Files.names(in: folder).reduce(total) { $0 + (Files.size(of: folder + "/" + $1) ?? 0) }
+        }
+    }
+
+    /// Whether the state's own table holds more message ids than the budget allows
+    /// (see ``saveMessageIDsIfDue(_:)``).
+    package func messageIDSaveIsDue(_ state: IdentityState) -> Bool {
+        messageIDRuns != nil && state.messageIDs.count >= messageIDBudget.recentIDs
+    }
+
+    /// Saves the message ids in the state's own table as a run on disk, and empties the
+    /// table, when it holds more than the budget allows. Every change of `state` must be
+    /// committed (a caller that commits on another thread waits for it first): the run
+    /// is named by the last commit. A failure leaves the ids in the table and the
+    /// journals, so nothing is lost.
+    package func saveMessageIDsIfDue(_ state: inout IdentityState) throws(SpoolError) {
+        guard let runs = messageIDRuns, messageIDSaveIsDue(state) else { return }
+        precondition(state.newMessageIDs.isEmpty, "only committed message ids are saved")
+        try runs.save(state.messageIDs, throughCommit: ledger.lastCommit)
+        state.messageIDs = FingerprintTable(storesValues: false)
     }
 
     /// The identity state as of the last commit of the spool at `directory`, read
     /// without the lock and without changing anything (what `preview` uses while a run
     /// may be committing). A run that compacts meanwhile replaces the snapshot and
     /// removes journals; the read then starts again from the new snapshot.
-    package static func readState(directory: String) throws(SpoolError) -> IdentityState {
+    package static func readState(
+        directory: String, messageIDBudget budget: MessageIDBudget = .default()
+    ) throws(SpoolError) -> IdentityState {
         var attempt = 0
         while true {
             let ledger = try Ledger.committed(inSpool: directory)
@@ -183,8 +233,13 @@ package final class Spool {
                 guard snapshotCommit <= ledger.lastCommit else {
                     throw .cannotRead(path: snapshotPath, error: .staleFile)
                 }
-                return try loadState(stateFolder: directory + "/state", snapshotCommit: snapshotCommit,
-                                     through: ledger.lastCommit)
+                var notes: [String] = []
+                let runs = try MessageIDRuns(folder: directory + "/state/message-ids", budget: budget,
+                                             lastCommit: ledger.lastCommit, repairing: false, notes: &notes)
+                var state = try loadState(stateFolder: directory + "/state", snapshotCommit: snapshotCommit,
+                                          through: ledger.lastCommit, savedThrough: runs.throughCommit)
+                state.savedMessageIDs = runs
+                return state
             } catch {
                 attempt += 1
                 if attempt == 3 { throw error }

@@ -1,4 +1,3 @@
-import Glibc
 import NudgeCore
 import NudgeSystem
 
@@ -78,7 +77,7 @@ package final class SpoolLock {
             let isOurs = holder(file).process == CurrentProcess.id
             let isHeldHere = heldHere.withLock { $0.contains(key) }
             guard isOurs && !isHeldHere && MonotonicClock.now < deadline else { return false }
-            usleep(5_000)
+            pauseThread(seconds: 0.005)
         }
     }
 

@@ -125,9 +125,12 @@ package enum StateFile {
     }
 
     /// Applies the file at `path` to `state`. `commit` is the commit the file must
-    /// belong to (nil for a snapshot, whose commit is returned).
+    /// belong to (nil for a snapshot, whose commit is returned). Without `messageIDs`
+    /// the file's message ids are checked but not added: saved runs hold them.
     @discardableResult
-    package static func apply(_ path: String, kind: Kind, commit: Int?, to state: inout IdentityState) throws(SpoolError) -> Int {
+    package static func apply(
+        _ path: String, kind: Kind, commit: Int?, messageIDs: Bool = true, to state: inout IdentityState
+    ) throws(SpoolError) -> Int {
         let file: FileDescriptor
         do { file = try .open(path, for: .reading) } catch {
             if error == .noSuchFile { throw .damaged(path: path, problem: "the file is missing") }
@@ -142,7 +145,7 @@ package enum StateFile {
         let mapped: MappedFile
         do { mapped = try file.mapForReading(count: size) } catch { throw .cannotRead(path: path, error: error) }
         var reader = Reader(bytes: mapped.bytes, path: path)
-        return try reader.apply(kind: kind, commit: commit, to: &state)
+        return try reader.apply(kind: kind, commit: commit, messageIDs: messageIDs, to: &state)
     }
 
     /// The commit a snapshot at `path` holds, read from its header; nil when there is
@@ -277,13 +280,15 @@ package enum StateFile {
         }
 
         /// Reads a whole file of `kind` into `state`, section by section; returns its commit.
-        mutating func apply(kind: Kind, commit expectedCommit: Int?, to state: inout IdentityState) throws(SpoolError) -> Int {
+        mutating func apply(
+            kind: Kind, commit expectedCommit: Int?, messageIDs: Bool, to state: inout IdentityState
+        ) throws(SpoolError) -> Int {
             // Trailer first: a truncated or damaged file is refused before any of it is used.
             let end = try checkedEnd()
             let (version, commit) = try header(kind: kind, commit: expectedCommit)
             try readUsers(into: &state)
             try readMarks(into: &state)
-            try readMessageIDs(into: &state)
+            try readMessageIDs(into: &state, adding: messageIDs)
             try readLinks(kind: kind, into: &state)
             if version >= 2 {
                 try readRecordCounts(into: &state)
@@ -350,9 +355,10 @@ package enum StateFile {
             }
         }
 
-        private mutating func readMessageIDs(into state: inout IdentityState) throws(SpoolError) {
+        private mutating func readMessageIDs(into state: inout IdentityState, adding: Bool) throws(SpoolError) {
             let messageCount = try count(of: 16)
             let messages = try take(messageCount * 16)
+            guard adding else { return }
             state.messageIDs.reserve(state.messageIDs.count + messageCount)
             for i in 0..<messageCount {
                 _ = state.messageIDs.insert(fingerprint(messages, at: i * 16))

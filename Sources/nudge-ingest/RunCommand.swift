@@ -119,6 +119,12 @@ struct RunCommand: ParsableCommand {
     var jobs: Int?
 
     @Option(name: .long, help: ArgumentHelp(
+        "Memory for the message-id state (default: \(bytesText(MessageIDBudget.default().bytes)) on this machine).",
+        discussion: "Every messageId is checked against all earlier ones, exactly. Recent ones are kept in memory; older ones in sorted runs in the spool's state/message-ids/, with a filter in memory for each run (about 1.25 bytes an id) that spares most disk reads. A smaller budget makes more lookups read the disk, never another decision: the spools are byte for byte the same for every SIZE. SIZE is bytes, or a number with K, M or G (binary units: 512M, 2G); 0 keeps no message id in memory (every lookup reads the disk; for tests).",
+        valueName: "SIZE"))
+    var memory: ByteSize?
+
+    @Option(name: .long, help: ArgumentHelp(
         "Inflate gzip with auto, zlib or isal.",
         discussion: "auto (the default) uses ISA-L's igzip, about twice as fast, when libisal.so.2 is installed (Debian: libisal2), and zlib otherwise (and for standard input). The spools are the same with either: where ISA-L finds a file's gzip stream broken, zlib reads that file again and reports the fault.",
         valueName: "BACKEND"))
@@ -143,6 +149,7 @@ struct RunCommand: ParsableCommand {
         guard (1...1024).contains(jobs ?? 1) else {
             throw ValidationError("--jobs must be between 1 and 1024.")
         }
+
         if S3Inputs.named(in: inputs) && !builtWithHTTP {
             throw ValidationError("This nudge-ingest was built without its HTTP trait (--disable-default-traits), so it cannot read s3:// inputs; build it with the default traits.")
         }
@@ -180,6 +187,11 @@ struct RunCommand: ParsableCommand {
         options.reprocessChanged = reprocessChanged
         options.jobs = jobs ?? availableCores()
         options.inflate = inflate
+        options.memoryBudget = memory?.bytes
+        if let memory, memory.bytes > 0, memory.bytes < 1 << 20 {
+            FileStream.standardError.write("warning: --memory \(memory.bytes) is \(bytesText(memory.bytes)): most message-id "
+                                           + "lookups will read the disk, and the run will be slow. Did you mean \(memory.bytes)M?\n")
+        }
         let interruption = Interruption(progress: progress)
         var summary: RunSummary
         do {

@@ -360,8 +360,8 @@ import Testing
             let expected = try SpoolContents(reference)
             #expect(expected.ledger.count == 40)
 
-            func expectResumed(_ spool: URL, _ label: String) throws {
-                let finished = try Self.run(spool, [root], in: dir)
+            func expectResumed(_ spool: URL, _ label: String, extra: [String] = []) throws {
+                let finished = try Self.run(spool, [root], in: dir, extra: extra)
                 #expect(finished.status == 0, "\(label): \(finished.stderr)")
                 #expect(try SpoolContents(spool) == expected, "\(label): the resumed spool differs")
                 let leftovers = try FileManager.default.subpathsOfDirectory(atPath: spool.path)
@@ -374,7 +374,7 @@ import Testing
             // (The redrive, requeue and replay-destination points are tested by their own suites.)
             var armed = CrashPoint.allCases.filter {
                 !$0.rawValue.hasPrefix("snapshot") && !$0.rawValue.hasPrefix("requeue")
-                    && !$0.rawValue.hasPrefix("destination") && $0 != .replacedOne
+                    && !$0.rawValue.hasPrefix("destination") && !$0.rawValue.hasPrefix("ids") && $0 != .replacedOne
             }
                 .flatMap { point in [1, 17, 40].map { (point, $0) } }
             armed += [(.snapshotSynced, 32), (.snapshotRenamed, 32)]
@@ -384,6 +384,22 @@ import Testing
                 #expect(crashed.status == 9, "\(point.rawValue)@\(commit) did not crash: \(crashed.status)")
                 try expectResumed(spool, "\(point.rawValue)@\(commit)")
                 if index == armed.count - 1 { try Self.validate(spool) }
+            }
+
+            // The message ids saved on disk: with no memory for them, every commit saves
+            // its ids as a run, and runs merge after every even commit. Killed while a run
+            // is written, or between a merge and the removal of what it merged; resumed
+            // with the same budget, or with the default one (which then reads the runs
+            // and the journals after them). The spools equal the reference, whose ids
+            // never left memory.
+            let idPoints: [(CrashPoint, Int)] = [(.idsRunSynced, 1), (.idsRunSynced, 17), (.idsRunSynced, 40),
+                                                 (.idsMerged, 2), (.idsMerged, 18), (.idsMerged, 40)]
+            for (index, (point, commit)) in idPoints.enumerated() {
+                let spool = dir.appendingPathComponent("ids-armed-\(index)")
+                let crashed = try Self.run(spool, [root], in: dir, extra: ["--memory", "0"],
+                                           environment: ["NUDGE_INGEST_CRASH_AT": "\(point.rawValue)@\(commit)"])
+                #expect(crashed.status == 9, "\(point.rawValue)@\(commit) did not crash: \(crashed.status)")
+                try expectResumed(spool, "\(point.rawValue)@\(commit)", extra: index % 2 == 0 ? ["--memory", "0"] : [])
             }
 
             // Kill sequences, three kills on one spool before it may finish: at a fresh

@@ -47,6 +47,10 @@ package struct FingerprintTable: Sendable {
         shards[Self.shard(of: key)].insert(key)
     }
 
+    package func contains(_ key: Fingerprint) -> Bool {
+        shards[Self.shard(of: key)].contains(key)
+    }
+
     /// Calls `body` with every key (and its value, 0 in a set), shard by shard in slot
     /// order. Inserting them in this order into a table of the same capacity touches
     /// memory almost sequentially, which is what makes loading a saved state fast.
@@ -104,6 +108,8 @@ struct FingerprintShard: Sendable {
             }
         }
     }
+
+    func contains(_ key: Fingerprint) -> Bool { slot(for: key).found }
 
     func value(for key: Fingerprint) -> UInt32? {
         let (index, found) = slot(for: key)

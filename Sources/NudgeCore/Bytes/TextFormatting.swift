@@ -25,6 +25,19 @@ package func percent(_ part: Int, of whole: Int) -> String {
     whole == 0 ? "" : "  (\(format1(Double(part) * 100 / Double(whole)))%)"
 }
 
+/// A size a person reads, in binary units: `512 B`, `3.2 KiB`, `1.5 GiB`.
+package func bytesText(_ bytes: Int) -> String {
+    let units = ["KiB", "MiB", "GiB", "TiB"]
+    guard bytes >= 1024 else { return "\(bytes) B" }
+    var value = Double(bytes) / 1024
+    var unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return format1(value) + " " + units[unit]
+}
+
 package func format1(_ value: Double) -> String { fixed(value, decimals: 1) }
 package func format3(_ value: Double) -> String { fixed(value, decimals: 3) }
 

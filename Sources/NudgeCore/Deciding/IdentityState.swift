@@ -8,7 +8,11 @@
 /// spool can save one input's changes as a small journal instead of the whole state
 /// (see ``StateFile``).
 package struct IdentityState: Sendable {
+    /// The `messageId`s not saved to ``savedMessageIDs`` (all of them, when there is none).
     package var messageIDs: FingerprintTable
+    /// The `messageId`s of earlier commits, kept outside this state's memory; disjoint
+    /// from ``messageIDs``.
+    package var savedMessageIDs: (any SavedMessageIDs)?
     package var usersByExtID: FingerprintTable
     /// Link key → user index << 2 | origin.
     package var links: FingerprintTable
@@ -54,10 +58,16 @@ package struct IdentityState: Sendable {
 
     /// Remembers a `messageId` by its ``IdentityKey/messageID(_:)``; returns whether it had been seen before.
     package mutating func rememberMessageID(key: Fingerprint) -> Bool {
-        if messageIDs.insert(key) { return true }
+        if let saved = savedMessageIDs {
+            if messageIDs.contains(key) || saved.contains(key) { return true }
+            _ = messageIDs.insert(key)
+        } else if messageIDs.insert(key) {
+            return true
+        }
         newMessageIDs.append(key)
         return false
     }
+
 
     /// The user known by this `ext_id`, if any.
     package func user(extID: UnsafeRawBufferPointer) -> UInt32? {
@@ -154,8 +164,9 @@ package struct IdentityState: Sendable {
     package var statistics: StateStatistics {
         StateStatistics(
             users: identified.count, identifiedUsers: identified.lazy.filter { $0 }.count,
-            links: links.count, messageIDs: messageIDs.count,
-            messageIDBytes: messageIDs.memoryBytes,
+            links: links.count, messageIDs: messageIDs.count + (savedMessageIDs?.count ?? 0),
+            messageIDBytes: messageIDs.memoryBytes + (savedMessageIDs?.memoryBytes ?? 0),
+            messageIDDiskBytes: savedMessageIDs?.diskBytes ?? 0,
             userBytes: usersByExtID.memoryBytes + extIDBytes.capacity + extIDEnds.capacity * 8 + identified.capacity
                 + userRecords.capacity * 4 + isCounted.capacity + forms.memoryBytes,
             linkBytes: links.memoryBytes)

@@ -64,7 +64,7 @@ public struct IngestRun {
         _ plan: InputPlan, into spool: Spool, summary: inout RunSummary, progress: ProgressReport?,
         stopRequested: () -> Bool
     ) throws(SpoolError) {
-        let state = try spool.loadState()
+        let state = try spool.loadState(messageIDBudget: options.messageIDBudget)
         let committer = Committer(spool: spool)
         // On any exit, the commit in flight finishes before the spool is let go.
         defer { committer.stop() }
@@ -102,5 +102,7 @@ public struct IngestRun {
             summary.redrivable = inputs.decider.waitingTracks.acceptable(in: inputs.decider.state)
             summary.state = inputs.decider.state.statistics
         }
+        summary.stateDiskBytes = spool.stateDiskBytes
+        summary.memoryBudget = options.messageIDBudget.bytes
     }
 }

@@ -121,6 +121,11 @@ struct InputCommits {
         try committer.waitUntilIdle()
         committer.submit(prepared)
         nextCommit += 1
+        if spool.messageIDSaveIsDue(decider.state) {
+            // The run is named by the last commit: this one, performed.
+            try committer.waitUntilIdle()
+            try spool.saveMessageIDsIfDue(&decider.state)
+        }
         if spool.compactionIsDue {
             // The snapshot is of the state as of the last commit: this one, performed.
             try committer.waitUntilIdle()

@@ -1,3 +1,4 @@
+import NudgeSpool
 import NudgeSystem
 
 /// Settings of one `nudge-ingest run`.
@@ -19,12 +20,19 @@ public struct RunOptions: Sendable {
     /// (`--jobs`, default: the cores this process may use). The spools are the same
     /// for every value.
     public var jobs: Int = availableCores()
+    /// Bytes of memory for the message-id state: recent ids, and filters over the ids
+    /// saved on disk (`--memory`; nil: 256 MiB, less on a small machine). The spools
+    /// are the same for every value; a small one makes more lookups read the disk.
+    public var memoryBudget: Int?
     /// The batches of lines between the readers, the workers and the sequencer: how
     /// large (in line bytes), and how many (nil: three a worker plus four).
     var batchBytes = 256 << 10
     var batchCount: Int?
     /// Spool bytes gathered before they go to the writing thread.
     var spoolFlushBytes = 1 << 20
+
+    /// The message-id state's budget.
+    var messageIDBudget: MessageIDBudget { memoryBudget.map(MessageIDBudget.init(bytes:)) ?? .default() }
 
     /// The defaults of `nudge-ingest run`.
     public init() {}

@@ -18,6 +18,11 @@ public struct RunSummary: Sendable {
     /// The identity state after the run (nil when nothing was processed, or the run
     /// was interrupted).
     package var state: StateStatistics?
+    /// Bytes of the spool's `state/` on disk after the run (snapshot, journals, saved
+    /// message ids, ledger).
+    package var stateDiskBytes = 0
+    /// The message-id state's memory budget (`--memory`), in bytes.
+    package var memoryBudget = 0
     /// What the directory walks left out (hidden files, symbolic links, `--exclude`).
     package var discovery = Discovery()
     /// Inputs the run set out to process (committed ones skipped).
@@ -186,6 +191,10 @@ public struct RunSummary: Sendable {
         json.value("identified_users", state.identifiedUsers)
         json.value("links", state.links)
         json.value("message_ids", state.messageIDs)
+        json.value("memory_budget_bytes", memoryBudget)
+        json.value("message_id_memory_bytes", state.messageIDBytes)
+        json.value("message_id_disk_bytes", state.messageIDDiskBytes)
+        json.value("disk_bytes", stateDiskBytes)
         json.endObject()
     }
 }

@@ -66,6 +66,28 @@ package struct FileDescriptor: Hashable, Sendable {
         try retryingInterrupts { pread(rawValue, buffer.baseAddress, buffer.count, off_t(offset)) }
     }
 
+    /// Reads `buffer.count` bytes at `offset`, fewer only where the file ends; returns how many.
+    package func readFully(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(SystemError) -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + done)
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Reads `range.count` bytes into `bytes[range]` at `offset`, fewer only where the file ends.
+    package func readFully(into bytes: inout [UInt8], _ range: Range<Int>, at offset: Int) throws(SystemError) -> Int {
+        var done = 0
+        while done < range.count {
+            let n = try read(into: &bytes, (range.lowerBound + done)..<range.upperBound, at: offset + done)
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
     /// Reads up to `range.count` bytes into `bytes[range]`, at file offset `offset` or, when
     /// it is nil, at the current offset; returns how many were read, 0 at the end.
     package func read(into bytes: inout [UInt8], _ range: Range<Int>, at offset: Int? = nil) throws(SystemError) -> Int {

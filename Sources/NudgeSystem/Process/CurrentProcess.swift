@@ -67,3 +67,10 @@ package enum CurrentProcess {
         _ = Glibc.signal(signal.rawValue, SIG_IGN)
     }
 }
+
+extension CurrentProcess {
+    /// The machine's physical memory, in bytes.
+    package static var physicalMemory: Int {
+        Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

@@ -26,3 +26,9 @@ package func availableCores() -> Int {
     }
     return max(ProcessInfo.processInfo.activeProcessorCount, 1)
 }
+
+/// Blocks the calling thread for `seconds`: for a short back-off, never to wait for an
+/// event that can be waited on.
+package func pauseThread(seconds: Double) {
+    Thread.sleep(forTimeInterval: seconds)
+}
