@@ -86,6 +86,8 @@ package final class Spool {
                              + "\(applied == 1 ? " was" : "s were") put in place")
             }
         }
+        // A run of message ids written aside and never renamed: its ids are in the journals.
+        _ = DurableFiles.removeLeftovers(in: messageIDFolder)
         for folder in [acceptedFolder, droppedFolder, stateFolder] {
             removed += DurableFiles.removeLeftovers(in: folder)
             for name in Files.names(in: folder) {
