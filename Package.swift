@@ -163,6 +163,12 @@ let package = Package(
             dependencies: ["NudgeCore", "NudgeSpool"],
             path: "Benchmarks/StateBenchmark"
         ),
+        // The message-id state at scale: checks a second, memory and disk an id (docs/performance.md).
+        .executableTarget(
+            name: "message-id-benchmark",
+            dependencies: ["NudgeCore", "NudgeSpool"],
+            path: "Benchmarks/MessageIDBenchmark"
+        ),
         // Single-core inflate throughput of each backend (zlib, ISA-L) on one gzip file.
         .executableTarget(
             name: "inflate-benchmark",
