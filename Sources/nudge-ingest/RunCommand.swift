@@ -119,16 +119,16 @@ struct RunCommand: ParsableCommand {
     var jobs: Int?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Memory for the message-id state (default: \(bytesText(MessageIDBudget.default().bytes)) on this machine).",
-        discussion: "Every messageId is checked against all earlier ones, exactly. Recent ones are kept in memory; older ones in sorted runs in the spool's state/message-ids/, with a filter in memory for each run (about 1.25 bytes an id) that spares most disk reads. A smaller budget makes more lookups read the disk, never another decision: the spools are byte for byte the same for every SIZE. SIZE is bytes, or a number with K, M or G (binary units: 512M, 2G); 0 keeps no message id in memory (every lookup reads the disk; for tests).",
-        valueName: "SIZE"))
-    var memory: ByteSize?
-
-    @Option(name: .long, help: ArgumentHelp(
         "Inflate gzip with auto, zlib or isal.",
         discussion: "auto (the default) uses ISA-L's igzip, about twice as fast, when libisal.so.2 is installed (Debian: libisal2), and zlib otherwise (and for standard input). The spools are the same with either: where ISA-L finds a file's gzip stream broken, zlib reads that file again and reports the fault.",
         valueName: "BACKEND"))
     var inflate: InflateBackend = .auto
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Memory for the message-id state (default: \(bytesText(MessageIDBudget.default().bytes)) on this machine).",
+        discussion: "Every messageId is checked against all earlier ones, exactly. Recent ones are kept in memory; older ones in sorted runs in the spool's state/message-ids/, with a filter in memory for each run (about 1.25 bytes an id) that spares most disk reads. A smaller budget makes more lookups read the disk, never another decision: the spools are byte for byte the same for every SIZE. SIZE is bytes, or a number with K, M or G (binary units: 512M, 2G); 0 keeps no message id in memory (every lookup reads the disk; for tests).",
+        valueName: "SIZE"))
+    var memory: ByteSize?
 
     @Option(name: .customLong("s3-endpoint"), help: ArgumentHelp(
         "Read s3:// inputs from this S3-compatible server (MinIO, R2, moto) instead of AWS.",

@@ -272,7 +272,7 @@ import Testing
             let state = pristine.appendingPathComponent("state")
             let names = try FileManager.default.contentsOfDirectory(atPath: state.path).sorted()
             // 34 commits: a snapshot after 32, then two journals.
-            #expect(names == ["00000033.journal", "00000034.journal", "ledger.ndjson", "lock", "snapshot"])
+            #expect(names == ["00000033.journal", "00000034.journal", "ledger.ndjson", "lock", "message-ids", "snapshot"])
 
             let extra = dir.appendingPathComponent("extra.ndjson")
             try Self.writeLines([#"{"type":"identify","userId":"late"}"#], to: extra)

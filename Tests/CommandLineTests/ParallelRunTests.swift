@@ -47,9 +47,10 @@ import Testing
     /// allowed to differ.
     static func spoolFiles(_ spool: String) throws -> [String: [UInt8]] {
         var files: [String: [UInt8]] = [:]
-        for folder in ["accepted", "dropped", "state"] {
+        for folder in ["accepted", "dropped", "state", "state/message-ids"] {
             let url = URL(fileURLWithPath: spool).appendingPathComponent(folder)
-            for name in try FileManager.default.contentsOfDirectory(atPath: url.path) where name != "lock" {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+            where name != "lock" && name != "message-ids" {
                 var bytes = [UInt8](try Data(contentsOf: url.appendingPathComponent(name)))
                 if name == "ledger.ndjson" {
                     let text = String(decoding: bytes, as: UTF8.self)
