@@ -221,14 +221,7 @@ struct MessageIDRun {
         /// Checks the trailer once every id was read.
         func finish() throws(SpoolError) {
             let trailer = try Self.bytes(file, path: path, count: StateFile.trailerBytes, at: offset)
-            let (length, stored) = trailer.withUnsafeBytes {
-                (UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)),
-                 UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
-            }
-            guard trailer[12...].elementsEqual(StateFile.trailerMagic), length == UInt64(offset) else {
-                throw damaged("its end marker is missing (the file was cut short or overwritten)")
-            }
-            guard stored == UInt32(truncatingIfNeeded: crc) else { throw damaged("checksum mismatch") }
+            try StateFile.checkTrailer(trailer, length: offset, checksum: crc, path: path)
         }
     }
 }

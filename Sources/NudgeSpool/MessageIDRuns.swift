@@ -14,30 +14,30 @@ package final class MessageIDRuns: SavedMessageIDs, @unchecked Sendable {
     // @unchecked Sendable: used by one thread at a time (the one deciding records, which
     // also saves runs between commits); `block` is that thread's read buffer.
     package let folder: String
-    private let budget: MessageIDBudget
+    /// The memory the runs' filters may take, and when recent ids are saved.
+    package let budget: MessageIDBudget
     private var runs: [MessageIDRun] = []
     private let block = UnsafeMutableRawBufferPointer.allocate(byteCount: MessageIDRun.blockIDs * 16, alignment: 16)
 
     /// The last commit whose ids the runs hold (0: none).
     package var throughCommit: Int { runs.last?.lastCommit ?? 0 }
-    package private(set) var count = 0
+    package var count: Int { runs.reduce(0) { $0 + $1.count } }
     package var memoryBytes: Int { runs.reduce(block.count) { $0 + $1.memoryBytes } }
     package var diskBytes: Int { runs.reduce(0) { $0 + $1.fileBytes } }
     /// How many runs hold the ids.
     package var runCount: Int { runs.count }
 
     /// Opens the runs in `folder` (created if missing) with filters sized by `budget`.
-    /// With `repairing` (the spool's lock held), removes what an interrupted save or
-    /// merge left, noting it in `notes`; without, only reads.
+    /// With `repairing` (the spool's lock held), removes the runs an interrupted merge
+    /// left beside the merged one, noting it in `notes`; without, only reads.
     package init(
         folder: String, budget: MessageIDBudget, lastCommit: Int, repairing: Bool, notes: inout [String]
     ) throws(SpoolError) {
         self.folder = folder
         self.budget = budget
-        if repairing {
-            try Files.makeDirectory(folder)
-            _ = DurableFiles.removeLeftovers(in: folder)
-        }
+        // A run left aside by a kill (`.….ids.partial`) is not a run; the spool's
+        // recovery removes it.
+        if repairing { try Files.makeDirectory(folder) }
         let found = Files.names(in: folder).compactMap { name in
             MessageIDRun.commits(ofFileName: name).map { (name: name, first: $0.first, last: $0.last) }
         }.sorted { $0.first != $1.first ? $0.first < $1.first : $0.last > $1.last }
@@ -68,7 +68,6 @@ package final class MessageIDRuns: SavedMessageIDs, @unchecked Sendable {
         do {
             for run in chosen {
                 runs.append(try MessageIDRun(path: folder + "/" + run.name, bitsPerID: budget.filterBitsPerID(total: total)))
-                count += runs.last!.count
             }
         } catch {
             closeRuns()
@@ -109,8 +108,7 @@ package final class MessageIDRuns: SavedMessageIDs, @unchecked Sendable {
             }
         }, beforeRename: { CrashPoint.reach(.idsRunSynced, commit: lastCommit) })
         sorted = []
-        count += ids.count
-        runs.append(try MessageIDRun(path: path, bitsPerID: budget.filterBitsPerID(total: count)))
+        runs.append(try MessageIDRun(path: path, bitsPerID: budget.filterBitsPerID(total: count + ids.count)))
         while runs.count >= 2 && runs[runs.count - 2].count <= 2 * runs[runs.count - 1].count {
             try mergeLastTwo()
         }
@@ -147,7 +145,8 @@ package final class MessageIDRuns: SavedMessageIDs, @unchecked Sendable {
         try DurableFiles.syncFolder(folder)
         older.close()
         newer.close()
+        let total = count
         runs.removeLast(2)
-        runs.append(try MessageIDRun(path: path, bitsPerID: budget.filterBitsPerID(total: count)))
+        runs.append(try MessageIDRun(path: path, bitsPerID: budget.filterBitsPerID(total: total)))
     }
 }

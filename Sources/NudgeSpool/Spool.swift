@@ -30,9 +30,8 @@ package final class Spool {
     private var snapshotBytes = 0
     private var journalsSinceSnapshot = 0
     private var journalBytesSinceSnapshot = 0
-    /// The saved message ids the last ``loadState(messageIDBudget:)`` opened, and its budget.
+    /// The saved message ids the last ``loadState(messageIDBudget:)`` opened, with its budget.
     package private(set) var messageIDRuns: MessageIDRuns?
-    private var messageIDBudget = MessageIDBudget.default()
 
     var acceptedFolder: String { directory + "/accepted" }
     var droppedFolder: String { directory + "/dropped" }
@@ -170,7 +169,7 @@ package final class Spool {
         var state = try Self.loadState(stateFolder: stateFolder, snapshotCommit: snapshotCommit, through: ledger.lastCommit,
                                        savedThrough: runs.throughCommit)
         state.savedMessageIDs = runs
-        (messageIDRuns, messageIDBudget) = (runs, budget)
+        messageIDRuns = runs
         try saveMessageIDsIfDue(&state)
         return state
     }
@@ -197,14 +196,14 @@ package final class Spool {
     /// Bytes of `state/` on disk: ledger, snapshot, journals and saved message ids.
     package var stateDiskBytes: Int {
         [stateFolder, messageIDFolder].reduce(0) { total, folder in
-            Files.names(in: folder).reduce(total) { $0 + (Files.size(of: folder + "/" + $1) ?? 0) }
+            Files.names(in: folder).filter { $0 != "message-ids" }.reduce(total) { $0 + (Files.size(of: folder + "/" + $1) ?? 0) }
         }
     }
 
     /// Whether the state's own table holds more message ids than the budget allows
     /// (see ``saveMessageIDsIfDue(_:)``).
     package func messageIDSaveIsDue(_ state: IdentityState) -> Bool {
-        messageIDRuns != nil && state.messageIDs.count >= messageIDBudget.recentIDs
+        messageIDRuns.map { state.messageIDs.count >= $0.budget.recentIDs } ?? false
     }
 
     /// Saves the message ids in the state's own table as a run on disk, and empties the

@@ -29,8 +29,14 @@ package final class SpoolLock {
     /// The lock files this process holds a lock on.
     private static let heldHere = ConditionLock<Set<FileKey>>([])
 
-    /// - Parameter holderName: the command that holds this lock, for the refusal message.
-    package init(path: String, spool: String, holderName: String = "run") throws(SpoolError) {
+    /// - Parameters:
+    ///   - holderName: the command that holds this lock, for the refusal message.
+    ///   - pause: how the open waits between tries while a starting child holds the lock
+    ///     (a test passes one that lets the child's lock go).
+    package init(
+        path: String, spool: String, holderName: String = "run",
+        pause: (_ seconds: Double) -> Void = { pauseThread(seconds: $0) }
+    ) throws(SpoolError) {
         let file: FileDescriptor
         do { file = try .create(path, for: .readingAndWriting, truncating: false) } catch {
             throw .cannotCreate(path: path, error: error)
@@ -40,7 +46,7 @@ package final class SpoolLock {
         do {
             let status = try file.status()
             key = FileKey(device: status.device, inode: status.inode)
-            isLocked = try Self.lock(file, key: key)
+            isLocked = try Self.lock(file, key: key, pause: pause)
         } catch {
             file.close()
             throw .cannotWrite(path: path, error: error)
@@ -67,7 +73,9 @@ package final class SpoolLock {
 
     /// Takes the lock on `file`, waiting while only a child of this process holds it:
     /// false when another process, or another open in this one, holds it.
-    private static func lock(_ file: FileDescriptor, key: FileKey) throws(SystemError) -> Bool {
+    private static func lock(
+        _ file: FileDescriptor, key: FileKey, pause: (Double) -> Void
+    ) throws(SystemError) -> Bool {
         let deadline = MonotonicClock.now + childGraceSeconds
         while true {
             if try file.tryLockExclusively() {
@@ -77,7 +85,7 @@ package final class SpoolLock {
             let isOurs = holder(file).process == CurrentProcess.id
             let isHeldHere = heldHere.withLock { $0.contains(key) }
             guard isOurs && !isHeldHere && MonotonicClock.now < deadline else { return false }
-            pauseThread(seconds: 0.005)
+            pause(0.005)
         }
     }
 

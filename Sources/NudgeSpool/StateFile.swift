@@ -165,6 +165,21 @@ package enum StateFile {
         return header.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self))) }
     }
 
+    /// Checks the trailer that ``Writer/finish()`` writes (`u64 length · u32 CRC-32 ·
+    /// "DONE"`) against the `length` bytes before it, whose CRC-32 is `checksum`.
+    static func checkTrailer(_ trailer: [UInt8], length: Int, checksum: UInt, path: String) throws(SpoolError) {
+        let (storedLength, stored) = trailer.withUnsafeBytes { raw in
+            (UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)),
+             UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+        }
+        guard trailer.count == trailerBytes, trailer[12...].elementsEqual(trailerMagic), storedLength == UInt64(length)
+        else { throw .damaged(path: path, problem: "its end marker is missing (the file was cut short or overwritten)") }
+        let actual = UInt32(truncatingIfNeeded: checksum)
+        guard stored == actual else {
+            throw .damaged(path: path, problem: "checksum mismatch (CRC-32 \(hex(actual)), expected \(hex(stored)))")
+        }
+    }
+
     /// Appends to a new file through a buffer, keeping the running length and CRC.
     struct Writer: ~Copyable {
         let path: String
@@ -301,13 +316,8 @@ package enum StateFile {
         /// Where the sections end, once the trailer's marker, length and checksum hold.
         private func checkedEnd() throws(SpoolError) -> Int {
             let end = bytes.count - StateFile.trailerBytes
-            let trailer = UnsafeRawBufferPointer(rebasing: bytes[end...])
-            guard trailer[12...].elementsEqual(StateFile.trailerMagic),
-                  UInt64(littleEndian: trailer.loadUnaligned(as: UInt64.self)) == UInt64(end)
-            else { throw damaged("its end marker is missing (the file was cut short or overwritten)") }
-            let stored = UInt32(littleEndian: trailer.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-            let actual = UInt32(truncatingIfNeeded: CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[..<end])))
-            guard stored == actual else { throw damaged("checksum mismatch (CRC-32 \(hex(actual)), expected \(hex(stored)))") }
+            try StateFile.checkTrailer(Array(bytes[end...]), length: end,
+                                       checksum: CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[..<end])), path: path)
             return end
         }
 

@@ -86,6 +86,17 @@ import Testing
                     state.map { [$0.users, $0.identifiedUsers, $0.links, $0.messageIDs] } ?? []
                 }
                 #expect(counts(summary.state) == counts(huge.state), "budget \(label)")
+                // What the summary says it cost: the budget, and the state's files on disk.
+                let stateFiles = try FileManager.default.subpathsOfDirectory(atPath: spool + "/state").filter {
+                    !$0.hasSuffix("message-ids")
+                }
+                let onDisk = try stateFiles.reduce(0) {
+                    $0 + (try FileManager.default.attributesOfItem(atPath: spool + "/state/" + $1)[.size] as! Int)
+                }
+                #expect(summary.memoryBudget == (budget ?? MessageIDBudget.default().bytes))
+                #expect(summary.stateDiskBytes == onDisk && onDisk > 0)
+                #expect(summary.json.contains(#""memory_budget_bytes":\#(summary.memoryBudget),"#)
+                        && summary.json.contains(#""disk_bytes":\#(onDisk)"#), "\(summary.json)")
                 if budget == 0 {
                     // Every commit saved its ids; merging left a logarithmic few runs.
                     let runs = Self.runFiles(spool)
@@ -113,12 +124,17 @@ import Testing
             _ = try Self.run(inputs, spool: reference, budget: nil)
 
             let old = dir.appendingPathComponent("old").path
-            _ = try Self.run(Array(inputs[..<36]), spool: old, budget: 1 << 30)  // past the snapshot at 32
+            let first = try Self.run(Array(inputs[..<36]), spool: old, budget: 1 << 30)  // past the snapshot at 32
             #expect(FileManager.default.fileExists(atPath: old + "/state/snapshot"))
             try FileManager.default.removeItem(atPath: old + "/state/message-ids")
+            // Opening it with a small budget saves every id as one run, and keeps none in memory.
+            do {
+                let spool = try Spool(directory: old)
+                let state = try spool.loadState(messageIDBudget: MessageIDBudget(bytes: 0))
+                #expect(Self.runFiles(old) == ["00000001-00000036.ids"])
+                #expect(state.messageIDs.count == 0 && state.savedMessageIDs?.count == first.state?.messageIDs)
+            }
             _ = try Self.run(Array(inputs[36...]), spool: old, budget: 0)
-            #expect(Self.runFiles(old).first == "00000001-00000036.ids" || Self.runFiles(old).count == 1,
-                    "\(Self.runFiles(old))")
             #expect(try Self.contents(old) == Self.contents(reference))
         }
     }

@@ -55,6 +55,10 @@ import Testing
             let unknown = #expect(throws: APIKeyError.self) { try store.revoke("key_000000") }
             #expect(unknown?.description.contains("key_000000") == true)
 
+            // A folder that is not a spool gets no keys.
+            var notASpool = try APIKeyStore(spool: dir.path)
+            #expect(throws: APIKeyError.self) { try notASpool.create(kind: .live, name: "x") }
+            #expect(!FileManager.default.fileExists(atPath: dir.path + "/serve/keys.ndjson"))
 
             // A damaged line is refused with its number, never skipped.
             _ = try store.create(kind: .live, name: "one")
@@ -63,11 +67,6 @@ import Testing
                 .write(to: URL(fileURLWithPath: path))
             let damaged = #expect(throws: APIKeyError.self) { try APIKeyStore(spool: spool) }
             #expect(damaged?.description.contains("line 2") == true, "\(String(describing: damaged))")
-
-            // A folder that is not a spool gets no keys.
-            var notASpool = try APIKeyStore(spool: dir.path)
-            #expect(throws: APIKeyError.self) { try notASpool.create(kind: .live, name: "x") }
-            #expect(!FileManager.default.fileExists(atPath: dir.path + "/serve/keys.ndjson"))
         }
     }
 }

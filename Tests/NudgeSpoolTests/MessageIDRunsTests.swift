@@ -86,7 +86,6 @@ import Testing
             #expect(runFiles(folder) == ["00000001-00000001.ids", "00000002-00000003.ids"])
             // As a kill after the merge was in place, before the runs it merged were removed.
             try kept.write(to: URL(fileURLWithPath: folder + "/00000002-00000002.ids"))
-            try Data([1, 2, 3]).write(to: URL(fileURLWithPath: folder + "/.00000001-00000003.ids.partial"))
             let (reopened, notes) = try open(folder, lastCommit: 3)
             #expect(notes == ["finished merging saved message ids: removed 1 merged run"])
             #expect(runFiles(folder) == ["00000001-00000001.ids", "00000002-00000003.ids"])

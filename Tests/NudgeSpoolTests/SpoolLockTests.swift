@@ -19,6 +19,9 @@ import Testing
         return descriptor
     }
 
+    /// For an open that must be refused at once, without waiting for a child.
+    static func neverPauses(_: Double) { Issue.record("the open waited instead of refusing at once") }
+
     func refusal(_ body: () throws(SpoolError) -> Void) -> String? {
         do { try body() } catch { if case .inUse = error { return error.description } }
         return nil
@@ -28,9 +31,9 @@ import Testing
         try withTemporaryDirectory { dir in
             let path = dir.appendingPathComponent("lock").path
             let first = try SpoolLock(path: path, spool: "S")
-            let started = MonotonicClock.now
-            let refused = refusal { () throws(SpoolError) in _ = try SpoolLock(path: path, spool: "S", holderName: "replay") }
-            #expect(MonotonicClock.now - started < SpoolLock.childGraceSeconds / 2)
+            let refused = refusal { () throws(SpoolError) in
+                _ = try SpoolLock(path: path, spool: "S", holderName: "replay", pause: Self.neverPauses)
+            }
             #expect(refused?.contains("spool S is in use by another nudge-ingest replay (process \(getpid()), started ")
                     == true, "\(refused ?? "not refused")")
             withExtendedLifetime(first) {}
@@ -48,9 +51,7 @@ import Testing
             let path = dir.appendingPathComponent("lock").path
             let other = try holdLock(path, holder: "process 1, started 2026-01-02T03:04:05.000Z\n")
             defer { close(other) }
-            let started = MonotonicClock.now
-            let refused = refusal { () throws(SpoolError) in _ = try SpoolLock(path: path, spool: "S") }
-            #expect(MonotonicClock.now - started < SpoolLock.childGraceSeconds / 2)
+            let refused = refusal { () throws(SpoolError) in _ = try SpoolLock(path: path, spool: "S", pause: Self.neverPauses) }
             #expect(refused == "spool S is in use by another nudge-ingest run (process 1, started 2026-01-02T03:04:05.000Z); "
                     + "wait for it to finish, or use another --spool.")
         }
@@ -58,16 +59,21 @@ import Testing
 
     /// The flake that CI met: a run let its lock go while another thread of the same
     /// process was starting a child, which held a copy of the lock until its `exec`.
+    /// The open waits (its pause lets the child's copy go) instead of refusing.
     @Test func aLockOnlyAStartingChildStillSharesIsWaitedFor() throws {
         try withTemporaryDirectory { dir in
             let path = dir.appendingPathComponent("lock").path
             do { _ = try SpoolLock(path: path, spool: "S") }  // this process held it, and let go
-            let child = try holdLock(path, holder: "process \(getpid()), started 2026-01-02T03:04:05.000Z\n")
-            let started = MonotonicClock.now
-            let release = Thread { usleep(300_000); close(child) }
-            release.start()
-            let lock = try SpoolLock(path: path, spool: "S")
-            #expect(MonotonicClock.now - started >= 0.25)
+            var child: Int32? = try holdLock(path, holder: "process \(getpid()), started 2026-01-02T03:04:05.000Z\n")
+            var pauses = 0
+            let lock = try SpoolLock(path: path, spool: "S", pause: { _ in
+                pauses += 1
+                if pauses == 3, let held = child {  // the child reaches its exec
+                    close(held)
+                    child = nil
+                }
+            })
+            #expect(pauses == 3 && child == nil)
             withExtendedLifetime(lock) {}
         }
     }

@@ -44,11 +44,15 @@ package struct FingerprintTable: Sendable {
 
     /// Adds `key` if absent; returns whether it was already present.
     package mutating func insert(_ key: Fingerprint) -> Bool {
-        shards[Self.shard(of: key)].insert(key)
+        shards[Self.shard(of: key)].insert(key, unless: { _ in false })
     }
 
-    package func contains(_ key: Fingerprint) -> Bool {
-        shards[Self.shard(of: key)].contains(key)
+    /// Adds `key` if absent here and `isElsewhere(key)` is false (asked only when it is
+    /// absent here); returns whether it was present, here or elsewhere. One probe of
+    /// the table: what a set split between memory and disk needs for each new key.
+    @inline(__always)
+    package mutating func insert(_ key: Fingerprint, unless isElsewhere: (Fingerprint) -> Bool) -> Bool {
+        shards[Self.shard(of: key)].insert(key, unless: isElsewhere)
     }
 
     /// Calls `body` with every key (and its value, 0 in a set), shard by shard in slot
@@ -109,8 +113,6 @@ struct FingerprintShard: Sendable {
         }
     }
 
-    func contains(_ key: Fingerprint) -> Bool { slot(for: key).found }
-
     func value(for key: Fingerprint) -> UInt32? {
         let (index, found) = slot(for: key)
         return found ? values[index] : nil
@@ -133,9 +135,10 @@ struct FingerprintShard: Sendable {
     }
 
     /// Adds `key` if absent; returns whether it was already present.
-    mutating func insert(_ key: Fingerprint) -> Bool {
+    @inline(__always)
+    mutating func insert(_ key: Fingerprint, unless isElsewhere: (Fingerprint) -> Bool) -> Bool {
         let (index, found) = slot(for: key)
-        if found { return true }
+        if found || isElsewhere(key) { return true }
         keys[index] = key
         count += 1
         if isOverfull { grow() }
@@ -159,7 +162,7 @@ struct FingerprintShard: Sendable {
         values = storesValues ? Array(repeating: 0, count: capacity) : []
         count = 0
         for (index, key) in oldKeys.enumerated() where key.low != 0 {
-            if storesValues { set(key, to: oldValues[index]) } else { _ = insert(key) }
+            if storesValues { set(key, to: oldValues[index]) } else { _ = insert(key, unless: { _ in false }) }
         }
     }
 }

@@ -58,12 +58,8 @@ package struct IdentityState: Sendable {
 
     /// Remembers a `messageId` by its ``IdentityKey/messageID(_:)``; returns whether it had been seen before.
     package mutating func rememberMessageID(key: Fingerprint) -> Bool {
-        if let saved = savedMessageIDs {
-            if messageIDs.contains(key) || saved.contains(key) { return true }
-            _ = messageIDs.insert(key)
-        } else if messageIDs.insert(key) {
-            return true
-        }
+        let saved = savedMessageIDs
+        if messageIDs.insert(key, unless: { saved?.contains($0) == true }) { return true }
         newMessageIDs.append(key)
         return false
     }
