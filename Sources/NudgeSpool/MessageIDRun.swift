@@ -96,7 +96,7 @@ struct MessageIDRun {
         var last = ids
         while first < last {
             let middle = (first + last) / 2
-            let here = Self.fingerprint(UnsafeRawBufferPointer(wanted), at: middle * 16)
+            let here = Fingerprint(stored: UnsafeRawBufferPointer(wanted), at: middle * 16)
             if here == key { return true }
             if Self.precedes(here, key) { first = middle + 1 } else { last = middle }
         }
@@ -109,11 +109,6 @@ struct MessageIDRun {
         a.high != b.high ? a.high < b.high : a.low < b.low
     }
 
-    @inline(__always)
-    static func fingerprint(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Fingerprint {
-        Fingerprint(high: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
-                    low: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
-    }
 
     /// Writes a run at `path` (synced) from `next`, which gives its ids in run order;
     /// returns the file's size.
@@ -210,7 +205,7 @@ struct MessageIDRun {
                 (bufferStart, bufferEnd) = (0, wanted)
                 self.offset += wanted
             }
-            let key = buffer.withUnsafeBytes { MessageIDRun.fingerprint($0, at: bufferStart) }
+            let key = buffer.withUnsafeBytes { Fingerprint(stored: $0, at: bufferStart) }
             bufferStart += 16
             read += 1
             if let previous, !MessageIDRun.precedes(previous, key) { throw damaged("its ids are not in order") }

@@ -181,6 +181,8 @@ package enum StateFile {
     }
 
     /// Appends to a new file through a buffer, keeping the running length and CRC.
+    /// (A fingerprint is stored as its high and its low word, little-endian; read back by
+    /// ``Fingerprint/init(stored:at:)``.)
     struct Writer: ~Copyable {
         let path: String
         private var file: FileDescriptor?
@@ -289,10 +291,6 @@ package enum StateFile {
             return Int(count)
         }
 
-        func fingerprint(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Fingerprint {
-            Fingerprint(high: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
-                        low: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)))
-        }
 
         /// Reads a whole file of `kind` into `state`, section by section; returns its commit.
         mutating func apply(
@@ -371,7 +369,7 @@ package enum StateFile {
             guard adding else { return }
             state.messageIDs.reserve(state.messageIDs.count + messageCount)
             for i in 0..<messageCount {
-                _ = state.messageIDs.insert(fingerprint(messages, at: i * 16))
+                _ = state.messageIDs.insert(Fingerprint(stored: messages, at: i * 16))
             }
         }
 
@@ -384,7 +382,7 @@ package enum StateFile {
                 guard Int(packed >> 2) < state.identified.count, packed & 3 != 0 else {
                     throw damaged("a link names an unknown user or origin")
                 }
-                state.links.set(fingerprint(links, at: i * 20), to: packed)
+                state.links.set(Fingerprint(stored: links, at: i * 20), to: packed)
             }
         }
 
