@@ -19,7 +19,8 @@ Checks:
     Give every summary of every run on the spool (--summary may be repeated);
   * the ledger (DIR/state/ledger.ndjson) against ledger-entry.schema.json and its
     CRC-32s; commits numbered 1, 2, … ; each commit's spool files with the sizes and
-    line counts the ledger gives; no spool file outside the ledger; no hidden
+    line counts the ledger gives (compressed ones member by member: the "NI" field's
+    lengths, CRC-32, whole records); no spool file outside the ledger; no hidden
     leftovers; and every state file (snapshot, journals) read with this script's own
     reader of the format (trailer, CRC-32, sections that add up).
 
@@ -304,8 +305,43 @@ def check_summary_invariants(where, s, report):
 
 
 def count_lines(path: Path) -> int:
+    if path.name.endswith(".gz"):
+        with gzip.open(path, "rb") as f:
+            return f.read().count(b"\n")
     with open(path, "rb") as f:
         return f.read().count(b"\n")
+
+
+def check_members(path: Path, report) -> None:
+    """Reads a compressed spool file member by member with this script's own reader of
+    the layout (docs/spool.md): each a gzip member whose "NI" extra field gives its own
+    length and its inflated length, holding whole records (it ends at a newline)."""
+    data = path.read_bytes()
+    offset = 0
+    while offset < len(data):
+        head = data[offset:offset + 24]
+        if len(head) < 24 or head[:4] != b"\x1f\x8b\x08\x04" or head[10:16] != b"\x0c\x00NI\x08\x00":
+            report.error(str(path), f"byte {offset}: not the start of a spool member")
+            return
+        member_bytes, inflated_bytes = struct.unpack_from("<II", head, 16)
+        member = data[offset:offset + member_bytes]
+        if len(member) != member_bytes:
+            report.error(str(path), f"byte {offset}: the member runs past the end of the file")
+            return
+        inflater = zlib.decompressobj(-15)
+        try:
+            records = inflater.decompress(member[24:]) + inflater.flush()
+        except zlib.error as e:
+            report.error(str(path), f"byte {offset}: {e}")
+            return
+        crc, isize = struct.unpack_from("<II", member, member_bytes - 8)
+        if not inflater.eof or inflater.unused_data != member[member_bytes - 8:]:
+            report.error(str(path), f"byte {offset}: the deflate data does not end just before the trailer")
+        elif len(records) != inflated_bytes or isize != inflated_bytes or zlib.crc32(records) != crc:
+            report.error(str(path), f"byte {offset}: the inflated records do not match the header and trailer")
+        elif not records.endswith(b"\n"):
+            report.error(str(path), f"byte {offset}: the member does not end at a record's end")
+        offset += member_bytes
 
 
 def check_state_file(path: Path, kind: int, report):
@@ -391,13 +427,17 @@ def validate_ledger(spool: Path, report):
         except (KeyError, TypeError):
             continue  # already reported by the schema
         for folder, (size, lines) in want.items():
-            path = spool / folder / f"{name}.ndjson"
+            compressed = entry.get("compression") == "gzip"
+            path = spool / folder / (f"{name}.ndjson.gz" if compressed else f"{name}.ndjson")
             committed.add(path)
             if size == 0 and lines == 0 and not path.exists():
                 continue
             if not path.exists() or path.stat().st_size != size:
                 report.error(str(path), f"the ledger says commit {entry['commit']} wrote {size} bytes here")
-            elif count_lines(path) != lines:
+                continue
+            if compressed:
+                check_members(path, report)
+            if count_lines(path) != lines:
                 report.error(str(path), f"{count_lines(path)} lines; the ledger's counts say {lines}")
     for folder in ("accepted", "dropped"):
         for path in sorted((spool / folder).iterdir()) if (spool / folder).exists() else []:

@@ -164,6 +164,63 @@ uint32_t nudge_isal_total_out(const nudge_isal_stream *stream) {
     return stream->state.total_out;
 }
 
+struct nudge_isal_deflater {
+    struct isal_zstream stream;
+    uint8_t level_buffer[ISAL_DEF_LVL1_DEFAULT];
+};
+
+// The deflate functions, resolved once, apart from inflate's: a library that lacks them
+// still inflates.
+static void (*isal_deflate_init_fn)(struct isal_zstream *);
+static int (*isal_deflate_fn)(struct isal_zstream *);
+static pthread_once_t deflate_load_once = PTHREAD_ONCE_INIT;
+
+static void load_isal_deflate(void) {
+    if (!nudge_isal_available()) return;
+    // Already loaded by inflate's dlopen: this only finds it again.
+    void *library = dlopen("libisal.so.2", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    if (library == NULL) return;
+    *(void **)&isal_deflate_init_fn = dlsym(library, "isal_deflate_init");
+    *(void **)&isal_deflate_fn = dlsym(library, "isal_deflate");
+    if (isal_deflate_init_fn == NULL || isal_deflate_fn == NULL) {
+        isal_deflate_init_fn = NULL;
+        isal_deflate_fn = NULL;
+    }
+    dlclose(library);  // drops the reference this call took; inflate's keeps it loaded
+}
+
+nudge_isal_deflater *nudge_isal_deflater_create(void) {
+    pthread_once(&deflate_load_once, load_isal_deflate);
+    if (isal_deflate_fn == NULL) return NULL;
+    return calloc(1, sizeof(nudge_isal_deflater));
+}
+
+void nudge_isal_deflater_free(nudge_isal_deflater *deflater) {
+    free(deflater);
+}
+
+uint32_t nudge_isal_deflate(nudge_isal_deflater *deflater, const uint8_t *input, uint32_t input_count,
+                            uint8_t *output, uint32_t output_capacity) {
+    struct isal_zstream *stream = &deflater->stream;
+    isal_deflate_init_fn(stream);
+    stream->level = 1;
+    stream->level_buf = deflater->level_buffer;
+    stream->level_buf_size = sizeof(deflater->level_buffer);
+    stream->gzip_flag = IGZIP_DEFLATE;
+    stream->flush = NO_FLUSH;
+    stream->end_of_stream = 1;
+    stream->next_in = (uint8_t *)input;  // ISA-L never writes through next_in
+    stream->avail_in = input_count;
+    stream->next_out = output;
+    stream->avail_out = output_capacity;
+    int status = isal_deflate_fn(stream);
+    uint32_t written = stream->total_out;
+    int finished = status == COMP_OK && stream->avail_in == 0 && stream->internal_state.state == ZSTATE_END;
+    stream->next_in = NULL;
+    stream->next_out = NULL;
+    return finished ? written : 0;
+}
+
 #else  // built without ISA-L's headers
 
 int nudge_isal_available(void) {
@@ -197,6 +254,20 @@ int nudge_isal_inflate(nudge_isal_stream *stream, const uint8_t *input, uint32_t
     *consumed = 0;
     *produced = 0;
     return NUDGE_ISAL_OTHER_ERROR;
+}
+
+nudge_isal_deflater *nudge_isal_deflater_create(void) {
+    return NULL;
+}
+
+void nudge_isal_deflater_free(nudge_isal_deflater *deflater) {
+    (void)deflater;
+}
+
+uint32_t nudge_isal_deflate(nudge_isal_deflater *deflater, const uint8_t *input, uint32_t input_count,
+                            uint8_t *output, uint32_t output_capacity) {
+    (void)deflater, (void)input, (void)input_count, (void)output, (void)output_capacity;
+    return 0;
 }
 
 uint32_t nudge_isal_buffered_bytes(const nudge_isal_stream *stream) {

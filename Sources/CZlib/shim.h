@@ -8,4 +8,9 @@ static inline int nudge_inflateInit2(z_streamp stream, int windowBits) {
     return inflateInit2(stream, windowBits);
 }
 
+/// `deflateInit2` is a macro too.
+static inline int nudge_deflateInit2(z_streamp stream, int level, int windowBits, int memLevel, int strategy) {
+    return deflateInit2(stream, level, Z_DEFLATED, windowBits, memLevel, strategy);
+}
+
 #endif

@@ -36,6 +36,12 @@ package struct AsideFile {
         bytesWritten += bytes
     }
 
+    /// Sets ``bytesWritten`` to the file's size (after a writer it lent ``descriptor`` to
+    /// has written everything).
+    package mutating func measureWritten() throws(SpoolError) {
+        do { bytesWritten = try descriptor!.status().size } catch { throw .cannotWrite(path: asidePath, error: error) }
+    }
+
     /// Makes what was written durable and closes the file. An empty file is not
     /// synced: its name is made durable by the folder's sync, which every protocol does
     /// before its commit point.

@@ -20,13 +20,15 @@ package struct Ledger: Sendable {
 
     /// The committed accepted files, in commit order, with the sizes the ledger gives.
     package var acceptedFiles: [CommittedFile] {
-        entries.filter { $0.acceptedBytes > 0 }.map { CommittedFile(commit: $0.commit, bytes: $0.acceptedBytes) }
+        entries.filter { $0.acceptedBytes > 0 }.map {
+            CommittedFile(commit: $0.commit, bytes: $0.acceptedBytes, compressed: $0.compressed)
+        }
     }
 
     /// The committed dropped files, in commit order, at their current versions: a file
     /// a redrive rewrote has the size that redrive gives it, and names it.
     package var droppedFiles: [CommittedFile] {
-        var files = entries.map { CommittedFile(commit: $0.commit, bytes: $0.droppedBytes) }
+        var files = entries.map { CommittedFile(commit: $0.commit, bytes: $0.droppedBytes, compressed: $0.compressed) }
         for entry in entries {
             for file in entry.redrive?.replaced ?? [] where file.commit >= 1 && file.commit < entry.commit {
                 files[file.commit - 1].bytes = file.droppedBytes

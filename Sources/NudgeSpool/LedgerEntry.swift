@@ -12,11 +12,16 @@ package struct LedgerEntry: Sendable, Equatable {
     package var inputs: [LedgerInput]
     /// Present for a commit of `nudge-ingest redrive`.
     package var redrive: RedriveChange?
-    /// Sizes of `accepted/NNNNNNNN.ndjson`, `dropped/NNNNNNNN.ndjson` (0: no file) and
-    /// `state/NNNNNNNN.journal`.
+    /// Sizes of `accepted/NNNNNNNN.ndjson.gz`, `dropped/NNNNNNNN.ndjson.gz` (0: no file;
+    /// compressed, as the files are) and `state/NNNNNNNN.journal`.
     package var acceptedBytes: Int
     package var droppedBytes: Int
     package var journalBytes: Int
+    /// Whether this commit's accepted and dropped files are compressed
+    /// (`NNNNNNNN.ndjson.gz`, ``SpoolMember``s; `"compression":"gzip"` in the line).
+    /// Commits written before compression, or with it turned off, have plain
+    /// `NNNNNNNN.ndjson` files. A dropped file a redrive rewrites keeps its commit's form.
+    package var compressed: Bool
 
     /// Lines of this commit's accepted file: its inputs' accepted records, or what a
     /// redrive moved.
@@ -24,14 +29,17 @@ package struct LedgerEntry: Sendable, Equatable {
         redrive?.moved ?? inputs.reduce(0) { $0 + $1.accepted }
     }
 
-    /// The spool file name of a commit: `NNNNNNNN.ndjson`.
-    package static func spoolFileName(_ commit: Int) -> String { number(commit) + ".ndjson" }
+    /// The spool file name of a commit: `NNNNNNNN.ndjson.gz`, or `NNNNNNNN.ndjson`
+    /// uncompressed.
+    package static func spoolFileName(_ commit: Int, compressed: Bool) -> String {
+        number(commit) + (compressed ? ".ndjson.gz" : ".ndjson")
+    }
     package static func journalFileName(_ commit: Int) -> String { number(commit) + ".journal" }
     static func number(_ commit: Int) -> String { String(commit).leftPadded(to: 8) }
     /// The hidden name under which redrive commit `by` writes the new version of the
     /// dropped file of commit `commit`, renamed over it once `by` is committed.
-    package static func replacementFileName(of commit: Int, by redrive: Int) -> String {
-        "." + spoolFileName(commit) + ".redrive-" + number(redrive) + ".partial"
+    package static func replacementFileName(of commit: Int, compressed: Bool, by redrive: Int) -> String {
+        "." + spoolFileName(commit, compressed: compressed) + ".redrive-" + number(redrive) + ".partial"
     }
 
     /// The ledger line: JSON, then the CRC-32 of the text before `,"crc32"`.
@@ -77,6 +85,7 @@ package struct LedgerEntry: Sendable, Equatable {
             json.endArray()
             json.endObject()
         }
+        if compressed { json.value("compression", "gzip") }
         json.value("accepted_bytes", acceptedBytes)
         json.value("dropped_bytes", droppedBytes)
         json.value("journal_bytes", journalBytes)
@@ -128,13 +137,17 @@ package struct LedgerEntry: Sendable, Equatable {
             }
             redrive = reading
         }
+        // A compression this version does not know makes the line unreadable, not plain.
+        let compression = try object.optionalString("compression")
+        guard compression == nil || compression == "gzip" else { throw JSONReadError(member: "compression", .unknownValue) }
         self.init(commit: try object.int("commit"), committedAt: try object.string("committed_at"), inputs: inputs,
                   redrive: redrive, acceptedBytes: try object.int("accepted_bytes"),
-                  droppedBytes: try object.int("dropped_bytes"), journalBytes: try object.int("journal_bytes"))
+                  droppedBytes: try object.int("dropped_bytes"), journalBytes: try object.int("journal_bytes"),
+                  compressed: compression != nil)
     }
 
     init(commit: Int, committedAt: String, inputs: [LedgerInput], redrive: RedriveChange? = nil,
-         acceptedBytes: Int, droppedBytes: Int, journalBytes: Int) {
+         acceptedBytes: Int, droppedBytes: Int, journalBytes: Int, compressed: Bool) {
         self.commit = commit
         self.committedAt = committedAt
         self.inputs = inputs
@@ -142,5 +155,6 @@ package struct LedgerEntry: Sendable, Equatable {
         self.acceptedBytes = acceptedBytes
         self.droppedBytes = droppedBytes
         self.journalBytes = journalBytes
+        self.compressed = compressed
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 /// What a `redrive` commit changed: the dropped files it rewrote without the records
 /// it moved to its accepted file, and how many records each input file gave up.
 package struct RedriveChange: Sendable, Equatable {
-    /// One rewritten `dropped/KKKKKKKK.ndjson`: its commit, new size and records moved out.
+    /// One rewritten `dropped/KKKKKKKK.ndjson.gz` (or `.ndjson`): its commit, new size and records moved out.
     package struct Replaced: Sendable, Equatable {
         package var commit: Int
         package var droppedBytes: Int

@@ -5,8 +5,8 @@ import NudgeSystem
 /// with its ledger read. It loads the identity state and commits inputs.
 ///
 /// ```
-/// SPOOL/accepted/NNNNNNNN.ndjson   records of commit N (no file when none)
-/// SPOOL/dropped/NNNNNNNN.ndjson
+/// SPOOL/accepted/NNNNNNNN.ndjson.gz  records of commit N, gzip members (no file when none;
+/// SPOOL/dropped/NNNNNNNN.ndjson.gz   `.ndjson`, plain, for commits before compression)
 /// SPOOL/state/ledger.ndjson        one line per commit: the commit point
 /// SPOOL/state/snapshot             the identity state as of some commit S
 /// SPOOL/state/NNNNNNNN.journal     what commit N (> S) changed in it
@@ -104,7 +104,7 @@ package final class Spool {
         }
         let droppedBytes = Dictionary(uniqueKeysWithValues: ledger.droppedFiles.map { ($0.commit, $0.bytes) })
         for entry in ledger.entries {
-            let name = LedgerEntry.spoolFileName(entry.commit)
+            let name = LedgerEntry.spoolFileName(entry.commit, compressed: entry.compressed)
             var expected = [(acceptedFolder + "/" + name, entry.acceptedBytes),
                             (droppedFolder + "/" + name, droppedBytes[entry.commit] ?? 0)]
             if entry.commit > snapshotCommit {
@@ -135,13 +135,15 @@ package final class Spool {
     private func putReplacementsInPlace(_ redrive: RedriveChange, of commit: Int) throws(SpoolError) -> Int {
         var applied = 0
         for file in redrive.replaced {
-            let partial = droppedFolder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: commit)
+            let compressed = ledger.entries[file.commit - 1].compressed
+            let partial = droppedFolder + "/" + LedgerEntry.replacementFileName(of: file.commit, compressed: compressed, by: commit)
+            let path = droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit, compressed: compressed)
             guard Files.size(of: partial) != nil else { continue }
             if file.droppedBytes == 0 {
-                Files.remove(droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
+                Files.remove(path)
                 Files.remove(partial)
             } else {
-                try DurableFiles.putInPlace(partial, at: droppedFolder + "/" + LedgerEntry.spoolFileName(file.commit))
+                try DurableFiles.putInPlace(partial, at: path)
             }
             applied += 1
             if applied == 1 { CrashPoint.reach(.replacedOne, commit: commit) }
@@ -305,12 +307,13 @@ package final class Spool {
             CrashPoint.reach(.renamed, commit: commit)
             try ledger.append(LedgerEntry(
                 commit: commit, committedAt: Timestamp.now.isoString, inputs: prepared.inputs, redrive: redrive,
-                acceptedBytes: sizes.accepted, droppedBytes: sizes.dropped, journalBytes: journalBytes))
+                acceptedBytes: sizes.accepted, droppedBytes: sizes.dropped, journalBytes: journalBytes,
+                compressed: writer.compressed))
             CrashPoint.reach(.committed, commit: commit)
         } catch {
             // Leave nothing of the commit visible; what a crash would leave, the next open removes.
             writer.discard()
-            let name = LedgerEntry.spoolFileName(commit)
+            let name = LedgerEntry.spoolFileName(commit, compressed: writer.compressed)
             for path in [journalTemporary, journalPath(commit), acceptedFolder + "/" + name, droppedFolder + "/" + name] {
                 Files.remove(path)
             }

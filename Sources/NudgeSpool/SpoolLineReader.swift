@@ -8,6 +8,8 @@ public enum SpoolReadError: Error, Sendable, CustomStringConvertible {
     /// The file is not the size its commit gave it: a redrive rewrote it since the
     /// ledger was read, or the spool is damaged.
     case changed(path: String, expected: Int, found: Int)
+    /// A compressed file's member is not whole or not intact.
+    case damaged(path: String, problem: String)
 
     /// What went wrong, for a person.
     public var description: String {
@@ -17,12 +19,26 @@ public enum SpoolReadError: Error, Sendable, CustomStringConvertible {
         case .changed(let path, let expected, let found):
             "\(path) is \(found) bytes, but the ledger gives it \(expected): it changed while being read "
                 + "(a redrive?), or the spool is damaged; run the command again"
+        case .damaged(let path, let problem): "\(path) is damaged: \(problem)"
+        }
+    }
+}
+
+extension SpoolReadError {
+    /// The same failure, as a writer of the spool (a redrive rewriting a file) reports it.
+    package var spoolError: SpoolError {
+        switch self {
+        case .unreadable(let path, let error): .cannotRead(path: path, error: error)
+        case .malformed(let path, _, _), .changed(let path, _, _), .damaged(let path, _):
+            .damaged(path: path, problem: description)
         }
     }
 }
 
 /// Reads the lines of committed spool files in commit order, 1 MiB at a time however
-/// large a file is, each file only up to the size its commit gives it.
+/// large a file is (a member at a time in a compressed file), each file only up to the
+/// size its commit gives it. Offsets and line numbers count the records' bytes, as
+/// `zcat` gives them, in compressed files too.
 ///
 /// Readers do not take the spool's lock, so a run or a redrive may be committing
 /// meanwhile. What they read stays whole: a run only adds files past the ledger the
@@ -35,8 +51,12 @@ package struct SpoolLineReader {
     /// Index in `files` of the file being read (-1 before the first).
     package private(set) var fileIndex = -1
     private var descriptor: FileDescriptor?
-    /// Bytes of the current file read so far, and the unread part of them.
+    /// The current file's members, when it is compressed.
+    private var members: SpoolMemberReader?
+    /// Bytes of the current file's records read so far, and the unread part of them.
     private var offset = 0
+    /// Where in the current file the next read starts (`offset`, uncompressed).
+    private var fileOffset = 0
     private var pending: [UInt8] = []
     private var pendingStart = 0
     /// The 1-based number, within its file, of the last line handed out.
@@ -57,7 +77,7 @@ package struct SpoolLineReader {
     /// The commit of the file being read.
     package var commit: Int { files[fileIndex].commit }
 
-    package func path(of index: Int) -> String { folder + "/" + LedgerEntry.spoolFileName(files[index].commit) }
+    package func path(of index: Int) -> String { folder + "/" + files[index].name }
 
     /// The next line (without its `\n`), or nil after the last committed one.
     package mutating func nextLine() throws(SpoolReadError) -> ArraySlice<UInt8>? {
@@ -70,7 +90,7 @@ package struct SpoolLineReader {
                 lineOffset = offset - pending.count + pendingStart
                 return pending[pendingStart..<newline]
             }
-            if fileIndex >= 0 && offset < files[fileIndex].bytes {
+            if fileIndex >= 0 && fileOffset < files[fileIndex].bytes {
                 try readChunk()
                 continue
             }
@@ -85,40 +105,55 @@ package struct SpoolLineReader {
         }
     }
 
-    /// Goes on from byte `offset` of file `index`, whose line there is numbered `line`.
+    /// Goes on from byte `offset` of file `index`'s records, whose line there is numbered `line`.
     package mutating func seek(file index: Int, offset start: Int, line: Int) throws(SpoolReadError) {
         guard index < files.count else {
             closeFile()
             fileIndex = files.count - 1
-            (offset, pending, pendingStart) = (files.last?.bytes ?? 0, [], 0)
+            (offset, fileOffset, pending, pendingStart) = (0, files.last?.bytes ?? 0, [], 0)
             return
         }
         try open(index)
-        offset = min(start, files[index].bytes)
         lineNumber = line - 1
+        guard let reader = members else {
+            offset = min(start, files[index].bytes)
+            fileOffset = offset
+            return
+        }
+        // Step over whole members to the one holding `start`, and into it.
+        while fileOffset < files[index].bytes {
+            let header = try reader.header(at: fileOffset)
+            if offset + header.inflatedBytes > start { break }
+            fileOffset += header.memberBytes
+            offset += header.inflatedBytes
+        }
+        guard fileOffset < files[index].bytes else { return }
+        let skip = start - offset
+        try readChunk()
+        pendingStart = skip
     }
 
     private mutating func closeFile() {
         descriptor?.close()
         descriptor = nil
+        members = nil
     }
 
     /// Opens file `index`: its committed version, checked against the ledger's size.
     private mutating func open(_ index: Int) throws(SpoolReadError) {
         closeFile()
         fileIndex = index
-        (offset, lineNumber, lineOffset, pending, pendingStart) = (0, 0, 0, [], 0)
+        (offset, fileOffset, lineNumber, lineOffset, pending, pendingStart) = (0, 0, 0, 0, [], 0)
         let file = files[index]
         var candidates = [path(of: index)]
-        if let redrive = file.replacedBy {
-            candidates.append(folder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: redrive))
-        }
+        if let replacement = file.replacementName { candidates.append(folder + "/" + replacement) }
         var found = -1
         for candidate in candidates {
             guard let opened = try? FileDescriptor.open(candidate, for: .reading) else { continue }
             let size = (try? opened.status().size) ?? -1
             if size == file.bytes {
                 descriptor = opened
+                if file.compressed { members = SpoolMemberReader(path: candidate, descriptor: opened, fileBytes: size) }
                 return
             }
             if found < 0 { found = size }
@@ -131,10 +166,18 @@ package struct SpoolLineReader {
     private mutating func readChunk() throws(SpoolReadError) {
         pending.removeFirst(pendingStart)
         pendingStart = 0
-        let want = min(chunkBytes, files[fileIndex].bytes - offset)
+        if members != nil {
+            let header = try members!.header(at: fileOffset)
+            try members!.inflate(header, at: fileOffset, appendingTo: &pending)
+            fileOffset += header.memberBytes
+            offset += header.inflatedBytes
+            progress?.advance(by: header.memberBytes)
+            return
+        }
+        let want = min(chunkBytes, files[fileIndex].bytes - fileOffset)
         let start = pending.count
         pending += repeatElement(0, count: want)
-        let (file, at) = (descriptor!, offset)
+        let (file, at) = (descriptor!, fileOffset)
         let n: Int
         do { n = try file.read(into: &pending, start..<pending.count, at: at) } catch {
             throw .unreadable(path: path(of: fileIndex), error: error)
@@ -142,6 +185,7 @@ package struct SpoolLineReader {
         guard n > 0 else { throw .unreadable(path: path(of: fileIndex), error: .inputOutput) }
         pending.removeLast(want - n)
         offset += n
+        fileOffset = offset
         progress?.advance(by: n)
     }
 }

@@ -15,8 +15,10 @@ struct NudgeIngestCommand: AsyncParsableCommand {
             timestamp), resolves anonymous tracks through identity links, and writes
             each record to exactly one of two spools:
 
-              SPOOL/accepted/NNNNNNNN.ndjson   the exact bodies Nudge's API takes
-              SPOOL/dropped/NNNNNNNN.ndjson    what was dropped, why, and the original line
+              SPOOL/accepted/NNNNNNNN.ndjson.gz   the exact bodies Nudge's API takes
+              SPOOL/dropped/NNNNNNNN.ndjson.gz    what was dropped, why, and the original line
+
+            (gzip: `zcat`, DuckDB, Spark and Athena read them as they are.)
 
             `nudge-ingest replay` then delivers the accepted spool to Nudge's API, in
             order, resuming where it stopped (`requeue` puts records Nudge rejected back

@@ -21,9 +21,9 @@ struct RedriveCommand: ParsableCommand {
               nudge-ingest redrive --spool spool
               nudge-ingest replay --spool spool
 
-            A redrive is one commit: its records go to a new accepted/NNNNNNNN.ndjson, the
-            dropped files that lose records are rewritten without them, and its ledger
-            line says which. Every record is in exactly one spool before and after; a
+            A redrive is one commit: its records go to a new accepted/NNNNNNNN.ndjson.gz,
+            the dropped files that lose records are rewritten without them, and its
+            ledger line says which. Every record is in exactly one spool before and after; a
             redrive killed at any instant leaves the spool as before, or finished by the
             next command that opens it. Running it again moves nothing new. `replay`
             then delivers what it moved. It takes the spool's lock, as `run` does.

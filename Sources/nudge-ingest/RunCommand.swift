@@ -67,10 +67,14 @@ struct RunCommand: ParsableCommand {
             spool in use is refused.
 
             SPOOL layout (see schemas/ in the project for every field):
-              accepted/NNNNNNNN.ndjson  records of commit N: {"kind","body","message_id",
-                                        "source","resolved_via"}
-              dropped/NNNNNNNN.ndjson   {"reason","detail","source","type","event",
-                                         "message_id","raw","raw_truncated"}
+              accepted/NNNNNNNN.ndjson.gz  records of commit N: {"kind","body",
+                                "message_id","source","resolved_via"}, one a line
+              dropped/NNNNNNNN.ndjson.gz   {"reason","detail","source","type","event",
+                                "message_id","raw","raw_truncated"}
+              Both are gzip, in members of whole records (about 1 MiB of them), so
+              `zcat accepted/*.ndjson.gz` gives the NDJSON, and DuckDB, Spark and Athena
+              read the files as they are. (Spools written before compression hold
+              plain NNNNNNNN.ndjson files; they are still read, and a run adds .gz ones.)
               state/ledger.ndjson       one line per commit: its inputs, sizes, checksums
               state/snapshot, state/NNNNNNNN.journal, state/lock   identity state, lock
             The spool's folders are created 0700 and files 0600: they hold personal data.

@@ -141,7 +141,24 @@ import Testing
     @Test func aDamagedDroppedFileIsReportedNotTrusted() throws {
         try withTemporaryDirectory { dir in
             let spool = try Self.makeSpool(in: dir)
+            // A compressed file with a byte of its member changed: its checks fail.
+            let compressed = spool.appendingPathComponent("dropped/00000001.ndjson.gz")
+            let original = try Data(contentsOf: compressed)
+            var damaged = original
+            damaged[damaged.count - 6] ^= 0x40  // the trailer's CRC-32
+            try damaged.write(to: compressed)
+            for command in [["audit"], ["audit", "list"], ["redrive"]] {
+                let result = try Self.tool(command + ["--spool", spool.path], in: dir)
+                #expect(result.status == 1, "\(command)")
+                #expect(result.stderr.contains("dropped/00000001.ndjson.gz is damaged: the member at byte 0 is damaged"),
+                        "\(command): \(result.stderr)")
+            }
+            try original.write(to: compressed)
+
+            // The same spool as versions before compression wrote it: a plain file.
+            try decompressSpool(spool)
             let file = spool.appendingPathComponent("dropped/00000001.ndjson")
+            #expect(try Self.tool(["audit", "--spool", spool.path], in: dir).status == 0)
             var bytes = try Data(contentsOf: file)
             // Same size, second line broken: its reason is no longer a reason code.
             let second = bytes.firstIndex(of: 0x0A)! + 1

@@ -32,11 +32,17 @@ import Testing
             }
         }
 
-        /// Every record line of a folder, in file-name order.
-        func lines(_ folder: String) -> [Substring] {
-            files.keys.filter { $0.hasPrefix(folder + "/") }.sorted().flatMap {
-                String(decoding: files[$0]!, as: UTF8.self).split(separator: "\n")
+        /// Every record line of a folder, in file-name order, as `zcat` gives them.
+        func lines(_ folder: String) throws -> [Substring] {
+            try files.keys.filter { $0.hasPrefix(folder + "/") }.sorted().flatMap {
+                String(decoding: try records($0), as: UTF8.self).split(separator: "\n")
             }
+        }
+
+        /// The records of one file (`accepted/00000002.ndjson.gz`), inflated; none when absent.
+        func records(_ name: String) throws -> [UInt8] {
+            guard let bytes = files[name] else { return [] }
+            return name.hasSuffix(".gz") ? try gunzip([UInt8](bytes)) : [UInt8](bytes)
         }
     }
 
@@ -96,10 +102,10 @@ import Testing
             #expect(second.status == 0, "\(second.stderr)")
             let summary = try #require(try parseJSON(second.stdout) as? [String: Any])
             #expect((summary["state"] as? [String: Any])?["message_ids"] as? Int == 3)
-            let records = try InMemoryRun.records(Array(SpoolContents(spool).files["accepted/00000002.ndjson"] ?? Data()))
+            let records = try InMemoryRun.records(SpoolContents(spool).records("accepted/00000002.ndjson.gz"))
             #expect(records.map { ($0["body"] as? [String: Any])?["name"] as? String } == ["paid", "seen", "old", "mail"])
             #expect(records.map { $0["resolved_via"] as? String } == [nil, "anonymous_id", "alias", "email"])
-            let dropped = try InMemoryRun.records(Array(SpoolContents(spool).files["dropped/00000002.ndjson"] ?? Data()))
+            let dropped = try InMemoryRun.records(SpoolContents(spool).records("dropped/00000002.ndjson.gz"))
             #expect(dropped.map { $0["reason"] as? String } == ["duplicate_message_id", "not_identified"])
             try Self.validate(spool)
         }
@@ -187,8 +193,8 @@ import Testing
             let forced = try Self.run(spool, ["day.ndjson"], in: dir, extra: ["--reprocess-changed"])
             #expect(forced.status == 0, "\(forced.stderr)")
             let contents = try SpoolContents(spool)
-            #expect(contents.lines("accepted").count == 2)
-            #expect(contents.lines("dropped").first?.contains("duplicate_message_id") == true)
+            #expect(try contents.lines("accepted").count == 2)
+            #expect(try contents.lines("dropped").first?.contains("duplicate_message_id") == true)
             try Self.validate(spool)
         }
     }
@@ -307,7 +313,7 @@ import Testing
                 try FileManager.default.removeItem(at: $0.appendingPathComponent("state/00000033.journal"))
             }
             try expectRefused("spool-file-cut", problem: "the ledger says commit 5 wrote") {
-                let file = $0.appendingPathComponent("accepted/00000005.ndjson")
+                let file = $0.appendingPathComponent("accepted/00000005.ndjson.gz")
                 try Data(contentsOf: file).dropLast(1).write(to: file)
             }
             try expectRefused("ledger-line", problem: "line 3 is not an intact ledger entry") {

@@ -19,10 +19,8 @@ import Testing
     }
 
     static func spoolRecords(_ folder: URL) throws -> [[String: Any]] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?
-            .filter { $0.hasSuffix(".ndjson") }.sorted() ?? []
-        return try names.flatMap { name in
-            try InMemoryRun.records([UInt8](Data(contentsOf: folder.appendingPathComponent(name))))
+        try spoolFileNames(in: folder).flatMap { name in
+            try InMemoryRun.records(spoolFileRecords(folder.appendingPathComponent(name)))
         }
     }
 
@@ -270,7 +268,7 @@ import Testing
         for reason in ReasonCode.allCases {
             #expect(run.stdoutText.contains(reason.rawValue), "\(reason.rawValue) missing from run --help")
         }
-        #expect(run.stdoutText.contains("accepted/NNNNNNNN.ndjson"))
+        #expect(run.stdoutText.contains("accepted/NNNNNNNN.ndjson.gz"))
         #expect(run.stdoutText.contains("Exit status"))
         // Every command teaches its job, with an example and its exit statuses.
         for command in [["audit"], ["audit", "list"], ["audit", "collisions"], ["preview"], ["redrive"], ["replay"],

@@ -30,9 +30,9 @@ import Testing
         let summary = (try? parseJSON(run.stdout) as? [String: Any]) ?? [:]
         func records(_ folder: String) throws -> [[String: Any]] {
             // A run writes no file into a folder it has no record for.
-            let file = spool.appendingPathComponent(folder).appendingPathComponent("00000001.ndjson")
+            let file = spool.appendingPathComponent(folder).appendingPathComponent("00000001.ndjson.gz")
             guard FileManager.default.fileExists(atPath: file.path) else { return [] }
-            return try InMemoryRun.records([UInt8](try Data(contentsOf: file)))
+            return try InMemoryRun.records(spoolFileRecords(file))
         }
         let outcome = Outcome(run: run, summary: summary, dropped: try records("dropped"), accepted: try records("accepted"))
         print("hostile input \(label): \(String(format: "%.2f", run.seconds)) s, peak RSS \(run.peakKiB / 1024) MiB, "

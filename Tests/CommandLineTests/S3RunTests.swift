@@ -35,20 +35,15 @@ struct S3RunTests {
 
     /// A spool's records, one string each, with `source.file` rewritten from `prefix`.
     static func records(_ spool: URL, _ folder: String, prefix: String) throws -> [String] {
-        let url = spool.appendingPathComponent(folder)
-        let names = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".ndjson") }.sorted()
-        return try names.flatMap { name in
-            String(decoding: try Data(contentsOf: url.appendingPathComponent(name)), as: UTF8.self)
-                .split(separator: "\n").map { $0.replacingOccurrences(of: prefix, with: "…") }
-        }
+        try spoolRecordLines(spool, folder, prefix: prefix)
     }
 
-    /// Every byte the tool wrote under `spool`, as text.
+    /// Every byte the tool wrote under `spool`, as text (compressed files inflated).
     static func everything(in spool: URL) throws -> String {
         var text = ""
         let walk = FileManager.default.enumerator(at: spool, includingPropertiesForKeys: nil)!
         for case let url as URL in walk where !url.hasDirectoryPath {
-            text += String(decoding: try Data(contentsOf: url), as: UTF8.self)
+            text += String(decoding: try spoolFileRecords(url), as: UTF8.self)
         }
         return text
     }

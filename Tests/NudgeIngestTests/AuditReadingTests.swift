@@ -84,7 +84,7 @@ struct AuditReadingTests {
             LedgerEntry(commit: number, committedAt: "2026-12-07T00:00:0\(number).000Z", inputs: inputs.map {
                 LedgerInput(path: $0.path, absolutePath: $0.absolute, size: 10 * number, fingerprint: "f\(number)",
                             format: .gzip, records: $0.records, accepted: 0, dropped: $0.records, status: $0.status)
-            }, acceptedBytes: 0, droppedBytes: 0, journalBytes: 0)
+            }, acceptedBytes: 0, droppedBytes: 0, journalBytes: 0, compressed: true)
         }
         let entries = [
             commit(1, [("part.gz", "/a/part.gz", .corrupt, 40), ("old.gz", nil, .corrupt, 7)]),

@@ -55,14 +55,16 @@ import Testing
                     options.batchCount = Int.random(in: 2...5, using: &random.generator)
                     options.batchBytes = Int.random(in: 1...5_000, using: &random.generator)
                     options.spoolFlushBytes = Int.random(in: 1...100_000, using: &random.generator)
+                    // Compressed in members of any size, or plain as before compression.
+                    options.compressSpool = random.chance(75)
+                    options.spoolMemberBytes = Int.random(in: 1...60_000, using: &random.generator)
                     let summary = try IngestRun(options: options).run([InputFile(path: input.path)])
                     #expect(summary.counts == reference.counts, "trial \(trial) pass \(pass)")
                     for (folder, expected) in [("accepted", reference.acceptedBytes), ("dropped", reference.droppedBytes)] {
                         // A commit with no record for a spool leaves no file there.
                         let file = URL(fileURLWithPath: options.spool).appendingPathComponent(folder)
-                            .appendingPathComponent("00000001.ndjson")
-                        let written = FileManager.default.fileExists(atPath: file.path)
-                            ? [UInt8](try Data(contentsOf: file)) : []
+                            .appendingPathComponent(options.compressSpool ? "00000001.ndjson.gz" : "00000001.ndjson")
+                        let written = FileManager.default.fileExists(atPath: file.path) ? try spoolFileRecords(file) : []
                         if written != expected {
                             let at = zip(written, expected).prefix { $0 == $1 }.count
                             Issue.record("trial \(trial) pass \(pass): \(folder) differs from byte \(at) with \(options)")

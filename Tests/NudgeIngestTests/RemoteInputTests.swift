@@ -110,12 +110,7 @@ import Testing
 
     /// A spool's records, `source.file` rewritten from `prefix` to `…`.
     static func records(_ spool: String, _ folder: String, prefix: String) throws -> [String] {
-        let url = URL(fileURLWithPath: spool).appendingPathComponent(folder)
-        let names = try FileManager.default.contentsOfDirectory(atPath: url.path).filter { $0.hasSuffix(".ndjson") }.sorted()
-        return try names.flatMap { name in
-            String(decoding: try Data(contentsOf: url.appendingPathComponent(name)), as: UTF8.self)
-                .split(separator: "\n").map { $0.replacingOccurrences(of: prefix, with: "…") }
-        }
+        try spoolRecordLines(URL(fileURLWithPath: spool), folder, prefix: prefix)
     }
 
     @Test func aRunOverTheBucketDecidesAsOverTheSameFilesAndASecondHasNothingToDo() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import NudgeCore
+import NudgeSystem
 import Testing
 
 // What the test targets share: temporary directories, running programs (the tool, gzip,
@@ -99,6 +100,68 @@ package func gzip(_ bytes: [UInt8], level: Int = 6) throws -> [UInt8] {
     let result = try runProgram("/usr/bin/env", ["gzip", "-c", "-\(level)", "-n"], stdin: Data(bytes))
     precondition(result.status == 0, "gzip failed: \(result.stderr)")
     return [UInt8](result.stdout)
+}
+
+/// Inflates with the system's gzip (`gzip -dc`, as `zcat`): every member, checked by an
+/// independent tool.
+package func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    let result = try runProgram("/usr/bin/env", ["gzip", "-dc"], stdin: Data(bytes))
+    precondition(result.status == 0, "gzip -dc failed: \(result.stderr)")
+    return [UInt8](result.stdout)
+}
+
+/// The committed spool files of `folder` (`accepted/` or `dropped/`), by name: the
+/// `NNNNNNNN.ndjson.gz` files (`.ndjson` of spools written before compression), no hidden ones.
+package func spoolFileNames(in folder: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+        .filter { !$0.hasPrefix(".") && ($0.hasSuffix(".ndjson") || $0.hasSuffix(".ndjson.gz")) }.sorted()
+}
+
+/// The records of a spool file as a user reads them with `zcat`: a compressed file
+/// inflated by the system's gzip, a plain one as it is.
+package func spoolFileRecords(_ file: URL) throws -> [UInt8] {
+    let bytes = [UInt8](try Data(contentsOf: file))
+    return file.pathExtension == "gz" ? try gunzip(bytes) : bytes
+}
+
+/// The record lines of a spool folder (`accepted` or `dropped`), in commit order, as
+/// `zcat` gives them, each with `prefix` (a folder of inputs) rewritten to `…`.
+package func spoolRecordLines(_ spool: URL, _ folder: String, prefix: String = "") throws -> [String] {
+    let url = spool.appendingPathComponent(folder)
+    return try spoolFileNames(in: url).flatMap { name in
+        String(decoding: try spoolFileRecords(url.appendingPathComponent(name)), as: UTF8.self)
+            .split(separator: "\n").map { prefix.isEmpty ? String($0) : $0.replacingOccurrences(of: prefix, with: "…") }
+    }
+}
+
+/// Rewrites `spool` as versions before compressed spools wrote it, for tests that such
+/// spools are still read: each commit's `NNNNNNNN.ndjson.gz` inflated to
+/// `NNNNNNNN.ndjson`, and its ledger line without `"compression"`, with the inflated
+/// sizes and its checksum again. (Not for a spool a redrive rewrote files of.)
+package func decompressSpool(_ spool: URL) throws {
+    var sizes: [String: Int] = [:]  // "accepted/N" → inflated bytes
+    for folder in ["accepted", "dropped"] {
+        let url = spool.appendingPathComponent(folder)
+        for name in spoolFileNames(in: url) where name.hasSuffix(".gz") {
+            let records = try spoolFileRecords(url.appendingPathComponent(name))
+            try Data(records).write(to: url.appendingPathComponent(String(name.dropLast(3))))
+            try FileManager.default.removeItem(at: url.appendingPathComponent(name))
+            sizes[folder + "/" + String(Int(name.prefix(8))!)] = records.count
+        }
+    }
+    let ledger = spool.appendingPathComponent("state/ledger.ndjson")
+    let lines = try String(contentsOf: ledger, encoding: .utf8).split(separator: "\n").map { line in
+        let commit = Int(line.firstMatch(of: /"commit":(\d+)/)!.1)!
+        var text = String(line.split(separator: ",\"crc32\"").first!)
+            .replacing(",\"compression\":\"gzip\"", with: "")
+            .replacing(/"accepted_bytes":\d+/, with: "\"accepted_bytes\":\(sizes["accepted/\(commit)"] ?? 0)")
+            .replacing(/"dropped_bytes":\d+,"journal_bytes"/,
+                       with: "\"dropped_bytes\":\(sizes["dropped/\(commit)"] ?? 0),\"journal_bytes\"")
+        let crc = Array(text.utf8).withUnsafeBytes { CRC32.checksum($0) }
+        text += ",\"crc32\":\"" + String(crc, radix: 16).leftPadded(to: 8) + "\"}"
+        return text
+    }
+    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: ledger)
 }
 
 /// Parses one JSON document with Foundation (tests only: the oracle, not the product).

@@ -75,6 +75,23 @@ uint32_t nudge_isal_crc(const nudge_isal_stream *stream);
 /// The member's output so far, modulo 2^32 (what ISIZE holds).
 uint32_t nudge_isal_total_out(const nudge_isal_stream *stream);
 
+/// One raw-deflate compressor at ISA-L's level 1, with its level buffer: owned by one
+/// thread at a time.
+typedef struct nudge_isal_deflater nudge_isal_deflater;
+
+/// A new compressor, or NULL when the backend is unavailable (or the library lacks
+/// isal_deflate) or memory ran out. Free it with nudge_isal_deflater_free.
+nudge_isal_deflater *nudge_isal_deflater_create(void);
+
+/// Frees a compressor from nudge_isal_deflater_create (NULL is ignored).
+void nudge_isal_deflater_free(nudge_isal_deflater *deflater);
+
+/// Deflates all of `input` as one raw deflate stream (no wrapper, final block set) into
+/// `output`. Returns the bytes written, or 0 when `output_capacity` was too small or
+/// ISA-L failed. The compressor keeps no pointer to either buffer after the call.
+uint32_t nudge_isal_deflate(nudge_isal_deflater *deflater, const uint8_t *input, uint32_t input_count,
+                            uint8_t *output, uint32_t output_capacity);
+
 #ifdef __cplusplus
 }
 #endif

@@ -84,6 +84,13 @@ package struct OutputBuffer: ~Copyable {
 
     package mutating func removeAll() { count = 0 }
 
+    /// Drops the first `n` bytes, moving the rest to the start.
+    package mutating func removeFirst(_ n: Int) {
+        precondition(n >= 0 && n <= count)
+        UnsafeMutableRawPointer(base).copyMemory(from: base + n, byteCount: count - n)  // memmove
+        count -= n
+    }
+
     /// The bytes in `range`, valid until the next change to the buffer.
     package func withBytes<R, E: Error>(
         in range: Range<Int>? = nil, _ body: (UnsafeRawBufferPointer) throws(E) -> R

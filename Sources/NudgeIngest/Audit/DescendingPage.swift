@@ -19,7 +19,7 @@ extension AuditPage {
         var skipFrom: (commit: Int, line: Int)?
         if let cursor {
             let position = try Cursor(cursor, filter: filter, descending: true)
-            skipFrom = lines.moveBefore(position)
+            skipFrom = try lines.moveBefore(position)
         }
         var page = AuditPage()
         var last: Cursor?
@@ -59,7 +59,9 @@ extension AuditPage {
 }
 
 /// The lines of committed spool files, last file first and each file from its end,
-/// read in chunks of 256 KiB, each file only up to the size the ledger gives it.
+/// read in chunks of 256 KiB (a member at a time from a compressed file, stepping over
+/// the members' headers first), each file only up to the size the ledger gives it.
+/// Offsets count the records' bytes, as ``SpoolLineReader``'s do.
 struct ReverseSpoolLines {
     let folder: String
     let files: [CommittedFile]
@@ -68,6 +70,8 @@ struct ReverseSpoolLines {
     /// the end of the next line to hand out (its newline excluded).
     private var fileIndex: Int
     private var file: FileDescriptor?
+    /// The members of the file being read, when it is compressed.
+    private var members: (reader: SpoolMemberReader, list: [SpoolMemberReader.Member])?
     private var buffer: [UInt8] = []
     private var bufferStart = 0
     private var end = 0
@@ -79,7 +83,9 @@ struct ReverseSpoolLines {
         fileIndex = files.count
     }
 
-    func path(_ commit: Int) -> String { folder + "/" + LedgerEntry.spoolFileName(commit) }
+    func path(_ commit: Int) -> String {
+        folder + "/" + (files.first { $0.commit == commit }?.name ?? LedgerEntry.spoolFileName(commit, compressed: true))
+    }
 
     /// The file of the line ``previous()`` handed out last.
     var current: CommittedFile { files[fileIndex] }
@@ -87,17 +93,17 @@ struct ReverseSpoolLines {
     /// Moves to just before `cursor`'s record. When its file was rewritten since, the
     /// file is read from its end and its records at or after the cursor's source line
     /// are to be passed over (returned for the caller).
-    mutating func moveBefore(_ cursor: AuditPage.Cursor) -> (commit: Int, line: Int)? {
+    mutating func moveBefore(_ cursor: AuditPage.Cursor) throws(AuditError) -> (commit: Int, line: Int)? {
         guard let index = files.lastIndex(where: { $0.commit <= cursor.commit }) else {
             fileIndex = -1
             return nil
         }
         let target = files[index]
         if target.commit == cursor.commit && (target.replacedBy ?? target.commit) == cursor.version {
-            open(index, endingAt: cursor.offset)
+            try open(index, endingAt: cursor.offset)
             return nil
         }
-        open(index, endingAt: nil)
+        try open(index, endingAt: nil)
         return target.commit == cursor.commit ? (cursor.commit, cursor.sourceLine) : nil
     }
 
@@ -105,15 +111,29 @@ struct ReverseSpoolLines {
     mutating func close() {
         file?.close()
         file = nil
+        members = nil
     }
 
-    private mutating func open(_ index: Int, endingAt offset: Int?) {
-        file?.close()
-        file = nil
+    private mutating func open(_ index: Int, endingAt offset: Int?) throws(AuditError) {
+        close()
         fileIndex = index
         buffer = []
         guard index >= 0 else { return }
-        let size = files[index].bytes
+        var size = files[index].bytes
+        if files[index].compressed {
+            let path = path(files[index].commit)
+            do { file = try .open(path, for: .reading) } catch {
+                throw .spool(.cannotRead(path: path, error: error))
+            }
+            let reader = SpoolMemberReader(path: path, descriptor: file!, fileBytes: size)
+            do {
+                let list = try reader.members()
+                members = (reader, list)
+                size = list.last.map { $0.inflatedOffset + $0.header.inflatedBytes } ?? 0
+            } catch {
+                throw .reading(error)
+            }
+        }
         // The last byte of a file is its last line's newline.
         end = min(offset.map { $0 - 1 } ?? size - 1, size)
         bufferStart = max(end, 0)
@@ -123,10 +143,10 @@ struct ReverseSpoolLines {
     /// the first file's start is passed.
     mutating func previous() throws(AuditError) -> (ArraySlice<UInt8>, commit: Int, offset: Int)? {
         while true {
-            if fileIndex == files.count { open(files.count - 1, endingAt: nil) }
+            if fileIndex == files.count { try open(files.count - 1, endingAt: nil) }
             guard fileIndex >= 0 else { return nil }
             guard end > 0 else {
-                open(fileIndex - 1, endingAt: nil)
+                try open(fileIndex - 1, endingAt: nil)
                 continue
             }
             // The held bytes must reach back past the line's start (a newline, or the file's).
@@ -151,6 +171,20 @@ struct ReverseSpoolLines {
 
     /// Puts the chunk before `bufferStart` in front of the held bytes.
     private mutating func readEarlier() throws(AuditError) {
+        if let (reader, list) = members {
+            // The member that holds the byte before `bufferStart`, whole, less what of it is past that.
+            guard let member = list.last(where: { $0.inflatedOffset < bufferStart }) else { return }
+            var earlier: [UInt8] = []
+            var inflating = reader
+            do { try inflating.inflate(member.header, at: member.offset, appendingTo: &earlier) } catch {
+                throw .reading(error)
+            }
+            members = (inflating, list)
+            earlier.removeLast(member.inflatedOffset + member.header.inflatedBytes - bufferStart)
+            buffer = earlier + buffer[..<(end - bufferStart)]
+            bufferStart = member.inflatedOffset
+            return
+        }
         let commit = files[fileIndex].commit
         if file == nil {
             do { file = try .open(path(commit), for: .reading) } catch {

@@ -12,7 +12,7 @@ import NudgeSystem
 /// where it is with its reason.
 ///
 /// A redrive is one commit, as crash-safe as a run's: the moved records go to
-/// `accepted/NNNNNNNN.ndjson` of a new commit N, and each dropped file that loses
+/// `accepted/NNNNNNNN.ndjson.gz` of a new commit N, and each dropped file that loses
 /// records is rewritten without them, under a hidden name, then renamed over the old
 /// one after N's ledger line. Killed before that line, nothing happened; after it, the
 /// next open finishes the renames. Each record is in exactly one spool before and
@@ -95,7 +95,7 @@ private struct RedrivePass: ~Copyable {
         self.filter = filter
         self.dryRun = dryRun
         writer = SpoolWriter(directory: directory)
-        rewriting = RewrittenFiles(folder: directory + "/dropped", commit: commitNumber)
+        rewriting = RewrittenFiles(folder: directory + "/dropped", commit: commitNumber, files: spool.ledger.droppedFiles)
         stage = RecordStage(maxLineBytes: Int.max, state: state, isRedeciding: true)
         summary = RedriveSummary(spool: directory, dryRun: dryRun)
     }
@@ -112,7 +112,7 @@ private struct RedrivePass: ~Copyable {
         progress?.begin(totalBytes: spool.ledger.droppedFiles.reduce(0) { $0 + $1.bytes })
         scan.lines.progress = progress
         try scan.forEach { (drop) throws(AuditError) -> Bool in
-            if drop.commit != rewriting.current?.commit {
+            if drop.commit != rewriting.current?.file.commit {
                 try Redrive.writing { () throws(SpoolError) in try rewriting.finishFile() }
             }
             let moved = redecide(drop)
@@ -187,25 +187,33 @@ private struct RedrivePass: ~Copyable {
 }
 
 /// The dropped files a redrive rewrites: each is copied without its moved records to
-/// `dropped/.KKKKKKKK.ndjson.redrive-NNNNNNNN.partial`, starting at its first moved
-/// record (the bytes before it are copied whole), and synced.
+/// `dropped/.KKKKKKKK.ndjson.gz.redrive-NNNNNNNN.partial` (`.ndjson` for a file written
+/// uncompressed, which stays so), starting at its first moved record, and synced. What
+/// comes before that record is copied as it is: the bytes of a plain file; the whole
+/// members of a compressed one, then the records of the member that holds it, which
+/// are compressed again with the rest into members cut as ``SpoolWriter`` cuts them.
 private final class RewrittenFiles {
     let folder: String
     let commit: Int
+    /// The committed dropped files, by commit.
+    let files: [Int: CommittedFile]
     /// The file being read, and its rewrite once one of its records moved.
-    private(set) var current: (commit: Int, moved: Int, file: AsideFile?)?
+    private(set) var current: (file: CommittedFile, moved: Int, rewrite: AsideFile?)?
     private var buffer = OutputBuffer(capacity: 1 << 20)
+    private var member = OutputBuffer(capacity: 1 << 20)
+    private lazy var encoder = SpoolMemberEncoder()
     private(set) var replaced: [RedriveChange.Replaced] = []
 
-    init(folder: String, commit: Int) {
+    init(folder: String, commit: Int, files: [CommittedFile]) {
         self.folder = folder
         self.commit = commit
+        self.files = Dictionary(uniqueKeysWithValues: files.map { ($0.commit, $0) })
     }
 
     /// A record that stays dropped: copied when its file is being rewritten.
     func keep(_ drop: ScannedDrop) throws(SpoolError) {
-        if current == nil { current = (drop.commit, 0, nil) }
-        guard current!.file != nil else { return }
+        if current == nil { current = (files[drop.commit]!, 0, nil) }
+        guard current!.rewrite != nil else { return }
         buffer.append(drop.bytes)
         buffer.append(0x0A)
         if buffer.count >= 1 << 20 { try flush() }
@@ -213,35 +221,78 @@ private final class RewrittenFiles {
 
     /// A record that moved: left out of the rewrite, which starts here if it has not.
     func drop(_ drop: ScannedDrop) throws(SpoolError) {
-        if current == nil || current!.file == nil {
-            let path = folder + "/" + LedgerEntry.spoolFileName(drop.commit)
+        if current == nil || current!.rewrite == nil {
+            let file = files[drop.commit]!
+            let path = folder + "/" + file.name
             // Renamed over the old file by the spool, once this redrive is committed.
-            let aside = folder + "/" + LedgerEntry.replacementFileName(of: drop.commit, by: commit)
-            current = (drop.commit, 0, try AsideFile(replacing: path, aside: aside))
-            try current!.file!.copy(from: path, bytes: drop.lineOffset)
+            let aside = folder + "/" + LedgerEntry.replacementFileName(of: file.commit, compressed: file.compressed, by: commit)
+            current = (file, 0, try AsideFile(replacing: path, aside: aside))
+            if file.compressed {
+                try copyCompressed(from: path, file, upTo: drop.lineOffset)
+            } else {
+                try current!.rewrite!.copy(from: path, bytes: drop.lineOffset)
+            }
         }
         current!.moved += 1
     }
 
-    private func flush() throws(SpoolError) {
-        guard current?.file != nil, !buffer.isEmpty else { return }
-        try buffer.withBytes { (bytes) throws(SpoolError) in try current!.file!.write(bytes) }
-        buffer.removeAll()
+    /// Copies the members of `file` (at `path`) that end at or before record byte
+    /// `offset`, and puts the records of the next one before `offset` in the buffer.
+    private func copyCompressed(from path: String, _ file: CommittedFile, upTo offset: Int) throws(SpoolError) {
+        let descriptor: FileDescriptor
+        do { descriptor = try .open(path, for: .reading) } catch { throw .cannotRead(path: path, error: error) }
+        defer { descriptor.close() }
+        var reader = SpoolMemberReader(path: path, descriptor: descriptor, fileBytes: file.bytes)
+        let members: [SpoolMemberReader.Member]
+        do { members = try reader.members() } catch { throw error.spoolError }
+        let whole = members.prefix { $0.inflatedOffset + $0.header.inflatedBytes <= offset }
+        try current!.rewrite!.copy(from: path, bytes: whole.last.map { $0.offset + $0.header.memberBytes } ?? 0)
+        guard whole.count < members.count else { return }
+        let next = members[whole.count]
+        var records: [UInt8] = []
+        do { try reader.inflate(next.header, at: next.offset, appendingTo: &records) } catch { throw error.spoolError }
+        records.withUnsafeBytes { buffer.append(UnsafeRawBufferPointer(rebasing: $0[..<(offset - next.inflatedOffset)])) }
+    }
+
+    /// Writes what the buffer holds: all of it to a plain rewrite; every whole member
+    /// (the rest too when `ending`) to a compressed one.
+    private func flush(ending: Bool = false) throws(SpoolError) {
+        guard let rewrite = current, rewrite.rewrite != nil, !buffer.isEmpty else { return }
+        guard rewrite.file.compressed else {
+            try buffer.withBytes { (bytes) throws(SpoolError) in try current!.rewrite!.write(bytes) }
+            buffer.removeAll()
+            return
+        }
+        while let end = buffer.withBytes({ SpoolMember.end(of: $0, inflatedBytes: SpoolMember.defaultInflatedBytes) })
+                ?? (ending && !buffer.isEmpty ? buffer.count : nil) {
+            member.removeAll()
+            let encoder = self.encoder
+            buffer.withBytes(in: 0..<end) { records in
+                member.appendUnsafe(maximum: SpoolMember.bound(inflatedBytes: end)) { encoder.compress(records, into: $0) }
+            }
+            try member.withBytes { (bytes) throws(SpoolError) in try current!.rewrite!.write(bytes) }
+            buffer.removeFirst(end)
+        }
     }
 
     /// Completes the rewrite of the file being read, if any: written, synced, listed.
     func finishFile() throws(SpoolError) {
         defer { current = nil }
-        guard let rewrite = current, rewrite.file != nil else { return }
-        try flush()
-        try current!.file!.sync()
-        replaced.append(.init(commit: rewrite.commit, droppedBytes: current!.file!.bytesWritten, moved: rewrite.moved))
+        guard let rewrite = current, rewrite.rewrite != nil else { return }
+        try flush(ending: true)
+        try current!.rewrite!.sync()
+        replaced.append(.init(commit: rewrite.file.commit, droppedBytes: current!.rewrite!.bytesWritten,
+                              moved: rewrite.moved))
     }
 
     /// Removes every rewrite (nothing was committed).
     func discard() {
-        current?.file?.discard()
+        current?.rewrite?.discard()
         current = nil
-        for file in replaced { Files.remove(folder + "/" + LedgerEntry.replacementFileName(of: file.commit, by: commit)) }
+        buffer.removeAll()
+        for file in replaced {
+            let compressed = files[file.commit]!.compressed
+            Files.remove(folder + "/" + LedgerEntry.replacementFileName(of: file.commit, compressed: compressed, by: commit))
+        }
     }
 }

@@ -38,7 +38,7 @@ public struct RedriveSummary: Sendable {
         rows.append(("still dropped", selected - movedTotal, "kept with their reason"))
         lines += alignedRows(rows)
         if let commit {
-            lines.append("  commit \(commit): accepted/\(LedgerEntry.spoolFileName(commit)), \(filesRewritten) dropped "
+            lines.append("  commit \(commit): accepted/\(LedgerEntry.spoolFileName(commit, compressed: true)), \(filesRewritten) dropped "
                          + "file\(filesRewritten == 1 ? "" : "s") rewritten; `nudge-ingest replay --spool \(spool.shellQuoted)` delivers them")
         } else if !dryRun {
             lines.append("  nothing to redrive: the spool is unchanged")

@@ -79,7 +79,11 @@ public struct IngestRun {
         defer { records.cancel() }
         var inputs = InputCommits(
             spool: spool, plan: plan, committer: committer, records: records, decider: Decider(state: state),
-            writers: (0..<2).map { _ in SpoolWriter(directory: options.spool, flushThreshold: options.spoolFlushBytes) },
+            writers: (0..<2).map { _ in
+                SpoolWriter(directory: options.spool, flushThreshold: options.spoolFlushBytes,
+                            compressed: options.compressSpool, memberBytes: options.spoolMemberBytes,
+                            compressors: options.jobs)
+            },
             progress: progress)
         summary.planned = plan.toProcess.count
         for index in plan.toProcess.indices {

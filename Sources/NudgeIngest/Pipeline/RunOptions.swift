@@ -28,8 +28,13 @@ public struct RunOptions: Sendable {
     /// large (in line bytes), and how many (nil: three a worker plus four).
     var batchBytes = 256 << 10
     var batchCount: Int?
-    /// Spool bytes gathered before they go to the writing thread.
+    /// Spool bytes gathered before they go to the writing thread, when not compressed.
     var spoolFlushBytes = 1 << 20
+    /// Whether the accepted and dropped files are compressed (tests turn it off to write
+    /// spools as versions before compression did), and the least inflated length of
+    /// their members (tests make it small, to have many).
+    var compressSpool = true
+    var spoolMemberBytes = SpoolMember.defaultInflatedBytes
 
     /// The message-id state's budget.
     var messageIDBudget: MessageIDBudget { memoryBudget.map(MessageIDBudget.init(bytes:)) ?? .default() }

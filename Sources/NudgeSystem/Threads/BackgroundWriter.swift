@@ -13,6 +13,11 @@ import NudgeCore
 /// the run for its whole input's output. Advising `POSIX_FADV_DONTNEED` instead, as an
 /// earlier version did, also evicted the pages and cost about five times the write.
 ///
+/// A block submitted `compressed` is deflated into one ``SpoolMember`` first, by one of
+/// `compressors` threads of the writer's own, so blocks are compressed in parallel while
+/// the thread that decides records goes on; the writing thread still writes every block
+/// in the order it was submitted, waiting for its member where it is not ready yet.
+///
 /// Blocks are written in the order they were submitted, through a ``BoundedQueue`` of
 /// `maxPending` blocks: a submit beyond that waits, so memory stays bounded when the
 /// disk is slower than the pipeline. The first write error stops all writing (the
@@ -33,23 +38,37 @@ package final class BackgroundWriter: Sendable {
         let storage: OutputBuffer.Storage
     }
 
+    /// A block's compressed member, once a compressing thread has made it.
+    private final class Member: Sendable {
+        let made = ConditionLock<Block?>(nil)
+    }
+
     private struct Job: Sendable {
         var block: Block
         var descriptor: FileDescriptor
+        /// Set when the block is written as the member a compressing thread makes of it.
+        var member: Member?
     }
 
     private struct State {
         var spare: [Block] = []
         var failure: Failure?
         var started = false
+        var compressorsStarted = false
     }
 
     private let jobs: BoundedQueue<Job, Never>
+    /// The compressed blocks, for the compressing threads (each also queued in `jobs`).
+    private let toCompress: BoundedQueue<Job, Never>
+    private let compressors: Int
     private let state = ConditionLock(State())
 
-    /// A writer that holds at most `maxPending` blocks besides the one being written.
-    package init(maxPending: Int = 3) {
+    /// A writer that holds at most `maxPending` blocks besides the one being written,
+    /// and compresses on `compressors` threads (started at the first compressed block).
+    package init(maxPending: Int = 3, compressors: Int = 1) {
         jobs = BoundedQueue(capacity: max(maxPending, 1))
+        self.compressors = max(compressors, 1)
+        toCompress = BoundedQueue(capacity: max(maxPending, 1) + self.compressors)
     }
 
     deinit {
@@ -59,20 +78,38 @@ package final class BackgroundWriter: Sendable {
         }
     }
 
-    /// Queues `buffer`'s bytes for writing to `descriptor` and leaves `buffer` empty,
-    /// in a spare block of memory (waiting while `maxPending` blocks are queued).
-    package func submit(_ buffer: inout OutputBuffer, to descriptor: FileDescriptor) throws(Failure) {
-        guard !buffer.isEmpty else { return }
+    /// Queues `buffer`'s first `prefix` bytes (all of them when nil) for writing to
+    /// `descriptor`, as one ``SpoolMember`` when `compressed`, and leaves `buffer` holding
+    /// the rest, in a spare block of memory (waiting while `maxPending` blocks are queued).
+    package func submit(
+        _ buffer: inout OutputBuffer, prefix: Int? = nil, to descriptor: FileDescriptor, compressed: Bool = false
+    ) throws(Failure) {
+        let prefix = prefix ?? buffer.count
+        precondition(prefix >= 0 && prefix <= buffer.count)
+        guard prefix > 0 else { return }
         let replacement = try state.withLock { state throws(Failure) -> Block in
             if let failure = state.failure { throw failure }
             if !state.started {
                 state.started = true
                 startThread(named: "ingest-write") { [self] in run() }
             }
+            if compressed && !state.compressorsStarted {
+                state.compressorsStarted = true
+                for _ in 0..<compressors {
+                    startThread(named: "ingest-deflate") { [self] in compressAll() }
+                }
+            }
             return state.spare.popLast() ?? Block(storage: .allocate(capacity: buffer.capacity))
         }
-        let job = Job(block: Block(storage: buffer.exchangeStorage(for: replacement.storage)), descriptor: descriptor)
+        let total = buffer.count
+        var storage = buffer.exchangeStorage(for: replacement.storage)
+        if prefix < total {
+            buffer.append(UnsafeRawBufferPointer(start: storage.base + prefix, count: total - prefix))
+            storage.count = prefix
+        }
+        let job = Job(block: Block(storage: storage), descriptor: descriptor, member: compressed ? Member() : nil)
         do {
+            if compressed { try toCompress.push(job) }
             try jobs.push(job)
         } catch {
             preconditionFailure("a background writer takes no blocks once stopped")
@@ -88,6 +125,7 @@ package final class BackgroundWriter: Sendable {
 
     /// Ends the writing thread once the queue is empty, waiting for it.
     package func stop() {
+        toCompress.finish()
         jobs.finish()
         jobs.waitUntilIdle()
     }
@@ -100,11 +138,30 @@ package final class BackgroundWriter: Sendable {
         while jobs.handleNext({ job in write(job) }) {}
     }
 
+    /// A compressing thread: makes the member of each compressed block, in turn.
+    private func compressAll() {
+        let encoder = SpoolMemberEncoder()
+        while toCompress.handleNext({ job in
+            let records = job.block.storage
+            var member = OutputBuffer.Storage.allocate(capacity: SpoolMember.bound(inflatedBytes: records.count))
+            member.count = encoder.compress(UnsafeRawBufferPointer(start: records.base, count: records.count),
+                                            into: member.base)
+            job.member!.made.withLock { made in
+                made = Block(storage: member)
+                job.member!.made.broadcast()
+            }
+        }) {}
+    }
+
     private func write(_ job: Job) {
         var failure: Failure?
+        // A compressed block is written as its member, once made (the block itself is
+        // the compressing thread's until then).
+        let member = job.member.map { member in member.made.withLock(until: { $0 != nil }) { $0! } }
+        defer { member?.storage.deallocate() }
         if state.withLock({ $0.failure == nil }) {
             do {
-                try Self.writeAll(job.block.storage, to: job.descriptor)
+                try Self.writeAll(member?.storage ?? job.block.storage, to: job.descriptor)
             } catch {
                 failure = Failure(descriptor: job.descriptor, error: error)
             }
