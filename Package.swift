@@ -181,7 +181,7 @@ let package = Package(
         // Tests/Fixtures, the in-memory record stage) is NudgeTestSupport.
         .target(
             name: "NudgeTestSupport",
-            dependencies: ["NudgeCore", "NudgeSystem"],
+            dependencies: ["NudgeCore"],
             path: "Tests/NudgeTestSupport"
         ),
         .testTarget(name: "NudgeCoreTests", dependencies: ["NudgeCore", "NudgeTestSupport"]),

@@ -40,7 +40,8 @@ package final class SpoolWriter {
         self.flushThreshold = flushThreshold
         self.compressed = compressed
         self.memberBytes = max(memberBytes, 1)
-        writer = BackgroundWriter(compressors: compressors)
+        // A member for every compressing thread to work on while one is written.
+        writer = BackgroundWriter(maxPending: max(compressors, 1) + 1, compressors: compressors)
         let capacity = (compressed ? self.memberBytes : flushThreshold) + 64 * 1024
         accepted = OutputBuffer(capacity: capacity)
         dropped = OutputBuffer(capacity: capacity)

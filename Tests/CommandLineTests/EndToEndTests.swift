@@ -209,7 +209,8 @@ import Testing
         try withTemporaryDirectory { dir in
             let spool = dir.appendingPathComponent("spool").path
             let sample = repositoryRoot.appendingPathComponent("samples/segment-logs").path
-            let result = try runProgram("/bin/bash", ["-c", "ulimit -f 40 && exec \"$0\" run --spool \"$1\" \"$2\"", toolPath, spool, sample])
+            // 4 KiB: less than the first input's compressed accepted file.
+            let result = try runProgram("/bin/bash", ["-c", "ulimit -f 4 && exec \"$0\" run --spool \"$1\" \"$2\"", toolPath, spool, sample])
             #expect(result.status == 1, "\(result.stderr)")
             #expect(result.stderr.contains("cannot write") && result.stderr.contains("File too large"))
             for sub in ["accepted", "dropped"] {
@@ -235,7 +236,7 @@ import Testing
                 #expect(mode == 0o700, "\(path)")
             }
             for sub in ["accepted", "dropped"] {
-                let file = run.spool.appendingPathComponent(sub).appendingPathComponent("00000001.ndjson").path
+                let file = run.spool.appendingPathComponent(sub).appendingPathComponent("00000001.ndjson.gz").path
                 #expect(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int == 0o600)
             }
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: run.spool.path + "/accepted").filter { $0.hasPrefix(".") }

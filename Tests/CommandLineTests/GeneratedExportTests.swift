@@ -63,9 +63,10 @@ import Testing
         }
     }
 
-    /// SHA-256 of the folder's `*.ndjson` files concatenated in name order.
+    /// SHA-256 of the records of the folder's `*.ndjson.gz` files in name order, as
+    /// `gzip -dc` gives them (the pins are of the records, compressed or not).
     private func sha256(ofFilesIn folder: URL) throws -> String {
-        let result = try runProgram("/bin/sh", ["-c", "cat \"$0\"/*.ndjson | sha256sum", folder.path])
+        let result = try runProgram("/bin/sh", ["-c", "cat \"$0\"/*.ndjson.gz | gzip -dc | sha256sum", folder.path])
         return String(result.stdoutText.prefix(64))
     }
 }

@@ -63,9 +63,9 @@ import Testing
             let named = try Self.tool(["run", "--spool", "spool", "spool"], in: export)
             #expect(named.status == 1)
             #expect(named.stderr.contains("spool: a spool (it holds state/ledger.ndjson), not an export"), "\(named.stderr)")
-            let inside = try Self.tool(["run", "--spool", "spool", "old-spool/accepted/00000001.ndjson"], in: export)
+            let inside = try Self.tool(["run", "--spool", "spool", "old-spool/accepted/00000001.ndjson.gz"], in: export)
             #expect(inside.status == 1)
-            #expect(inside.stderr.contains("old-spool/accepted/00000001.ndjson: inside the spool "), "\(inside.stderr)")
+            #expect(inside.stderr.contains("old-spool/accepted/00000001.ndjson.gz: inside the spool "), "\(inside.stderr)")
             #expect(inside.stderr.contains("Nothing was read or committed."))
             #expect(try Self.commits(export.appendingPathComponent("spool")).count == 2)
         }

@@ -1,6 +1,5 @@
 import Foundation
 import NudgeCore
-import NudgeSystem
 import Testing
 
 // What the test targets share: temporary directories, running programs (the tool, gzip,
@@ -157,11 +156,20 @@ package func decompressSpool(_ spool: URL) throws {
             .replacing(/"accepted_bytes":\d+/, with: "\"accepted_bytes\":\(sizes["accepted/\(commit)"] ?? 0)")
             .replacing(/"dropped_bytes":\d+,"journal_bytes"/,
                        with: "\"dropped_bytes\":\(sizes["dropped/\(commit)"] ?? 0),\"journal_bytes\"")
-        let crc = Array(text.utf8).withUnsafeBytes { CRC32.checksum($0) }
-        text += ",\"crc32\":\"" + String(crc, radix: 16).leftPadded(to: 8) + "\"}"
+        text += ",\"crc32\":\"" + String(crc32(Array(text.utf8)), radix: 16).leftPadded(to: 8) + "\"}"
         return text
     }
     try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: ledger)
+}
+
+/// CRC-32 (IEEE, as zlib's), computed here bit by bit: the tests' own, independent one.
+package func crc32(_ bytes: [UInt8]) -> UInt32 {
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in bytes {
+        crc ^= UInt32(byte)
+        for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+    }
+    return ~crc
 }
 
 /// Parses one JSON document with Foundation (tests only: the oracle, not the product).

@@ -104,7 +104,7 @@ package struct OutputBuffer: ~Copyable {
     package struct Storage {
         package var base: UnsafeMutablePointer<UInt8>
         package var count: Int
-        var capacity: Int
+        package private(set) var capacity: Int
 
         package static func allocate(capacity: Int) -> Storage {
             Storage(base: .allocate(capacity: capacity), count: 0, capacity: capacity)

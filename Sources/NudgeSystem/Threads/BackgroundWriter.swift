@@ -52,6 +52,8 @@ package final class BackgroundWriter: Sendable {
 
     private struct State {
         var spare: [Block] = []
+        /// Memory for members, back from the writing thread for the compressing ones.
+        var spareMembers: [Block] = []
         var failure: Failure?
         var started = false
         var compressorsStarted = false
@@ -74,7 +76,7 @@ package final class BackgroundWriter: Sendable {
     deinit {
         // The writing thread holds the writer until it ends, so every block is back.
         state.withLock { state in
-            for block in state.spare { block.storage.deallocate() }
+            for block in state.spare + state.spareMembers { block.storage.deallocate() }
         }
     }
 
@@ -143,7 +145,15 @@ package final class BackgroundWriter: Sendable {
         let encoder = SpoolMemberEncoder()
         while toCompress.handleNext({ job in
             let records = job.block.storage
-            var member = OutputBuffer.Storage.allocate(capacity: SpoolMember.bound(inflatedBytes: records.count))
+            let bound = SpoolMember.bound(inflatedBytes: records.count)
+            let spare = state.withLock { $0.spareMembers.popLast() }
+            var member: OutputBuffer.Storage
+            if let spare, spare.storage.capacity >= bound {
+                member = spare.storage
+            } else {
+                spare?.storage.deallocate()
+                member = .allocate(capacity: bound)
+            }
             member.count = encoder.compress(UnsafeRawBufferPointer(start: records.base, count: records.count),
                                             into: member.base)
             job.member!.made.withLock { made in
@@ -158,7 +168,6 @@ package final class BackgroundWriter: Sendable {
         // A compressed block is written as its member, once made (the block itself is
         // the compressing thread's until then).
         let member = job.member.map { member in member.made.withLock(until: { $0 != nil }) { $0! } }
-        defer { member?.storage.deallocate() }
         if state.withLock({ $0.failure == nil }) {
             do {
                 try Self.writeAll(member?.storage ?? job.block.storage, to: job.descriptor)
@@ -168,6 +177,7 @@ package final class BackgroundWriter: Sendable {
         }
         state.withLock { state in
             state.spare.append(job.block)
+            if let member { state.spareMembers.append(member) }
             state.failure = state.failure ?? failure
         }
     }
