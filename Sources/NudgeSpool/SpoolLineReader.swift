@@ -51,8 +51,9 @@ package struct SpoolLineReader {
     /// Index in `files` of the file being read (-1 before the first).
     package private(set) var fileIndex = -1
     private var descriptor: FileDescriptor?
-    /// The current file's members, when it is compressed.
+    /// The current file's members, when it is compressed, and those being inflated ahead.
     private var members: SpoolMemberReader?
+    private var readAhead: SpoolMemberReadAhead?
     /// Bytes of the current file's records read so far, and the unread part of them.
     private var offset = 0
     /// Where in the current file the next read starts (`offset`, uncompressed).
@@ -134,6 +135,7 @@ package struct SpoolLineReader {
     }
 
     private mutating func closeFile() {
+        readAhead = nil
         descriptor?.close()
         descriptor = nil
         members = nil
@@ -166,12 +168,22 @@ package struct SpoolLineReader {
     private mutating func readChunk() throws(SpoolReadError) {
         pending.removeFirst(pendingStart)
         pendingStart = 0
-        if members != nil {
-            let header = try members!.header(at: fileOffset)
-            try members!.inflate(header, at: fileOffset, appendingTo: &pending)
-            fileOffset += header.memberBytes
-            offset += header.inflatedBytes
-            progress?.advance(by: header.memberBytes)
+        if let members {
+            if readAhead == nil { readAhead = try SpoolMemberReadAhead(members, from: fileOffset) }
+            guard let member = try readAhead!.next() else {
+                throw .damaged(path: members.path, problem: "its members end before its committed size")
+            }
+            // A member ends with a record's end, so nothing of the one before is left.
+            if pending.isEmpty {
+                var done = member.records
+                swap(&pending, &done)
+                readAhead!.recycle(done)
+            } else {
+                pending += member.records
+            }
+            fileOffset += member.memberBytes
+            offset += member.records.count
+            progress?.advance(by: member.memberBytes)
             return
         }
         let want = min(chunkBytes, files[fileIndex].bytes - fileOffset)

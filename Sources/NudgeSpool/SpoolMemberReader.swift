@@ -66,25 +66,32 @@ package struct SpoolMemberReader {
     ) throws(SpoolReadError) {
         if compressed.count < header.memberBytes { compressed = [UInt8](repeating: 0, count: header.memberBytes) }
         try read(into: &compressed, count: header.memberBytes, at: offset)
+        // Room for the records the header gives, filled in place as they are inflated.
         let start = records.count
-        records.reserveCapacity(start + header.inflatedBytes)
+        records.append(contentsOf: repeatElement(0, count: header.inflatedBytes))
+        var filled = 0
         let inflater = self.inflater
         do {
             try compressed.withUnsafeBytes { bytes in
-                try inflater.inflate(UnsafeRawBufferPointer(rebasing: bytes[..<header.memberBytes])) { inflated in
-                    guard records.count - start + inflated.count <= header.inflatedBytes else {
-                        throw GzipFault.corrupt("more records than its header gives")
+                try records.withUnsafeMutableBytes { room in
+                    try inflater.inflate(UnsafeRawBufferPointer(rebasing: bytes[..<header.memberBytes])) { inflated in
+                        guard filled + inflated.count <= header.inflatedBytes else {
+                            throw GzipFault.corrupt("more records than its header gives")
+                        }
+                        UnsafeMutableRawBufferPointer(rebasing: room[(start + filled)...]).copyMemory(from: inflated)
+                        filled += inflated.count
                     }
-                    records.append(contentsOf: inflated)
                 }
             }
         } catch let fault as GzipFault {
+            records.removeLast(header.inflatedBytes)
             throw .damaged(path: path, problem: "the member at byte \(offset) is damaged: \(fault.message)")
         } catch {
             preconditionFailure("only the inflater throws here")
         }
-        guard records.count - start == header.inflatedBytes else {
-            throw .damaged(path: path, problem: "the member at byte \(offset) holds \(records.count - start) "
+        guard filled == header.inflatedBytes else {
+            records.removeLast(header.inflatedBytes)
+            throw .damaged(path: path, problem: "the member at byte \(offset) holds \(filled) "
                              + "bytes of records, but its header gives \(header.inflatedBytes)")
         }
     }

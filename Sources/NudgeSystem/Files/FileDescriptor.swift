@@ -50,6 +50,12 @@ package struct FileDescriptor: Hashable, Sendable {
         return FileDescriptor(rawValue: try path.call { Glibc.open($0, flags, 0o600) })
     }
 
+    /// A second descriptor of the same open file (`dup`), for another thread to read
+    /// and close on its own.
+    package func duplicate() throws(SystemError) -> FileDescriptor {
+        FileDescriptor(rawValue: try retryingInterrupts { Glibc.fcntl(rawValue, F_DUPFD_CLOEXEC, 0) })
+    }
+
     /// Closes the descriptor; errors are not reported (the data was synced before, or
     /// does not matter).
     package func close() {
