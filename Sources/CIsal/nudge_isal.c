@@ -1,4 +1,4 @@
-// ISA-L inflate shims: see include/nudge_isal.h.
+// ISA-L inflate and deflate shims: see include/nudge_isal.h.
 //
 // Optional at build time: without <isa-l/igzip_lib.h> (Debian: libisal-dev), or with
 // -DNUDGE_NO_ISAL, every shim reports "unavailable". Optional at run time: libisal.so.2
@@ -7,6 +7,7 @@
 #include "nudge_isal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #if !defined(NUDGE_NO_ISAL) && defined(__has_include)
 #if __has_include(<isa-l/igzip_lib.h>) && __has_include(<dlfcn.h>) && __has_include(<pthread.h>)
@@ -201,6 +202,10 @@ void nudge_isal_deflater_free(nudge_isal_deflater *deflater) {
 
 uint32_t nudge_isal_deflate(nudge_isal_deflater *deflater, const uint8_t *input, uint32_t input_count,
                             uint8_t *output, uint32_t output_capacity) {
+    // Every member from the same state: isal_deflate_init leaves the level buffer's hash
+    // table as the last member left it, and its stale entries would change the matches
+    // found, so the same records would compress differently on different threads.
+    memset(deflater, 0, sizeof(*deflater));
     struct isal_zstream *stream = &deflater->stream;
     isal_deflate_init_fn(stream);
     stream->level = 1;

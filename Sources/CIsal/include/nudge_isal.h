@@ -1,7 +1,7 @@
 #ifndef NUDGE_INGEST_CISAL_H
 #define NUDGE_INGEST_CISAL_H
 
-// Prefixed shims over ISA-L's igzip inflate (Debian: libisal-dev at build time,
+// Prefixed shims over ISA-L's igzip inflate and deflate (Debian: libisal-dev at build time,
 // libisal2 at run time). Nothing here needs ISA-L's own headers: the state is opaque,
 // and the library is loaded with dlopen on first use, so a binary built with the
 // headers still runs where libisal.so.2 is missing (nudge_isal_available() is then 0).

@@ -89,7 +89,7 @@ package final class BackgroundWriter: Sendable {
         let prefix = prefix ?? buffer.count
         precondition(prefix >= 0 && prefix <= buffer.count)
         guard prefix > 0 else { return }
-        let replacement = try state.withLock { state throws(Failure) -> Block in
+        let replacement = try state.withLock { state throws(Failure) -> Block? in
             if let failure = state.failure { throw failure }
             if !state.started {
                 state.started = true
@@ -101,13 +101,24 @@ package final class BackgroundWriter: Sendable {
                     startThread(named: "ingest-deflate") { [self] in compressAll() }
                 }
             }
-            return state.spare.popLast() ?? Block(storage: .allocate(capacity: buffer.capacity))
+            return state.spare.popLast()
         }
-        let total = buffer.count
-        var storage = buffer.exchangeStorage(for: replacement.storage)
-        if prefix < total {
-            buffer.append(UnsafeRawBufferPointer(start: storage.base + prefix, count: total - prefix))
-            storage.count = prefix
+        let storage: OutputBuffer.Storage
+        if prefix < buffer.count {
+            // Only the prefix goes, copied into a block its size; the buffer keeps the rest
+            // (and its capacity: blocks as large as a grown buffer would all be touched).
+            var block = replacement?.storage
+            if let small = block, small.capacity < prefix {
+                small.deallocate()
+                block = nil
+            }
+            var copy = block ?? .allocate(capacity: prefix + (64 << 10))
+            buffer.withBytes(in: 0..<prefix) { copy.base.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: prefix) }
+            copy.count = prefix
+            buffer.removeFirst(prefix)
+            storage = copy
+        } else {
+            storage = buffer.exchangeStorage(for: replacement?.storage ?? .allocate(capacity: buffer.capacity))
         }
         let job = Job(block: Block(storage: storage), descriptor: descriptor, member: compressed ? Member() : nil)
         do {
