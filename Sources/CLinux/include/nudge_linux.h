@@ -16,4 +16,8 @@ int nudge_start_writeback(int fd, long long offset, long long length);
 /// at its top are free (`M_TRIM_THRESHOLD`). Returns 1 when both were set.
 int nudge_return_freed_blocks_from(int bytes);
 
+/// Gives the calling thread the lowest priority (nice 19): it runs where the threads at
+/// the usual priority leave a core idle. Returns 0, or -1 with `errno` set.
+int nudge_lower_thread_priority(void);
+
 #endif

@@ -153,6 +153,9 @@ package final class BackgroundWriter: Sendable {
 
     /// A compressing thread: makes the member of each compressed block, in turn.
     private func compressAll() {
+        // Compressing fills the time the parsers and the deciding thread leave idle; when
+        // it falls behind, the bounded queue stops the deciding thread, and it catches up.
+        _ = nudge_lower_thread_priority()
         let encoder = SpoolMemberEncoder()
         while toCompress.handleNext({ job in
             let records = job.block.storage
