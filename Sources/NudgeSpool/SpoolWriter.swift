@@ -11,7 +11,7 @@ import NudgeSystem
 /// A compressed file is a series of ``SpoolMember``s, each cut at the first record end
 /// at or past `memberBytes` from its start (the last one at the commit's end), so where
 /// members end depends on the records alone, never on when buffers were handed over:
-/// the same records give the same file. The background writer's threads compress the
+/// the same records give the same members. The background writer's threads compress the
 /// members. Uncompressed (`compressed: false`), buffers are written out as they reach
 /// `flushThreshold`, to `NNNNNNNN.ndjson`: the spools before compression, which tests
 /// still write to check that they are read.

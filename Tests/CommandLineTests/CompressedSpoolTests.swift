@@ -58,7 +58,7 @@ import Testing
             #expect(try Self.tool(["run", "--spool", whole.path] + inputs, in: dir).status == 0)
             let expected = try DurabilityTests.SpoolContents(whole)
             try DurabilityTests.validate(whole)
-            let file = try #require(expected.files["dropped/00000002.ndjson.gz"])
+            let file = try Data(contentsOf: whole.appendingPathComponent("dropped/00000002.ndjson.gz"))
             let starts = Self.memberStarts(file)
             #expect(starts.count >= 3, "\(file.count) bytes in \(starts.count) members")
 

@@ -13,7 +13,8 @@ import Testing
 /// independent (each in its own folder) and run in parallel.
 @Suite struct DurabilityTests {
     /// What a spool holds that a user or `replay` reads: every file of `accepted/` and
-    /// `dropped/` by name, and the ledger's entries without their commit times.
+    /// `dropped/` by name (committed ones inflated), and the ledger's entries without
+    /// their commit times and compressed sizes (`comparableSpoolFile`).
     struct SpoolContents: Equatable {
         var files: [String: Data]
         var ledger: [String]
@@ -23,26 +24,26 @@ import Testing
             for folder in ["accepted", "dropped"] {
                 let dir = spool.appendingPathComponent(folder)
                 for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? [] {
-                    files[folder + "/" + name] = try Data(contentsOf: dir.appendingPathComponent(name))
+                    // Hidden leftovers as they are; committed files as `comparableSpoolFile` has them.
+                    let bytes = [UInt8](try Data(contentsOf: dir.appendingPathComponent(name)))
+                    files[folder + "/" + name] = Data(name.hasPrefix(".") ? bytes : try comparableSpoolFile(named: name, bytes))
                 }
             }
-            let text = (try? String(contentsOf: spool.appendingPathComponent("state/ledger.ndjson"), encoding: .utf8)) ?? ""
-            ledger = text.split(separator: "\n").map {
-                String($0).replacing(/"committed_at":"[^"]*",/, with: "").replacing(/,"crc32":"[0-9a-f]{8}"/, with: "")
-            }
+            let text = (try? Data(contentsOf: spool.appendingPathComponent("state/ledger.ndjson"))) ?? Data()
+            ledger = String(decoding: try comparableSpoolFile(named: "ledger.ndjson", [UInt8](text)), as: UTF8.self)
+                .split(separator: "\n").map(String.init)
         }
 
         /// Every record line of a folder, in file-name order, as `zcat` gives them.
         func lines(_ folder: String) throws -> [Substring] {
-            try files.keys.filter { $0.hasPrefix(folder + "/") }.sorted().flatMap {
+            try files.keys.filter { $0.hasPrefix(folder + "/") && !$0.contains("/.") }.sorted().flatMap {
                 String(decoding: try records($0), as: UTF8.self).split(separator: "\n")
             }
         }
 
         /// The records of one file (`accepted/00000002.ndjson.gz`), inflated; none when absent.
         func records(_ name: String) throws -> [UInt8] {
-            guard let bytes = files[name] else { return [] }
-            return name.hasSuffix(".gz") ? try gunzip([UInt8](bytes)) : [UInt8](bytes)
+            [UInt8](files[name] ?? Data())
         }
     }
 

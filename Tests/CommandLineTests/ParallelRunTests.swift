@@ -42,21 +42,17 @@ import Testing
         return inputs
     }
 
-    /// Every file of a spool that a run writes, by relative path: the ledger without
-    /// its `committed_at` times and the line checksums that cover them, the only bytes
-    /// allowed to differ.
+    /// Every file of a spool that a run writes, by relative path, as
+    /// `comparableSpoolFile` has them: record files inflated, the ledger without its
+    /// `committed_at` times, the line checksums that cover them and the compressed sizes.
     static func spoolFiles(_ spool: String) throws -> [String: [UInt8]] {
         var files: [String: [UInt8]] = [:]
         for folder in ["accepted", "dropped", "state", "state/message-ids"] {
             let url = URL(fileURLWithPath: spool).appendingPathComponent(folder)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
             where name != "lock" && name != "message-ids" {
-                var bytes = [UInt8](try Data(contentsOf: url.appendingPathComponent(name)))
-                if name == "ledger.ndjson" {
-                    let text = String(decoding: bytes, as: UTF8.self)
-                    bytes = Array(text.replacing(/"committed_at":"[^"]*"/, with: "").replacing(/"crc32":"[^"]*"/, with: "").utf8)
-                }
-                files[folder + "/" + name] = bytes
+                files[folder + "/" + name] = try comparableSpoolFile(
+                    named: name, [UInt8](try Data(contentsOf: url.appendingPathComponent(name))))
             }
         }
         return files

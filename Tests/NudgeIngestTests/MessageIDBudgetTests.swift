@@ -48,12 +48,12 @@ import Testing
         for folder in ["accepted", "dropped"] {
             let dir = spool + "/" + folder
             for name in try FileManager.default.contentsOfDirectory(atPath: dir) {
-                files[folder + "/" + name] = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name))
+                files[folder + "/" + name] = Data(try comparableSpoolFile(
+                    named: name, [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))))
             }
         }
-        let ledger = try String(contentsOfFile: spool + "/state/ledger.ndjson", encoding: .utf8)
-            .replacing(/"committed_at":"[^"]*",/, with: "").replacing(/,"crc32":"[0-9a-f]{8}"/, with: "")
-        files["ledger"] = Data(ledger.utf8)
+        files["ledger"] = Data(try comparableSpoolFile(
+            named: "ledger.ndjson", [UInt8](try Data(contentsOf: URL(fileURLWithPath: spool + "/state/ledger.ndjson")))))
         return files
     }
 
@@ -81,7 +81,9 @@ import Testing
             for (label, budget) in [("nothing", 0), ("small", 6 << 10), ("default", nil) as (String, Int?)] {
                 let spool = dir.appendingPathComponent(label).path
                 let summary = try Self.run(inputs, spool: spool, budget: budget, jobs: Int(seed))
-                #expect(try Self.contents(spool) == expected, "budget \(label)")
+                let contents = try Self.contents(spool)
+                let differing = Set(contents.keys).union(expected.keys).filter { contents[$0] != expected[$0] }.sorted()
+                #expect(differing.isEmpty, "budget \(label): \(differing) differ")
                 let counts = { (state: StateStatistics?) in
                     state.map { [$0.users, $0.identifiedUsers, $0.links, $0.messageIDs] } ?? []
                 }

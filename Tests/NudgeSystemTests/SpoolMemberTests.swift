@@ -48,6 +48,60 @@ import Testing
         #expect(try gunzip(file) == parts.flatMap { $0 })
     }
 
+    /// The member depends on the records alone: not on where they are in memory (their
+    /// alignment), the bytes before them, the bytes after them (a block reused for smaller records still holds
+    /// the end of larger ones), nor what the output's memory held before.
+    @Test(arguments: [true, false]) func membersDependOnTheRecordsAlone(preferringISAL: Bool) {
+        let encoder = SpoolMemberEncoder(preferringISAL: preferringISAL)
+        var generator = SystemRandomNumberGenerator()
+        for count in [1, 3, 8, 21, 60, 300, 1_000, 5_000, 20_000] {
+            let records = Array(Self.records(count, seed: count).prefix(count * 40))
+            var members: Set<[UInt8]> = []
+            for shift in 0..<8 {
+                let garbage = (0..<256).map { _ in shift % 2 == 0 ? 0 : UInt8.random(in: 0...255, using: &generator) }
+                let before = (0..<(shift * 8 + 64)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let block = before + records + garbage
+                var output = [UInt8](repeating: shift % 2 == 0 ? 0 : 0xA5, count: SpoolMember.bound(inflatedBytes: records.count))
+                let length = block.withUnsafeBytes { bytes in
+                    output.withUnsafeMutableBufferPointer {
+                        encoder.compress(UnsafeRawBufferPointer(rebasing: bytes[before.count..<(before.count + records.count)]),
+                                         into: $0.baseAddress!)
+                    }
+                }
+                members.insert(Array(output.prefix(length)))
+            }
+            #expect(members.count == 1, "\(encoder.library), \(records.count) bytes: \(members.count) members")
+        }
+    }
+
+    /// Compressing threads of their own, at once, each with its own encoder and a stack
+    /// of its own history, make the same member of the same records.
+    @Test func everyThreadMakesTheSameMember() {
+        let records = (0..<12).map { Array(Self.records(300 + 40 * $0, seed: $0).prefix(700 + 97 * $0)) }
+        let results = ConditionLock<[[[UInt8]]]>(Array(repeating: [], count: records.count))
+        let done = ConditionLock(0)
+        for thread in 0..<4 {
+            startThread(named: "member-test-\(thread)") {
+                let encoder = SpoolMemberEncoder()
+                for round in 0..<30 {
+                    for (index, part) in records.enumerated() where (index + round + thread) % 3 == 0 {
+                        let member = Self.member(part, with: encoder)
+                        results.withLock { $0[index].append(member) }
+                    }
+                }
+                done.withLock { count in
+                    count += 1
+                    done.broadcast()
+                }
+            }
+        }
+        done.withLock(until: { $0 == 4 }) { _ in }
+        let members = results.withLock { $0 }
+        for (index, made) in members.enumerated() {
+            #expect(Set(made).count == 1, "records \(index): \(Set(made).count) different members of \(made.count)")
+        }
+    }
+
     /// A header that is not one written here (another tool's gzip, a damaged field) is
     /// refused, never read as lengths.
     @Test func aHeaderNotWrittenHereIsRefused() throws {

@@ -83,7 +83,8 @@ package enum SpoolMember {
 /// The compressor (ISA-L's, or the `z_stream`) lives at a stable heap address owned by
 /// this object, set up in `init` and freed in `deinit`; the libraries see the caller's
 /// buffers only during ``compress(_:into:)``. Not thread-safe: each compressing thread
-/// owns one. Each library always makes the same member of the same records.
+/// owns one. An encoder of each library makes the same member of the same records from
+/// any thread (see `docs/performance.md`, "Compressed spools", for one exception seen).
 package final class SpoolMemberEncoder {
     private let isal: OpaquePointer?
     private let stream: UnsafeMutablePointer<z_stream>
