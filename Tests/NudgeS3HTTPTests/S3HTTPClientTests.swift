@@ -166,12 +166,16 @@ struct S3HTTPClientTests {
             FileHandle.standardError.write(Data("S3HTTPClientTests: `ss` (iproute2) is missing; the download's bound is not checked\n".utf8))
         } else {
             var taken = -1
+            var unchangedSince = Date()
             try waitUntil("the download to wait for the reader (\(taken) bytes taken; \(TCPConnection.described(port: moto.port)))") {
                 // Held back: 64 KiB unread on the client's socket, and nothing more taken
-                // from it since the last look.
+                // from it for a whole second. One look apart (10 ms) is not enough: on a
+                // loaded machine the client's event loop can miss that long and seem to stop.
                 let now = TCPConnection.bytesTaken(byClientsOfPort: moto.port) ?? 0
-                defer { taken = now }
-                return now == taken && TCPConnection.clients(ofPort: moto.port).contains { $0.unreadBytes >= 1 << 16 }
+                if now != taken { unchangedSince = Date() }
+                taken = now
+                return Date().timeIntervalSince(unchangedSince) >= 1
+                    && TCPConnection.clients(ofPort: moto.port).contains { $0.unreadBytes >= 1 << 16 }
             }
             #expect(taken >= 1 << 20, "\(taken) bytes taken: the stream's buffer never filled")
             #expect(taken <= (1 << 20) + (1 << 19), "\(taken) bytes taken while the reader waited")
