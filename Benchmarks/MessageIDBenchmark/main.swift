@@ -7,7 +7,8 @@
 // Defaults: 10,000,000 ids (1 % of the checks repeat an earlier id), a 256 MiB budget
 // (run's default), 200,000 ids a commit (an hourly Segment file of a large source), in a
 // temporary folder under /tmp. Prints checks a second, peak memory, and disk and memory
-// an id. The numbers in docs/performance.md come from this program.
+// an id. The numbers in docs/performance.md come from this program. PREFETCH=N in the
+// environment prefetches N records ahead instead of the decider's distance (0: none).
 import Foundation
 import NudgeCore
 import NudgeSpool
@@ -43,18 +44,43 @@ print("checking \(idCount) distinct ids (+1 % repeats), \(idsPerCommit) a commit
 let started = Date()
 var (checks, repeatsFound, commit, saveSeconds) = (0, 0, 0, 0.0)
 var next = 0
+
+/// Checks `keys` in order as the decider does (a struct's state, inout); returns the
+/// repeats found and the checks made.
+func check(_ keys: [(key: Fingerprint, isRepeat: Bool)], in state: inout IdentityState) -> (found: Int, checks: Int) {
+    var found = 0
+    for index in keys.indices {
+        if ahead > 0 && index + ahead < keys.count { state.prefetchMessageID(key: keys[index + ahead].key) }
+        let (key, isRepeat) = keys[index]
+        let seen = state.rememberMessageID(key: key)
+        if isRepeat {
+            if seen { found += 1 }
+        } else {
+            precondition(!seen, "a new id was reported seen")
+        }
+    }
+    return (found, keys.count)
+}
+
+// A commit's checks, as a run's decider makes them: the key of the record
+// `IdentityState.prefetchDistance` ahead is prefetched before each check.
+var commitKeys: [(key: Fingerprint, isRepeat: Bool)] = []
+let ahead = ProcessInfo.processInfo.environment["PREFETCH"].flatMap { Int($0) } ?? IdentityState.prefetchDistance
 while next < idCount {
     let end = min(idCount, next + idsPerCommit)
+    commitKeys.removeAll(keepingCapacity: true)
     while next < end {
         if random.next() % 100 == 0 && next > 0 {
             // A repeat of any earlier id: most live on disk by now.
-            if state.rememberMessageID(key: key(Int(random.next() % UInt64(next)))) { repeatsFound += 1 }
+            commitKeys.append((key(Int(random.next() % UInt64(next))), true))
         } else {
-            precondition(!state.rememberMessageID(key: key(next)), "a new id was reported seen")
+            commitKeys.append((key(next), false))
             next += 1
         }
-        checks += 1
     }
+    let (found, made) = check(commitKeys, in: &state)
+    repeatsFound += found
+    checks += made
     commit += 1
     state.markChangesSaved()
     if state.messageIDs.count >= budget.recentIDs {

@@ -2,8 +2,9 @@ import NudgeCore
 import NudgeSystem
 
 /// One run of saved `messageId` fingerprints: a file in `state/message-ids/` holding
-/// the ids of commits `firstCommit...lastCommit`, sorted, and in memory its filter and
-/// every 256th id (the fence), so that a lookup reads at most one 4 KiB block.
+/// the ids of commits `firstCommit...lastCommit`, sorted, and in memory every 256th id
+/// (the fence), so that a lookup reads at most one 4 KiB block. The filter that spares
+/// most lookups the read is ``MessageIDRuns``', one for all runs.
 ///
 /// ```
 /// header   "NUDGEIDS" · u32 version (1) · u32 0 · u64 first commit · u64 last commit · u64 count
@@ -12,7 +13,8 @@ import NudgeSystem
 /// ```
 ///
 /// The file is named `AAAAAAAA-BBBBBBBB.ids` after its commits. Opening reads it once,
-/// checking the trailer, the order and the checksum, and builds the filter and fence.
+/// checking the trailer, the order and the checksum, and builds the fence; a run this
+/// process has just written takes the fence its writing built.
 struct MessageIDRun {
     let path: String
     let firstCommit: Int
@@ -20,7 +22,6 @@ struct MessageIDRun {
     let count: Int
     let fileBytes: Int
     private let file: FileDescriptor
-    private let filter: FingerprintFilter
     private let fence: [Fingerprint]
 
     static let magic: [UInt8] = Array("NUDGEIDS".utf8)
@@ -28,8 +29,8 @@ struct MessageIDRun {
     static let headerBytes = 40
     static let blockIDs = 256
 
-    /// Memory the filter and fence take.
-    var memoryBytes: Int { filter.memoryBytes + fence.count * 16 }
+    /// Memory the fence takes.
+    var memoryBytes: Int { fence.count * 16 }
 
     static func fileName(first: Int, last: Int) -> String {
         LedgerEntry.number(first) + "-" + LedgerEntry.number(last) + ".ids"
@@ -45,36 +46,49 @@ struct MessageIDRun {
         return (first, last)
     }
 
-    /// Opens the run at `path`, reading it whole to check it and to build a filter of
-    /// `bitsPerID` bits an id.
-    init(path: String, bitsPerID: Double) throws(SpoolError) {
+    /// Opens the run at `path`, reading it whole to check it and to build its fence;
+    /// `visit` sees every id, in order.
+    init(path: String, visit: (Fingerprint) -> Void = { _ in }) throws(SpoolError) {
         self.path = path
         let file = try Files.open(path, for: .reading)
         do {
             var reader = try Reader(file: file, path: path)
             (firstCommit, lastCommit, count) = (reader.firstCommit, reader.lastCommit, reader.count)
-            var filter = FingerprintFilter(count: reader.count, bitsPerKey: bitsPerID)
             var fence: [Fingerprint] = []
             fence.reserveCapacity((reader.count + Self.blockIDs - 1) / Self.blockIDs)
             var index = 0
             while let key = try reader.next() {
-                filter.insert(key)
+                visit(key)
                 if index % Self.blockIDs == 0 { fence.append(key) }
                 index += 1
             }
             try reader.finish()
-            (self.filter, self.fence, self.fileBytes, self.file) = (filter, fence, reader.fileBytes, file)
+            (self.fence, self.fileBytes, self.file) = (fence, reader.fileBytes, file)
         } catch {
             file.close()
             throw error
         }
     }
 
+    /// Opens the run ``write(_:first:last:count:ids:)`` has just written (and synced) at
+    /// `path`, with what the writing found: no need to read it again.
+    init(path: String, written: Written) throws(SpoolError) {
+        self.path = path
+        file = try Files.open(path, for: .reading)
+        (firstCommit, lastCommit, count, fileBytes, fence) = (written.first, written.last, written.count, written.fileBytes, written.fence)
+    }
+
     func close() { file.close() }
+
+    /// Calls `body` with every id in order, reading the file again (and checking it).
+    func forEach(_ body: (Fingerprint) -> Void) throws(SpoolError) {
+        var reader = try Reader(file: file, path: path)
+        while let key = try reader.next() { body(key) }
+        try reader.finish()
+    }
 
     /// Whether `key` is in the run; `block` is a buffer of at least 4 KiB to read into.
     func contains(_ key: Fingerprint, block: UnsafeMutableRawBufferPointer) -> Bool {
-        guard filter.mayContain(key) else { return false }
         // The last fence id ≤ key: its block is the only one that can hold key.
         var low = 0
         var high = fence.count
@@ -110,11 +124,19 @@ struct MessageIDRun {
     }
 
 
-    /// Writes a run at `path` (synced) from `next`, which gives its ids in run order;
-    /// returns the file's size.
+    /// What writing a run found: its commits, ids and size, and its fence.
+    struct Written {
+        var first: Int
+        var last: Int
+        var count: Int
+        var fileBytes: Int
+        var fence: [Fingerprint]
+    }
+
+    /// Writes a run at `path` (synced) from `next`, which gives its ids in run order.
     static func write(
         _ path: String, first: Int, last: Int, count: Int, ids next: () throws(SpoolError) -> Fingerprint?
-    ) throws(SpoolError) -> Int {
+    ) throws(SpoolError) -> Written {
         var out = try StateFile.Writer(path: path)
         defer { out.close() }
         out.append(magic)
@@ -123,17 +145,59 @@ struct MessageIDRun {
         out.append(UInt64(first))
         out.append(UInt64(last))
         out.append(UInt64(count))
+        var fence: [Fingerprint] = []
+        fence.reserveCapacity((count + blockIDs - 1) / blockIDs)
         var written = 0
         var previous: Fingerprint?
         while let key = try next() {
             if let previous { precondition(precedes(previous, key), "a run's ids are written in order, once each") }
+            if written % blockIDs == 0 { fence.append(key) }
             out.append(key)
             try out.flushIfFull()
             previous = key
             written += 1
         }
         precondition(written == count, "a run holds the count its header gives")
-        return try out.finish()
+        return Written(first: first, last: last, count: count, fileBytes: try out.finish(), fence: fence)
+    }
+
+    /// `ids` in run order. Fingerprints are uniform, so they are dealt into buckets by
+    /// their top bits (about eight a bucket) and each bucket is sorted alone: a few
+    /// times faster than a comparison sort of the whole.
+    static func sorted(_ ids: FingerprintTable) -> [Fingerprint] {
+        let count = ids.count
+        let bucketBits = min(24, max(1, (Int.bitWidth - count.leadingZeroBitCount) - 3))
+        let shift = UInt64(64 - bucketBits)
+        var starts = [Int](repeating: 0, count: (1 << bucketBits) + 1)
+        ids.withEachShardsSlots { slots in
+            for key in slots where key.low != 0 { starts[Int(truncatingIfNeeded: key.high >> shift) + 1] += 1 }
+        }
+        for index in 1..<starts.count { starts[index] += starts[index - 1] }
+        return [Fingerprint](unsafeUninitializedCapacity: count) { sorted, initialized in
+            var next = starts
+            ids.withEachShardsSlots { slots in
+                for key in slots where key.low != 0 {
+                    let bucket = Int(truncatingIfNeeded: key.high >> shift)
+                    (sorted.baseAddress! + next[bucket]).initialize(to: key)
+                    next[bucket] += 1
+                }
+            }
+            initialized = count
+            // Insertion sort within each bucket.
+            for bucket in 0..<(1 << bucketBits) {
+                let (start, end) = (starts[bucket], starts[bucket + 1])
+                guard end - start > 1 else { continue }
+                for i in (start + 1)..<end {
+                    let key = sorted[i]
+                    var j = i
+                    while j > start && precedes(key, sorted[j - 1]) {
+                        sorted[j] = sorted[j - 1]
+                        j -= 1
+                    }
+                    sorted[j] = key
+                }
+            }
+        }
     }
 
     /// Reads a run's ids in order, a megabyte at a time, checking its header, order,

@@ -2,27 +2,43 @@ import NudgeCore
 import NudgeSystem
 
 /// The spool's saved `messageId`s: sorted runs on disk in `state/message-ids/`, each
-/// holding the ids of a range of commits, the ranges one after another from commit 1.
-/// An ``IdentityState`` asks them about every id its own table of recent ids lacks.
+/// holding the ids of a range of commits, the ranges one after another from commit 1,
+/// and in memory one filter over all of them. An ``IdentityState`` asks them about every
+/// id its own table of recent ids lacks.
+///
+/// A lookup asks the filter first: a new id (nearly every id a run sees) costs that one
+/// probe, a cache line. Only when the filter says maybe are the runs read, one 4 KiB
+/// block of each at most. The filter is sized for half as many ids again as are saved;
+/// when the saved ids outgrow it, it is built again, larger, from the runs (each run is
+/// sorted, so that is a sequential sweep of the filter), until it reaches the budget.
 ///
 /// Saving the recent ids writes them as a new run (crash-safe: aside, synced, renamed);
-/// runs are then merged two at a time while the newer is at least half the size of
-/// the one before, so there are about log₂(ids ÷ run size) of them. A merge puts the
-/// merged run in place before it removes the two; a kill between leaves all three, and
-/// the next open removes the two that the merged one covers.
+/// runs are then merged four at a time while the oldest of the last four is at most
+/// twice the size of the newest, so each id is rewritten about log₄ times and there are
+/// at most about three runs a size. A merge puts the merged run in place before it
+/// removes the four; a kill between leaves all five, and the next open removes those
+/// that the merged one covers.
 package final class MessageIDRuns: SavedMessageIDs, @unchecked Sendable {
     // @unchecked Sendable: used by one thread at a time (the one deciding records, which
     // also saves runs between commits); `block` is that thread's read buffer.
     package let folder: String
-    /// The memory the runs' filters may take, and when recent ids are saved.
+    /// The memory the filter may take, and when recent ids are saved.
     package let budget: MessageIDBudget
-    private var runs: [MessageIDRun] = []
+    // Unchecked: one thread at a time (above), and the lookups are the hot path.
+    @exclusivity(unchecked) private var runs: [MessageIDRun] = []
+    @exclusivity(unchecked) private var filter = FingerprintFilter(count: 0, bitsPerKey: 0)
+    /// Saved ids the filter was sized for; past it, the filter is built again.
+    private var filterCapacity = 0
     private let block = UnsafeMutableRawBufferPointer.allocate(byteCount: MessageIDRun.blockIDs * 16, alignment: 16)
+    /// Runs merged at once.
+    static let mergeWidth = 4
 
     /// The last commit whose ids the runs hold (0: none).
     package var throughCommit: Int { runs.last?.lastCommit ?? 0 }
     package var count: Int { runs.reduce(0) { $0 + $1.count } }
-    package var memoryBytes: Int { runs.reduce(block.count) { $0 + $1.memoryBytes } }
+    package var memoryBytes: Int { runs.reduce(block.count + filter.memoryBytes) { $0 + $1.memoryBytes } }
+    /// Memory the filter alone takes.
+    package var filterMemoryBytes: Int { filter.memoryBytes }
     package var diskBytes: Int { runs.reduce(0) { $0 + $1.fileBytes } }
     /// How many runs hold the ids.
     package var runCount: Int { runs.count }
@@ -65,9 +81,10 @@ package final class MessageIDRuns: SavedMessageIDs, @unchecked Sendable {
                          + (superseded.count == 1 ? "" : "s"))
         }
         let total = chosen.reduce(0) { $0 + ((Files.size(of: folder + "/" + $1.name) ?? 0) / 16) }
+        sizeFilter(forSaved: total)
         do {
             for run in chosen {
-                runs.append(try MessageIDRun(path: folder + "/" + run.name, bitsPerID: budget.filterBitsPerID(total: total)))
+                runs.append(try MessageIDRun(path: folder + "/" + run.name) { filter.insert($0) })
             }
         } catch {
             closeRuns()
@@ -85,8 +102,50 @@ package final class MessageIDRuns: SavedMessageIDs, @unchecked Sendable {
     }
 
     package func contains(_ key: Fingerprint) -> Bool {
+        guard filter.mayContain(key) else { return false }
         for run in runs where run.contains(key, block: block) { return true }
         return false
+    }
+
+    package func prefetch(_ key: Fingerprint) {
+        filter.prefetch(key)
+    }
+
+    /// The filter's capacity for `saved` ids: half as many again.
+    private static func filterCapacity(forSaved saved: Int) -> Int { max(1 << 16, saved + saved / 2) }
+
+    /// An empty filter for `saved` ids and half as many again, at up to 10 bits an id
+    /// within the budget.
+    private func sizeFilter(forSaved saved: Int) {
+        filterCapacity = Self.filterCapacity(forSaved: saved)
+        filter = FingerprintFilter(count: filterCapacity, bitsPerKey: budget.filterBitsPerID(total: filterCapacity))
+    }
+
+    /// Makes the filter hold `ids` (in run order), built again from every run when the
+    /// saved ids outgrow it and the budget allows a larger one.
+    private func addToFilter(_ ids: [Fingerprint]) throws(SpoolError) {
+        let saved = count
+        if saved > filterCapacity {
+            let capacity = Self.filterCapacity(forSaved: saved)
+            let larger = FingerprintFilter.memoryBytes(count: capacity, bitsPerKey: budget.filterBitsPerID(total: capacity))
+            guard larger > filter.memoryBytes else {
+                // At the budget: the same filter takes the rest, saying maybe more often.
+                filterCapacity = capacity
+                for key in ids { filter.insert(key) }
+                return
+            }
+            filter = FingerprintFilter(count: 0, bitsPerKey: 0)  // the old one's memory goes first
+            sizeFilter(forSaved: saved)
+            do {
+                for run in runs { try run.forEach { filter.insert($0) } }
+            } catch {
+                // A filter missing ids would answer "never seen" wrongly; none says maybe.
+                filter = FingerprintFilter(count: 0, bitsPerKey: 0)
+                throw error
+            }
+            return
+        }
+        for key in ids { filter.insert(key) }
     }
 
     /// Saves `ids`, the ids of commits `throughCommit + 1 ... lastCommit`, as a new run,
@@ -94,59 +153,62 @@ package final class MessageIDRuns: SavedMessageIDs, @unchecked Sendable {
     package func save(_ ids: FingerprintTable, throughCommit lastCommit: Int) throws(SpoolError) {
         guard ids.count > 0 else { return }
         precondition(lastCommit > throughCommit, "a run holds commits after those saved")
-        var sorted: [Fingerprint] = []
-        sorted.reserveCapacity(ids.count)
-        ids.forEach { key, _ in sorted.append(key) }
-        sorted.sort(by: MessageIDRun.precedes)
+        let sorted = MessageIDRun.sorted(ids)
         let first = throughCommit + 1
         let path = folder + "/" + MessageIDRun.fileName(first: first, last: lastCommit)
         var next = 0
-        _ = try DurableFiles.replace(path, writing: { (aside) throws(SpoolError) in
+        let written = try DurableFiles.replace(path, writing: { (aside) throws(SpoolError) in
             try MessageIDRun.write(aside, first: first, last: lastCommit, count: sorted.count) { () throws(SpoolError) in
                 defer { next += 1 }
                 return next < sorted.count ? sorted[next] : nil
             }
         }, beforeRename: { CrashPoint.reach(.idsRunSynced, commit: lastCommit) })
-        sorted = []
-        runs.append(try MessageIDRun(path: path, bitsPerID: budget.filterBitsPerID(total: count + ids.count)))
-        while runs.count >= 2 && runs[runs.count - 2].count <= 2 * runs[runs.count - 1].count {
-            try mergeLastTwo()
+        runs.append(try MessageIDRun(path: path, written: written))
+        try addToFilter(sorted)
+        let width = Self.mergeWidth
+        while runs.count >= width && runs[runs.count - width].count <= 2 * runs[runs.count - 1].count {
+            try mergeLast(width)
         }
     }
 
-    /// Merges the last two runs into one, in place of both.
-    private func mergeLastTwo() throws(SpoolError) {
-        let (older, newer) = (runs[runs.count - 2], runs[runs.count - 1])
-        let path = folder + "/" + MessageIDRun.fileName(first: older.firstCommit, last: newer.lastCommit)
-        let (olderFile, newerFile) = (try Files.open(older.path, for: .reading), try Files.open(newer.path, for: .reading))
-        defer { olderFile.close(); newerFile.close() }
-        var a = try MessageIDRun.Reader(file: olderFile, path: older.path)
-        var b = try MessageIDRun.Reader(file: newerFile, path: newer.path)
-        var (nextA, nextB) = (try a.next(), try b.next())
-        _ = try DurableFiles.replace(path, writing: { (aside) throws(SpoolError) in
-            let bytes = try MessageIDRun.write(aside, first: older.firstCommit, last: newer.lastCommit,
-                                               count: older.count + newer.count) { () throws(SpoolError) in
-                if let key = nextA, nextB.map({ MessageIDRun.precedes(key, $0) }) ?? true {
-                    nextA = try a.next()
-                    return key
+    /// Merges the last `width` runs into one, in place of them.
+    private func mergeLast(_ width: Int) throws(SpoolError) {
+        let merging = Array(runs.suffix(width))
+        let (firstCommit, lastCommit) = (merging[0].firstCommit, merging[width - 1].lastCommit)
+        let path = folder + "/" + MessageIDRun.fileName(first: firstCommit, last: lastCommit)
+        var files: [FileDescriptor] = []
+        defer { for file in files { file.close() } }
+        var readers: [MessageIDRun.Reader] = []
+        var heads: [Fingerprint?] = []
+        for run in merging {
+            files.append(try Files.open(run.path, for: .reading))
+            readers.append(try MessageIDRun.Reader(file: files[files.count - 1], path: run.path))
+            heads.append(try readers[readers.count - 1].next())
+        }
+        let written = try DurableFiles.replace(path, writing: { (aside) throws(SpoolError) in
+            let written = try MessageIDRun.write(aside, first: firstCommit, last: lastCommit,
+                                                 count: merging.reduce(0) { $0 + $1.count }) { () throws(SpoolError) in
+                // The least of the heads (a few runs: a scan beats a heap).
+                var least: Int?
+                for index in heads.indices {
+                    guard let key = heads[index] else { continue }
+                    if let chosen = least, let other = heads[chosen], !MessageIDRun.precedes(key, other) { continue }
+                    least = index
                 }
-                guard let key = nextB else { return nil }
-                nextB = try b.next()
+                guard let index = least else { return nil }
+                let key = heads[index]
+                heads[index] = try readers[index].next()
                 return key
             }
-            // Both read whole: their checksums hold before the merge replaces them.
-            try a.finish()
-            try b.finish()
-            return bytes
+            // Every input read whole: their checksums hold before the merge replaces them.
+            for reader in readers { try reader.finish() }
+            return written
         })
-        CrashPoint.reach(.idsMerged, commit: newer.lastCommit)
-        Files.remove(older.path)
-        Files.remove(newer.path)
+        CrashPoint.reach(.idsMerged, commit: lastCommit)
+        for run in merging { Files.remove(run.path) }
         try DurableFiles.syncFolder(folder)
-        older.close()
-        newer.close()
-        let total = count
-        runs.removeLast(2)
-        runs.append(try MessageIDRun(path: path, bitsPerID: budget.filterBitsPerID(total: total)))
+        for run in merging { run.close() }
+        runs.removeLast(width)
+        runs.append(try MessageIDRun(path: path, written: written))
     }
 }

@@ -130,7 +130,7 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp(
         "Memory for the message-id state (default: \(bytesText(MessageIDBudget.default().bytes)) on this machine).",
-        discussion: "Every messageId is checked against all earlier ones, exactly. Recent ones are kept in memory; older ones in sorted runs in the spool's state/message-ids/, with a filter in memory for each run (about 1.25 bytes an id) that spares most disk reads. A smaller budget makes more lookups read the disk, never another decision: the spools are byte for byte the same for every SIZE. SIZE is bytes, or a number with K, M or G (binary units: 512M, 2G); 0 keeps no message id in memory (every lookup reads the disk; for tests).",
+        discussion: "Every messageId is checked against all earlier ones, exactly. Recent ones are kept in memory; older ones in sorted runs in the spool's state/message-ids/, with one filter in memory (1.3–1.9 bytes an id) that spares most disk reads. A smaller budget makes more lookups read the disk, never another decision: the spools are byte for byte the same for every SIZE. SIZE is bytes, or a number with K, M or G (binary units: 512M, 2G); 0 keeps no message id in memory (every lookup reads the disk; for tests).",
         valueName: "SIZE"))
     var memory: ByteSize?
 

@@ -394,13 +394,13 @@ import Testing
             }
 
             // The message ids saved on disk: with no memory for them, every commit saves
-            // its ids as a run, and runs merge after every even commit. Killed while a run
+            // its ids as a run, and four runs merge after every fourth commit. Killed while a run
             // is written, or between a merge and the removal of what it merged; resumed
             // with the same budget, or with the default one (which then reads the runs
             // and the journals after them). The spools equal the reference, whose ids
             // never left memory.
             let idPoints: [(CrashPoint, Int)] = [(.idsRunSynced, 1), (.idsRunSynced, 17), (.idsRunSynced, 40),
-                                                 (.idsMerged, 2), (.idsMerged, 18), (.idsMerged, 40)]
+                                                 (.idsMerged, 4), (.idsMerged, 16), (.idsMerged, 40)]
             for (index, (point, commit)) in idPoints.enumerated() {
                 let spool = dir.appendingPathComponent("ids-armed-\(index)")
                 let crashed = try Self.run(spool, [root], in: dir, extra: ["--memory", "0"],

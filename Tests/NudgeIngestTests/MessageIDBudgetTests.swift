@@ -100,9 +100,9 @@ import Testing
                 #expect(summary.json.contains(#""memory_budget_bytes":\#(summary.memoryBudget),"#)
                         && summary.json.contains(#""disk_bytes":\#(onDisk)"#), "\(summary.json)")
                 if budget == 0 {
-                    // Every commit saved its ids; merging left a logarithmic few runs.
+                    // Every commit saved its ids; merging four at a time left a few runs.
                     let runs = Self.runFiles(spool)
-                    #expect(!runs.isEmpty && runs.count <= 5 && runs.last?.hasSuffix("-00000024.ids") == true, "\(runs)")
+                    #expect(!runs.isEmpty && runs.count <= 10 && runs.last?.hasSuffix("-00000024.ids") == true, "\(runs)")
                     #expect(summary.state?.messageIDDiskBytes ?? 0 >= (summary.state?.messageIDs ?? 0) * 16)
                 }
             }
@@ -134,7 +134,7 @@ import Testing
                 let spool = try Spool(directory: old)
                 let state = try spool.loadState(messageIDBudget: MessageIDBudget(bytes: 0))
                 #expect(Self.runFiles(old) == ["00000001-00000036.ids"])
-                #expect(state.messageIDs.count == 0 && state.savedMessageIDs?.count == first.state?.messageIDs)
+                #expect(state.messageIDs.count == 0 && state.savedMessageIDs?.count == first.state?.messageIDs, "\(state.messageIDs.count) \(String(describing: state.savedMessageIDs?.count)) \(String(describing: first.state?.messageIDs))")
             }
             _ = try Self.run(Array(inputs[36...]), spool: old, budget: 0)
             #expect(try Self.contents(old) == Self.contents(reference))

@@ -45,8 +45,8 @@ import Testing
                 for key in saved.shuffled(using: &random).prefix(200) { #expect(runs.contains(key)) }
                 for _ in 0..<200 { #expect(!runs.contains(key(&random))) }
                 #expect(runs.count == saved.count)
-                // About log₂ of the commits: merging keeps the runs few.
-                #expect(runs.runCount <= 8, "\(runFiles(folder))")
+                // Merging four at a time keeps the runs few: at most about three a size.
+                #expect(runs.runCount <= 12, "\(runFiles(folder))")
             }
             #expect(runs.throughCommit == 40)
             // Opened again (what the next run does), with another budget: the same answers.
@@ -62,13 +62,45 @@ import Testing
             let folder = dir.appendingPathComponent("message-ids").path
             var random = SeededGenerator(seed: 5)
             let keys = (0..<100_000).map { _ in key(&random) }
+            let fence = { (ids: Int) in (ids + 255) / 256 * 16 }
             let (withFilters, _) = try open(folder, budget: 8 << 20, lastCommit: 0)
             try withFilters.save(table(keys), throughCommit: 1)
-            // 10 bits an id: ~125 KB of filter and 6 KB of fence for 100k ids.
-            #expect(withFilters.memoryBytes < 150_000 && withFilters.memoryBytes > 100_000, "\(withFilters.memoryBytes)")
+            // One filter of 10 bits an id for half as many ids again, the fence (16 bytes
+            // a 256 ids) and the 4 KiB read buffer.
+            #expect(withFilters.memoryBytes == FingerprintFilter.memoryBytes(count: 150_000, bitsPerKey: 10) + fence(100_000) + 4096,
+                    "\(withFilters.memoryBytes)")
             let (none, _) = try open(folder, budget: 0, lastCommit: 1)
-            // No filter: the fence (16 bytes a 256 ids) and the read buffer only.
-            #expect(none.memoryBytes == (100_000 + 255) / 256 * 16 + 4096, "\(none.memoryBytes)")
+            // No filter: the fence and the read buffer only.
+            #expect(none.memoryBytes == fence(100_000) + 4096, "\(none.memoryBytes)")
+        }
+    }
+
+    /// When the saved ids outgrow the filter, it is built again, larger, from the runs,
+    /// until it reaches the budget; then the same filter takes the rest. Lookups stay
+    /// exact throughout, and a new id only rarely reads the disk while bits allow.
+    @Test(arguments: [8 << 20, 256 << 10])
+    func theFilterGrowsWithTheIdsUpToItsBudget(budget: Int) throws {
+        try withTemporaryDirectory { dir in
+            let folder = dir.appendingPathComponent("message-ids").path
+            var random = SeededGenerator(seed: UInt64(budget))
+            let (runs, _) = try open(folder, budget: budget, lastCommit: 0)
+            var saved: [Fingerprint] = []
+            var filterBytes: [Int] = []
+            for commit in 1...5 {
+                let batch = (0..<80_000).map { _ in key(&random) }
+                try runs.save(table(batch), throughCommit: commit)
+                saved += batch
+                filterBytes.append(runs.filterMemoryBytes)
+                for key in saved.shuffled(using: &random).prefix(2_000) { #expect(runs.contains(key)) }
+            }
+            let filterBudget = MessageIDBudget(bytes: budget).filterBytes
+            // The filter grew as the ids did (rebuilt at 80k → capacity 120k, 160k → 240k, 320k → 480k)…
+            #expect(filterBytes == filterBytes.sorted() && filterBytes.first! < filterBytes.last!, "\(filterBytes)")
+            // …and never past its budget.
+            #expect(runs.filterMemoryBytes <= filterBudget, "\(runs.filterMemoryBytes)")
+            // Opened again: the filter built from the runs as they are.
+            let reopened = try open(folder, budget: budget, lastCommit: 5).0
+            for key in saved { #expect(reopened.contains(key)) }
         }
     }
 
@@ -76,19 +108,21 @@ import Testing
         try withTemporaryDirectory { dir in
             let folder = dir.appendingPathComponent("message-ids").path
             var random = SeededGenerator(seed: 9)
-            let batches = [1000, 10, 10].map { count in (0..<count).map { _ in key(&random) } }
+            let batches = [1000, 10, 10, 10, 10].map { count in (0..<count).map { _ in key(&random) } }
             let (runs, _) = try open(folder, lastCommit: 0)
-            try runs.save(table(batches[0]), throughCommit: 1)
-            try runs.save(table(batches[1]), throughCommit: 2)
-            #expect(runFiles(folder) == ["00000001-00000001.ids", "00000002-00000002.ids"])
-            let kept = try Data(contentsOf: URL(fileURLWithPath: folder + "/00000002-00000002.ids"))
-            try runs.save(table(batches[2]), throughCommit: 3)
-            #expect(runFiles(folder) == ["00000001-00000001.ids", "00000002-00000003.ids"])
-            // As a kill after the merge was in place, before the runs it merged were removed.
-            try kept.write(to: URL(fileURLWithPath: folder + "/00000002-00000002.ids"))
-            let (reopened, notes) = try open(folder, lastCommit: 3)
-            #expect(notes == ["finished merging saved message ids: removed 1 merged run"])
-            #expect(runFiles(folder) == ["00000001-00000001.ids", "00000002-00000003.ids"])
+            for commit in 1...4 { try runs.save(table(batches[commit - 1]), throughCommit: commit) }
+            let single = (1...4).map { MessageIDRun.fileName(first: $0, last: $0) }
+            #expect(runFiles(folder) == single)
+            let kept = try (2...4).map { try Data(contentsOf: URL(fileURLWithPath: folder + "/" + single[$0 - 1])) }
+            try runs.save(table(batches[4]), throughCommit: 5)
+            // The four small runs merged; the large one is more than twice their size.
+            #expect(runFiles(folder) == ["00000001-00000001.ids", "00000002-00000005.ids"])
+            // As a kill after the merge was in place, before the runs it merged were removed
+            // (one was already gone).
+            for commit in 2...4 { try kept[commit - 2].write(to: URL(fileURLWithPath: folder + "/" + single[commit - 1])) }
+            let (reopened, notes) = try open(folder, lastCommit: 5)
+            #expect(notes == ["finished merging saved message ids: removed 3 merged runs"])
+            #expect(runFiles(folder) == ["00000001-00000001.ids", "00000002-00000005.ids"])
             for key in batches.joined() { #expect(reopened.contains(key)) }
         }
     }

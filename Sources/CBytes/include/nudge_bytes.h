@@ -11,4 +11,11 @@
 /// The offset of the first `byte` in `bytes[0..<count]`, or -1 when there is none.
 long nudge_find_byte(const void *bytes, unsigned char byte, size_t count);
 
+/// Asks the processor to bring the cache line at `address` in, without waiting for it
+/// (the compiler's prefetch; Swift has none). The `messageId` lookups use it to start a
+/// record's table and filter reads while the records before it are decided.
+static inline void nudge_prefetch(const void *address) {
+    __builtin_prefetch(address);
+}
+
 #endif

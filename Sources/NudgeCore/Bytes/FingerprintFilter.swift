@@ -1,3 +1,5 @@
+import CBytes
+
 /// A blocked Bloom filter over fingerprints: says for sure that a fingerprint was not
 /// added, or that it may have been. Each fingerprint sets `probes` bits in one 512-bit
 /// block (one cache line), so a lookup touches one line of memory.
@@ -18,11 +20,20 @@ package struct FingerprintFilter: Sendable {
     /// A filter for `count` fingerprints at about `bitsPerKey` bits each; below one bit,
     /// no filter (it would say maybe to nearly everything).
     package init(count: Int, bitsPerKey: Double) {
-        let blocks = bitsPerKey >= 1 && count > 0 ? max(1, Int((bitsPerKey * Double(count) / 512).rounded(.up))) : 0
+        let blocks = Self.blocks(count: count, bitsPerKey: bitsPerKey)
         blockCount = UInt64(blocks)
         words = [UInt64](repeating: 0, count: blocks * 8)
         // k = b·ln 2 is optimal for a plain filter; one block's crowding favours a little fewer.
         probes = min(7, max(1, Int((bitsPerKey * 0.69).rounded())))
+    }
+
+    /// Bytes a filter for `count` fingerprints at `bitsPerKey` bits each takes.
+    package static func memoryBytes(count: Int, bitsPerKey: Double) -> Int {
+        blocks(count: count, bitsPerKey: bitsPerKey) * 64
+    }
+
+    private static func blocks(count: Int, bitsPerKey: Double) -> Int {
+        bitsPerKey >= 1 && count > 0 ? max(1, Int((bitsPerKey * Double(count) / 512).rounded(.up))) : 0
     }
 
     @inline(__always)
@@ -41,6 +52,13 @@ package struct FingerprintFilter: Sendable {
                 bits >>= 9
             }
         }
+    }
+
+    /// Starts bringing `key`'s block into the cache, for a ``mayContain(_:)`` soon after.
+    @inline(__always)
+    package func prefetch(_ key: Fingerprint) {
+        guard blockCount > 0 else { return }
+        words.withUnsafeBufferPointer { nudge_prefetch($0.baseAddress! + block(of: key)) }
     }
 
     /// False when `key` was never inserted; true when it may have been.

@@ -1,3 +1,5 @@
+import CBytes
+
 /// A hash table from fingerprints to 32-bit values (or a set, with no values): 16
 /// open-addressing shards with linear probing, chosen by a fingerprint's top bits,
 /// each growing on its own at three quarters full. A slot is 20 bytes (16 as a set):
@@ -53,6 +55,19 @@ package struct FingerprintTable: Sendable {
     @inline(__always)
     package mutating func insert(_ key: Fingerprint, unless isElsewhere: (Fingerprint) -> Bool) -> Bool {
         shards[Self.shard(of: key)].insert(key, unless: isElsewhere)
+    }
+
+    /// Starts bringing the slot where `key`'s search begins into the cache, for a lookup
+    /// or insert soon after.
+    @inline(__always)
+    package func prefetch(_ key: Fingerprint) {
+        shards.withUnsafeBufferPointer { $0[Self.shard(of: key)].prefetch(key) }
+    }
+
+    /// Calls `body` with each shard's slots, empty ones (`low` 0) included: the fastest
+    /// way through every key, for code that takes them all.
+    package func withEachShardsSlots(_ body: (UnsafeBufferPointer<Fingerprint>) -> Void) {
+        for shard in shards { shard.withSlots(body) }
     }
 
     /// Calls `body` with every key (and its value, 0 in a set), shard by shard in slot
@@ -113,6 +128,13 @@ struct FingerprintShard: Sendable {
         }
     }
 
+    @inline(__always)
+    func prefetch(_ key: Fingerprint) {
+        keys.withUnsafeBufferPointer { keys in
+            nudge_prefetch(keys.baseAddress! + (Int(truncatingIfNeeded: key.low >> 1) & (keys.count - 1)))
+        }
+    }
+
     func value(for key: Fingerprint) -> UInt32? {
         let (index, found) = slot(for: key)
         return found ? values[index] : nil
@@ -143,6 +165,10 @@ struct FingerprintShard: Sendable {
         count += 1
         if isOverfull { grow() }
         return false
+    }
+
+    func withSlots(_ body: (UnsafeBufferPointer<Fingerprint>) -> Void) {
+        keys.withUnsafeBufferPointer(body)
     }
 
     /// Calls `body` with every key (and its value, 0 in a set) in slot order.

@@ -30,7 +30,13 @@ package struct Decider {
     /// Decides every record of `batch`, in order, taking the lines from `batch.lines`.
     package mutating func decide(_ batch: ParsedBatch, source: SourceFile, accepted: inout OutputBuffer, dropped: inout OutputBuffer) {
         batch.lines.withBytes { lines in
-            for facts in batch.records {
+            let records = batch.records
+            let ahead = IdentityState.prefetchDistance
+            for index in records.indices {
+                if !isRedeciding, index + ahead < records.endIndex, let key = records[index + ahead].messageID {
+                    state.prefetchMessageID(key: key)
+                }
+                let facts = records[index]
                 decide(facts, line: UnsafeRawBufferPointer(rebasing: lines[facts.lineBytes]), in: batch, source: source,
                        accepted: &accepted, dropped: &dropped)
             }

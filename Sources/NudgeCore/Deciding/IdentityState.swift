@@ -56,6 +56,19 @@ package struct IdentityState: Sendable {
         rememberMessageID(key: IdentityKey.messageID(decoded))
     }
 
+    /// How many records ahead of the one being decided a decider starts the memory reads
+    /// of its `messageId` lookup (``prefetchMessageID(key:)``): each lookup costs a cache
+    /// miss in the recent table and one in the saved ids' filter, which then overlap
+    /// with the deciding of the records between.
+    package static let prefetchDistance = 8
+
+    /// Starts the memory reads that ``rememberMessageID(key:)`` of `key` will make.
+    @inline(__always)
+    package func prefetchMessageID(key: Fingerprint) {
+        messageIDs.prefetch(key)
+        savedMessageIDs?.prefetch(key)
+    }
+
     /// Remembers a `messageId` by its ``IdentityKey/messageID(_:)``; returns whether it had been seen before.
     package mutating func rememberMessageID(key: Fingerprint) -> Bool {
         let saved = savedMessageIDs
