@@ -339,17 +339,23 @@ package enum StateFile {
                 throw damaged("its users start at \(firstUser) but \(state.identified.count) are known")
             }
             let userCount = try count(of: 4)
-            state.usersByExtID.reserve(state.usersByExtID.count + userCount)
             let lengths = try take(userCount * 4)
-            state.identified.reserveCapacity(state.identified.count + userCount)
-            state.extIDEnds.reserveCapacity(state.extIDEnds.count + userCount)
+            var extIDBytes = 0
+            for i in 0..<userCount {
+                extIDBytes += Int(UInt32(littleEndian: lengths.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
+                                  & ~StateFile.identifiedBit)
+            }
+            state.reserveUsers(userCount, extIDBytes: extIDBytes)
+            var index: [(key: Fingerprint, value: UInt32)] = []
+            index.reserveCapacity(userCount)
             for i in 0..<userCount {
                 let word = UInt32(littleEndian: lengths.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
                 let extID = try take(Int(word & ~StateFile.identifiedBit))
-                let key = Fingerprint(extID, domain: 2)
-                guard state.usersByExtID.value(for: key) == nil else { throw damaged("a user appears twice") }
-                _ = state.appendUser(extID, key: key, identified: word & StateFile.identifiedBit != 0)
+                let user = state.appendUnindexedUser(extID, identified: word & StateFile.identifiedBit != 0)
+                index.append((IdentityKey.user(extID), user))
             }
+            // Indexed all at once, in the table's slot order (users are stored in their own).
+            guard state.usersByExtID.setAbsent(index) == nil else { throw damaged("a user appears twice") }
         }
 
         /// Earlier users identified since.

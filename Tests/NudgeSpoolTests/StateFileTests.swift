@@ -34,6 +34,27 @@ import Testing
         #expect(seen == keys.count)
     }
 
+    /// Storing many absent keys at once (what loading a state file's users does) gives
+    /// the table that storing them one by one gives, for a few keys (stored one by one)
+    /// and for many (dealt into buckets first), into an empty table and one that holds
+    /// keys already; a key already present is reported, never stored twice.
+    @Test(arguments: [100, 5_000, 300_000])
+    func storingAbsentKeysAtOnceEqualsStoringThemOneByOne(count: Int) {
+        var random = SeededGenerator(seed: UInt64(count))
+        let earlier = (0..<1_000).map { _ in Fingerprint(high: random.next(), low: random.next() | 1) }
+        let keys = (0..<count).map { _ in Fingerprint(high: random.next(), low: random.next() | 1) }
+        var table = FingerprintTable(minimumCapacity: 16)
+        for (index, key) in earlier.enumerated() { table.set(key, to: UInt32(index)) }
+        let entries = keys.enumerated().map { (key: $1, value: UInt32(earlier.count + $0)) }
+        #expect(table.setAbsent(entries) == nil)
+        #expect(table.count == earlier.count + keys.count)
+        #expect(earlier.indices.allSatisfy { table.value(for: earlier[$0]) == UInt32($0) })
+        #expect(keys.indices.allSatisfy { table.value(for: keys[$0]) == UInt32(earlier.count + $0) })
+        var twice = FingerprintTable(minimumCapacity: 16)
+        let repeated = entries + [(key: keys[count / 2], value: 7)]
+        #expect(twice.setAbsent(repeated) == keys[count / 2])
+    }
+
     /// A state built by random identifies, tracks and links, with what it should answer.
     struct Scenario {
         var state = IdentityState(initialCapacity: 64)

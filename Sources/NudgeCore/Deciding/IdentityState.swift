@@ -95,13 +95,31 @@ package struct IdentityState: Sendable {
     }
 
     package mutating func appendUser(_ extID: UnsafeRawBufferPointer, key: Fingerprint, identified isIdentified: Bool) -> UInt32 {
+        let user = appendUnindexedUser(extID, identified: isIdentified)
+        usersByExtID.set(key, to: user)
+        return user
+    }
+
+    /// Makes room for `count` more users whose `ext_id`s take `extIDBytes` bytes, so
+    /// that adding them grows no array (loading a state file).
+    package mutating func reserveUsers(_ count: Int, extIDBytes bytes: Int) {
+        usersByExtID.reserve(usersByExtID.count + count)
+        extIDBytes.reserveCapacity(extIDBytes.count + bytes)
+        extIDEnds.reserveCapacity(extIDEnds.count + count)
+        identified.reserveCapacity(identified.count + count)
+        userRecords.reserveCapacity(userRecords.count + count)
+        isCounted.reserveCapacity(isCounted.count + count)
+    }
+
+    /// A new user, not yet findable by its `ext_id`: the caller indexes it in
+    /// ``usersByExtID`` (loading a state file indexes its users all at once).
+    package mutating func appendUnindexedUser(_ extID: UnsafeRawBufferPointer, identified isIdentified: Bool) -> UInt32 {
         let user = UInt32(identified.count)
         extIDBytes.appendBytes(extID)
         extIDEnds.append(extIDBytes.count)
         identified.append(isIdentified)
         userRecords.append(0)
         isCounted.append(false)
-        usersByExtID.set(key, to: user)
         return user
     }
 
