@@ -31,7 +31,7 @@ extension AuditPage {
                     if filter.rejectsByReason(bytes) { return }
                     let record: DroppedRecord
                     do throws(JSONMembers.Malformed) { record = try DroppedRecord.parse(bytes) } catch {
-                        throw .reading(.malformed(path: lines.path(commit), line: 0, problem: error.problem))
+                        throw .reading(.malformed(path: lines.path(of: lines.current), line: 0, problem: error.problem))
                     }
                     if let skip = skipFrom, skip.commit == commit, record.line >= skip.line { return }
                     if folderDay.commit != commit {
@@ -83,9 +83,7 @@ struct ReverseSpoolLines {
         fileIndex = files.count
     }
 
-    func path(_ commit: Int) -> String {
-        folder + "/" + (files.first { $0.commit == commit }?.name ?? LedgerEntry.spoolFileName(commit, compressed: true))
-    }
+    func path(of file: CommittedFile) -> String { folder + "/" + file.name }
 
     /// The file of the line ``previous()`` handed out last.
     var current: CommittedFile { files[fileIndex] }
@@ -121,7 +119,7 @@ struct ReverseSpoolLines {
         guard index >= 0 else { return }
         var size = files[index].bytes
         if files[index].compressed {
-            let path = path(files[index].commit)
+            let path = path(of: files[index])
             do { file = try .open(path, for: .reading) } catch {
                 throw .spool(.cannotRead(path: path, error: error))
             }
@@ -185,10 +183,10 @@ struct ReverseSpoolLines {
             bufferStart = member.inflatedOffset
             return
         }
-        let commit = files[fileIndex].commit
+        let path = path(of: files[fileIndex])
         if file == nil {
-            do { file = try .open(path(commit), for: .reading) } catch {
-                throw .spool(.cannotRead(path: path(commit), error: error))
+            do { file = try .open(path, for: .reading) } catch {
+                throw .spool(.cannotRead(path: path, error: error))
             }
         }
         let start = max(0, bufferStart - Self.chunk)
@@ -197,9 +195,9 @@ struct ReverseSpoolLines {
         while filled < earlier.count {
             let n: Int
             do { n = try file!.read(into: &earlier, filled..<earlier.count, at: start + filled) } catch {
-                throw .spool(.cannotRead(path: path(commit), error: error))
+                throw .spool(.cannotRead(path: path, error: error))
             }
-            guard n > 0 else { throw .spool(.cannotRead(path: path(commit), error: .inputOutput)) }
+            guard n > 0 else { throw .spool(.cannotRead(path: path, error: .inputOutput)) }
             filled += n
         }
         buffer = earlier + buffer[..<(end - bufferStart)]
