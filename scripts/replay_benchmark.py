@@ -39,6 +39,7 @@ unless --build is given (`swift build -c release --product nudge-ingest`).
 import argparse
 import collections
 import glob
+import gzip
 import hashlib
 import json
 import os
@@ -106,9 +107,12 @@ def spool_records(spool):
 
 def rejected_records(spool):
     rejected = collections.Counter()
-    path = os.path.join(spool, "rejected", "rejected.ndjson")
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
+    path = os.path.join(spool, "rejected", "rejected.ndjson.gz")
+    plain = os.path.join(spool, "rejected", "rejected.ndjson")  # spools from before it was compressed
+    opener = (lambda: gzip.open(path, "rt", encoding="utf-8")) if os.path.exists(path) else \
+        (lambda: open(plain, encoding="utf-8"))
+    if os.path.exists(path) or os.path.exists(plain):
+        with opener() as f:
             for line in f:
                 if line.strip():
                     try:

@@ -24,7 +24,7 @@ extension AuditReport {
         lines.append("")
         lines.append("Replay" + (replay.destination.map { " to \($0.endpoint)" } ?? "")
                      + ": \(group(replay.acknowledged)) acknowledged by Nudge, \(group(replay.rejected)) rejected"
-                     + (replay.rejected > 0 ? " (\(spool)/rejected/rejected.ndjson; `nudge-ingest requeue` puts them back)" : "")
+                     + (replay.rejected > 0 ? " (\(spool)/rejected/; `nudge-ingest requeue` puts them back)" : "")
                      + ", \(group(replay.requeued)) requeued"
                      + (replay.requeuedPending > 0 ? " (\(group(replay.requeuedPending)) waiting for the next replay)" : ""))
         if redrivable > 0 {

@@ -16,7 +16,7 @@ extension ReplaySummary {
                      + "requests (of \(group(total)) to deliver)")
         lines.append("  acknowledged\(group(tally.acknowledged).leftPadded(to: 10, with: " "))")
         lines.append("  rejected    \(group(tally.rejected).leftPadded(to: 10, with: " "))"
-                     + (tally.rejected > 0 ? "  see \(spool)/rejected/rejected.ndjson; `nudge-ingest requeue` sends them again" : ""))
+                     + (tally.rejected > 0 ? "  see \(spool)/rejected/; `nudge-ingest requeue` sends them again" : ""))
         lines.append("  retries     \(group(tally.retries).leftPadded(to: 10, with: " "))"
                      + (tally.splits > 0 ? "  (\(tally.splits) batches split after 413)" : ""))
         let seconds = max(elapsedSeconds, 1e-9)

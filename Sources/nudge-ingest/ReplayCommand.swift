@@ -29,7 +29,7 @@ struct ReplayCommand: AsyncParsableCommand {
               broken connections            pauses every request); 429, 503 and timeouts
                                             also lower the number in flight
               400 409 410 422               Nudge judged the records: they go to
-                                            SPOOL/rejected/rejected.ndjson
+                                            SPOOL/rejected/rejected.ndjson.gz
               413                           the batch is halved and sent again (a single
                                             record answered 413 is rejected)
               401 403                       the API key was refused: stop, exit 1

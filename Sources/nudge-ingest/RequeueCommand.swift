@@ -8,7 +8,7 @@ struct RequeueCommand: ParsableCommand {
         discussion: """
             When the cause of a rejection is fixed (a field Nudge now accepts, a user it
             had blocked), `requeue` moves rejected records out of
-            SPOOL/rejected/rejected.ndjson; the next `replay` sends them again in spool
+            SPOOL/rejected/rejected.ndjson.gz; the next `replay` sends them again in spool
             order, each user's identify before its tracks. A user's records travel
             together: a matched record brings along its user's rejected identifies and
             the tracks held back because of them (identify_rejected), and that user's

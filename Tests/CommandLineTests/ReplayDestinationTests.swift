@@ -239,7 +239,7 @@ import Testing
             let staging = try FakeNudge(in: dir, faults: "{\"reject_identify\": [\"\(rejectedUser)\"]}")
             let production = try FakeNudge(in: dir)
             #expect(try Self.replay(spool, to: staging.endpoint).status == 0)
-            let stagingRejected = try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson"))
+            let stagingRejected = try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson.gz"))
             #expect(!stagingRejected.isEmpty)
 
             for point in ["destination-kept@0", "destination-restoring@0"] {
@@ -254,11 +254,11 @@ import Testing
                 #expect(again.status == 0, "\(point): \(again.stderr)")
                 if target === production {
                     #expect(try Self.delivered(production).count == 204)
-                    #expect(try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson")).isEmpty)
+                    #expect(try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson.gz")).isEmpty)
                 } else {
                     // Staging's own progress and rejected spool came back whole: nothing sent again.
                     #expect(try Self.summary(again)["requests"] as? Int == 0)
-                    #expect(try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson")) == stagingRejected)
+                    #expect(try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson.gz")) == stagingRejected)
                 }
             }
         }

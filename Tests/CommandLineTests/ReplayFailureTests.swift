@@ -29,7 +29,7 @@ import Testing
     /// The files a replay keeps, to compare before and after.
     static func replayState(_ spool: URL) -> [String: Data] {
         var state: [String: Data] = [:]
-        for name in ["replay/checkpoint.json", "rejected/rejected.ndjson"] {
+        for name in ["replay/checkpoint.json", "rejected/rejected.ndjson.gz"] {
             state[name] = try? Data(contentsOf: spool.appendingPathComponent(name))
         }
         return state
@@ -63,7 +63,7 @@ import Testing
             #expect(refused.stderr.contains("the API key was refused (401): check NUDGE_API_KEY / --api-key"))
             #expect(!refused.stderr.contains("wrong-key-123") && !refused.stdoutText.contains("wrong-key-123"))
             #expect(Self.replayState(spool)["replay/checkpoint.json"] == before["replay/checkpoint.json"])
-            #expect((Self.replayState(spool)["rejected/rejected.ndjson"] ?? Data()).isEmpty)
+            #expect((Self.replayState(spool)["rejected/rejected.ndjson.gz"] ?? Data()).isEmpty)
             #expect(try server.requests().count <= 4, "it kept sending after the first 401")
             try ReplayTests.expectValid(refused.stdout, schema: "replay-summary")
 
@@ -85,7 +85,7 @@ import Testing
             let wrong = try Self.replay(spool, endpoint: server.endpoint + "/api/v2")
             #expect(wrong.status == 1)
             #expect(wrong.stderr.contains("PUT \(server.endpoint)/api/v2/identify answered 404: no such route; check --endpoint"))
-            #expect((Self.replayState(spool)["rejected/rejected.ndjson"] ?? Data()).isEmpty)
+            #expect((Self.replayState(spool)["rejected/rejected.ndjson.gz"] ?? Data()).isEmpty)
             #expect(Self.replayState(spool)["replay/checkpoint.json"] == nil)
 
             let noBatches = try FakeNudge(in: dir, faults: #"{"status_for_path": {"/events/batch": 405}}"#)

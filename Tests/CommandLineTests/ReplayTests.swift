@@ -135,7 +135,7 @@ import Testing
             #expect(retryArrived - (third["answered"] as! Double) >= 0.95, "Retry-After: 1 was not honoured")
 
             // The rejected spool: the user's identifies with their status, its tracks after them.
-            let rejected = try InMemoryRun.records(Array(Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson"))))
+            let rejected = try InMemoryRun.records(Array(try #require(rejectedSpoolRecords(spool))))
             #expect(rejected.count == 13)
             #expect(rejected.allSatisfy { ($0["body"] as? [String: Any])?["ext_id"] as? String == rejectedUser })
             let identifies = rejected.filter { $0["kind"] as? String == "identify" }
@@ -151,7 +151,7 @@ import Testing
             // Everything a user reads matches its schema.
             try Self.expectValid(result.stdout, schema: "replay-summary")
             try Self.expectValid(Data(contentsOf: spool.appendingPathComponent("replay/checkpoint.json")), schema: "replay-checkpoint")
-            for line in try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson")).split(separator: 0x0A) {
+            for line in try #require(rejectedSpoolRecords(spool)).split(separator: 0x0A) {
                 try Self.expectValid(Data(line), schema: "rejected-record")
             }
 

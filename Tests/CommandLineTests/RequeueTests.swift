@@ -55,7 +55,7 @@ import Testing
             let before = Self.files(spool)
 
             let none = try Self.requeue(spool, ["--status", "422"])
-            #expect(none.status == 0)
+            #expect(none.status == 0, "\(none.stderr)")
             #expect((try parseJSON(none.stdout) as? [String: Any])?["requeued"] as? Int == 0)
 
             let dry = try Self.requeue(spool, ["--status", "400", "--dry-run"])
@@ -69,7 +69,7 @@ import Testing
             let done = try Self.requeue(spool, ["--status", "400"])
             #expect(done.status == 0, "\(done.stderr)")
             #expect(done.stderr.contains("The next `nudge-ingest replay --spool \(spool.path)` sends 13 records again"))
-            #expect(try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson")).isEmpty)
+            #expect(try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson.gz")).isEmpty)
             let checkpointData = try Data(contentsOf: spool.appendingPathComponent("replay/checkpoint.json"))
             try ReplayTests.expectValid(checkpointData, schema: "replay-checkpoint")
             let checkpoint = try #require(try parseJSON(checkpointData) as? [String: Any])
@@ -101,6 +101,54 @@ import Testing
         }
     }
 
+    /// Rejected records are written as the spool's gzip members, one a write, which
+    /// `gzip -dc` reads as the lines. A spool whose replays began before that keeps its
+    /// plain `rejected.ndjson`: `audit`, `requeue` and a later `replay` read it, and
+    /// the replay appends to it, plain, with no compressed file beside it.
+    @Test func rejectedRecordsAreCompressedAndAnOldPlainFileStaysPlain() throws {
+        try withTemporaryDirectory { dir in
+            let (spool, nudgePort) = try Self.rejectedSpool(in: dir)
+            let compressed = spool.appendingPathComponent("rejected/rejected.ndjson.gz")
+            let members = [UInt8](try Data(contentsOf: compressed))
+            let lines = try gunzip(members)
+            #expect(lines.count { $0 == 0x0A } == 13)
+            var (offset, memberCount) = (0, 0)
+            while offset < members.count {
+                let header = try #require(members.withUnsafeBytes {
+                    SpoolMember.header(UnsafeRawBufferPointer(rebasing: $0[offset...]))
+                }, "no member at byte \(offset)")
+                (offset, memberCount) = (offset + header.memberBytes, memberCount + 1)
+            }
+            #expect(offset == members.count && memberCount > 1, "\(memberCount) members")
+
+            // The checkpoint counts the records' bytes, in either form.
+            let checkpoint = try String(contentsOf: spool.appendingPathComponent("replay/checkpoint.json"), encoding: .utf8)
+            #expect(checkpoint.contains("\"rejected_bytes\":\(lines.count),"), "\(checkpoint)")
+            // As a replay before compressed rejected records left it: the plain file.
+            try Data(lines).write(to: spool.appendingPathComponent("rejected/rejected.ndjson"))
+            try FileManager.default.removeItem(at: compressed)
+
+            let audit = try runProgram(toolPath, ["audit", "--spool", spool.path, "--format", "json"])
+            #expect(Self.replayCounts(audit)?["rejected"] == 13, "\(audit.stdoutText)")
+            let dry = try Self.requeue(spool, ["--user", Self.rejectedUser, "--dry-run"])
+            #expect((try parseJSON(dry.stdout) as? [String: Any])?["requeued"] as? Int == 13, "\(dry.stderr)")
+            let done = try Self.requeue(spool, ["--user", Self.rejectedUser])
+            #expect(done.status == 0, "\(done.stderr)")
+            #expect(try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson")).isEmpty)
+
+            // Nudge rejects the user again: the 13 come back, appended plain.
+            let server = try ReplayTests.FakeNudge(in: dir, faults: #"{"reject_identify": ["\#(Self.rejectedUser)"]}"#,
+                                                   port: nudgePort)
+            let replay = try ReplayTests.replay(spool, server)
+            #expect(replay.status == 0, "\(replay.stderr)")
+            let plain = [UInt8](try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson")))
+            #expect(plain.count { $0 == 0x0A } == 13 && plain.first == UInt8(ascii: "{"))
+            #expect(!FileManager.default.fileExists(atPath: compressed.path))
+            let again = try runProgram(toolPath, ["audit", "--spool", spool.path, "--format", "json"])
+            #expect(Self.replayCounts(again)?["rejected"] == 13)
+        }
+    }
+
     /// Killed before its commit point, a requeue changed nothing; killed after it, the
     /// next command that opens the replay state finishes it.
     @Test func aKilledRequeueIsAllOrNothing() throws {
@@ -129,9 +177,9 @@ import Testing
             let replay = try ReplayTests.replay(spool, server)
             #expect(replay.status == 0)
             #expect((try parseJSON(replay.stdout) as? [String: Any])?["acknowledged"] as? Int == 13)
-            #expect(try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson")).isEmpty)
+            #expect(try Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson.gz")).isEmpty)
             let hidden = try FileManager.default.contentsOfDirectory(atPath: spool.appendingPathComponent("rejected").path)
-            #expect(hidden == ["rejected.ndjson"])
+            #expect(hidden == ["rejected.ndjson.gz"])
         }
     }
 

@@ -263,7 +263,7 @@ import Testing
                 cursor = page["next_cursor"] as? String
                 #expect((page["has_more"] as? Bool) == (cursor != nil))
             } while cursor != nil
-            let file = try String(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson"), encoding: .utf8)
+            let file = String(decoding: rejectedSpoolRecords(spool) ?? Data(), as: UTF8.self)
             let expected = try file.split(separator: "\n").map { try Self.canonical(try parseJSON(Array($0.utf8))) }
             #expect(expected.count == 13 && served == expected)
             #expect(try server.json("/v1/rejected?cursor=c1.0", key: live).status == 400)
@@ -306,7 +306,9 @@ import Testing
                 // Before the replay's first checkpoint neither file is there: it vouches for none.
                 let checkpoint = (try? Data(contentsOf: spool.appendingPathComponent("replay/checkpoint.json")))
                     .flatMap { try? parseJSON($0) as? [String: Any] }
-                let vouched = ((try? Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson"))) ?? Data())
+                // It counts the records' bytes, which end a member of the compressed file.
+                let file = (try? Data(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson.gz"))) ?? Data()
+                let vouched = try wholeMembersInflated([UInt8](file))
                     .prefix(checkpoint?["rejected_bytes"] as? Int ?? 0).count { $0 == 0x0A }
                 #expect(rejectedPages.last!.count <= vouched, "a page ran ahead of the checkpoint: \(rejectedPages.last!.count) > \(vouched)")
             }
@@ -318,7 +320,7 @@ import Testing
             #expect(acknowledged.count >= 5, "the replay ended before serve was asked much: \(acknowledged)")
             #expect(acknowledged == acknowledged.sorted() && !acknowledged.contains(-1), "\(acknowledged)")
             #expect(Set(acknowledged).count > 2, "the counts never moved while the replay ran: \(acknowledged)")
-            let file = try String(contentsOf: spool.appendingPathComponent("rejected/rejected.ndjson"), encoding: .utf8)
+            let file = String(decoding: rejectedSpoolRecords(spool) ?? Data(), as: UTF8.self)
             let rejected = try file.split(separator: "\n").map { try Self.canonical(try parseJSON(Array($0.utf8))) }
             #expect(rejected.count == 13)
             for page in rejectedPages {

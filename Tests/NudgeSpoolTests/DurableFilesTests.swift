@@ -27,6 +27,7 @@ import Testing
         #expect(DurableFiles.isLeftover(".00000001.ndjson.redrive-00000004.partial"))
         #expect(!DurableFiles.isLeftover("00000003.ndjson"))
         #expect(!DurableFiles.isLeftover(".rejected.ndjson.requeue-3"))
+        #expect(!DurableFiles.isLeftover(".rejected.ndjson.gz.requeue-3"))
     }
 
     @Test func anExistingTargetIsReplacedWhole() throws {

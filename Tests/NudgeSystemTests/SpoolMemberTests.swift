@@ -128,6 +128,37 @@ import Testing
         }
     }
 
+    /// Records compressed in one call (a requeue's rewrite of the rejected spool) are
+    /// members cut by the rule: each one alone as the cut rule says, together the
+    /// records, read by the system's gzip; no records make no member.
+    @Test func manyRecordsAtOnceAreMembersCutByTheRule() throws {
+        let encoder = SpoolMemberEncoder()
+        let records = Self.records(40_000, seed: 4)
+        #expect(records.count > 2 * SpoolMember.defaultInflatedBytes)
+        var file: [UInt8] = []
+        records.withUnsafeBytes { encoder.compressMembers($0, appendingTo: &file) }
+        #expect(try gunzip(file) == records)
+        var (offset, inflated, ends) = (0, 0, [Int]())
+        while offset < file.count {
+            let header = try #require(file.withUnsafeBytes { SpoolMember.header(UnsafeRawBufferPointer(rebasing: $0[offset...])) })
+            (offset, inflated) = (offset + header.memberBytes, inflated + header.inflatedBytes)
+            ends.append(inflated)
+        }
+        var expected: [Int] = []
+        var start = 0
+        while start < records.count {
+            let end = records.withUnsafeBytes {
+                SpoolMember.end(of: UnsafeRawBufferPointer(rebasing: $0[start...]), inflatedBytes: SpoolMember.defaultInflatedBytes)
+            }
+            start += end ?? (records.count - start)
+            expected.append(start)
+        }
+        #expect(ends == expected && ends.count > 2, "\(ends)")
+        var none: [UInt8] = []
+        [UInt8]().withUnsafeBytes { encoder.compressMembers($0, appendingTo: &none) }
+        #expect(none.isEmpty)
+    }
+
     /// Blocks submitted compressed, to two files, with a part of each kept back for the
     /// next: every file is its members in submission order, and reads back whole.
     @Test func compressedBlocksReachTheirFilesInOrder() throws {

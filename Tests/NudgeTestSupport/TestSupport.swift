@@ -142,6 +142,32 @@ package func spoolFileRecords(_ file: URL) throws -> [UInt8] {
     return file.pathExtension == "gz" ? try gunzip(bytes) : bytes
 }
 
+/// The rejected spool of `spool` (or of a destination's kept `folder`) as `zcat` gives
+/// it: `rejected.ndjson.gz` inflated, or a plain `rejected.ndjson` (a spool whose
+/// replays began before rejected records were compressed) as it is; nil when neither
+/// exists.
+package func rejectedSpoolRecords(_ spool: URL, folder: String = "rejected") -> Data? {
+    let url = spool.appendingPathComponent(folder)
+    for name in ["rejected.ndjson.gz", "rejected.ndjson"] {
+        let file = url.appendingPathComponent(name)
+        if FileManager.default.fileExists(atPath: file.path) { return (try? spoolFileRecords(file)).map { Data($0) } }
+    }
+    return nil
+}
+
+/// The records of the whole members at the start of a compressed spool file, read by
+/// the system's gzip: a member that a writer has not finished (a file read while a
+/// replay appends to it) is left out. A member's length is the `NI` field's first word.
+package func wholeMembersInflated(_ bytes: [UInt8]) throws -> [UInt8] {
+    var end = 0
+    while end + 24 <= bytes.count {
+        let length = bytes[(end + 16)..<(end + 20)].reversed().reduce(0) { $0 << 8 | Int($1) }
+        guard length >= 24, end + length <= bytes.count else { break }
+        end += length
+    }
+    return end == 0 ? [] : try gunzip(Array(bytes.prefix(end)))
+}
+
 /// The record lines of a spool folder (`accepted` or `dropped`), in commit order, as
 /// `zcat` gives them, each with `prefix` (a folder of inputs) rewritten to `…`.
 package func spoolRecordLines(_ spool: URL, _ folder: String, prefix: String = "") throws -> [String] {

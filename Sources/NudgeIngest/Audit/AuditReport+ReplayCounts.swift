@@ -9,7 +9,7 @@ extension AuditReport {
         package var destination: ReplayDestination?
         /// Records Nudge acknowledged, over every replay to ``destination``.
         package var acknowledged = 0
-        /// Records in `SPOOL/rejected/rejected.ndjson` now.
+        /// Records in the rejected spool (`SPOOL/rejected/`) now.
         package var rejected = 0
         /// Records `requeue` put back, over the spool's life, and those of them the
         /// next replay still has to send.

@@ -1,6 +1,6 @@
 import NudgeCore
 
-/// A rejected record: one line of `SPOOL/rejected/rejected.ndjson`
+/// A rejected record: one line of the rejected spool, `SPOOL/rejected/rejected.ndjson.gz`
 /// (`schemas/rejected-record.schema.json`).
 enum RejectedRecordEncoder {
     /// Why a record was rejected, as the line's `reason` spells it.

@@ -24,10 +24,12 @@ package struct ReplayCheckpoint: Sendable, Equatable {
     package var requeued: Set<Int> = []
     /// Users whose latest identify Nudge rejected.
     package var rejectedUsers: Set<String> = []
-    /// Length of `SPOOL/rejected/rejected.ndjson` that this checkpoint vouches for.
+    /// Bytes of records (as `zcat` gives them) of the rejected spool's file
+    /// (`SPOOL/rejected/rejected.ndjson.gz`, see ``RejectedSpoolFile``) that this
+    /// checkpoint vouches for.
     package var rejectedBytes = 0
     /// A `requeue` commit: the rewritten rejected spool under its hidden name, which
-    /// the next open renames over `rejected.ndjson` if a kill came first.
+    /// the next open renames over the rejected spool's file if a kill came first.
     package var rejectedRewrite: String?
     /// Records Nudge acknowledged, over every replay to this destination.
     package var acknowledged = 0
@@ -125,12 +127,20 @@ package struct ReplayCheckpoint: Sendable, Equatable {
     /// The records of the rejected spool that this checkpoint vouches for, each its line
     /// (a `rejected-record`), read without the replay lock: a replay may be running.
     package func rejectedLines(inSpool spool: String) throws(SpoolError) -> [ArraySlice<UInt8>] {
-        var path = spool + "/rejected/rejected.ndjson"
+        try rejectedRecords(inSpool: spool).lines.split(separator: 0x0A)
+    }
+
+    /// The records of the rejected spool that this checkpoint vouches for, as the lines
+    /// of one text (inflated when the file is compressed), and the file they were read
+    /// from: the rewrite a requeue committed while it is not renamed in place yet.
+    func rejectedRecords(inSpool spool: String) throws(SpoolError) -> (path: String, lines: [UInt8]) {
+        let file = RejectedSpoolFile(folder: spool + "/rejected")
+        var path = file.path
         if let rejectedRewrite, Files.size(of: spool + "/rejected/" + rejectedRewrite) != nil {
             path = spool + "/rejected/" + rejectedRewrite
         }
-        guard Files.size(of: path) != nil else { return [] }
-        return (try Files.read(path)).prefix(rejectedBytes).split(separator: 0x0A)
+        guard Files.size(of: path) != nil else { return (path, []) }
+        return (path, try file.lines(at: path, recordBytes: rejectedBytes))
     }
 }
 
@@ -139,7 +149,10 @@ package struct ReplayCheckpoint: Sendable, Equatable {
 final class ReplayStore {
     let spool: String
     let folder: String
-    let rejectedPath: String
+    /// The rejected spool's file; its form may change when a destination's kept spool
+    /// comes back.
+    private(set) var rejected: RejectedSpoolFile
+    var rejectedPath: String { rejected.path }
     private let lock: SpoolLock
     private var rejectedFile: FileDescriptor
     private(set) var checkpoint: ReplayCheckpoint
@@ -153,34 +166,31 @@ final class ReplayStore {
         lock = try SpoolLock(path: folder + "/lock", spool: spool, holderName: holderName)
         DurableFiles.removeLeftovers(in: folder)
         self.spool = spool
-        rejectedPath = spool + "/rejected/rejected.ndjson"
         try Self.finishSwitch(spool: spool)
         checkpoint = try ReplayCheckpoint.saved(inSpool: spool)
         // A requeue committed (its checkpoint names the rewritten file) and was killed
         // before the rename: finish it. A rewrite the checkpoint does not name never
         // committed: remove it.
+        let rejected = RejectedSpoolFile(folder: spool + "/rejected")
+        self.rejected = rejected
         for name in Files.names(in: spool + "/rejected") where name.hasPrefix(".") {
             let path = spool + "/rejected/" + name
             if name == checkpoint.rejectedRewrite {
-                try DurableFiles.move(path, to: rejectedPath)
+                try DurableFiles.move(path, to: rejected.path)
             } else {
                 Files.remove(path)
             }
         }
-        do { rejectedFile = try .create(rejectedPath, truncating: false) } catch {
-            throw .cannotCreate(path: rejectedPath, error: error)
+        do { rejectedFile = try .create(rejected.path, truncating: false) } catch {
+            throw .cannotCreate(path: rejected.path, error: error)
         }
         try cutRejected(to: checkpoint.rejectedBytes)
     }
 
     /// Entries written after the last checkpoint are written again by this replay: the
-    /// rejected spool is cut to the `bytes` the checkpoint vouches for.
-    private func cutRejected(to bytes: Int) throws(SpoolError) {
-        let size = Files.size(of: rejectedPath) ?? 0
-        guard size >= bytes else {
-            throw .damaged(path: rejectedPath, problem: "it is \(size) bytes, shorter than the \(bytes) "
-                           + "the checkpoint vouches for")
-        }
+    /// rejected spool is cut to the `recordBytes` of records the checkpoint vouches for.
+    private func cutRejected(to recordBytes: Int) throws(SpoolError) {
+        let bytes = try rejected.fileBytes(at: rejectedPath, recordBytes: recordBytes)
         do {
             try rejectedFile.truncate(to: bytes)
             try rejectedFile.seek(to: bytes)
@@ -277,22 +287,24 @@ final class ReplayStore {
         }
         let back = keptFolder + "/" + destination.folderName
         if Files.size(of: back + "/checkpoint.json") != nil {
-            try DurableFiles.move(back + "/rejected.ndjson", to: rejectedPath)
+            let kept = RejectedSpoolFile(folder: back)
+            try DurableFiles.move(kept.path, to: rejectedFolder + "/" + kept.name)
             CrashPoint.reach(.destinationRestoring, commit: 0)
             try DurableFiles.move(back + "/checkpoint.json", to: checkpointPath)
             Files.removeEmptyDirectory(back)
         }
+        rejected = RejectedSpoolFile(folder: rejectedFolder)
         try reopenRejected()
     }
 
     /// The current rejected spool joins the kept checkpoint in `away` (an empty one
     /// when there is none).
     private static func moveRejected(spool: String, to away: String) throws(SpoolError) {
-        let rejectedPath = spool + "/rejected/rejected.ndjson"
-        if Files.size(of: rejectedPath) != nil {
-            try DurableFiles.move(rejectedPath, to: away + "/rejected.ndjson")
+        let current = RejectedSpoolFile(folder: spool + "/rejected")
+        if current.exists {
+            try DurableFiles.move(current.path, to: away + "/" + current.name)
         } else {
-            try DurableFiles.write([], to: away + "/rejected.ndjson")
+            try DurableFiles.write([], to: away + "/" + current.name)
             try DurableFiles.syncFolder(away)
         }
     }
@@ -311,10 +323,10 @@ final class ReplayStore {
             if !hasCheckpoint {
                 // A folder a finished switch emptied (a kept rejected spool without its
                 // checkpoint cannot happen: the checkpoint leaves last).
-                if Files.size(of: kept + "/rejected.ndjson") == nil { Files.removeEmptyDirectory(kept) }
+                if !RejectedSpoolFile(folder: kept).exists { Files.removeEmptyDirectory(kept) }
                 continue
             }
-            if Files.size(of: checkpointPath) == nil && Files.size(of: kept + "/rejected.ndjson") == nil {
+            if Files.size(of: checkpointPath) == nil && !RejectedSpoolFile(folder: kept).exists {
                 try moveRejected(spool: spool, to: kept)
             }
         }
@@ -330,9 +342,9 @@ final class ReplayStore {
         return name
     }
 
-    private var rejectedFolder: String { String(rejectedPath.dropLast("/rejected.ndjson".count)) }
+    private var rejectedFolder: String { rejected.folder }
 
-    /// Opens `rejected.ndjson` again after it was renamed (this process's descriptor
+    /// Opens the rejected spool's file again after it was renamed (this process's descriptor
     /// still points at the old file), positioned at its end.
     private func reopenRejected() throws(SpoolError) {
         let reopened: FileDescriptor
@@ -346,7 +358,7 @@ final class ReplayStore {
 
     /// Appends rejected records; they are synced before the checkpoint that counts them.
     func appendRejected(_ lines: [UInt8]) throws(SpoolError) {
-        try Files.writeAll(rejectedFile, lines, path: rejectedPath)
+        try Files.writeAll(rejectedFile, rejected.encoded(lines), path: rejectedPath)
     }
 
     /// Saves a checkpoint: the rejected records it counts are synced first, then the
@@ -361,9 +373,9 @@ final class ReplayStore {
     /// written under a hidden name and synced; the checkpoint naming it is the commit
     /// point; the rename follows (and is finished by the next open after a kill).
     func commitRequeue(kept: [UInt8], checkpoint next: ReplayCheckpoint) throws(SpoolError) {
-        let name = ".rejected.ndjson.requeue-\(next.requeuedTotal)"
+        let name = "." + rejected.name + ".requeue-\(next.requeuedTotal)"
         let hiddenPath = rejectedFolder + "/" + name
-        try DurableFiles.write(kept, to: hiddenPath)
+        try DurableFiles.write(rejected.encoded(kept), to: hiddenPath)
         CrashPoint.reach(.requeueWritten, commit: next.requeuedTotal)
         var committed = next
         committed.rejectedRewrite = name

@@ -28,7 +28,7 @@ package struct ReplayMachine: Sendable {
         /// Read up to this many records still to deliver, in spool order.
         case read(upTo: Int)
         case send(ReplaySend)
-        /// Append these lines to `SPOOL/rejected/rejected.ndjson` (synced before the
+        /// Append these lines to the rejected spool, `SPOOL/rejected/rejected.ndjson.gz` (synced before the
         /// next checkpoint).
         case writeRejected([UInt8])
         /// Save this checkpoint (the rejected lines written so far first).

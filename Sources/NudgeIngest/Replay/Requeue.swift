@@ -4,7 +4,7 @@ import NudgeSpool
 /// `nudge-ingest requeue`: puts rejected records back so that the next `replay` sends
 /// them again, in spool order, each user's identify before its tracks.
 ///
-/// The records leave `rejected/rejected.ndjson` and join the checkpoint's `requeued`
+/// The records leave the rejected spool (`rejected/rejected.ndjson.gz`) and join the checkpoint's `requeued`
 /// set, in one crash-safe step: the rejected spool without them is written under a
 /// hidden name and synced, the checkpoint that names it is the commit point, and the
 /// rename follows (finished by the next replay or requeue if a kill came first).
@@ -23,11 +23,9 @@ package enum Requeue {
         } catch {
             throw .spool(error)
         }
-        var path = spool + "/rejected/rejected.ndjson"
-        if dryRun, let rewrite = checkpoint.rejectedRewrite, Files.size(of: spool + "/rejected/" + rewrite) != nil {
-            path = spool + "/rejected/" + rewrite
-        }
-        let bytes = Array(((try? Files.read(path)) ?? []).prefix(checkpoint.rejectedBytes))
+        // (Not a dry run: opening the store put a committed rewrite in place already.)
+        let (path, bytes): (String, [UInt8])
+        do { (path, bytes) = try checkpoint.rejectedRecords(inSpool: spool) } catch { throw .spool(error) }
         let lines = try parse(bytes, path: path, ledger: ledger)
 
         var chosen = Set(lines.indices.filter { filter.matches(lines[$0]) })

@@ -33,7 +33,7 @@ package struct RequeueSummary: Sendable {
         let verb = dryRun ? "would put back" : "put back"
         var text = "nudge-ingest requeue\(dryRun ? " (dry run: nothing changed)" : ""): \(verb) \(group(requeued)) rejected records"
         if identifiesAdded > 0 { text += " (\(group(identifiesAdded)) of them identifies their tracks need first)" }
-        text += "; \(group(remaining)) stay in \(spool)/rejected/rejected.ndjson."
+        text += "; \(group(remaining)) stay in \(spool)/rejected/."
         if !dryRun && pending > 0 {
             text += "\n  The next `nudge-ingest replay --spool \(spool.shellQuoted)` sends \(group(pending)) records again, in spool order."
         }

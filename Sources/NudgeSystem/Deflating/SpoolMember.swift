@@ -109,6 +109,22 @@ package final class SpoolMemberEncoder {
     /// Which library compresses: `"isal"` or `"zlib"`.
     package var library: String { isal == nil ? "zlib" : "isal" }
 
+    /// Appends `records` to `output` as members cut by the spool's rule (each ends at
+    /// the first record end at or past ``SpoolMember/defaultInflatedBytes`` from its
+    /// start; the last holds the rest). No records, no member.
+    package func compressMembers(_ records: UnsafeRawBufferPointer, appendingTo output: inout [UInt8]) {
+        var rest = records
+        while !rest.isEmpty {
+            let end = SpoolMember.end(of: rest, inflatedBytes: SpoolMember.defaultInflatedBytes) ?? rest.count
+            let piece = UnsafeRawBufferPointer(rebasing: rest[..<end])
+            let start = output.count
+            output.append(contentsOf: repeatElement(0, count: SpoolMember.bound(inflatedBytes: end)))
+            let length = output.withUnsafeMutableBufferPointer { compress(piece, into: $0.baseAddress! + start) }
+            output.removeLast(output.count - start - length)
+            rest = UnsafeRawBufferPointer(rebasing: rest[end...])
+        }
+    }
+
     /// Writes `records` as one member at `output`, which has room for
     /// ``SpoolMember/bound(inflatedBytes:)`` bytes; returns the member's length.
     package func compress(_ records: UnsafeRawBufferPointer, into output: UnsafeMutablePointer<UInt8>) -> Int {
