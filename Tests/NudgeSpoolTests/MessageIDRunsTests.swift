@@ -77,7 +77,7 @@ import Testing
 
     /// When the saved ids outgrow the filter, it is built again, larger, from the runs,
     /// until it reaches the budget; then the same filter takes the rest. Lookups stay
-    /// exact throughout, and a new id only rarely reads the disk while bits allow.
+    /// exact throughout, and opened again the runs answer the same.
     @Test(arguments: [8 << 20, 256 << 10])
     func theFilterGrowsWithTheIdsUpToItsBudget(budget: Int) throws {
         try withTemporaryDirectory { dir in

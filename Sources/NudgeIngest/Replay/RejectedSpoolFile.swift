@@ -31,11 +31,12 @@ struct RejectedSpoolFile: Sendable {
     /// Whether the file exists.
     var exists: Bool { Files.size(of: path) != nil }
 
-    /// What to write for `lines`: the lines themselves, or gzip members of them.
-    func encoded(_ lines: [UInt8]) -> [UInt8] {
+    /// What to write for `lines`: the lines themselves, or gzip members of them made by
+    /// `encoder` (the writer keeps one: making one allocates the compressor's state).
+    func encoded(_ lines: [UInt8], by encoder: SpoolMemberEncoder) -> [UInt8] {
         guard isCompressed else { return lines }
         var members: [UInt8] = []
-        lines.withUnsafeBytes { SpoolMemberEncoder().compressMembers($0, appendingTo: &members) }
+        lines.withUnsafeBytes { encoder.compressMembers($0, appendingTo: &members) }
         return members
     }
 

@@ -155,6 +155,8 @@ final class ReplayStore {
     var rejectedPath: String { rejected.path }
     private let lock: SpoolLock
     private var rejectedFile: FileDescriptor
+    /// Compresses what is written to the rejected spool (one for the store's life).
+    private let encoder = SpoolMemberEncoder()
     private(set) var checkpoint: ReplayCheckpoint
 
     var checkpointPath: String { folder + "/checkpoint.json" }
@@ -358,7 +360,7 @@ final class ReplayStore {
 
     /// Appends rejected records; they are synced before the checkpoint that counts them.
     func appendRejected(_ lines: [UInt8]) throws(SpoolError) {
-        try Files.writeAll(rejectedFile, rejected.encoded(lines), path: rejectedPath)
+        try Files.writeAll(rejectedFile, rejected.encoded(lines, by: encoder), path: rejectedPath)
     }
 
     /// Saves a checkpoint: the rejected records it counts are synced first, then the
@@ -375,7 +377,7 @@ final class ReplayStore {
     func commitRequeue(kept: [UInt8], checkpoint next: ReplayCheckpoint) throws(SpoolError) {
         let name = "." + rejected.name + ".requeue-\(next.requeuedTotal)"
         let hiddenPath = rejectedFolder + "/" + name
-        try DurableFiles.write(rejected.encoded(kept), to: hiddenPath)
+        try DurableFiles.write(rejected.encoded(kept, by: encoder), to: hiddenPath)
         CrashPoint.reach(.requeueWritten, commit: next.requeuedTotal)
         var committed = next
         committed.rejectedRewrite = name
