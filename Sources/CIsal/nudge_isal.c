@@ -201,7 +201,7 @@ void nudge_isal_deflater_free(nudge_isal_deflater *deflater) {
 }
 
 uint32_t nudge_isal_deflate(nudge_isal_deflater *deflater, const uint8_t *input, uint32_t input_count,
-                            uint8_t *output, uint32_t output_capacity) {
+                            uint8_t *output, uint32_t output_capacity, uint32_t *crc) {
     // Every member from the same state: isal_deflate_init leaves the level buffer's hash
     // table as the last member left it, and its stale entries would change the matches
     // found, so the same records would compress differently on different threads.
@@ -211,7 +211,9 @@ uint32_t nudge_isal_deflate(nudge_isal_deflater *deflater, const uint8_t *input,
     stream->level = 1;
     stream->level_buf = deflater->level_buffer;
     stream->level_buf_size = sizeof(deflater->level_buffer);
-    stream->gzip_flag = IGZIP_DEFLATE;
+    // Only the gzip trailer is written (the caller writes its own header), so ISA-L
+    // computes the CRC-32 while it hashes the input.
+    stream->gzip_flag = IGZIP_GZIP_NO_HDR;
     stream->flush = NO_FLUSH;
     stream->end_of_stream = 1;
     stream->next_in = (uint8_t *)input;  // ISA-L never writes through next_in
@@ -220,10 +222,17 @@ uint32_t nudge_isal_deflate(nudge_isal_deflater *deflater, const uint8_t *input,
     stream->avail_out = output_capacity;
     int status = isal_deflate_fn(stream);
     uint32_t written = stream->total_out;
-    int finished = status == COMP_OK && stream->avail_in == 0 && stream->internal_state.state == ZSTATE_END;
+    int finished = status == COMP_OK && stream->avail_in == 0 && stream->internal_state.state == ZSTATE_END
+        && written >= 8;
     stream->next_in = NULL;
     stream->next_out = NULL;
-    return finished ? written : 0;
+    if (!finished) return 0;
+    const uint8_t *trailer = output + written - 8;
+    uint32_t length = (uint32_t)trailer[4] | (uint32_t)trailer[5] << 8 | (uint32_t)trailer[6] << 16
+        | (uint32_t)trailer[7] << 24;
+    if (length != input_count) return 0;
+    *crc = (uint32_t)trailer[0] | (uint32_t)trailer[1] << 8 | (uint32_t)trailer[2] << 16 | (uint32_t)trailer[3] << 24;
+    return written - 8;
 }
 
 #else  // built without ISA-L's headers
@@ -270,8 +279,8 @@ void nudge_isal_deflater_free(nudge_isal_deflater *deflater) {
 }
 
 uint32_t nudge_isal_deflate(nudge_isal_deflater *deflater, const uint8_t *input, uint32_t input_count,
-                            uint8_t *output, uint32_t output_capacity) {
-    (void)deflater, (void)input, (void)input_count, (void)output, (void)output_capacity;
+                            uint8_t *output, uint32_t output_capacity, uint32_t *crc) {
+    (void)deflater, (void)input, (void)input_count, (void)output, (void)output_capacity, (void)crc;
     return 0;
 }
 

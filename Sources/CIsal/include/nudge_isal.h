@@ -86,11 +86,14 @@ nudge_isal_deflater *nudge_isal_deflater_create(void);
 /// Frees a compressor from nudge_isal_deflater_create (NULL is ignored).
 void nudge_isal_deflater_free(nudge_isal_deflater *deflater);
 
-/// Deflates all of `input` as one raw deflate stream (no wrapper, final block set) into
-/// `output`. Returns the bytes written, or 0 when `output_capacity` was too small or
-/// ISA-L failed. The compressor keeps no pointer to either buffer after the call.
+/// Deflates all of `input` as one raw deflate stream (final block set) into `output`,
+/// followed by the gzip trailer (CRC-32 and length of `input`, 8 bytes, little-endian),
+/// and stores the CRC-32 in `crc`: ISA-L computes it as it reads the input, far faster
+/// than a second pass. Returns the bytes of deflate data (the trailer not counted), or 0
+/// when `output_capacity` (which counts the trailer) was too small or ISA-L failed. The
+/// compressor keeps no pointer to either buffer after the call.
 uint32_t nudge_isal_deflate(nudge_isal_deflater *deflater, const uint8_t *input, uint32_t input_count,
-                            uint8_t *output, uint32_t output_capacity);
+                            uint8_t *output, uint32_t output_capacity, uint32_t *crc);
 
 #ifdef __cplusplus
 }

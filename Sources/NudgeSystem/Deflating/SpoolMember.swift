@@ -133,9 +133,11 @@ package final class SpoolMemberEncoder {
         let deflateStart = SpoolMember.headerBytes
         let room = capacity - deflateStart - SpoolMember.trailerBytes
         var deflated = 0
+        var crc: UInt32 = 0
         if let isal, let base = records.baseAddress {
+            // ISA-L writes the trailer too, with the CRC-32 it computed while reading.
             deflated = Int(nudge_isal_deflate(isal, base.assumingMemoryBound(to: UInt8.self), UInt32(records.count),
-                                              output + deflateStart, UInt32(room)))
+                                              output + deflateStart, UInt32(room + SpoolMember.trailerBytes), &crc))
         }
         if deflated == 0 {
             // zlib: no ISA-L, no records, or (never seen) ISA-L needing more than zlib's bound.
@@ -149,6 +151,7 @@ package final class SpoolMemberEncoder {
             stream.pointee.next_in = nil
             stream.pointee.next_out = nil
             deflated = Int(stream.pointee.total_out)
+            crc = UInt32(truncatingIfNeeded: CRC32.checksum(records))
         }
         let length = deflateStart + deflated + SpoolMember.trailerBytes
         let header: [UInt8] = [0x1F, 0x8B, 8, 4, 0, 0, 0, 0, 0, 255, 12, 0, UInt8(ascii: "N"), UInt8(ascii: "I"), 8, 0]
@@ -156,7 +159,7 @@ package final class SpoolMemberEncoder {
         SpoolMember.storeLittleEndian32(UInt32(length), output + 16)
         SpoolMember.storeLittleEndian32(UInt32(records.count), output + 20)
         let trailer = output + deflateStart + deflated
-        SpoolMember.storeLittleEndian32(UInt32(truncatingIfNeeded: CRC32.checksum(records)), trailer)
+        SpoolMember.storeLittleEndian32(crc, trailer)
         SpoolMember.storeLittleEndian32(UInt32(truncatingIfNeeded: records.count), trailer + 4)
         return length
     }
