@@ -2,10 +2,12 @@
 // snapshot and journal sizes on disk, and the time to save and load them.
 //
 //   swift build -c release --product state-benchmark
-//   .build/release/state-benchmark [USERS] [MESSAGE_IDS] [DIR]
+//   [JOURNALS=N] .build/release/state-benchmark [USERS] [MESSAGE_IDS] [DIR]
 //
 // Defaults: 10,000,000 users (all identified, each with an anonymousId link) and
-// 50,000,000 message ids, in a temporary folder under /tmp. Needs about 4 GB of memory.
+// 50,000,000 message ids, in a temporary folder under /tmp, and one journal (JOURNALS
+// of them when set, each one day: 20,000 users, 100,000 message ids). Needs about 4 GB
+// of memory.
 // The numbers in docs/spool.md come from this program.
 import NudgeCore
 import NudgeSpool
@@ -81,18 +83,28 @@ let snapshot = folder + "/snapshot"
 var snapshotBytes = 0
 let save = try seconds { snapshotBytes = try StateFile.write(state, kind: .snapshot, commit: 1, to: snapshot) }
 
-// One day of new activity as a journal: 20,000 new users, 100,000 message ids.
-for user in userCount..<(userCount + 20_000) {
-    let index = withBytes("user_" + String(user)) { state.addUser(extID: $0) }
-    state.markIdentified(index)
-    withBytes(uuidLike(user, 1)) { state.link($0, to: index, origin: .anonymousID) }
-}
-for message in messageCount..<(messageCount + 100_000) {
-    _ = withBytes(uuidLike(message, 2)) { state.rememberMessageID($0) }
-}
-let journal = folder + "/00000002.journal"
+// Each day of new activity as a journal: 20,000 new users, 100,000 message ids
+// (JOURNALS days, 1 unless set: a spool compacts its journals into a snapshot only once
+// they hold an eighth of its bytes, so a large one may carry hundreds).
+let journalCount = Int(ProcessInfo.processInfo.environment["JOURNALS"] ?? "") ?? 1
+var journals: [StateFile.Part] = []
 var journalBytes = 0
-let journalSave = try seconds { journalBytes = try StateFile.write(state, kind: .journal, commit: 2, to: journal) }
+var journalSave = 0.0
+for day in 0..<journalCount {
+    let firstUser = userCount + day * 20_000, firstMessage = messageCount + day * 100_000
+    for user in firstUser..<(firstUser + 20_000) {
+        let index = withBytes("user_" + String(user)) { state.addUser(extID: $0) }
+        state.markIdentified(index)
+        withBytes(uuidLike(user, 1)) { state.link($0, to: index, origin: .anonymousID) }
+    }
+    for message in firstMessage..<(firstMessage + 100_000) {
+        _ = withBytes(uuidLike(message, 2)) { state.rememberMessageID($0) }
+    }
+    let journal = folder + "/" + String(format: "%08d", day + 2) + ".journal"
+    journalSave += try seconds { journalBytes = try StateFile.write(state, kind: .journal, commit: day + 2, to: journal) }
+    state.markChangesSaved()
+    journals.append(.init(path: journal, kind: .journal, commit: day + 2))
+}
 state = IdentityState()
 
 // Load with the snapshot's pages dropped from the page cache, as after a reboot.
@@ -101,16 +113,14 @@ posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
 close(fd)
 var loaded = IdentityState()
 let load = try seconds {
-    try StateFile.apply(snapshot, kind: .snapshot, commit: 1, to: &loaded)
-    try StateFile.apply(journal, kind: .journal, commit: 2, to: &loaded)
+    loaded = try StateFile.load([.init(path: snapshot, kind: .snapshot, commit: 1)] + journals)
 }
 let after = loaded.statistics
-precondition(after.users == userCount + 20_000 && after.messageIDs == messageCount + 100_000)
+precondition(after.users == userCount + 20_000 * journalCount && after.messageIDs == messageCount + 100_000 * journalCount)
 loaded = IdentityState()
 // Again, the file now in the page cache: what decoding and indexing cost alone.
 let warmLoad = try seconds {
-    try StateFile.apply(snapshot, kind: .snapshot, commit: 1, to: &loaded)
-    try StateFile.apply(journal, kind: .journal, commit: 2, to: &loaded)
+    loaded = try StateFile.load([.init(path: snapshot, kind: .snapshot, commit: 1)] + journals)
 }
 
 func mb(_ bytes: Int) -> String { String(format: "%.0f MB", Double(bytes) / 1e6) }
@@ -127,6 +137,6 @@ print("""
     disk: snapshot \(mb(snapshotBytes)) (16 bytes per message id, 20 per link, 4 + ext_id per user)
       journal of one day (20,000 users and links, 100,000 message ids): \(mb(journalBytes))
     save snapshot: \(String(format: "%.2f", save)) s (written and fsynced)
-    save journal:  \(String(format: "%.3f", journalSave)) s
-    load snapshot + journal: \(String(format: "%.2f", load)) s (\(String(format: "%.2f", warmLoad)) s again, the files cached)
+    save journal:  \(String(format: "%.3f", journalSave / Double(journalCount))) s
+    load snapshot + \(journalCount) journal(s): \(String(format: "%.2f", load)) s (\(String(format: "%.2f", warmLoad)) s again, the files cached)
     """)

@@ -182,15 +182,16 @@ package final class Spool {
     private static func loadState(
         stateFolder: String, snapshotCommit: Int, through last: Int, savedThrough: Int
     ) throws(SpoolError) -> IdentityState {
-        var state = IdentityState()
+        var files: [StateFile.Part] = []
         if snapshotCommit > 0 {
-            try StateFile.apply(stateFolder + "/snapshot", kind: .snapshot, commit: snapshotCommit,
-                                messageIDs: savedThrough < snapshotCommit, to: &state)
+            files.append(.init(path: stateFolder + "/snapshot", kind: .snapshot, commit: snapshotCommit,
+                               messageIDs: savedThrough < snapshotCommit))
         }
         for commit in stride(from: snapshotCommit + 1, through: last, by: 1) {
-            try StateFile.apply(stateFolder + "/" + LedgerEntry.journalFileName(commit), kind: .journal,
-                                commit: commit, messageIDs: commit > savedThrough, to: &state)
+            files.append(.init(path: stateFolder + "/" + LedgerEntry.journalFileName(commit), kind: .journal,
+                               commit: commit, messageIDs: commit > savedThrough))
         }
+        var state = try StateFile.load(files)
         state.markChangesSaved()
         return state
     }

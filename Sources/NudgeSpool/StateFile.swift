@@ -148,6 +148,47 @@ package enum StateFile {
         return try reader.apply(kind: kind, commit: commit, messageIDs: messageIDs, to: &state)
     }
 
+    /// One file of a spool's identity state, to load: a snapshot or a journal.
+    package struct Part: Sendable {
+        package var path: String
+        package var kind: Kind
+        package var commit: Int
+        /// Whether its message ids are added (see ``apply(_:kind:commit:messageIDs:to:)``).
+        package var messageIDs: Bool
+
+        package init(path: String, kind: Kind, commit: Int, messageIDs: Bool = true) {
+            (self.path, self.kind, self.commit, self.messageIDs) = (path, kind, commit, messageIDs)
+        }
+    }
+
+    /// The state that `parts` (a snapshot and the journals after it, in commit order)
+    /// make, applied in order. Room for every part's users is made first, at once:
+    /// each part's own reservation would copy the users' arrays whole once more for
+    /// every journal, and a spool of millions of users may have hundreds of journals.
+    package static func load(_ parts: [Part]) throws(SpoolError) -> IdentityState {
+        var state = IdentityState()
+        let added = parts.compactMap { addedUsers($0.path) }.reduce((users: 0, extIDBytes: 0)) {
+            ($0.users + $1.users, $0.extIDBytes + $1.extIDBytes)
+        }
+        state.reserveUsers(added.users, extIDBytes: added.extIDBytes)
+        for part in parts {
+            try apply(part.path, kind: part.kind, commit: part.commit, messageIDs: part.messageIDs, to: &state)
+        }
+        return state
+    }
+
+    /// How many users the file at `path` adds and the bytes of their `ext_id`s, from its
+    /// header and user lengths alone (nothing is checked: ``apply(_:kind:commit:messageIDs:to:)``
+    /// checks the whole file).
+    static func addedUsers(_ path: String) -> (users: Int, extIDBytes: Int)? {
+        guard let file = try? FileDescriptor.open(path, for: .reading) else { return nil }
+        defer { file.close() }
+        guard let size = try? file.status().size, size >= headerBytes + trailerBytes,
+              let mapped = try? file.mapForReading(count: size) else { return nil }
+        var reader = Reader(bytes: mapped.bytes, path: path)
+        return try? reader.addedUsers()
+    }
+
     /// The commit a snapshot at `path` holds, read from its header; nil when there is
     /// no file. The whole file is checked when it is loaded.
     static func peekCommit(_ path: String) throws(SpoolError) -> Int? {
@@ -319,6 +360,24 @@ package enum StateFile {
             return end
         }
 
+        /// What ``StateFile/addedUsers(_:)`` reads.
+        mutating func addedUsers() throws(SpoolError) -> (users: Int, extIDBytes: Int) {
+            position = StateFile.headerBytes
+            _ = try integer(UInt64.self)  // the first user's number
+            let userCount = try count(of: 4)
+            return (userCount, Self.extIDBytes(of: try take(userCount * 4)))
+        }
+
+        /// The bytes of the `ext_id`s whose lengths (and identified bits) are `lengths`.
+        static func extIDBytes(of lengths: UnsafeRawBufferPointer) -> Int {
+            var bytes = 0
+            for i in 0..<lengths.count / 4 {
+                bytes += Int(UInt32(littleEndian: lengths.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
+                             & ~StateFile.identifiedBit)
+            }
+            return bytes
+        }
+
         /// The magic, the format version, the kind and the commit.
         private mutating func header(kind: Kind, commit expectedCommit: Int?) throws(SpoolError) -> (version: UInt32, commit: Int) {
             guard try take(8).elementsEqual(StateFile.magic) else { throw damaged("it is not a nudge-ingest state file") }
@@ -340,12 +399,7 @@ package enum StateFile {
             }
             let userCount = try count(of: 4)
             let lengths = try take(userCount * 4)
-            var extIDBytes = 0
-            for i in 0..<userCount {
-                extIDBytes += Int(UInt32(littleEndian: lengths.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
-                                  & ~StateFile.identifiedBit)
-            }
-            state.reserveUsers(userCount, extIDBytes: extIDBytes)
+            state.reserveUsers(userCount, extIDBytes: Self.extIDBytes(of: lengths))
             var index: [(key: Fingerprint, value: UInt32)] = []
             index.reserveCapacity(userCount)
             for i in 0..<userCount {

@@ -127,6 +127,15 @@ import Testing
             }
             scenario.expectAnswers(of: fromJournals)
 
+            // Loaded as a spool loads them: room for every journal's users made at once,
+            // so adding them grows no array.
+            let parts = journals.enumerated().map { StateFile.Part(path: $1, kind: .journal, commit: $0 + 1) }
+            let loaded = try StateFile.load(parts)
+            scenario.expectAnswers(of: loaded)
+            #expect(loaded.extIDEnds.count == fromJournals.extIDEnds.count)
+            #expect(loaded.extIDEnds.capacity < fromJournals.extIDEnds.count * 3 / 2,
+                    "reserved \(loaded.extIDEnds.capacity) for \(loaded.extIDEnds.count) users")
+
             let snapshot = dir.appendingPathComponent("snapshot").path
             _ = try StateFile.write(scenario.state, kind: .snapshot, commit: 12, to: snapshot)
             var fromSnapshot = IdentityState(initialCapacity: 16)
