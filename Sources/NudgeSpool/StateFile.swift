@@ -409,7 +409,7 @@ package enum StateFile {
                 index.append((IdentityKey.user(extID), user))
             }
             // Indexed all at once, in the table's slot order (users are stored in their own).
-            guard state.usersByExtID.setAbsent(index) == nil else { throw damaged("a user appears twice") }
+            guard state.usersByExtID.setAbsent(&index) == nil else { throw damaged("a user appears twice") }
         }
 
         /// Earlier users identified since.

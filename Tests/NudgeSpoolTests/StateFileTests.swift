@@ -46,13 +46,16 @@ import Testing
         var table = FingerprintTable(minimumCapacity: 16)
         for (index, key) in earlier.enumerated() { table.set(key, to: UInt32(index)) }
         let entries = keys.enumerated().map { (key: $1, value: UInt32(earlier.count + $0)) }
-        #expect(table.setAbsent(entries) == nil)
+        var dealt = entries
+        #expect(table.setAbsent(&dealt) == nil)
+        // Reordered in place, every entry kept.
+        #expect(dealt.count == entries.count && Set(dealt.map(\.value)) == Set(entries.map(\.value)))
         #expect(table.count == earlier.count + keys.count)
         #expect(earlier.indices.allSatisfy { table.value(for: earlier[$0]) == UInt32($0) })
         #expect(keys.indices.allSatisfy { table.value(for: keys[$0]) == UInt32(earlier.count + $0) })
         var twice = FingerprintTable(minimumCapacity: 16)
-        let repeated = entries + [(key: keys[count / 2], value: 7)]
-        #expect(twice.setAbsent(repeated) == keys[count / 2])
+        var repeated = entries + [(key: keys[count / 2], value: 7)]
+        #expect(twice.setAbsent(&repeated) == keys[count / 2])
     }
 
     /// A state built by random identifies, tracks and links, with what it should answer.
@@ -146,6 +149,29 @@ import Testing
             var wrong = IdentityState()
             #expect(throws: SpoolError.self) { try StateFile.apply(journals[1], kind: .journal, commit: 2, to: &wrong) }
             #expect(throws: SpoolError.self) { try StateFile.apply(snapshot, kind: .journal, commit: 12, to: &wrong) }
+        }
+    }
+
+    /// A file whose checksum holds but which names one user twice (no writer makes one,
+    /// but a file put together by hand or by another tool might) is refused, whether its
+    /// users are indexed one by one or all at once.
+    @Test(arguments: [10, 10_000]) func aUserNamedTwiceIsRefused(users: Int) throws {
+        try withTemporaryDirectory { dir in
+            var state = IdentityState()
+            for user in 0..<users { "user_\(user)".utf8CString.withUnsafeBytes { text in
+                _ = state.appendUnindexedUser(UnsafeRawBufferPointer(rebasing: text.dropLast()), identified: true)
+            } }
+            _ = "user_\(users / 2)".utf8CString.withUnsafeBytes { text in
+                state.appendUnindexedUser(UnsafeRawBufferPointer(rebasing: text.dropLast()), identified: false)
+            }
+            let path = dir.appendingPathComponent("snapshot").path
+            _ = try StateFile.write(state, kind: .snapshot, commit: 1, to: path)
+            var loaded = IdentityState()
+            #expect {
+                try StateFile.apply(path, kind: .snapshot, commit: 1, to: &loaded)
+            } throws: { error in
+                "\(error)".contains("a user appears twice")
+            }
         }
     }
 
