@@ -34,7 +34,7 @@ struct NudgeIngestCommand: AsyncParsableCommand {
             """,
         version: NudgeIngestVersion.current,
         subcommands: [RunCommand.self, ReplayCommand.self, RequeueCommand.self, AuditCommand.self, PreviewCommand.self,
-                      RedriveCommand.self, ServeCommand.self, KeysCommand.self]
+                      RedriveCommand.self, ServeCommand.self, KeysCommand.self, FactsCommand.self]
     )
 
     /// Parses and runs, mapping usage errors to exit status 1 as the contract says
