@@ -365,7 +365,11 @@ package enum StateFile {
             position = StateFile.headerBytes
             _ = try integer(UInt64.self)  // the first user's number
             let userCount = try count(of: 4)
-            return (userCount, Self.extIDBytes(of: try take(userCount * 4)))
+            let extIDBytes = Self.extIDBytes(of: try take(userCount * 4))
+            // Not yet checked: a damaged length must not make the loader reserve more
+            // than the file could hold.
+            guard extIDBytes <= bytes.count - position else { throw damaged("its users' lengths pass its end") }
+            return (userCount, extIDBytes)
         }
 
         /// The bytes of the `ext_id`s whose lengths (and identified bits) are `lengths`.

@@ -65,9 +65,9 @@ struct FactsCommand: ParsableCommand {
             throw fail(error, progress: nil)
         }
         var report = "nudge-ingest facts: \(group(summary.records)) records from \(input)"
-        report += summary.status == "refused" ? ", no facts written" : " → \(out) (\(bytesText(summary.factsBytes)))"
+        report += summary.status == .refused ? ", no facts written" : " → \(out) (\(bytesText(summary.factsBytes)))"
         if let fault = summary.fault {
-            report += "\n  \(summary.status): \(fault.message) (at compressed byte \(fault.offset), line \(fault.line))"
+            report += "\n  \(summary.status.rawValue): \(fault.message) (at compressed byte \(fault.offset), line \(fault.line))"
         }
         try finish(report: report, json: json ? String(decoding: summary.json, as: UTF8.self) : nil,
                    exitStatus: summary.exitStatus, progress: nil)

@@ -61,17 +61,6 @@ import Testing
         #expect(isEmpty && newCapacity == 32)
         buffer.append("after")
         #expect(buffer.bytes == Array("after".utf8))
-
-        // Handing over a prefix: the memory goes with the prefix, the rest is carried
-        // into the replacement, grown when it is too small for it.
-        for i in 0..<100 { buffer.append(UInt8(i)) }
-        let prefix = buffer.exchangeStorage(for: .allocate(capacity: 16), handingOver: 60)
-        defer { prefix.deallocate() }
-        #expect(Array(UnsafeBufferPointer(start: prefix.base, count: prefix.count)) == Array("after".utf8) + Array(0..<55))
-        #expect(buffer.bytes == Array(55..<100))
-        let whole = buffer.exchangeStorage(for: .allocate(capacity: 16), handingOver: 45)
-        defer { whole.deallocate() }
-        #expect(whole.count == 45 && buffer.isEmpty)
     }
 
     @Test func detailsQuoteAtMostEightyCharactersOnOneLine() {

@@ -123,21 +123,6 @@ package struct OutputBuffer: ~Copyable {
         return contents
     }
 
-    /// Hands over the first `prefix` bytes, memory and all, and continues in
-    /// `replacement` (whose own contents are discarded) holding the rest: only the rest
-    /// is copied, so handing over a full buffer's first member costs a copy of what
-    /// follows it, not of the member.
-    package mutating func exchangeStorage(for replacement: Storage, handingOver prefix: Int) -> Storage {
-        precondition(prefix >= 0 && prefix <= count)
-        var contents = exchangeStorage(for: replacement)
-        let rest = contents.count - prefix
-        reserve(rest)
-        base.update(from: contents.base + prefix, count: rest)
-        count = rest
-        contents.count = prefix
-        return contents
-    }
-
     /// A copy of the contents.
     package var bytes: [UInt8] { withBytes { Array($0) } }
 }

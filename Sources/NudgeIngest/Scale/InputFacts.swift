@@ -24,22 +24,30 @@ package struct InputFacts {
         package var fingerprint: String
         /// Records, one row each.
         package var records: Int
-        /// `ok`, or what `run` would record: `corrupt` or `unreadable` (the rows before
-        /// the fault stand), `refused` (not NDJSON or gzip: no rows), `stopped` (S3
-        /// failed: no file written).
-        package var status: String
+        /// How reading ended.
+        package var status: Status
         /// A fault's compressed byte offset, the physical line it interrupted and why.
         package var fault: (offset: Int, line: Int, message: String)?
         /// Bytes of the facts file.
         package var factsBytes: Int
 
-        /// 0 when the input was read whole, 2 at a fault (the rows before it stand, as
-        /// `run` keeps the records before one), 1 when it was refused.
+        /// `ok`, or what `run` would record of the input.
+        package enum Status: String, Sendable {
+            case ok
+            /// A fault: the rows before it stand, as `run` keeps the records before one.
+            case corrupt, unreadable
+            /// Not NDJSON or gzip (zip, bzip2, xz, zstd): no rows, no file.
+            case refused
+            /// The remote store failed: no file; the same command reads it again.
+            case stopped
+        }
+
+        /// 0 when the input was read whole, 2 at a fault or a stop, 1 when it was refused.
         package var exitStatus: Int32 {
             switch status {
-            case "ok": 0
-            case "refused": 1
-            default: 2
+            case .ok: 0
+            case .refused: 1
+            case .corrupt, .unreadable, .stopped: 2
             }
         }
 
@@ -53,7 +61,7 @@ package struct InputFacts {
             writer.value("uncompressed_bytes", uncompressedBytes)
             writer.value("fingerprint", fingerprint)
             writer.value("records", records)
-            writer.value("status", status)
+            writer.value("status", status.rawValue)
             if let fault {
                 writer.beginObject("fault")
                 writer.value("offset", fault.offset)
@@ -84,7 +92,7 @@ package struct InputFacts {
     /// `stopped` or `refused` input writes no file.
     package func write(_ input: InputFile, to path: String) throws(SpoolError) -> Summary {
         var summary = Summary(path: input.path, format: .plain, bytes: 0, uncompressedBytes: 0, fingerprint: "",
-                              records: 0, status: "ok", fault: nil, factsBytes: 0)
+                              records: 0, status: .ok, fault: nil, factsBytes: 0)
         let aside = DurableFiles.asidePath(of: path)
         // The folders of `path`, made where missing (a job writes each input's facts
         // into a folder of its own).
@@ -102,7 +110,7 @@ package struct InputFacts {
             defer { file.close() }
             var sink = Sink(file: file, path: aside)
             try read(input, into: &sink, summary: &summary)
-            guard summary.status != "stopped" && summary.status != "refused" else {
+            guard summary.status != .stopped && summary.status != .refused else {
                 Files.remove(aside)
                 return summary
             }
@@ -169,16 +177,16 @@ package struct InputFacts {
         switch stage.end {
         case .complete: break
         case .unreadable(let why):
-            summary.status = "unreadable"
+            summary.status = .unreadable
             summary.fault = (stage.faultOffset, report.faultLine, "cannot read: \(why)")
         case .corrupt(let fault):
-            summary.status = "corrupt"
+            summary.status = .corrupt
             summary.fault = (stage.faultOffset, report.faultLine, fault.message)
         case .stopped(let failure):
-            summary.status = "stopped"
+            summary.status = .stopped
             summary.fault = (stage.faultOffset, report.faultLine, failure.message)
         case .refused(let format):
-            summary.status = "refused"
+            summary.status = .refused
             summary.fault = (0, 0, RefusedInput(path: input.path, format: format).message)
         }
     }

@@ -103,10 +103,23 @@ package final class BackgroundWriter: Sendable {
             }
             return state.spare.popLast()
         }
-        // The block goes with the buffer's memory; the rest (at most a batch's records
-        // past a member's end) is carried into the spare block.
-        let storage = buffer.exchangeStorage(for: replacement?.storage ?? .allocate(capacity: buffer.capacity),
-                                             handingOver: prefix)
+        let storage: OutputBuffer.Storage
+        if prefix < buffer.count {
+            // Only the prefix goes, copied into a block its size; the buffer keeps the rest
+            // (and its capacity: blocks as large as a grown buffer would all be touched).
+            var block = replacement?.storage
+            if let small = block, small.capacity < prefix {
+                small.deallocate()
+                block = nil
+            }
+            var copy = block ?? .allocate(capacity: prefix + (64 << 10))
+            buffer.withBytes(in: 0..<prefix) { copy.base.update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: prefix) }
+            copy.count = prefix
+            buffer.removeFirst(prefix)
+            storage = copy
+        } else {
+            storage = buffer.exchangeStorage(for: replacement?.storage ?? .allocate(capacity: buffer.capacity))
+        }
         let job = Job(block: Block(storage: storage), descriptor: descriptor, member: compressed ? Member() : nil)
         do {
             if compressed { try toCompress.push(job) }
