@@ -189,6 +189,45 @@ package enum StateFile {
         return try? reader.addedUsers()
     }
 
+    /// A snapshot's links section indexed into a table on a thread of its own.
+    private final class LinksLoadedAside: Sendable {
+        private struct Bytes: @unchecked Sendable {
+            // @unchecked: the mapped file, read-only, which the loader keeps mapped until
+            // it has joined this thread (``table()``).
+            let bytes: UnsafeRawBufferPointer
+        }
+        private let made = ConditionLock<Result<FingerprintTable, SpoolError>?>(nil)
+
+        /// Starts indexing `links` (20 bytes each), whose users must be below `users`.
+        init(links: UnsafeRawBufferPointer, users: Int, path: String) {
+            let section = Bytes(bytes: links)
+            startThread(named: "state-links") { [made] in
+                let links = section.bytes, count = links.count / 20
+                var table = FingerprintTable(minimumCapacity: max(count, 16))
+                var damaged = false
+                for i in 0..<count {
+                    let packed = UInt32(littleEndian: links.loadUnaligned(fromByteOffset: i * 20 + 16, as: UInt32.self))
+                    guard Int(packed >> 2) < users, packed & 3 != 0 else {
+                        damaged = true
+                        break
+                    }
+                    table.set(Fingerprint(stored: links, at: i * 20), to: packed)
+                }
+                let result: Result<FingerprintTable, SpoolError> = damaged
+                    ? .failure(.damaged(path: path, problem: "a link names an unknown user or origin")) : .success(table)
+                made.withLock { state in
+                    state = result
+                    made.broadcast()
+                }
+            }
+        }
+
+        /// The table (or why the section is damaged), once the thread is done.
+        func table() -> Result<FingerprintTable, SpoolError> {
+            made.withLock(until: { $0 != nil }) { $0! }
+        }
+    }
+
     /// The commit a snapshot at `path` holds, read from its header; nil when there is
     /// no file. The whole file is checked when it is loaded.
     static func peekCommit(_ path: String) throws(SpoolError) -> Int? {
@@ -340,10 +379,19 @@ package enum StateFile {
             // Trailer first: a truncated or damaged file is refused before any of it is used.
             let end = try checkedEnd()
             let (version, commit) = try header(kind: kind, commit: expectedCommit)
+            // A snapshot's links go into a table of their own, so they are indexed on a
+            // second thread while this one reads the users (joined before the mapping goes).
+            let links = kind == .snapshot && state.links.count == 0 ? try linksLoadedAside(knownUsers: state.identified.count) : nil
+            defer { _ = links?.table() }
             try readUsers(into: &state)
             try readMarks(into: &state)
             try readMessageIDs(into: &state, adding: messageIDs)
-            try readLinks(kind: kind, into: &state)
+            if let links {
+                _ = try take(try count(of: 20) * 20)
+                state.links = try links.table().get()
+            } else {
+                try readLinks(kind: kind, into: &state)
+            }
             if version >= 2 {
                 try readRecordCounts(into: &state)
                 try readForms(into: &state)
@@ -448,6 +496,20 @@ package enum StateFile {
                 }
                 state.links.set(Fingerprint(stored: links, at: i * 20), to: packed)
             }
+        }
+
+        /// Starts indexing the links section on a thread of its own; the sections before it
+        /// are stepped over (not checked: their own readers do that). `knownUsers`: the
+        /// users before this file's.
+        private func linksLoadedAside(knownUsers: Int) throws(SpoolError) -> LinksLoadedAside {
+            var ahead = self
+            _ = try ahead.integer(UInt64.self)
+            let userCount = try ahead.count(of: 4)
+            _ = try ahead.take(Self.extIDBytes(of: try ahead.take(userCount * 4)))
+            _ = try ahead.take(try ahead.count(of: 4) * 4)
+            _ = try ahead.take(try ahead.count(of: 16) * 16)
+            let links = try ahead.take(try ahead.count(of: 20) * 20)
+            return LinksLoadedAside(links: links, users: knownUsers + userCount, path: path)
         }
 
         /// Version 2: the records that named each user by a userId.

@@ -175,6 +175,28 @@ import Testing
         }
     }
 
+    /// A snapshot whose links (indexed on a thread of their own while the users load)
+    /// name a user it does not hold is refused, as a journal's are, and the loader
+    /// waits for that thread before it lets the file go.
+    @Test func aLinkToAnUnknownUserIsRefusedInASnapshotAndAJournal() throws {
+        try withTemporaryDirectory { dir in
+            var state = IdentityState()
+            let user = "u".utf8CString.withUnsafeBytes { state.appendUnindexedUser(UnsafeRawBufferPointer(rebasing: $0.dropLast()), identified: true) }
+            state.link(key: Fingerprint(high: 1, low: 3), to: user, origin: .anonymousID)
+            state.link(key: Fingerprint(high: 2, low: 5), to: user + 1, origin: .email)
+            for kind in [StateFile.Kind.snapshot, .journal] {
+                let path = dir.appendingPathComponent("\(kind)").path
+                _ = try StateFile.write(state, kind: kind, commit: 1, to: path)
+                var loaded = IdentityState()
+                #expect {
+                    try StateFile.apply(path, kind: kind, commit: 1, to: &loaded)
+                } throws: { error in
+                    "\(error)".contains("a link names an unknown user")
+                }
+            }
+        }
+    }
+
     /// Every single-byte change and every truncation of a journal is caught before the
     /// state is touched.
     @Test func everyDamagedByteIsCaught() throws {
