@@ -131,10 +131,16 @@ import Testing
             scenario.expectAnswers(of: fromJournals)
 
             // Loaded as a spool loads them: room for every journal's users made at once,
-            // so adding them grows no array.
+            // from what each file says it adds before it is applied, so that adding
+            // them copies no array (which no answer shows: hence the counts and bytes
+            // the reservation rests on are pinned here).
             let parts = journals.enumerated().map { StateFile.Part(path: $1, kind: .journal, commit: $0 + 1) }
             let loaded = try StateFile.load(parts)
             scenario.expectAnswers(of: loaded)
+            let added = journals.compactMap(StateFile.addedUsers)
+            #expect(added.count == journals.count)
+            #expect(added.map(\.users).reduce(0, +) == loaded.extIDEnds.count
+                    && added.map(\.extIDBytes).reduce(0, +) == loaded.extIDBytes.count)
             #expect(loaded.extIDEnds.count == fromJournals.extIDEnds.count)
             #expect(loaded.extIDEnds.capacity < fromJournals.extIDEnds.count * 3 / 2,
                     "reserved \(loaded.extIDEnds.capacity) for \(loaded.extIDEnds.count) users")

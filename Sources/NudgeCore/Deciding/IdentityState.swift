@@ -101,22 +101,16 @@ package struct IdentityState: Sendable {
     }
 
     /// Makes room for `count` more users whose `ext_id`s take `extIDBytes` bytes, so
-    /// that adding them grows no array (loading a state file).
-    ///
-    /// An array that must grow at least doubles, as appending would grow it: a spool's
-    /// journals each add a few users to millions, and an exact reservation would copy
-    /// every array whole for each journal.
+    /// that adding them grows no array (loading a state file). An array too small is
+    /// copied whole into one of exactly the size: a loader of several files reserves
+    /// for all of them at once (`StateFile.load`).
     package mutating func reserveUsers(_ count: Int, extIDBytes bytes: Int) {
-        func reserve<Element>(_ array: inout [Element], _ extra: Int) {
-            let needed = array.count + extra
-            if needed > array.capacity { array.reserveCapacity(array.isEmpty ? needed : max(needed, array.capacity * 2)) }
-        }
         usersByExtID.reserve(usersByExtID.count + count)
-        reserve(&extIDBytes, bytes)
-        reserve(&extIDEnds, count)
-        reserve(&identified, count)
-        reserve(&userRecords, count)
-        reserve(&isCounted, count)
+        extIDBytes.reserveCapacity(extIDBytes.count + bytes)
+        extIDEnds.reserveCapacity(extIDEnds.count + count)
+        identified.reserveCapacity(identified.count + count)
+        userRecords.reserveCapacity(userRecords.count + count)
+        isCounted.reserveCapacity(isCounted.count + count)
     }
 
     /// A new user, not yet findable by its `ext_id`: the caller indexes it in

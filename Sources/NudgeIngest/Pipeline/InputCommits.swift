@@ -52,12 +52,12 @@ struct InputCommits {
         switch report.stage.end {
         case .complete:
             break
-        case .unreadable(let why):
+        case .unreadable:
             summary.status = .unreadable
-            summary.fault = (report.stage.faultOffset, report.faultLine, "cannot read: \(why)")
-        case .corrupt(let fault):
+            summary.fault = report.fault
+        case .corrupt:
             summary.status = .corrupt
-            summary.fault = (report.stage.faultOffset, report.faultLine, fault.message)
+            summary.fault = report.fault
         case .stopped(let failure):
             // Not the input's fault: nothing of it is committed, the next run reads it again.
             return .stopped(failure.message)

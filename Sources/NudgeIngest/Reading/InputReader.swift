@@ -72,6 +72,45 @@ package struct InputReader: Sendable {
         return report
     }
 
+    /// Reads and inflates `input` and frames its lines, handing each to `handle` with
+    /// the count of file bytes read so far; returns how reading ended, framing included.
+    /// The last line of a stream that ended whole is handed out too; at a fault, the
+    /// line it interrupted is the report's fragment. An error `handle` throws ends the
+    /// read and is thrown again; any other ends the input `unreadable`, with the lines
+    /// before it kept (the reader throws only what `handle` throws; should that change).
+    /// `facts` reads inputs this way. `run`'s readers (`ParallelRecordStage.read`) keep
+    /// the same steps written out, with the batching in a local function the compiler
+    /// calls directly: through this function's handler, `run` measured 1.02× the time
+    /// and 2–4 % more CPU (median of 13 rounds on the 1M export).
+    package func readLines(
+        _ input: InputFile, _ handle: (FramedLine, _ fileBytesRead: Int) throws -> Void
+    ) throws -> ReadReport {
+        var framer = LineFramer(maxLineBytes: maxLineBytes)
+        var fileBytesRead = 0
+        var handlerError: (any Error)?
+        var stage: DecompressReport
+        do {
+            stage = try decompress(input) { chunk, bytesRead in
+                fileBytesRead = bytesRead
+                var position = 0
+                while let line = framer.nextLine(in: chunk, from: &position) {
+                    do { try handle(line, bytesRead) } catch {
+                        handlerError = error
+                        throw error
+                    }
+                }
+            }
+        } catch {
+            if let handlerError { throw handlerError }
+            stage = DecompressReport()
+            stage.bytes = fileBytesRead
+            stage.end = .unreadable("\(error)")
+            stage.faultOffset = fileBytesRead
+        }
+        if stage.end == .complete, let last = framer.finish() { try handle(last, stage.bytes) }
+        return ReadReport(stage, framer: framer)
+    }
+
     private func decompress(
         _ input: InputFile, backend: InflateBackend, hashingInto hasher: inout ContentHasher,
         emit: (UnsafeRawBufferPointer, Int) throws -> Void

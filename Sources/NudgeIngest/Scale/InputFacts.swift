@@ -126,12 +126,10 @@ package struct InputFacts {
 
     /// Frames, parses and encodes `input` batch by batch.
     private func read(_ input: InputFile, into sink: inout Sink, summary: inout Summary) throws(SpoolError) {
-        var framer = LineFramer(maxLineBytes: reader.maxLineBytes)
         var parser = RecordParser(maxLineBytes: reader.maxLineBytes)
         let batch = ParsedBatch()
         var lines: [ParsedBatch.Line] = []
         let source = SourceFile(path: input.path)
-        var sinkError: SpoolError?
         func flush() throws(SpoolError) {
             guard !lines.isEmpty else { return }
             parser.parse(lines, of: batch, source: source)
@@ -141,47 +139,28 @@ package struct InputFacts {
             lines.removeAll(keepingCapacity: true)
             try sink.writeIfFull(bufferBytes)
         }
-        func add(_ line: FramedLine) throws(SpoolError) {
-            let start = batch.lines.count
-            batch.lines.append(line.bytes)
-            lines.append(ParsedBatch.Line(bytes: start..<batch.lines.count, number: line.number, length: line.length))
-            if batch.lines.count >= batchBytes { try flush() }
-        }
-        var stage: DecompressReport
-        var fileBytesRead = 0
+        let report: ReadReport
         do {
-            stage = try reader.decompress(input) { chunk, bytesRead in
-                fileBytesRead = bytesRead
-                var position = 0
-                while let line = framer.nextLine(in: chunk, from: &position) {
-                    do throws(SpoolError) { try add(line) } catch {
-                        sinkError = error
-                        throw error
-                    }
-                }
+            report = try reader.readLines(input) { line, _ in
+                let start = batch.lines.count
+                batch.lines.append(line.bytes)
+                lines.append(ParsedBatch.Line(bytes: start..<batch.lines.count, number: line.number, length: line.length))
+                if batch.lines.count >= batchBytes { try flush() }
             }
+        } catch let error as SpoolError {
+            throw error
         } catch {
-            if let sinkError { throw sinkError }
-            // As `run` does: the reader throws only what the handler throws; should that
-            // change, the input ends unreadable with the lines before kept.
-            stage = DecompressReport()
-            stage.bytes = fileBytesRead
-            stage.end = .unreadable("\(error)")
-            stage.faultOffset = fileBytesRead
+            preconditionFailure("only writing the facts throws here: \(error)")
         }
-        if stage.end == .complete, let last = framer.finish() { try add(last) }
         try flush()
-        let report = ReadReport(stage, framer: framer)
+        let stage = report.stage
         (summary.format, summary.bytes, summary.uncompressedBytes, summary.fingerprint)
             = (stage.format, stage.bytes, stage.uncompressedBytes, stage.fingerprint)
+        summary.fault = report.fault
         switch stage.end {
         case .complete: break
-        case .unreadable(let why):
-            summary.status = .unreadable
-            summary.fault = (stage.faultOffset, report.faultLine, "cannot read: \(why)")
-        case .corrupt(let fault):
-            summary.status = .corrupt
-            summary.fault = (stage.faultOffset, report.faultLine, fault.message)
+        case .unreadable: summary.status = .unreadable
+        case .corrupt: summary.status = .corrupt
         case .stopped(let failure):
             summary.status = .stopped
             summary.fault = (stage.faultOffset, report.faultLine, failure.message)
